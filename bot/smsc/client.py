@@ -1,0 +1,741 @@
+"""Async SMSC client: one shared connector (HTTP pool, limits), one light client per account.
+
+Wire rules: POST form bodies only (a secret never goes into a URL), ``fmt=3`` and
+``charset=utf-8`` on every call, the backup host only for reads and only when the main one cannot
+be reached, and no write is ever repeated automatically.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import hashlib
+import json
+import logging
+import time
+from collections.abc import AsyncIterator, Awaitable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+from typing import Any, Final, TypeVar
+
+import httpx
+from pydantic import BaseModel, TypeAdapter, ValidationError
+
+from bot.smsc.errors import SmscBadResponse, SmscError, SmscUnavailable
+from bot.smsc.limits import AccountLimits, Clock, HostCooldown
+from bot.smsc.models import (
+    Balance,
+    BlackEntry,
+    BlackType,
+    Contact,
+    Group,
+    MoveMode,
+    Sender,
+    SenderOperators,
+    StatAllRow,
+    StatRow,
+    SubclientType,
+    Template,
+    TemplateFormat,
+)
+from bot.smsc.sites import Site
+
+log = logging.getLogger(__name__)
+
+M = TypeVar("M", bound=BaseModel)
+T = TypeVar("T")
+
+# SMSC's answer to a list command that found nothing.
+NO_RECORDS: Final = 3
+IP_BLOCKED: Final = 4
+TOO_MANY: Final = 9
+# SMSC answers error 9 at 15 concurrent requests under one login.
+SMSC_CONCURRENCY_LIMIT: Final = 15
+MAX_PAGE: Final = 1000
+
+
+@dataclass(frozen=True, slots=True)
+class Credentials:
+    """Login and password, or an API key. ``repr`` never shows the secret."""
+
+    login: str | None = None
+    password: str = field(default="", repr=False)
+    apikey: str = field(default="", repr=False)
+
+    def __post_init__(self) -> None:
+        if self.apikey:
+            if self.password:
+                raise ValueError("give a password or an API key, not both")
+        elif not (self.login and self.password):
+            raise ValueError("a login needs a password")
+
+    @classmethod
+    def with_password(cls, login: str, password: str) -> Credentials:
+        return cls(login=login, password=password)
+
+    @classmethod
+    def with_apikey(cls, apikey: str) -> Credentials:
+        return cls(apikey=apikey)
+
+    @property
+    def identity(self) -> str:
+        """Who SMSC counts limits for: the login, or a digest of the API key (never the key)."""
+        if self.apikey:
+            return "apikey:" + hashlib.sha256(self.apikey.encode()).hexdigest()[:16]
+        assert self.login is not None
+        return self.login
+
+    def form(self) -> dict[str, str]:
+        if self.apikey:
+            return {"apikey": self.apikey}
+        assert self.login is not None
+        return {"login": self.login, "psw": self.password}
+
+
+@dataclass(frozen=True, slots=True)
+class SmscSettings:
+    """Tunables of the connector; defaults are what SMSC's published limits call for."""
+
+    api_url: str | None = None  # replaces every site's host (SMSC_API_URL)
+    backup_api_url: str | None = None  # the backup of api_url, when there is one
+    connect_timeout: float = 5.0
+    call_timeout: float = 20.0
+    max_concurrency: int = 4
+    cache_ttl: float = 20.0
+    identical_per_minute: int = 3
+    balance_per_minute: int = 9
+    block_cooldown: float = 30 * 60.0
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.max_concurrency < SMSC_CONCURRENCY_LIMIT:
+            raise ValueError(f"max_concurrency must be 1..{SMSC_CONCURRENCY_LIMIT - 1}")
+
+
+# Per-minute caps SMSC sets on particular commands, beyond the identical-request rule.
+_COMMAND_CAPS: Final[Mapping[tuple[str, str], int]] = {
+    ("senders", "add"): 5,
+    ("users", "add"): 3,
+}
+
+
+class _Unreachable(Exception):
+    """The host gave no answer at all: the only case where the backup host may be tried."""
+
+
+def _form_value(value: object) -> str:
+    if isinstance(value, bool):
+        return "1" if value else "0"
+    if isinstance(value, date):
+        return value.strftime("%d.%m.%Y")
+    if isinstance(value, list | tuple | set | frozenset):
+        return ",".join(_form_value(v) for v in value)
+    return str(value)
+
+
+def _params(**values: object) -> dict[str, str]:
+    return {key: _form_value(value) for key, value in values.items() if value is not None}
+
+
+class SmscConnector:
+    """Owns the shared HTTP pool and every account's limits; hands out per-account clients."""
+
+    def __init__(
+        self,
+        settings: SmscSettings | None = None,
+        *,
+        http: httpx.AsyncClient | None = None,
+        clock: Clock = time.monotonic,
+    ) -> None:
+        self.settings = settings or SmscSettings()
+        self._own_http = http is None
+        self.http = http or httpx.AsyncClient(
+            timeout=httpx.Timeout(
+                self.settings.call_timeout, connect=self.settings.connect_timeout
+            ),
+            limits=httpx.Limits(max_connections=200, max_keepalive_connections=50),
+            headers={"User-Agent": "smsc-bot"},
+        )
+        self._clock = clock
+        self._accounts: dict[tuple[str, str], AccountLimits] = {}
+        self.cooldown = HostCooldown(self.settings.block_cooldown, clock)
+
+    def client(self, credentials: Credentials, site: Site = Site.RU) -> SmscClient:
+        """A client for one account; cheap, make one per request if that is convenient."""
+        if self.settings.api_url:
+            hosts = [self.settings.api_url.rstrip("/")]
+            if self.settings.backup_api_url:
+                hosts.append(self.settings.backup_api_url.rstrip("/"))
+        else:
+            hosts = [site.base_url, site.backup_url]
+        key = (hosts[0], credentials.identity)
+        limits = self._accounts.get(key)
+        if limits is None:
+            limits = self._accounts[key] = AccountLimits(
+                max_concurrency=self.settings.max_concurrency,
+                cache_ttl=self.settings.cache_ttl,
+                identical_per_minute=self.settings.identical_per_minute,
+                balance_per_minute=self.settings.balance_per_minute,
+                clock=self._clock,
+            )
+        return SmscClient(self, credentials, hosts, limits)
+
+    async def aclose(self) -> None:
+        if self._own_http:
+            await self.http.aclose()
+
+
+class SmscClient:
+    """The documented admin commands of one SMSC account."""
+
+    def __init__(
+        self,
+        connector: SmscConnector,
+        credentials: Credentials,
+        hosts: Sequence[str],
+        limits: AccountLimits,
+    ) -> None:
+        self._connector = connector
+        self._credentials = credentials
+        self._hosts = list(hosts)
+        self._limits = limits
+
+    def __repr__(self) -> str:
+        return f"SmscClient({self._credentials.identity!r} at {self._hosts[0]})"
+
+    # -- transport ---------------------------------------------------------------------------
+
+    async def _call(
+        self,
+        script: str,
+        command: str,
+        params: Mapping[str, str],
+        *,
+        write: bool = False,
+        cache: bool = True,
+    ) -> Any:
+        name = f"{script}.{command}"
+        remaining = self._connector.cooldown.remaining(self._hosts[0])
+        if remaining:
+            raise SmscError(
+                name, IP_BLOCKED, "host in cool-down", local=True, retry_after=remaining
+            )
+        if write:
+            try:
+                return await self._send(script, name, command, params, write=True)
+            finally:
+                self._limits.cache.invalidate()
+        if not cache:
+            return await self._send(script, name, command, params, write=False)
+        key = (script, tuple(sorted(params.items())))
+        return await self._limits.cache.get_or_fetch(
+            key, lambda: self._send(script, name, command, params, write=False)
+        )
+
+    def _check_caps(self, script: str, name: str, command: str, params: Mapping[str, str]) -> None:
+        """Refuse, without calling SMSC, a request SMSC would answer with error 9."""
+        windows = []
+        if script == "balance":
+            windows.append(self._limits.balance)
+        else:
+            windows.append(self._limits.identical((script, tuple(sorted(params.items())))))
+        cap = _COMMAND_CAPS.get((script, command))
+        if cap is not None:
+            windows.append(self._limits.per_command(command, cap))
+        if script == "users" and command == "chg":
+            windows.append(self._limits.per_command("chg:" + params.get("user", ""), 3))
+        for window in windows:
+            wait = window.wait_time()
+            if wait:
+                raise SmscError(name, TOO_MANY, "rate limit", local=True, retry_after=wait)
+        for window in windows:
+            window.add()
+
+    async def _send(
+        self, script: str, name: str, command: str, params: Mapping[str, str], *, write: bool
+    ) -> Any:
+        form = {
+            **params,
+            **self._credentials.form(),
+            "fmt": "3",
+            "charset": "utf-8",
+        }
+        async with self._limits.gate:
+            self._check_caps(script, name, command, params)
+            started = time.perf_counter()
+            hosts = self._hosts[:1] if write else self._hosts
+            for index, host in enumerate(hosts):
+                try:
+                    response = await self._post(f"{host}/sys/{script}.php", form, name, write)
+                    break
+                except _Unreachable as exc:
+                    if index == len(hosts) - 1:
+                        raise SmscUnavailable(name, str(exc)) from None
+                    log.warning("%s: %s unreachable, trying the backup host", name, host)
+        payload = self._decode(response, name, write)
+        log.debug("%s answered in %.0f ms", name, (time.perf_counter() - started) * 1000)
+        if isinstance(payload, dict) and "error_code" in payload:
+            code = self._error_code(payload, name)
+            if code == IP_BLOCKED:
+                self._connector.cooldown.block(host)
+                log.warning("%s: SMSC blocked this server's IP; pausing calls to it", name)
+            raise SmscError(name, code, str(payload.get("error", ""))[:200])
+        return payload
+
+    async def _post(
+        self, url: str, form: Mapping[str, str], name: str, write: bool
+    ) -> httpx.Response:
+        settings = self._connector.settings
+        try:
+            # httpx's timeouts are per phase; this bounds the whole exchange.
+            return await _with_timeout(
+                self._connector.http.post(url, data=form), settings.call_timeout
+            )
+        except TimeoutError:
+            raise SmscUnavailable(name, "timeout", uncertain=write) from None
+        except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
+            raise _Unreachable(type(exc).__name__) from None
+        except httpx.TransportError as exc:
+            raise SmscUnavailable(name, type(exc).__name__, uncertain=write) from None
+
+    @staticmethod
+    def _decode(response: httpx.Response, name: str, write: bool) -> Any:
+        if response.status_code >= 500:
+            raise SmscUnavailable(name, f"HTTP {response.status_code}", uncertain=write)
+        if response.status_code != 200:
+            raise SmscBadResponse(name, f"HTTP {response.status_code}", uncertain=write)
+        try:
+            return json.loads(response.content)
+        except ValueError:
+            raise SmscBadResponse(name, "not JSON", uncertain=write) from None
+
+    @staticmethod
+    def _error_code(payload: Mapping[str, Any], name: str) -> int:
+        try:
+            return int(str(payload["error_code"]).strip())
+        except ValueError:
+            raise SmscBadResponse(name, "error without a code") from None
+
+    # -- parsing -------------------------------------------------------------------------------
+
+    async def _list(
+        self,
+        script: str,
+        command: str,
+        params: Mapping[str, str],
+        model: type[M],
+        *,
+        cache: bool = True,
+    ) -> list[M]:
+        try:
+            payload = await self._call(script, command, params, cache=cache)
+        except SmscError as exc:
+            if exc.code == NO_RECORDS and not exc.local:
+                return []
+            raise
+        return _parse(_list_adapter(model), payload, f"{script}.{command}")
+
+    async def _object(
+        self, script: str, command: str, params: Mapping[str, str], model: type[M]
+    ) -> M:
+        payload = await self._call(script, command, params)
+        parsed: M = _parse(_adapter(model), payload, f"{script}.{command}")
+        return parsed
+
+    async def _create(
+        self, script: str, command: str, params: Mapping[str, str], key: str = "id"
+    ) -> int:
+        payload = await self._call(script, command, params, write=True)
+        name = f"{script}.{command}"
+        try:
+            return int(str(payload[key]).strip())
+        except (KeyError, TypeError, ValueError):
+            raise SmscBadResponse(name, f"no {key!r} in the answer", uncertain=True) from None
+
+    async def _ok(self, script: str, command: str, params: Mapping[str, str]) -> None:
+        payload = await self._call(script, command, params, write=True)
+        if not (isinstance(payload, dict) and str(payload.get("result", "")).upper() == "OK"):
+            raise SmscBadResponse(f"{script}.{command}", "no OK in the answer", uncertain=True)
+
+    # -- balance.php ----------------------------------------------------------------------------
+
+    async def get_balance(self) -> Balance:
+        """balance.php with the currency."""
+        return await self._object("balance", "balance", {"cur": "1"}, Balance)
+
+    # -- phones.php: contacts -------------------------------------------------------------------
+
+    async def add_contact(
+        self,
+        phone: str | Sequence[str],
+        *,
+        name: str | None = None,
+        groups: Iterable[int] | None = None,
+        last_name: str | None = None,
+        first_name: str | None = None,
+        middle_name: str | None = None,
+        birthday: date | None = None,
+        myid: str | None = None,
+        comment: str | None = None,
+        tags: str | None = None,
+        other_phones: str | Sequence[str] | None = None,
+    ) -> int:
+        """Create a contact; returns its id."""
+        params = _params(
+            add=1,
+            phone=_phones(phone),
+            name=name,
+            grp=list(groups) if groups is not None else None,
+            lnm=last_name,
+            fnm=first_name,
+            mnm=middle_name,
+            bd=birthday,
+            myid=myid,
+            cmt=comment,
+            tags=tags,
+            pho=_phones(other_phones) if other_phones is not None else None,
+        )
+        return await self._create("phones", "add", params)
+
+    async def change_contact(
+        self,
+        phone: str,
+        *,
+        new_phone: str | Sequence[str] | None = None,
+        name: str | None = None,
+        groups: Iterable[int] | None = None,
+        last_name: str | None = None,
+        first_name: str | None = None,
+        middle_name: str | None = None,
+        birthday: date | None = None,
+        myid: str | None = None,
+        comment: str | None = None,
+        tags: str | None = None,
+        other_phones: str | Sequence[str] | None = None,
+    ) -> None:
+        """Change the contact with this number."""
+        params = _params(
+            chg=1,
+            phone=phone,
+            new_phone=_phones(new_phone) if new_phone is not None else None,
+            name=name,
+            grp=list(groups) if groups is not None else None,
+            lnm=last_name,
+            fnm=first_name,
+            mnm=middle_name,
+            bd=birthday,
+            myid=myid,
+            cmt=comment,
+            tags=tags,
+            pho=_phones(other_phones) if other_phones is not None else None,
+        )
+        await self._ok("phones", "chg", params)
+
+    async def delete_contact(self, phone: str) -> None:
+        await self._ok("phones", "del", _params(**{"del": 1}, phone=phone))
+
+    async def get_contacts(
+        self,
+        *,
+        group: int | None = None,
+        phone: str | None = None,
+        fio: str | None = None,
+        search: str | None = None,
+        cnt: int | None = None,
+        after_id: int | None = None,
+    ) -> list[Contact]:
+        """One page of contacts (ascending ids after ``after_id``); empty when none match."""
+        params = _params(
+            get=1, grp=group, phone=phone, fio=fio, search=search, cnt=cnt, after_id=after_id
+        )
+        return await self._list("phones", "get", params, Contact)
+
+    async def iter_contacts(
+        self,
+        *,
+        group: int | None = None,
+        fio: str | None = None,
+        search: str | None = None,
+        page_size: int = 200,
+    ) -> AsyncIterator[Contact]:
+        """Every matching contact, fetched page by page with ``after_id``; never all in memory."""
+        page_size = min(page_size, MAX_PAGE)
+        after_id: int | None = None
+        while True:
+            params = _params(
+                get=1, grp=group, fio=fio, search=search, cnt=page_size, after_id=after_id
+            )
+            # Pages bypass the cache: holding every page would hold the whole list.
+            page = await self._list("phones", "get", params, Contact, cache=False)
+            for contact in page:
+                yield contact
+            if len(page) < page_size:
+                return
+            after_id = page[-1].id
+
+    # -- phones.php: groups ----------------------------------------------------------------------
+
+    async def add_group(self, name: str, *, number: int | None = None) -> int:
+        return await self._create(
+            "phones", "add_group", _params(add_group=1, name=name, num=number)
+        )
+
+    async def rename_group(self, group_id: int, name: str) -> None:
+        await self._ok("phones", "chg_group", _params(chg_group=1, grp=group_id, name=name))
+
+    async def delete_group(self, group_id: int) -> None:
+        await self._ok("phones", "del_group", _params(del_group=1, grp=group_id))
+
+    async def get_groups(self) -> list[Group]:
+        return await self._list("phones", "get_group", _params(get_group=1), Group)
+
+    async def move_group(self, phone: str, group_id: int, mode: MoveMode) -> None:
+        """Move the contact to a group, add a group to it, or take it out of one."""
+        await self._ok(
+            "phones", "move_group", _params(move_group=int(mode), grp=group_id, phone=phone)
+        )
+
+    # -- phones.php: black list -----------------------------------------------------------------
+
+    async def add_black(
+        self, phone: str, *, type: BlackType = BlackType.ALL, comment: str | None = None
+    ) -> int:
+        params = _params(add_black=1, phone=phone, type=int(type), cmt=comment)
+        return await self._create("phones", "add_black", params)
+
+    async def delete_black(self, phone: str) -> None:
+        await self._ok("phones", "del_black", _params(del_black=1, phone=phone))
+
+    async def get_black(
+        self, *, cnt: int | None = None, prev_id: int | None = None, phone: str | None = None
+    ) -> list[BlackEntry]:
+        """One page of the black list, newest first, older than ``prev_id``."""
+        params = _params(get_black=1, cnt=cnt, prev_id=prev_id, phone=phone)
+        return await self._list("phones", "get_black", params, BlackEntry)
+
+    async def iter_black(
+        self, *, phone: str | None = None, page_size: int = MAX_PAGE
+    ) -> AsyncIterator[BlackEntry]:
+        """The whole black list, newest first, page by page with ``prev_id``."""
+        page_size = min(page_size, MAX_PAGE)
+        prev_id: int | None = None
+        while True:
+            params = _params(get_black=1, cnt=page_size, prev_id=prev_id, phone=phone)
+            page = await self._list("phones", "get_black", params, BlackEntry, cache=False)
+            for entry in page:
+                yield entry
+            if len(page) < page_size:
+                return
+            prev_id = page[-1].id
+
+    # -- senders.php -----------------------------------------------------------------------------
+
+    async def get_senders(self) -> list[Sender]:
+        """Every sender name with its status (``all=1``)."""
+        return await self._list("senders", "get", _params(get=1, all=1), Sender)
+
+    async def get_approved_senders(self) -> list[Sender]:
+        """The names the account may send from (plain ``get``)."""
+        return await self._list("senders", "get", _params(get=1), Sender)
+
+    async def get_sender_operators(self) -> list[SenderOperators]:
+        """Every sender name with its registration status at each operator."""
+        return await self._list("senders", "get", _params(get=1, operators=1), SenderOperators)
+
+    async def add_sender(self, name: str, *, comment: str | None = None) -> int:
+        return await self._create(
+            "senders", "add", _params(add=1, sender=name, cmt=comment), "sender"
+        )
+
+    async def change_sender(
+        self, *, name: str | None = None, sender_id: int | None = None, comment: str
+    ) -> None:
+        await self._ok(
+            "senders", "chg", _params(chg=1, **_sender_ref(name, sender_id), cmt=comment)
+        )
+
+    async def delete_sender(self, *, name: str | None = None, sender_id: int | None = None) -> None:
+        await self._ok("senders", "del", _params(**{"del": 1}, **_sender_ref(name, sender_id)))
+
+    async def send_sender_code(self, name: str) -> None:
+        """Send a confirmation code to a digital sender name (a phone number)."""
+        await self._ok("senders", "send_code", _params(send_code=1, sender=name))
+
+    async def check_sender_code(self, name: str, code: str) -> None:
+        await self._ok("senders", "check_code", _params(check_code=1, sender=name, code=code))
+
+    # -- templates.php ---------------------------------------------------------------------------
+
+    async def add_template(
+        self,
+        name: str,
+        message: str,
+        *,
+        format: TemplateFormat = TemplateFormat.NONE,
+        sender: str | None = None,
+        autosign: bool = False,
+    ) -> int:
+        params = _params(add=1, name=name, msg=message, format=format.value, sender=sender)
+        if autosign:
+            params["fl[1]"] = "1"
+        return await self._create("templates", "add", params)
+
+    async def change_template(
+        self,
+        template_id: int,
+        *,
+        name: str | None = None,
+        message: str | None = None,
+        format: TemplateFormat | None = None,
+        sender: str | None = None,
+        autosign: bool | None = None,
+    ) -> None:
+        params = _params(
+            chg=1,
+            id=template_id,
+            name=name,
+            msg=message,
+            format=format.value if format is not None else None,
+            sender=sender,
+        )
+        if autosign is not None:
+            params["fl[1]"] = "1" if autosign else "0"
+        await self._ok("templates", "chg", params)
+
+    async def delete_template(self, template_id: int) -> None:
+        await self._ok("templates", "del", _params(**{"del": 1}, id=template_id))
+
+    async def get_templates(self) -> list[Template]:
+        return await self._list("templates", "get", _params(get=1), Template)
+
+    # -- users.php -------------------------------------------------------------------------------
+
+    async def add_subclient(
+        self,
+        login: str,
+        password: str,
+        *,
+        phone: str | None = None,
+        email: str | None = None,
+        type: SubclientType | None = None,
+        use_main_senders: bool = False,
+        fmts: str | None = None,
+    ) -> int:
+        params = _params(
+            add=1,
+            user=login,
+            password=password,
+            phone=phone,
+            email=email,
+            type=int(type) if type is not None else None,
+            fmts=fmts,
+        )
+        if use_main_senders:
+            params["fl[29]"] = "1"
+        return await self._create("users", "add", params)
+
+    async def change_subclient(
+        self,
+        login: str,
+        *,
+        new_login: str | None = None,
+        password: str | None = None,
+        type: SubclientType | None = None,
+        fio: str | None = None,
+        phone: str | None = None,
+        email: str | None = None,
+        fmts: str | None = None,
+    ) -> None:
+        params = _params(
+            chg=1,
+            user=login,
+            new_login=new_login,
+            password=password,
+            type=int(type) if type is not None else None,
+            fio=fio,
+            phone=phone,
+            email=email,
+            fmts=fmts,
+        )
+        await self._ok("users", "chg", params)
+
+    async def pay_subclient(self, login: str, amount: Decimal) -> None:
+        """Move money from the main account to a subclient's own balance."""
+        if amount <= 0:
+            raise ValueError("amount must be positive")
+        await self._ok("users", "pay", _params(pay=1, user=login, sum=f"{amount:.2f}"))
+
+    async def get_stat(
+        self,
+        start: date,
+        end: date | None = None,
+        *,
+        user: str | None = None,
+        user_id: int | None = None,
+        reseller: bool = False,
+    ) -> list[StatRow]:
+        """Per-subclient messages and money for a period (``end`` absent: up to now)."""
+        params = _stat_params("get_stat", start, end, user, user_id, reseller)
+        return await self._list("users", "get_stat", params, StatRow)
+
+    async def get_stat_all(
+        self,
+        start: date,
+        end: date | None = None,
+        *,
+        user: str | None = None,
+        user_id: int | None = None,
+        reseller: bool = False,
+    ) -> list[StatAllRow]:
+        """Per-subclient, per-operator breakdown for a period."""
+        params = _stat_params("get_stat_all", start, end, user, user_id, reseller)
+        return await self._list("users", "get_stat_all", params, StatAllRow)
+
+
+async def _with_timeout(awaitable: Awaitable[T], seconds: float) -> T:
+    async with asyncio.timeout(seconds):
+        return await awaitable
+
+
+@functools.cache
+def _list_adapter(model: type[M]) -> TypeAdapter[list[M]]:
+    return TypeAdapter(list[model])  # type: ignore[valid-type]
+
+
+@functools.cache
+def _adapter(model: type[M]) -> TypeAdapter[M]:
+    return TypeAdapter(model)
+
+
+def _parse(adapter: TypeAdapter[T], payload: Any, name: str) -> T:
+    try:
+        return adapter.validate_python(payload)
+    except ValidationError as exc:
+        raise SmscBadResponse(name, f"unexpected shape ({exc.error_count()} problems)") from None
+
+
+def _phones(value: str | Sequence[str]) -> str:
+    return value if isinstance(value, str) else ",".join(value)
+
+
+def _sender_ref(name: str | None, sender_id: int | None) -> dict[str, object]:
+    if (name is None) == (sender_id is None):
+        raise ValueError("name a sender by its name or by its id")
+    return {"sender": name} if name is not None else {"id": sender_id}
+
+
+def _stat_params(
+    command: str,
+    start: date,
+    end: date | None,
+    user: str | None,
+    user_id: int | None,
+    reseller: bool,
+) -> dict[str, str]:
+    if end is not None and end < start:
+        raise ValueError("the period ends before it starts")
+    params = _params(start=start, end=end, user=user, user_id=user_id)
+    params[command] = "1"
+    if reseller:
+        params["reseller"] = "1"
+    return params

@@ -1,0 +1,62 @@
+"""Errors raised by the SMSC client.
+
+Every message names the command (``phones.add_black``), never its parameters, so no password,
+API key or phone number can leak into a log line through an exception.
+"""
+
+from __future__ import annotations
+
+
+class SmscClientError(Exception):
+    """Base of everything the SMSC client raises."""
+
+    def __init__(self, command: str, message: str) -> None:
+        super().__init__(message)
+        self.command = command
+
+
+class SmscError(SmscClientError):
+    """SMSC answered with an error code (1–11), or the client refused the call on SMSC's behalf.
+
+    ``local`` is true when the client did not send the request because SMSC would have answered
+    this code (rate limits, a blocked host in cool-down); ``retry_after`` then says in seconds when
+    trying again makes sense.
+    """
+
+    def __init__(
+        self,
+        command: str,
+        code: int,
+        description: str = "",
+        *,
+        local: bool = False,
+        retry_after: float | None = None,
+    ) -> None:
+        origin = "refused by the client" if local else "SMSC"
+        super().__init__(command, f"{command}: error {code} ({origin}) {description}".rstrip())
+        self.code = code
+        self.description = description
+        self.local = local
+        self.retry_after = retry_after
+
+
+class SmscUnavailable(SmscClientError):
+    """SMSC could not be reached or did not answer in time.
+
+    ``uncertain`` is true for a write whose request may have reached SMSC: it may have been
+    applied, so it must not be repeated blindly.
+    """
+
+    def __init__(self, command: str, reason: str, *, uncertain: bool = False) -> None:
+        super().__init__(command, f"{command}: SMSC not reachable ({reason})")
+        self.reason = reason
+        self.uncertain = uncertain
+
+
+class SmscBadResponse(SmscClientError):
+    """SMSC answered something the client does not understand (HTML, garbage, wrong shape)."""
+
+    def __init__(self, command: str, reason: str, *, uncertain: bool = False) -> None:
+        super().__init__(command, f"{command}: answer not understood ({reason})")
+        self.reason = reason
+        self.uncertain = uncertain

@@ -1,0 +1,279 @@
+"""Typed SMSC answers (fmt=3).
+
+SMSC sends many numbers as strings (``"cnt": "12"``, ``"balance": "250.80"``) and leaves fields
+empty rather than absent, so every field here is parsed leniently: ``""`` and ``null`` become the
+field's empty value instead of a validation error.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime
+from decimal import Decimal, InvalidOperation
+from enum import IntEnum, StrEnum
+from typing import Annotated, Any
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+
+
+def _int(value: Any) -> Any:
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return 0
+    if isinstance(value, str):
+        return value.strip()
+    return value
+
+
+def _opt_int(value: Any) -> Any:
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    return value.strip() if isinstance(value, str) else value
+
+
+def _decimal(value: Any) -> Any:
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return Decimal(0)
+    if isinstance(value, float):
+        # Through str so that 250.8 does not become 250.80000000000001136...
+        return Decimal(str(value))
+    if isinstance(value, str):
+        try:
+            return Decimal(value.strip().replace(",", ".").replace(" ", ""))
+        except InvalidOperation:
+            return value
+    return value
+
+
+def _text(value: Any) -> Any:
+    if value is None:
+        return ""
+    if isinstance(value, int | float):
+        return str(value)
+    return value
+
+
+def _id_list(value: Any) -> Any:
+    """Group ids arrive as a number, a comma-separated string, or a list."""
+    if value is None:
+        return []
+    if isinstance(value, int):
+        return [value] if value else []
+    if isinstance(value, str):
+        return [int(part) for part in re.split(r"[^0-9]+", value) if part]
+    return value
+
+
+def _phone_list(value: Any) -> Any:
+    if value is None:
+        return []
+    if isinstance(value, str):
+        return [part for part in re.split(r"[\s,;]+", value) if part]
+    return value
+
+
+def _birthday(value: Any) -> Any:
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    if isinstance(value, str):
+        text = value.strip()
+        for pattern in ("%d.%m.%Y", "%Y-%m-%d"):
+            try:
+                return datetime.strptime(text, pattern).date()
+            except ValueError:
+                continue
+    return value
+
+
+Int = Annotated[int, BeforeValidator(_int)]
+OptInt = Annotated[int | None, BeforeValidator(_opt_int)]
+Money = Annotated[Decimal, BeforeValidator(_decimal)]
+Text = Annotated[str, BeforeValidator(_text)]
+IdList = Annotated[list[int], BeforeValidator(_id_list)]
+PhoneList = Annotated[list[str], BeforeValidator(_phone_list)]
+Birthday = Annotated[date | None, BeforeValidator(_birthday)]
+
+
+class SmscModel(BaseModel):
+    """Base of every answer model: unknown fields are kept, not rejected."""
+
+    model_config = ConfigDict(extra="allow", populate_by_name=True, frozen=True)
+
+
+class BlackType(IntEnum):
+    """What a black-list entry blocks."""
+
+    ALL = 0
+    MASS = 1
+    SINGLE = 2
+
+
+class MoveMode(IntEnum):
+    """``move_group`` modes of phones.php."""
+
+    MOVE = 1  # the contact ends up in this group only
+    ADD = 2  # the group is added to the contact's groups
+    REMOVE = 3  # the contact leaves this group
+
+
+class SenderStatus(IntEnum):
+    """Status of a sender name (``all=1``)."""
+
+    MODERATION = 0
+    APPROVED = 1
+    DISABLED = 2
+
+
+class OperatorStatus(IntEnum):
+    """Registration status of a sender name at one operator (``operators=1``)."""
+
+    AWAITING = 0
+    SUBMITTED = 1
+    APPROVED = 2
+    REJECTED = 3
+    SUSPENDED = 4
+    NO_FUNDS = 5
+    DOCUMENTS_NEEDED = 8
+    FROM_MONTH_START = 9
+    DEREGISTERING = 255
+
+
+class TemplateFormat(StrEnum):
+    """``format`` of a message template."""
+
+    NONE = ""
+    SMS = "sms"
+    FLASH = "flash"
+    BIN = "bin"
+    PUSH = "push"
+    MMS = "mms"
+    CALL = "call"
+    MAIL = "mail"
+    VIBER = "viber"
+
+
+class SubclientType(IntEnum):
+    """``type`` of a subclient (users.php)."""
+
+    OWN_TARIFF_OWN_BALANCE = 0
+    MAIN_TARIFF_OWN_BALANCE = 1
+    MAIN_TARIFF_MAIN_BALANCE = 2
+    MAIN_BALANCE_OWN_TARIFF = 3
+    EXTRA_LOGIN = 4
+
+
+class Balance(SmscModel):
+    balance: Money
+    currency: Text = ""
+    credit: Money | None = None
+
+
+class Contact(SmscModel):
+    id: Int
+    phones: PhoneList = Field(default_factory=list, alias="phone")
+    name: Text = ""
+    groups: IdList = Field(default_factory=list, alias="group")
+    first_name: Text = ""
+    last_name: Text = ""
+    middle_name: Text = ""
+    birthday: Birthday = None
+    comments: Text = ""
+    tags: Text = ""
+    phone_other: Text = ""
+
+    @property
+    def phone(self) -> str:
+        return self.phones[0] if self.phones else ""
+
+
+class Group(SmscModel):
+    id: Int
+    name: Text = ""
+    number: OptInt = None
+    cnt: Int = 0
+
+
+class BlackEntry(SmscModel):
+    id: Int
+    phone: Text
+    type: Annotated[BlackType, BeforeValidator(_int)] = BlackType.ALL
+    comment: Text = ""
+
+
+class Sender(SmscModel):
+    id: Int
+    name: Text = Field(alias="sender")
+    status: Annotated[SenderStatus | None, BeforeValidator(_opt_int)] = None
+
+    @property
+    def is_digital(self) -> bool:
+        return self.name.isdigit()
+
+
+class SenderOperators(SmscModel):
+    """A sender name with its registration status at each operator (``mts_step``, ``ua_reg``…)."""
+
+    id: Int
+    name: Text = Field(alias="sender")
+    statuses: dict[str, int] = Field(default_factory=dict)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _collect_statuses(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            return data
+        statuses: dict[str, int] = {}
+        rest: dict[str, Any] = {}
+        for key, value in data.items():
+            if key in ("id", "sender", "statuses"):
+                rest[key] = value
+                continue
+            try:
+                statuses[key] = int(str(value).strip())
+            except ValueError:
+                # A replacement name for an operator comes as text; keep it aside.
+                rest[key] = value
+        rest["statuses"] = statuses
+        return rest
+
+
+class Template(SmscModel):
+    id: Int
+    name: Text = ""
+    format: Text = ""
+    sender: Text = ""
+    flag: Int = 0
+    message: Text = ""
+
+    @property
+    def autosign(self) -> bool:
+        return bool(self.flag & 1)
+
+
+class StatItem(SmscModel):
+    """One line of ``get_stat_all``: an operation at one operator."""
+
+    description: Text = ""
+    operator: Text = ""
+    mccmnc: Text = ""
+    sms: Int = 0
+    # Named by meaning: the English page swaps the words for these two fields.
+    spent: Money = Field(default=Decimal(0), alias="credit")
+    credited: Money = Field(default=Decimal(0), alias="debit")
+    currency: Text = ""
+
+
+class StatRow(SmscModel):
+    """One subclient's line of ``get_stat``."""
+
+    login: Text
+    sms: Int = 0
+    spent: Money = Field(default=Decimal(0), alias="credit")
+    credited: Money = Field(default=Decimal(0), alias="debit")
+    currency: Text = ""
+
+
+class StatAllRow(SmscModel):
+    """One subclient's per-operator breakdown (``get_stat_all``)."""
+
+    login: Text
+    items: list[StatItem] = Field(default_factory=list)
