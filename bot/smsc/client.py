@@ -86,6 +86,12 @@ class Credentials:
         assert self.login is not None
         return self.login
 
+    @property
+    def fingerprint(self) -> str:
+        """Tells credentials of one login apart (a wrong password must not read a cached answer)."""
+        secret = f"{self.login}\0{self.password}\0{self.apikey}"
+        return hashlib.sha256(secret.encode()).hexdigest()[:16]
+
     def form(self) -> dict[str, str]:
         if self.apikey:
             return {"apikey": self.apikey}
@@ -227,7 +233,7 @@ class SmscClient:
                 self._limits.cache.invalidate()
         if not cache:
             return await self._send(script, name, command, params, write=False)
-        key = (script, tuple(sorted(params.items())))
+        key = (self._credentials.fingerprint, script, tuple(sorted(params.items())))
         return await self._limits.cache.get_or_fetch(
             key, lambda: self._send(script, name, command, params, write=False)
         )
