@@ -9,7 +9,6 @@ from decimal import Decimal
 from .state import (
     OPERATOR_FIELDS,
     Account,
-    BlackEntry,
     Contact,
     Group,
     LedgerEntry,
@@ -109,8 +108,7 @@ def build_demo_account() -> Account:
         )
         account.contacts[contact.id] = contact
     for phone, kind, comment in _BLACK:
-        entry = BlackEntry(account.new_id("black"), phone, kind, comment)
-        account.black[entry.id] = entry
+        account.add_black(phone, kind, comment)
     for name, status, comment, operators in _SENDERS:
         sender = Sender(account.new_id("sender"), name, status, comment)
         sender.operators.update(operators)

@@ -7,7 +7,6 @@ from dataclasses import replace
 
 from .state import (
     Account,
-    BlackEntry,
     Call,
     Contact,
     Group,
@@ -255,16 +254,10 @@ def _add_black(account: Account, params: Params) -> Answer:
     kind = parse_int(params.get("type"), 0)
     if kind not in (0, 1, 2):
         raise ApiError(1)
-    comment = params.get("cmt", "")
-    entry = next((e for e in account.black.values() if e.phone == phone), None)
-    if entry is None:
-        entry = BlackEntry(account.new_id("black"), phone, kind, comment)
-        account.black[entry.id] = entry
-    else:
-        entry.type = kind
-        if "cmt" in params:
-            entry.comment = comment
-    return created(entry.id, "phone")
+    old = next((e for e in account.black.values() if e.phone == phone), None)
+    # Re-adding a number without cmt keeps its comment.
+    comment = params.get("cmt", old.comment if old else "")
+    return created(account.add_black(phone, kind, comment).id, "phone")
 
 
 def _del_black(account: Account, params: Params) -> Answer:

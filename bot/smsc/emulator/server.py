@@ -84,6 +84,8 @@ class SmscEmulator:
         self.latency = latency
         self.fault: Fault | None = None
         self.slow_seconds = slow_seconds
+        # What the "garbage" fault answers: non-JSON bytes unless a test sets, e.g., a wrong shape.
+        self.garbage_body = _GARBAGE
         self.max_concurrent = max_concurrent
         self.max_in_flight: dict[str, int] = {}
         self._in_flight: dict[str, int] = {}
@@ -121,7 +123,7 @@ class SmscEmulator:
         password: str,
         *,
         apikey: str | None = None,
-        balance: Decimal = Decimal("0.00"),
+        balance: Decimal = Decimal("1000.00"),
         currency: str = "RUB",
     ) -> Account:
         """Create an empty account (replacing one with the same login) and return it."""
@@ -259,4 +261,6 @@ class SmscEmulator:
             return web.Response(text=_HTML_PAGE, content_type="text/html")
         if fault == "http500":
             return web.Response(status=500, text="500 Internal Server Error")
-        return web.Response(body=_GARBAGE, headers={"Content-Type": content_type(fmt, charset)})
+        return web.Response(
+            body=self.garbage_body, headers={"Content-Type": content_type(fmt, charset)}
+        )

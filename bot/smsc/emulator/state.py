@@ -173,6 +173,16 @@ class Account:
         self.last_ids[kind] += 1
         return self.last_ids[kind]
 
+    def add_black(self, phone: str, kind: int = 0, comment: str = "") -> BlackEntry:
+        """Black-list ``phone`` (digits) as add_black does: a listed number is updated in place."""
+        entry = next((e for e in self.black.values() if e.phone == phone), None)
+        if entry is None:
+            entry = BlackEntry(self.new_id("black"), phone, kind, comment)
+            self.black[entry.id] = entry
+        else:
+            entry.type, entry.comment = kind, comment
+        return entry
+
     def contact_by_phone(self, phone: str) -> Contact | None:
         """The contact holding ``phone`` (digits only)."""
         return next((c for c in self.contacts.values() if phone in c.phones), None)
