@@ -1,0 +1,65 @@
+"""Shared fixtures: a manual clock, the SMSC emulator on 127.0.0.1 and a client connector."""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import AsyncIterator
+
+import pytest
+
+from bot.smsc import Credentials, SmscConnector, SmscSettings
+from bot.smsc.emulator import SmscEmulator
+
+LOGIN = "alice"
+PASSWORD = "Alice-Secret-Pw-7731"
+APIKEY = "alice-apikey-5f1e2d3c4b5a"
+
+
+class ManualClock:
+    """A monotonic clock that only moves when a test says so (rate windows without sleeping)."""
+
+    def __init__(self) -> None:
+        self.now = 1_000_000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
+@pytest.fixture
+def clock() -> ManualClock:
+    return ManualClock()
+
+
+@pytest.fixture
+async def emulator(clock: ManualClock) -> AsyncIterator[SmscEmulator]:
+    emu = SmscEmulator(clock=clock)
+    emu.add_account(LOGIN, PASSWORD, apikey=APIKEY)
+    await emu.start()
+    try:
+        yield emu
+    finally:
+        await emu.stop()
+
+
+@pytest.fixture
+async def connector(emulator: SmscEmulator, clock: ManualClock) -> AsyncIterator[SmscConnector]:
+    conn = SmscConnector(SmscSettings(api_url=emulator.base_url), clock=clock)
+    try:
+        yield conn
+    finally:
+        await conn.aclose()
+
+
+@pytest.fixture
+def credentials() -> Credentials:
+    return Credentials.with_password(LOGIN, PASSWORD)
+
+
+def closed_port() -> int:
+    """A local port nothing listens on: connecting to it is refused at once."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
