@@ -219,6 +219,7 @@ class SmscClient:
         *,
         write: bool = False,
         cache: bool = True,
+        listing: bool = False,
     ) -> Any:
         name = f"{script}.{command}"
         remaining = self._connector.cooldown.remaining(self._hosts[0])
@@ -232,10 +233,10 @@ class SmscClient:
             finally:
                 self._limits.cache.invalidate()
         if not cache:
-            return await self._send(script, name, command, params, write=False)
+            return await self._send(script, name, command, params, write=False, listing=listing)
         key = (self._credentials.fingerprint, script, tuple(sorted(params.items())))
         return await self._limits.cache.get_or_fetch(
-            key, lambda: self._send(script, name, command, params, write=False)
+            key, lambda: self._send(script, name, command, params, write=False, listing=listing)
         )
 
     def _check_caps(self, script: str, name: str, command: str, params: Mapping[str, str]) -> None:
@@ -258,7 +259,14 @@ class SmscClient:
             window.add()
 
     async def _send(
-        self, script: str, name: str, command: str, params: Mapping[str, str], *, write: bool
+        self,
+        script: str,
+        name: str,
+        command: str,
+        params: Mapping[str, str],
+        *,
+        write: bool,
+        listing: bool = False,
     ) -> Any:
         form = {
             **params,
@@ -285,6 +293,9 @@ class SmscClient:
             if code == IP_BLOCKED:
                 self._connector.cooldown.block(host)
                 log.warning("%s: SMSC blocked this server's IP; pausing calls to it", name)
+            if code == NO_RECORDS and listing:
+                # SMSC's way of saying "empty list"; cached like any other answer.
+                return []
             raise SmscError(name, code, str(payload.get("error", ""))[:200])
         return payload
 
@@ -333,12 +344,7 @@ class SmscClient:
         *,
         cache: bool = True,
     ) -> list[M]:
-        try:
-            payload = await self._call(script, command, params, cache=cache)
-        except SmscError as exc:
-            if exc.code == NO_RECORDS and not exc.local:
-                return []
-            raise
+        payload = await self._call(script, command, params, cache=cache, listing=True)
         return _parse(_list_adapter(model), payload, f"{script}.{command}")
 
     async def _object(
