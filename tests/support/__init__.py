@@ -1,0 +1,1 @@
+"""Test support: a local Telegram Bot API server with simulated users (see ``botapi``)."""
