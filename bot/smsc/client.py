@@ -130,6 +130,8 @@ class _Unreachable(Exception):
 
 
 def _form_value(value: object) -> str:
+    if type(value) is str:
+        return value
     if isinstance(value, bool):
         return "1" if value else "0"
     if isinstance(value, date):

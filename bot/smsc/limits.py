@@ -117,13 +117,17 @@ class AccountLimits:
         self._clock = clock
         self._identical_limit = identical_per_minute
         self._identical: dict[Hashable, SlidingWindow] = {}
+        self._prune_at = 1024
         self._per_command: dict[str, SlidingWindow] = {}
 
     def identical(self, key: Hashable) -> SlidingWindow:
         window = self._identical.get(key)
         if window is None:
-            if len(self._identical) > 1024:
+            if len(self._identical) >= self._prune_at:
+                # Amortised: prune only when the map has doubled since the last prune.
                 self._identical = {k: w for k, w in self._identical.items() if not w.idle()}
+                self.cache.prune()
+                self._prune_at = max(1024, 2 * len(self._identical))
             window = self._identical[key] = SlidingWindow(self._identical_limit, self._clock)
         return window
 
