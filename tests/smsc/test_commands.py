@@ -177,7 +177,7 @@ async def test_phones_iter_contacts_pages_by_after_id(
 # -- phones.php: groups -------------------------------------------------------------------------
 
 
-async def test_phones_groups_add_rename_delete_list(smsc: SmscClient) -> None:
+async def test_phones_add_group_chg_group_del_group_get_group(smsc: SmscClient) -> None:
     group_id = await smsc.add_group("Клиенты 2024", number=7)
     groups = {g.id: g for g in await smsc.get_groups()}
     assert groups[group_id].name == "Клиенты 2024"
