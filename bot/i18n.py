@@ -1,0 +1,127 @@
+"""Russian and English: catalogs compiled from ``locales/*.po`` at start, the chat's language, Babel
+formatting of numbers, money and dates in the active locale."""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Awaitable, Callable
+from datetime import date, datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any, Protocol
+
+from aiogram.types import TelegramObject, User
+from aiogram.utils.i18n import I18n, I18nMiddleware
+from babel import Locale, UnknownLocaleError
+from babel.dates import format_date as babel_format_date
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
+from babel.numbers import format_currency, format_decimal
+
+LOCALES_DIR = Path(__file__).resolve().parent.parent / "locales"
+DOMAIN = "messages"
+DEFAULT_LOCALE = "en"
+LANGUAGES = {"en": "English", "ru": "Русский"}
+
+
+def compile_catalogs(source: Path, target: Path) -> None:
+    """Write ``target/<lang>/LC_MESSAGES/messages.mo`` for every ``.po`` under ``source``."""
+    for po_path in sorted(source.glob(f"*/LC_MESSAGES/{DOMAIN}.po")):
+        lang = po_path.parent.parent.name
+        with po_path.open("rb") as po_file:
+            catalog = read_po(po_file, locale=lang)
+        mo_dir = target / lang / "LC_MESSAGES"
+        mo_dir.mkdir(parents=True, exist_ok=True)
+        with (mo_dir / f"{DOMAIN}.mo").open("wb") as mo_file:
+            write_mo(mo_file, catalog)
+
+
+def build_i18n(locales_dir: Path = LOCALES_DIR) -> I18n:
+    """An aiogram ``I18n`` built from the ``.po`` files as they are now, so never stale."""
+    with tempfile.TemporaryDirectory(prefix="smsc-bot-locales-") as tmp:
+        compile_catalogs(locales_dir, Path(tmp))
+        # I18n reads every .mo in its constructor; the directory is not needed afterwards.
+        return I18n(path=tmp, default_locale=DEFAULT_LOCALE, domain=DOMAIN)
+
+
+def locale_for_user(user: User | None) -> str:
+    """The user's Telegram language: ``ru*`` → Russian, anything else → English."""
+    code = (user.language_code or "") if user else ""
+    return "ru" if code.lower().startswith("ru") else DEFAULT_LOCALE
+
+
+class LanguageStore(Protocol):
+    async def get_language(self, chat_id: int) -> str | None: ...
+
+    async def set_language(self, chat_id: int, language: str) -> None: ...
+
+
+class LanguagePrefs:
+    """The chat's chosen language, read through once and then served from memory."""
+
+    def __init__(self, store: LanguageStore) -> None:
+        self._store = store
+        self._cache: dict[int, str | None] = {}
+
+    async def get(self, chat_id: int) -> str | None:
+        if chat_id not in self._cache:
+            self._cache[chat_id] = await self._store.get_language(chat_id)
+        return self._cache[chat_id]
+
+    async def set(self, chat_id: int, language: str) -> None:
+        if language not in LANGUAGES:
+            raise ValueError(f"unsupported language {language!r}")
+        await self._store.set_language(chat_id, language)
+        self._cache[chat_id] = language
+
+
+class ChatLocaleMiddleware(I18nMiddleware):
+    """Locale = the chat's saved choice, else the user's Telegram language.
+
+    The choice lives in our own table, not in FSM data, so ``/cancel`` cannot forget it.
+    """
+
+    def __init__(self, i18n: I18n, prefs: LanguagePrefs) -> None:
+        super().__init__(i18n)
+        self.prefs = prefs
+
+    async def get_locale(self, event: TelegramObject, data: dict[str, Any]) -> str:
+        chat = data.get("event_chat")
+        if chat is not None:
+            chosen = await self.prefs.get(chat.id)
+            if chosen in self.i18n.available_locales:
+                return chosen
+        return locale_for_user(data.get("event_from_user"))
+
+    async def __call__(
+        self,
+        handler: Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]],
+        event: TelegramObject,
+        data: dict[str, Any],
+    ) -> Any:
+        data["language_prefs"] = self.prefs
+        return await super().__call__(handler, event, data)
+
+
+def _babel_locale() -> Locale:
+    i18n = I18n.get_current(no_error=True)
+    try:
+        return Locale.parse(i18n.current_locale if i18n else DEFAULT_LOCALE)
+    except (ValueError, UnknownLocaleError):
+        return Locale.parse(DEFAULT_LOCALE)
+
+
+def fmt_number(value: int | Decimal) -> str:
+    return format_decimal(value, locale=_babel_locale())
+
+
+def fmt_money(amount: Decimal, currency: str) -> str:
+    """Money in the active locale; an unknown or empty currency code is shown as a plain number."""
+    locale = _babel_locale()
+    if len(currency) == 3 and currency.isalpha():
+        return format_currency(amount, currency.upper(), locale=locale)
+    return format_decimal(amount, format="#,##0.00", locale=locale)
+
+
+def fmt_date(value: date | datetime) -> str:
+    return babel_format_date(value, format="medium", locale=_babel_locale())
