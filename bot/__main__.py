@@ -1,0 +1,77 @@
+"""``python -m bot``: long polling, or a webhook server when ``WEBHOOK_URL`` is set."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+
+from aiogram.webhook.aiohttp_server import SimpleRequestHandler, setup_application
+from aiohttp import web
+
+from bot.app import App, build_app
+from bot.config import Settings, load_settings
+from bot.logs import setup_logging
+
+log = logging.getLogger("bot")
+WEBHOOK_PATH = "/telegram/webhook"
+
+
+async def run_polling(app: App) -> None:
+    try:
+        await app.bot.delete_webhook(drop_pending_updates=False)
+        await app.dp.start_polling(
+            app.bot, close_bot_session=False, handle_as_tasks=app.settings.polling_tasks
+        )
+    finally:
+        await app.close()
+
+
+async def run_webhook(app: App) -> None:
+    settings = app.settings
+    secret = settings.webhook_secret.get_secret_value() if settings.webhook_secret else None
+    web_app = web.Application()
+    SimpleRequestHandler(dispatcher=app.dp, bot=app.bot, secret_token=secret).register(
+        web_app, path=WEBHOOK_PATH
+    )
+    setup_application(web_app, app.dp, bot=app.bot)
+    runner = web.AppRunner(web_app)
+    await runner.setup()
+    site = web.TCPSite(runner, settings.webhook_host, settings.webhook_port)
+    await site.start()
+    assert settings.webhook_url is not None
+    await app.bot.set_webhook(settings.webhook_url + WEBHOOK_PATH, secret_token=secret)
+    log.info("webhook server on %s:%s", settings.webhook_host, settings.webhook_port)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop.set)
+    try:
+        await stop.wait()
+    finally:
+        await runner.cleanup()
+        await app.close()
+
+
+async def main(settings: Settings) -> None:
+    app = await build_app(settings)
+    if settings.webhook_url:
+        await run_webhook(app)
+    else:
+        await run_polling(app)
+
+
+def run() -> None:
+    settings = load_settings()
+    secrets = [settings.bot_token.get_secret_value()]
+    for value in (settings.secret_key, settings.webhook_secret):
+        if value is not None:
+            secrets += value.get_secret_value().split(",")
+    setup_logging(settings.log_level, secrets)
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(main(settings))
+
+
+if __name__ == "__main__":
+    run()

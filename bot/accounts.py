@@ -1,0 +1,161 @@
+"""Which SMSC account a chat uses: log-in checks (throttled), saved credentials, client hand-out.
+
+SMSC blocks a server's IP for 30 minutes after 5 failed log-ins in 30 minutes, and every
+customer of the bot shares that IP. So failed checks are counted per chat and across all chats,
+and a saved account whose password stopped working is not sent to SMSC again until a new log-in.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import deque
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Final
+
+from bot.smsc import Credentials, Site, SmscClient, SmscConnector, SmscError
+from bot.smsc.limits import Clock
+from bot.smsc.models import Balance
+from bot.storage.accounts import Account, AccountRepo
+
+DEMO_SITE: Final = "demo"
+AUTH_FAILED: Final = 2
+FAILURE_WINDOW: Final = 30 * 60.0
+SITES: Final = tuple(site.value for site in Site)
+
+
+class LoginThrottled(Exception):
+    """Too many failed log-ins lately; ``retry_after`` seconds until the next check may go out."""
+
+    def __init__(self, retry_after: float) -> None:
+        super().__init__(f"log-in checks paused for {retry_after:.0f} s")
+        self.retry_after = retry_after
+
+
+class NotLoggedIn(Exception):
+    """The chat has no saved SMSC account."""
+
+
+class NeedsRelogin(Exception):
+    """SMSC rejected the saved credentials; they stay unused until the user logs in again."""
+
+
+class LoginThrottle:
+    """At most ``limit`` failed checks per chat and ``limit`` overall per ``window`` seconds."""
+
+    def __init__(
+        self, limit: int = 3, window: float = FAILURE_WINDOW, clock: Clock = time.monotonic
+    ):
+        self._limit = limit
+        self._window = window
+        self._clock = clock
+        self._all: deque[float] = deque()
+        self._per_chat: dict[int, deque[float]] = {}
+
+    def _wait(self, events: deque[float], now: float) -> float:
+        while events and now - events[0] >= self._window:
+            events.popleft()
+        return self._window - (now - events[0]) if len(events) >= self._limit else 0.0
+
+    def check(self, chat_id: int) -> None:
+        """Raise ``LoginThrottled`` when a check now could bring SMSC's IP block closer."""
+        now = self._clock()
+        wait = max(
+            self._wait(self._all, now), self._wait(self._per_chat.get(chat_id, deque()), now)
+        )
+        if wait > 0:
+            raise LoginThrottled(wait)
+
+    def failed(self, chat_id: int) -> None:
+        now = self._clock()
+        self._all.append(now)
+        self._per_chat.setdefault(chat_id, deque()).append(now)
+
+
+@dataclass(frozen=True, slots=True)
+class LoginResult:
+    account: Account
+    balance: Balance
+
+
+class AccountService:
+    """Log-in, log-out and the SMSC client of each chat."""
+
+    def __init__(
+        self,
+        repo: AccountRepo,
+        connector: SmscConnector,
+        *,
+        demo_connector: SmscConnector | None = None,
+        throttle: LoginThrottle | None = None,
+    ) -> None:
+        self.repo = repo
+        self._connector = connector
+        self._demo = demo_connector
+        self.throttle = throttle or LoginThrottle()
+
+    @property
+    def demo_available(self) -> bool:
+        return self._demo is not None
+
+    def _client(self, site: str, credentials: Credentials) -> SmscClient:
+        if site == DEMO_SITE:
+            if self._demo is None:
+                raise NotLoggedIn("the demo account is not enabled")
+            return self._demo.client(credentials)
+        return self._connector.client(credentials, Site(site))
+
+    @staticmethod
+    def _credentials(account: Account) -> Credentials:
+        if account.auth_kind == "apikey":
+            return Credentials.with_apikey(account.secret)
+        return Credentials.with_password(account.login or "", account.secret)
+
+    async def login(
+        self, chat_id: int, site: str, *, login: str | None, secret: str, apikey: bool
+    ) -> LoginResult:
+        """Check the credentials against SMSC (balance) and save them when SMSC accepts them."""
+        if site not in SITES and site != DEMO_SITE:
+            raise ValueError(f"unknown site {site!r}")
+        credentials = (
+            Credentials.with_apikey(secret)
+            if apikey
+            else Credentials.with_password(login or "", secret)
+        )
+        self.throttle.check(chat_id)
+        try:
+            balance = await self._client(site, credentials).get_balance()
+        except SmscError as exc:
+            if exc.code == AUTH_FAILED and not exc.local:
+                self.throttle.failed(chat_id)
+            raise
+        account = Account(
+            chat_id=chat_id,
+            site=site,
+            login=None if apikey else login,
+            auth_kind="apikey" if apikey else "password",
+            secret=secret,
+            verified_at=datetime.now(UTC),
+            needs_relogin=False,
+        )
+        await self.repo.save(account)
+        return LoginResult(account, balance)
+
+    async def logout(self, chat_id: int) -> bool:
+        """Wipe the chat's credentials; false when there were none."""
+        had = await self.repo.get(chat_id) is not None
+        await self.repo.delete(chat_id)
+        return had
+
+    async def client_for(self, chat_id: int) -> tuple[Account, SmscClient]:
+        account = await self.repo.get(chat_id)
+        if account is None:
+            raise NotLoggedIn
+        if account.needs_relogin:
+            raise NeedsRelogin
+        return account, self._client(account.site, self._credentials(account))
+
+    async def rejected(self, chat_id: int) -> None:
+        """SMSC answered error 2 to the saved credentials: stop using them, count the failure."""
+        self.throttle.failed(chat_id)
+        await self.repo.mark_needs_relogin(chat_id)

@@ -1,0 +1,177 @@
+"""Assembles the bot: storage, SMSC connectors, the dispatcher with its middlewares and routers."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import aiosqlite
+from aiogram import BaseMiddleware, Bot, Dispatcher
+from aiogram.client.default import DefaultBotProperties
+from aiogram.client.session.aiohttp import AiohttpSession
+from aiogram.client.telegram import TelegramAPIServer
+from aiogram.enums import ParseMode
+from aiogram.types import TelegramObject
+from aiogram.utils.i18n import I18n
+
+from bot.accounts import AccountService
+from bot.commands import set_command_menus
+from bot.config import Settings
+from bot.crypto import SecretBox
+from bot.errors import ErrorLayerMiddleware
+from bot.i18n import ChatLocaleMiddleware, LanguagePrefs, build_i18n
+from bot.middlewares import AccountMiddleware, AllowlistMiddleware, RetryAfterMiddleware
+from bot.smsc import SmscConnector, SmscSettings
+from bot.smsc.emulator import SmscEmulator
+from bot.storage.accounts import AccountRepo
+from bot.storage.audit import AuditLog
+from bot.storage.db import open_database
+from bot.storage.fsm import SQLiteStorage
+from handlers import get_routers
+
+log = logging.getLogger(__name__)
+
+DB_NAME = "smsc-bot.sqlite3"
+DRAIN_TIMEOUT = 10.0
+
+
+class InFlight(BaseMiddleware):
+    """Counts updates being handled, so shutdown can wait for them before storage closes."""
+
+    def __init__(self) -> None:
+        self.count = 0
+        self._idle = asyncio.Event()
+        self._idle.set()
+
+    async def __call__(
+        self,
+        handler: Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]],
+        event: TelegramObject,
+        data: dict[str, Any],
+    ) -> Any:
+        self.count += 1
+        self._idle.clear()
+        try:
+            return await handler(event, data)
+        finally:
+            self.count -= 1
+            if not self.count:
+                self._idle.set()
+
+    async def drain(self) -> None:
+        try:
+            async with asyncio.timeout(DRAIN_TIMEOUT):
+                await self._idle.wait()
+        except TimeoutError:
+            log.warning(
+                "shutdown: %d updates still running after %.0f s", self.count, DRAIN_TIMEOUT
+            )
+
+
+@dataclass
+class App:
+    settings: Settings
+    bot: Bot
+    dp: Dispatcher
+    db: aiosqlite.Connection
+    accounts: AccountService
+    i18n: I18n
+    connector: SmscConnector
+    in_flight: InFlight
+    demo_connector: SmscConnector | None = None
+    emulator: SmscEmulator | None = None
+    _closed: bool = field(default=False, repr=False)
+
+    async def close(self) -> None:
+        """Release everything; safe to call twice."""
+        if self._closed:
+            return
+        self._closed = True
+        await self.in_flight.drain()
+        await self.connector.aclose()
+        if self.demo_connector is not None:
+            await self.demo_connector.aclose()
+        if self.emulator is not None:
+            await self.emulator.stop()
+        await self.dp.storage.close()
+        await self.db.close()
+        await self.bot.session.close()
+
+
+def make_bot(settings: Settings) -> Bot:
+    session = (
+        AiohttpSession(api=TelegramAPIServer.from_base(settings.telegram_api_url))
+        if settings.telegram_api_url
+        else AiohttpSession()
+    )
+    session.middleware(RetryAfterMiddleware())
+    return Bot(
+        settings.bot_token.get_secret_value(),
+        session=session,
+        default=DefaultBotProperties(parse_mode=ParseMode.HTML),
+    )
+
+
+async def build_app(settings: Settings) -> App:
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    db = await open_database(settings.data_dir / DB_NAME)
+    secret_key = settings.secret_key.get_secret_value() if settings.secret_key else None
+    box = SecretBox.from_settings(secret_key, settings.data_dir)
+    repo = AccountRepo(db, box)
+    audit = AuditLog(db)
+    connector = SmscConnector(
+        SmscSettings(
+            api_url=settings.smsc_api_url,
+            call_timeout=settings.smsc_timeout,
+            max_concurrency=settings.smsc_max_concurrency,
+            cache_ttl=settings.smsc_cache_ttl,
+        )
+    )
+    emulator = demo_connector = None
+    if settings.demo:
+        emulator = SmscEmulator()
+        demo_connector = SmscConnector(SmscSettings(api_url=await emulator.start()))
+        log.info("demo mode: the built-in SMSC emulator serves the demo account")
+    accounts = AccountService(repo, connector, demo_connector=demo_connector)
+    i18n = build_i18n()
+
+    dp = Dispatcher(storage=SQLiteStorage(db), accounts=accounts, audit=audit)
+    in_flight = InFlight()
+    # Order matters: the error layer sits inside the locale middleware so errors are localized.
+    dp.update.outer_middleware(in_flight)
+    dp.update.outer_middleware(AllowlistMiddleware(settings.allowed_user_ids))
+    dp.update.outer_middleware(ChatLocaleMiddleware(i18n, LanguagePrefs(repo)))
+    dp.update.outer_middleware(ErrorLayerMiddleware(accounts))
+    account_middleware = AccountMiddleware(accounts)
+    dp.message.middleware(account_middleware)
+    dp.callback_query.middleware(account_middleware)
+    dp.include_routers(*get_routers())
+
+    bot = make_bot(settings)
+
+    async def on_startup(bot: Bot) -> None:
+        await set_command_menus(bot, i18n)
+
+    async def on_shutdown() -> None:
+        await in_flight.drain()
+
+    dp.startup.register(on_startup)
+    dp.shutdown.register(on_shutdown)
+    # aiogram registers its storage close as the first shutdown hook; handlers still running
+    # would then meet a closed database, so the drain must come first.
+    dp.shutdown.handlers.insert(0, dp.shutdown.handlers.pop())
+    return App(
+        settings=settings,
+        bot=bot,
+        dp=dp,
+        db=db,
+        accounts=accounts,
+        i18n=i18n,
+        connector=connector,
+        in_flight=in_flight,
+        demo_connector=demo_connector,
+        emulator=emulator,
+    )

@@ -1,0 +1,74 @@
+"""Settings from the environment or a ``.env`` file; secrets are ``SecretStr``, never printed."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Annotated
+
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+# What @BotFather hands out: the bot's numeric id, a colon, 35 URL-safe characters.
+_TOKEN = re.compile(r"^\d{5,}:[A-Za-z0-9_-]{30,}$")
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+
+    bot_token: SecretStr
+    telegram_api_url: str | None = None
+    smsc_api_url: str | None = None
+    data_dir: Path = Path("data")
+    secret_key: SecretStr | None = None
+    allowed_user_ids: Annotated[frozenset[int], NoDecode] = frozenset()
+    log_level: str = "INFO"
+    webhook_url: str | None = None
+    webhook_secret: SecretStr | None = None
+    webhook_host: str = "0.0.0.0"  # noqa: S104 - a webhook server listens on every interface
+    webhook_port: int = 8080
+    demo: bool = False
+    # False handles updates one at a time, in order (deterministic tests, debugging).
+    polling_tasks: bool = True
+    smsc_max_concurrency: int = Field(default=4, ge=1, le=14)
+    smsc_timeout: float = Field(default=20.0, gt=0)
+    smsc_cache_ttl: float = Field(default=20.0, ge=0)
+
+    @field_validator("bot_token")
+    @classmethod
+    def _token_shape(cls, value: SecretStr) -> SecretStr:
+        if not _TOKEN.match(value.get_secret_value().strip()):
+            # The value is deliberately not echoed: it is a secret even when malformed.
+            raise ValueError("BOT_TOKEN does not look like a bot token")
+        return SecretStr(value.get_secret_value().strip())
+
+    @field_validator("allowed_user_ids", mode="before")
+    @classmethod
+    def _split_ids(cls, value: object) -> object:
+        if isinstance(value, str):
+            return frozenset(int(part) for part in re.split(r"[\s,;]+", value) if part)
+        return value
+
+    @field_validator("telegram_api_url", "smsc_api_url", "webhook_url", mode="after")
+    @classmethod
+    def _strip_slash(cls, value: str | None) -> str | None:
+        return value.rstrip("/") if value else None
+
+
+BOTFATHER_HINT = (
+    "BOT_TOKEN is {problem}. Open @BotFather in Telegram, send /newbot (or /token for an existing "
+    "bot), and put the token it gives you in BOT_TOKEN (environment or .env file)."
+)
+
+
+def load_settings() -> Settings:
+    """Read the settings; a missing or malformed token becomes one line that says what to do."""
+    try:
+        return Settings()
+    except ValidationError as exc:
+        for error in exc.errors():
+            if error["loc"] and error["loc"][0] == "bot_token":
+                problem = "missing" if error["type"] == "missing" else "malformed"
+                raise SystemExit(BOTFATHER_HINT.format(problem=problem)) from None
+        fields = ", ".join(str(e["loc"][0]).upper() for e in exc.errors() if e["loc"])
+        raise SystemExit(f"Invalid settings: {fields}. See README.md, section Settings.") from None

@@ -1,0 +1,179 @@
+"""The one error layer: every failure a handler lets through becomes a specific localized answer.
+
+It runs as an outer update middleware inside the locale middleware, so answers are in the chat's
+language; SMSC error 2 on a saved account also stops the bot from sending those credentials again.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import uuid
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from aiogram import BaseMiddleware, Bot
+from aiogram.exceptions import TelegramBadRequest
+from aiogram.types import (
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    TelegramObject,
+    Update,
+)
+from aiogram.utils.i18n import gettext as _
+from aiogram.utils.i18n import ngettext
+
+from bot.accounts import AUTH_FAILED, AccountService, NeedsRelogin, NotLoggedIn
+from bot.smsc import SmscBadResponse, SmscError, SmscUnavailable
+
+log = logging.getLogger(__name__)
+
+RETRY_PREFIX = "rt:"
+CALLBACK_DATA_LIMIT = 64
+
+
+def minutes(seconds: float | None) -> int:
+    return max(1, math.ceil((seconds or 60) / 60))
+
+
+def smsc_error_text(exc: SmscError) -> str:
+    """What an SMSC error code means for the user, by command where the code depends on it."""
+    script = exc.command.split(".", 1)[0]
+    code = exc.code
+    if code == 1:
+        return _("SMSC did not accept the request: one of the values is not valid.")
+    if code == AUTH_FAILED:
+        return _(
+            "SMSC no longer accepts the saved login and password (were they changed?). "
+            "Nothing will be sent to SMSC with them again. Log in again with /login."
+        )
+    if code == 3:
+        if script == "senders":
+            return _("SMSC has no such sender name.")
+        return _("SMSC found no such record: it may have been deleted already.")
+    if code == 4:
+        count = minutes(exc.retry_after if exc.local else 30 * 60)
+        return ngettext(
+            "SMSC has temporarily blocked requests from this bot's server. "
+            "Try again in {n} minute.",
+            "SMSC has temporarily blocked requests from this bot's server. "
+            "Try again in {n} minutes.",
+            count,
+        ).format(n=count)
+    if code == 5:
+        return _("SMSC could not save or delete the record.")
+    if code == 6:
+        return _("There is no subclient with this login.")
+    if code == 7:
+        if script == "senders":
+            return _("This sender name is not a phone number, so no code can be sent to it.")
+        return _("This subclient uses the main account's balance, so it cannot be topped up.")
+    if code == 8:
+        if script == "senders":
+            return _("SMSC cannot deliver a confirmation code to this number.")
+        return _("SMSC could not save the subclient.")
+    if code == 9:
+        return _("SMSC asks to wait a minute before repeating this request. Try again in a minute.")
+    if code == 10:
+        if script == "senders":
+            return _(
+                "A code was already sent to this number. Another one can be sent "
+                "8 hours after the first."
+            )
+        return _("There is not enough money on the main account for this top-up.")
+    if code == 11:
+        return _("The confirmation code is wrong. Check it and send it again.")
+    return _("SMSC answered with error {code}.").format(code=code)
+
+
+def retry_markup(update: Update) -> InlineKeyboardMarkup | None:
+    """A button that repeats what failed, when that fits a button."""
+    if update.callback_query is not None:
+        data = update.callback_query.data or ""
+    elif update.message is not None and update.message.text:
+        data = RETRY_PREFIX + update.message.text
+    else:
+        return None
+    if not data or len(data.encode()) > CALLBACK_DATA_LIMIT:
+        return None
+    return InlineKeyboardMarkup(
+        inline_keyboard=[[InlineKeyboardButton(text=_("Try again"), callback_data=data)]]
+    )
+
+
+class ErrorLayerMiddleware(BaseMiddleware):
+    """Catches what handlers raise and answers the user; unexpected errors get an incident id."""
+
+    def __init__(self, accounts: AccountService) -> None:
+        self.accounts = accounts
+
+    async def __call__(
+        self,
+        handler: Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]],
+        event: TelegramObject,
+        data: dict[str, Any],
+    ) -> Any:
+        try:
+            return await handler(event, data)
+        except Exception as exc:
+            assert isinstance(event, Update)
+            await self._answer(exc, event, data)
+            return None
+
+    async def _answer(self, exc: Exception, update: Update, data: dict[str, Any]) -> None:
+        chat = data.get("event_chat")
+        markup: InlineKeyboardMarkup | None = None
+        if isinstance(exc, NotLoggedIn):
+            text = _("You are not logged in to SMSC yet. Send /login to connect your account.")
+        elif isinstance(exc, NeedsRelogin):
+            text = smsc_error_text(SmscError("saved", AUTH_FAILED))
+        elif isinstance(exc, SmscError):
+            if exc.code == AUTH_FAILED and not exc.local and chat is not None:
+                await self.accounts.rejected(chat.id)
+            text = smsc_error_text(exc)
+            log.info(
+                "SMSC error %s on %s shown to chat %s", exc.code, exc.command, chat and chat.id
+            )
+        elif isinstance(exc, SmscUnavailable | SmscBadResponse):
+            if exc.uncertain:
+                text = _(
+                    "SMSC did not confirm the change. It may or may not have been made: "
+                    "check before you repeat it."
+                )
+            else:
+                reason = (
+                    _("SMSC is not reachable right now.")
+                    if isinstance(exc, SmscUnavailable)
+                    else _("SMSC answered something the bot does not understand.")
+                )
+                text = reason + " " + _("Nothing was changed. Try again.")
+                markup = retry_markup(update)
+            log.warning("%s", exc)
+        elif isinstance(exc, TelegramBadRequest) and "message is not modified" in exc.message:
+            # A double tap on the same button: the screen already shows the answer.
+            if update.callback_query is not None:
+                await update.callback_query.answer()
+            return
+        else:
+            incident = uuid.uuid4().hex[:8]
+            log.error(
+                "incident %s while handling update %s", incident, update.update_id, exc_info=exc
+            )
+            text = _("Sorry, something went wrong on our side. Incident {incident}.").format(
+                incident=incident
+            )
+        await self._send(update, data, text, markup)
+
+    @staticmethod
+    async def _send(
+        update: Update, data: dict[str, Any], text: str, markup: InlineKeyboardMarkup | None
+    ) -> None:
+        bot: Bot = data["bot"]
+        chat = data.get("event_chat")
+        try:
+            if update.callback_query is not None:
+                await update.callback_query.answer()
+            if chat is not None:
+                await bot.send_message(chat.id, text, reply_markup=markup)
+        except Exception:
+            log.exception("could not deliver an error answer to chat %s", chat and chat.id)

@@ -1,0 +1,38 @@
+"""Logging set-up with a last line of defence: known secrets are masked in every record."""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Iterable
+
+# Form fields that carry SMSC secrets, should any library ever log a request body.
+_FIELDS = re.compile(r"(?i)\b(psw|password|apikey|token)=([^&\s]+)")
+
+
+class RedactingFilter(logging.Filter):
+    """Replaces the given secrets, and any ``psw=``/``apikey=`` value, with ``***``."""
+
+    def __init__(self, secrets: Iterable[str]) -> None:
+        super().__init__()
+        self._secrets = sorted({s for s in secrets if s}, key=len, reverse=True)
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        masked = _FIELDS.sub(r"\1=***", message)
+        for secret in self._secrets:
+            masked = masked.replace(secret, "***")
+        if masked != message:
+            record.msg, record.args = masked, None
+        return True
+
+
+def setup_logging(level: str, secrets: Iterable[str]) -> None:
+    handler = logging.StreamHandler()
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler.addFilter(RedactingFilter(secrets))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level.upper())
+    # httpx logs every request line at INFO; our client logs what matters itself.
+    logging.getLogger("httpx").setLevel(logging.WARNING)

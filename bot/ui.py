@@ -1,0 +1,102 @@
+"""UI pieces shared by every feature: message splitting, escaping, confirm dialogs, paging."""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from aiogram.filters.callback_data import CallbackData
+from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
+from aiogram.utils.i18n import gettext as _
+
+MESSAGE_LIMIT = 4096
+
+
+def esc(value: Any) -> str:
+    """Escape a value from a user or SMSC for HTML parse mode."""
+    return html.escape(str(value), quote=False)
+
+
+def split_text(text: str, limit: int = MESSAGE_LIMIT) -> list[str]:
+    """Split at line breaks into parts under ``limit``; a single longer line is cut hard.
+
+    A hard cut never falls inside an HTML entity such as ``&amp;``.
+    """
+    parts: list[str] = []
+    current = ""
+    for line in text.split("\n"):
+        while len(line) > limit:
+            cut = limit
+            amp = line.rfind("&", 0, cut)
+            if amp != -1 and ";" not in line[amp:cut]:
+                cut = amp
+            if current:
+                parts.append(current)
+                current = ""
+            parts.append(line[:cut])
+            line = line[cut:]
+        candidate = f"{current}\n{line}" if current else line
+        if len(candidate) > limit:
+            parts.append(current)
+            current = line
+        else:
+            current = candidate
+    if current or not parts:
+        parts.append(current)
+    return parts
+
+
+class Confirm(CallbackData, prefix="ok"):
+    """Yes/no answer to a confirmation; ``action`` and ``arg`` say what is being confirmed."""
+
+    action: str
+    arg: str = ""
+    yes: bool
+
+
+def confirm_keyboard(action: str, arg: str = "") -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup(
+        inline_keyboard=[
+            [
+                InlineKeyboardButton(
+                    text=_("Yes"), callback_data=Confirm(action=action, arg=arg, yes=True).pack()
+                ),
+                InlineKeyboardButton(
+                    text=_("No"), callback_data=Confirm(action=action, arg=arg, yes=False).pack()
+                ),
+            ]
+        ]
+    )
+
+
+def rows(
+    buttons: Iterable[InlineKeyboardButton], width: int = 2
+) -> list[list[InlineKeyboardButton]]:
+    """Lay buttons out ``width`` to a row."""
+    result: list[list[InlineKeyboardButton]] = []
+    for button in buttons:
+        if not result or len(result[-1]) >= width:
+            result.append([])
+        result[-1].append(button)
+    return result
+
+
+def keyboard(
+    buttons: Sequence[InlineKeyboardButton], width: int = 2, *extra_rows: list[InlineKeyboardButton]
+) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup(inline_keyboard=[*rows(buttons, width), *extra_rows])
+
+
+def pager_row(
+    previous: CallbackData | None, following: CallbackData | None, label: str = ""
+) -> list[InlineKeyboardButton]:
+    """A ◀ / ▶ row for a list edited in place; a missing side is left out."""
+    row: list[InlineKeyboardButton] = []
+    if previous is not None:
+        row.append(InlineKeyboardButton(text="◀ " + _("Previous"), callback_data=previous.pack()))
+    if label:
+        row.append(InlineKeyboardButton(text=label, callback_data="noop"))
+    if following is not None:
+        row.append(InlineKeyboardButton(text=_("Next") + " ▶", callback_data=following.pack()))
+    return row

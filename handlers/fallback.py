@@ -1,0 +1,57 @@
+"""What nothing else handled: retry buttons, stale buttons, unknown commands, stray text.
+
+Its router goes last, so every feature router had its chance first.
+"""
+
+from __future__ import annotations
+
+from aiogram import Bot, Dispatcher, F, Router
+from aiogram.types import CallbackQuery, Message, Update
+from aiogram.utils.i18n import gettext as _
+
+from bot.accounts import AccountService
+from bot.errors import RETRY_PREFIX
+from handlers.start import main_menu
+
+router = Router(name="fallback")
+
+
+@router.callback_query(F.data.startswith(RETRY_PREFIX))
+async def retry_command(query: CallbackQuery, bot: Bot, dispatcher: Dispatcher) -> None:
+    """Replays the command that failed, as if the user had sent it again."""
+    await query.answer()
+    if not isinstance(query.message, Message) or query.data is None:
+        return
+    replay = query.message.model_copy(
+        update={"text": query.data.removeprefix(RETRY_PREFIX), "from_user": query.from_user}
+    )
+    await dispatcher.feed_update(bot, Update(update_id=0, message=replay))
+
+
+@router.callback_query(F.data == "noop")
+async def inert_button(query: CallbackQuery) -> None:
+    """Labels inside keyboards (such as a page number) do nothing when tapped."""
+    await query.answer()
+
+
+@router.callback_query()
+async def stale_button(query: CallbackQuery, accounts: AccountService) -> None:
+    await query.answer(_("This menu is out of date."))
+    if isinstance(query.message, Message):
+        logged_in = await accounts.repo.get(query.message.chat.id) is not None
+        await query.message.answer(
+            _("This menu is out of date. Here is a fresh one:"), reply_markup=main_menu(logged_in)
+        )
+
+
+@router.message(F.text.startswith("/"))
+async def unknown_command(message: Message, accounts: AccountService) -> None:
+    if await accounts.repo.get(message.chat.id) is None:
+        await message.answer(_("First connect your SMSC account: send /login."))
+    else:
+        await message.answer(_("I do not know this command. /help lists what I can do."))
+
+
+@router.message()
+async def stray_message(message: Message) -> None:
+    await message.answer(_("Send a command to begin: /help lists them."))

@@ -1,0 +1,56 @@
+"""/lang: the chat's language, chosen with buttons and kept across restarts and /cancel."""
+
+from __future__ import annotations
+
+from aiogram import F, Router
+from aiogram.filters import Command
+from aiogram.filters.callback_data import CallbackData
+from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
+from aiogram.utils.i18n import I18n
+from aiogram.utils.i18n import gettext as _
+
+from bot.i18n import LANGUAGES, LanguagePrefs
+from handlers.start import Menu
+
+router = Router(name="language")
+
+
+class Lang(CallbackData, prefix="lang"):
+    code: str
+
+
+def language_keyboard() -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup(
+        inline_keyboard=[
+            [
+                InlineKeyboardButton(text=name, callback_data=Lang(code=code).pack())
+                for code, name in LANGUAGES.items()
+            ]
+        ]
+    )
+
+
+@router.message(Command("lang"))
+async def cmd_lang(message: Message) -> None:
+    await message.answer(_("Choose the language:"), reply_markup=language_keyboard())
+
+
+@router.callback_query(Menu.filter(F.action == "lang"))
+async def menu_lang(query: CallbackQuery) -> None:
+    await query.answer()
+    if isinstance(query.message, Message):
+        await query.message.answer(_("Choose the language:"), reply_markup=language_keyboard())
+
+
+@router.callback_query(Lang.filter(F.code.in_(LANGUAGES)))
+async def chose_language(
+    query: CallbackQuery, callback_data: Lang, language_prefs: LanguagePrefs, i18n: I18n
+) -> None:
+    if not isinstance(query.message, Message):
+        await query.answer()
+        return
+    await language_prefs.set(query.message.chat.id, callback_data.code)
+    # The rest of this update already speaks the new language.
+    i18n.current_locale = callback_data.code
+    await query.answer()
+    await query.message.edit_text(_("Done: I will speak English with you."))
