@@ -1,0 +1,181 @@
+"""/stats end to end: periods by button and typed (with the edge cases), the per-subclient table
+with totals, the per-operator breakdown, /stats <login>, the CSV file for long tables, Russian
+number formats and buttons across a restart."""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import date, timedelta
+from decimal import Decimal
+
+from bot.smsc.emulator import SmscEmulator
+from bot.smsc.emulator.state import Account, LedgerEntry, Subclient
+from tests.conftest import LOGIN, PASSWORD
+from tests.e2e.conftest import RunningBot
+from tests.support.botapi import FakeTelegram, FakeUser, MessageView
+
+TODAY = date.today()
+
+
+async def login(user: FakeUser) -> None:
+    await user.send(f"/login {LOGIN} {PASSWORD}")
+    assert (await user.expect_message()).text
+
+
+def add(account: Account, login: str, kind: int = 0, *entries: LedgerEntry) -> Subclient:
+    sub = Subclient(account.new_id("user"), login, "Old-Passw0rd", type=kind)
+    sub.ledger.extend(entries)
+    account.subclients[login] = sub
+    return sub
+
+
+def sms(day: date, operator: str, mccmnc: str, count: int, spent: str) -> LedgerEntry:
+    return LedgerEntry(day, "Отправка SMS", operator, mccmnc, count, credit=Decimal(spent))
+
+
+def top_up(day: date, amount: str) -> LedgerEntry:
+    return LedgerEntry(day, "Пополнение баланса", debit=Decimal(amount))
+
+
+def fill(account: Account) -> None:
+    add(
+        account,
+        "alpha",
+        0,
+        sms(TODAY, "МТС", "25001", 10, "21.50"),
+        sms(TODAY, "МегаФон", "25002", 5, "11.50"),
+        top_up(TODAY, "500"),
+        sms(date(2024, 6, 1), "МТС", "25001", 2, "4.30"),
+    )
+    add(account, "beta", 2, sms(TODAY, "Tele2", "25020", 3, "6.45"))
+
+
+async def pick(user: FakeUser, command: str, button: str) -> MessageView:
+    await user.send(command)
+    picker = await user.expect_message()
+    await user.press(picker, button)
+    return await user.expect_edit()
+
+
+async def test_this_month_table_with_totals_and_a_breakdown(
+    bot: RunningBot, fake_telegram: FakeTelegram, smsc: SmscEmulator
+) -> None:
+    fill(smsc.accounts[LOGIN])
+    user = fake_telegram.user(8001)
+    await login(user)
+    await user.send("/stats")
+    picker = await user.expect_message()
+    assert picker.button_texts == ["Today", "Yesterday", "This week", "This month", "Last month"]
+    await user.press(picker, "This month")
+    table = (await user.expect_edit()).text or ""
+    assert "alpha: 15 messages, spent RUB33.00, credited RUB500.00" in table
+    assert "beta: 3 messages, spent RUB6.45, credited RUB0.00" in table
+    assert "Total: 18 messages, spent RUB39.45, credited RUB500.00" in table
+    # Biggest spender first.
+    assert table.index("alpha") < table.index("beta")
+    await user.press(picker, "alpha")
+    breakdown = await user.expect_message()
+    text = breakdown.text or ""
+    assert "МТС (25001) · Отправка SMS: 10 messages, spent RUB21.50" in text
+    assert "МегаФон (25002) · Отправка SMS: 5 messages, spent RUB11.50" in text
+    assert "Пополнение баланса: credited RUB500.00" in text
+    assert "Total: 15 messages, spent RUB33.00, credited RUB500.00" in text
+    assert {"« All subclients", "Another period"} <= set(breakdown.button_texts)
+
+
+async def test_typed_periods_refuse_what_cannot_be_and_clamp_the_future(
+    bot: RunningBot, fake_telegram: FakeTelegram, smsc: SmscEmulator
+) -> None:
+    fill(smsc.accounts[LOGIN])
+    user = fake_telegram.user(8002)
+    await login(user)
+    await user.send("/stats")
+    await user.expect_message()
+    tomorrow = TODAY + timedelta(days=1)
+    refusals = (
+        ("31.02.2024-01.03.2024", "no such day"),
+        ("10.03.2024-01.03.2024", "ends before it starts"),
+        (f"{tomorrow:%d.%m.%Y}-{tomorrow + timedelta(days=5):%d.%m.%Y}", "starts in the future"),
+        ("March", "dd.mm.yyyy-dd.mm.yyyy"),
+    )
+    before = len(smsc.requests)
+    for typed, words in refusals:
+        await user.send(typed)
+        assert words in ((await user.expect_message()).text or "")
+    assert len(smsc.requests) == before, "a refused period must not reach SMSC"
+    # The conversation is still waiting for a period: no need to send /stats again.
+    await user.send(f"01.06.2024-{TODAY + timedelta(days=30):%d.%m.%Y}")
+    table = (await user.expect_message()).text or ""
+    assert "ends today" in table
+    assert "alpha: 17 messages, spent RUB37.30" in table
+    assert smsc.requests[-1].params["end"] == f"{TODAY:%d.%m.%Y}"
+
+
+async def test_stats_with_a_login_opens_that_subclient(
+    bot: RunningBot, fake_telegram: FakeTelegram, smsc: SmscEmulator
+) -> None:
+    fill(smsc.accounts[LOGIN])
+    user = fake_telegram.user(8003)
+    await login(user)
+    breakdown = (await pick(user, "/stats beta", "Today")).text or ""
+    assert breakdown.startswith("beta, ")
+    assert "Tele2 (25020) · Отправка SMS: 3 messages, spent RUB6.45" in breakdown
+    assert "no subclient" in ((await pick(user, "/stats nobody", "Today")).text or "")
+    await user.send("/stats alpha 01.06.2024-30.06.2024")
+    assert "2 messages, spent RUB4.30" in ((await user.expect_message()).text or "")
+    await user.send("/stats alpha beta")
+    assert "Use /stats, /stats <login>" in ((await user.expect_message()).text or "")
+
+
+async def test_a_long_table_is_shortened_and_sent_as_csv(
+    bot: RunningBot, fake_telegram: FakeTelegram, smsc: SmscEmulator
+) -> None:
+    account = smsc.accounts[LOGIN]
+    for n in range(150):
+        add(account, f"client-{n:03d}", 0, sms(TODAY, "МТС", "25001", n + 1, f"{n + 1}.00"))
+    user = fake_telegram.user(8004)
+    await login(user)
+    table = await pick(user, "/stats", "Today")
+    text = table.text or ""
+    assert len(text) <= 4096 and "more lines: the whole table is in the file" in text
+    assert "Total: 11,325 messages, spent RUB11,325.00" in text
+    assert len(table.button_texts) == 41  # 40 subclients and "Another period"
+    document = (await user.expect_message()).document
+    assert document is not None and (document.file_name or "").endswith(".csv")
+    rows = list(csv.reader(io.StringIO(document.content.decode("utf-8-sig"))))
+    assert rows[0] == ["login", "messages", "spent", "credited", "currency"]
+    assert len(rows) == 1 + 150 + 1
+    assert rows[1] == ["client-149", "150", "150.00", "0.00", "RUB"]
+    assert rows[-1] == ["TOTAL", "11325", "11325.00", "0.00", "RUB"]
+
+
+async def test_russian_number_formats(
+    bot: RunningBot, fake_telegram: FakeTelegram, smsc: SmscEmulator
+) -> None:
+    add(smsc.accounts[LOGIN], "alpha", 0, top_up(TODAY, "1500"))
+    user = fake_telegram.user(8005, language_code="ru")
+    await login(user)
+    await user.send("/stats")
+    picker = await user.expect_message()
+    # The first button is "Today" in whatever words the catalog gives it.
+    await user.press(picker, picker.buttons[0][0].text)
+    text = (await user.expect_edit()).text or ""
+    # Babel in Russian: a space groups thousands, a comma separates kopecks, the sign follows.
+    assert "1\xa0500,00\xa0₽" in text
+
+
+async def test_table_buttons_work_after_a_restart(
+    bot: RunningBot, fake_telegram: FakeTelegram, smsc: SmscEmulator
+) -> None:
+    fill(smsc.accounts[LOGIN])
+    user = fake_telegram.user(8006)
+    await login(user)
+    table = await pick(user, "/stats", "This week")
+    await bot.restart()
+    await user.press(table, "beta")
+    assert "Tele2 (25020)" in ((await user.expect_message()).text or "")
+    await user.press(table, "Another period")
+    await user.expect_message()
+    await user.send(f"{TODAY:%d.%m.%Y}")
+    assert "alpha: 15 messages" in ((await user.expect_message()).text or "")
