@@ -1,0 +1,565 @@
+"""/templates: message templates; a card with the full text, a wizard to add one, renaming,
+new text and deletion."""
+
+from __future__ import annotations
+
+from typing import Final
+
+from aiogram import F, Router
+from aiogram.exceptions import TelegramBadRequest
+from aiogram.filters import Command
+from aiogram.filters.callback_data import CallbackData
+from aiogram.fsm.context import FSMContext
+from aiogram.fsm.state import State, StatesGroup
+from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
+from aiogram.utils.i18n import gettext as _
+from aiogram.utils.i18n import ngettext
+
+from bot.commands import N_
+from bot.middlewares import ACCOUNT_FLAG
+from bot.smsc import SmscClient, SmscError
+from bot.smsc.models import Template, TemplateFormat
+from bot.storage.audit import AuditLog
+from bot.ui import Confirm, esc, pager_row, rows, split_text
+from handlers.stats import explain
+
+router = Router(name="templates")
+
+PAGE_SIZE: Final = 20
+NAME_LIMIT: Final = 100
+# The template's text must fit one Telegram message together with its card.
+TEXT_LIMIT: Final = 3500
+BUTTON_LABEL: Final = 40
+
+NOT_COMMAND = F.text & ~F.text.startswith("/")
+
+FORMAT_WORDS: Final = {
+    TemplateFormat.NONE: N_("not set"),
+    TemplateFormat.SMS: N_("SMS"),
+    TemplateFormat.FLASH: N_("Flash SMS"),
+    TemplateFormat.BIN: N_("binary SMS"),
+    TemplateFormat.PUSH: N_("WAP push"),
+    TemplateFormat.MMS: N_("MMS"),
+    TemplateFormat.CALL: N_("voice call"),
+    TemplateFormat.MAIL: N_("e-mail"),
+    TemplateFormat.VIBER: N_("Viber"),
+}
+
+
+def not_command(message: Message) -> bool:
+    """Commands go on to their own handlers even in the middle of a conversation."""
+    return not (message.text or "").startswith("/")
+
+
+class TemplateForm(StatesGroup):
+    name = State()
+    text = State()
+    format = State()
+    sender = State()
+    autosign = State()
+
+
+class TemplateEdit(StatesGroup):
+    name = State()
+    text = State()
+
+
+class TpList(CallbackData, prefix="tpl"):
+    page: int = 0
+
+
+class TpCard(CallbackData, prefix="tpc"):
+    id: int
+
+
+class TpAct(CallbackData, prefix="tpa"):
+    """``action``: add, name, text, del."""
+
+    action: str
+    id: int = 0
+
+
+class TpFormat(CallbackData, prefix="tpf"):
+    format: str
+
+
+class TpSender(CallbackData, prefix="tps"):
+    """A sender name offered in the wizard, by id; 0 is "no sender name"."""
+
+    id: int
+
+
+class TpSign(CallbackData, prefix="tpg"):
+    yes: bool
+
+
+def format_text(value: str) -> str:
+    try:
+        return _(FORMAT_WORDS[TemplateFormat(value)])
+    except ValueError:
+        return value
+
+
+def label(text: str) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= BUTTON_LABEL else text[: BUTTON_LABEL - 1] + "…"
+
+
+def user_id(event: Message | CallbackQuery) -> int | None:
+    return event.from_user.id if event.from_user else None
+
+
+def chat_id(query: CallbackQuery) -> int:
+    return query.message.chat.id if query.message is not None else query.from_user.id
+
+
+async def show(query: CallbackQuery, text: str, markup: InlineKeyboardMarkup | None) -> None:
+    """Edit the message under the button; a message too old to edit gets a fresh one instead."""
+    message = query.message
+    if isinstance(message, Message):
+        try:
+            await message.edit_text(text, reply_markup=markup)
+        except TelegramBadRequest as exc:
+            if "not modified" not in exc.message:
+                raise
+    elif message is not None and query.bot is not None:
+        await query.bot.send_message(message.chat.id, text, reply_markup=markup)
+
+
+def back_markup() -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup(
+        inline_keyboard=[
+            [InlineKeyboardButton(text="« " + _("All templates"), callback_data=TpList().pack())]
+        ]
+    )
+
+
+def open_markup(template_id: int) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup(
+        inline_keyboard=[
+            [InlineKeyboardButton(text=_("Open"), callback_data=TpCard(id=template_id).pack())]
+        ]
+    )
+
+
+# -- list and card -------------------------------------------------------------------------------
+
+
+def list_view(templates: list[Template], page: int) -> tuple[str, InlineKeyboardMarkup]:
+    pages = max(1, -(-len(templates) // PAGE_SIZE))
+    page = min(max(page, 0), pages - 1)
+    shown = templates[page * PAGE_SIZE : (page + 1) * PAGE_SIZE]
+    if not templates:
+        text = _("You have no message templates yet.")
+    else:
+        lines = [
+            ngettext(
+                "<b>{n} template</b>. Tap one to see its text.",
+                "<b>{n} templates</b>. Tap one to see its text.",
+                len(templates),
+            ).format(n=len(templates))
+        ]
+        lines += [f"{esc(t.name)} — {esc(label(t.message))}" for t in shown]
+        text = "\n".join(lines)
+    keyboard = rows(
+        [
+            InlineKeyboardButton(
+                text=label(t.name) or str(t.id), callback_data=TpCard(id=t.id).pack()
+            )
+            for t in shown
+        ]
+    )
+    if pages > 1:
+        keyboard.append(
+            pager_row(
+                TpList(page=page - 1) if page > 0 else None,
+                TpList(page=page + 1) if page < pages - 1 else None,
+                f"{page + 1}/{pages}",
+            )
+        )
+    keyboard.append(
+        [InlineKeyboardButton(text=_("Add a template"), callback_data=TpAct(action="add").pack())]
+    )
+    return text, InlineKeyboardMarkup(inline_keyboard=keyboard)
+
+
+@router.message(Command("templates"), flags={ACCOUNT_FLAG: True})
+async def cmd_templates(message: Message, state: FSMContext, smsc: SmscClient) -> None:
+    await state.clear()
+    text, markup = list_view(await smsc.get_templates(), 0)
+    await message.answer(text, reply_markup=markup)
+
+
+@router.callback_query(TpList.filter(), flags={ACCOUNT_FLAG: True})
+async def list_page(query: CallbackQuery, callback_data: TpList, smsc: SmscClient) -> None:
+    await query.answer()
+    text, markup = list_view(await smsc.get_templates(), callback_data.page)
+    await show(query, text, markup)
+
+
+def card_text(template: Template) -> str:
+    lines = [
+        f"<b>{esc(template.name)}</b>",
+        _("Format: {format}").format(format=esc(format_text(template.format))),
+        _("Sender name: {sender}").format(
+            sender=esc(template.sender) if template.sender else _("none")
+        ),
+        _("Auto-signature: {answer}").format(answer=_("yes") if template.autosign else _("no")),
+        "",
+        esc(template.message) if template.message else _("(no text)"),
+    ]
+    return "\n".join(lines)
+
+
+def card_markup(template_id: int) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup(
+        inline_keyboard=[
+            [
+                InlineKeyboardButton(
+                    text=_("Rename"), callback_data=TpAct(action="name", id=template_id).pack()
+                ),
+                InlineKeyboardButton(
+                    text=_("New text"), callback_data=TpAct(action="text", id=template_id).pack()
+                ),
+            ],
+            [
+                InlineKeyboardButton(
+                    text=_("Delete"), callback_data=TpAct(action="del", id=template_id).pack()
+                )
+            ],
+            [InlineKeyboardButton(text="« " + _("All templates"), callback_data=TpList().pack())],
+        ]
+    )
+
+
+@router.callback_query(TpCard.filter(), flags={ACCOUNT_FLAG: True})
+async def open_card(query: CallbackQuery, callback_data: TpCard, smsc: SmscClient) -> None:
+    await query.answer()
+    template = next((t for t in await smsc.get_templates() if t.id == callback_data.id), None)
+    if template is None:
+        await show(query, _("This template no longer exists."), back_markup())
+        return
+    parts = split_text(card_text(template))
+    # A text longer than one message: the card edits in place, the rest follows with the buttons.
+    await show(query, parts[0], card_markup(template.id) if len(parts) == 1 else None)
+    if len(parts) > 1 and query.bot is not None:
+        for index, part in enumerate(parts[1:], start=2):
+            await query.bot.send_message(
+                chat_id(query),
+                part,
+                reply_markup=card_markup(template.id) if index == len(parts) else None,
+            )
+
+
+# -- adding a template ---------------------------------------------------------------------------
+
+
+@router.callback_query(TpAct.filter(F.action == "add"))
+async def start_add(query: CallbackQuery, state: FSMContext) -> None:
+    await query.answer()
+    await state.clear()
+    await state.set_state(TemplateForm.name)
+    if query.bot is not None:
+        await query.bot.send_message(
+            chat_id(query), _("Send a name for the new template, or /cancel.")
+        )
+
+
+async def check_name(message: Message) -> str | None:
+    name = " ".join((message.text or "").split())
+    if not name or len(name) > NAME_LIMIT:
+        await message.answer(
+            _("A template name is 1 to {limit} characters. Send it again, or /cancel.").format(
+                limit=NAME_LIMIT
+            )
+        )
+        return None
+    return name
+
+
+async def check_text(message: Message) -> str | None:
+    text = (message.text or "").strip()
+    if not text or len(text) > TEXT_LIMIT:
+        await message.answer(
+            _("A template text is 1 to {limit} characters. Send it again, or /cancel.").format(
+                limit=TEXT_LIMIT
+            )
+        )
+        return None
+    return text
+
+
+@router.message(TemplateForm.name, NOT_COMMAND)
+async def got_name(message: Message, state: FSMContext) -> None:
+    name = await check_name(message)
+    if name is None:
+        return
+    await state.update_data(name=name)
+    await state.set_state(TemplateForm.text)
+    await message.answer(_("Now send the text of the message."))
+
+
+def format_keyboard() -> InlineKeyboardMarkup:
+    buttons = [
+        InlineKeyboardButton(
+            text=_(words), callback_data=TpFormat(format=fmt.value or "none").pack()
+        )
+        for fmt, words in FORMAT_WORDS.items()
+    ]
+    return InlineKeyboardMarkup(inline_keyboard=rows(buttons, 3))
+
+
+@router.message(TemplateForm.text, NOT_COMMAND)
+async def got_text(message: Message, state: FSMContext) -> None:
+    text = await check_text(message)
+    if text is None:
+        return
+    await state.update_data(text=text)
+    await state.set_state(TemplateForm.format)
+    await message.answer(_("Which kind of message is it for?"), reply_markup=format_keyboard())
+
+
+@router.callback_query(TemplateForm.format, TpFormat.filter(), flags={ACCOUNT_FLAG: True})
+async def chose_format(
+    query: CallbackQuery, callback_data: TpFormat, state: FSMContext, smsc: SmscClient
+) -> None:
+    await query.answer()
+    value = "" if callback_data.format == "none" else callback_data.format
+    try:
+        fmt = TemplateFormat(value)
+    except ValueError:
+        raise LookupError("unknown template format") from None
+    approved = await smsc.get_approved_senders()
+    # The offered names are kept with the wizard, so a button pressed after a restart still
+    # finds its name without asking SMSC again.
+    await state.update_data(format=fmt.value, senders={str(s.id): s.name for s in approved})
+    await state.set_state(TemplateForm.sender)
+    buttons = [
+        InlineKeyboardButton(text=s.name, callback_data=TpSender(id=s.id).pack()) for s in approved
+    ]
+    keyboard = rows(buttons, 3)
+    keyboard.append(
+        [InlineKeyboardButton(text=_("No sender name"), callback_data=TpSender(id=0).pack())]
+    )
+    text = _("Format: {format}.").format(format=esc(format_text(fmt.value))) + "\n"
+    text += (
+        _("Which sender name should the template use?")
+        if approved
+        else _("Your account has no approved sender names yet, so the template will have none.")
+    )
+    await show(query, text, InlineKeyboardMarkup(inline_keyboard=keyboard))
+
+
+def sign_keyboard() -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup(
+        inline_keyboard=[
+            [
+                InlineKeyboardButton(text=_("Yes"), callback_data=TpSign(yes=True).pack()),
+                InlineKeyboardButton(text=_("No"), callback_data=TpSign(yes=False).pack()),
+            ]
+        ]
+    )
+
+
+@router.callback_query(TemplateForm.sender, TpSender.filter())
+async def chose_sender(query: CallbackQuery, callback_data: TpSender, state: FSMContext) -> None:
+    await query.answer()
+    data = await state.get_data()
+    offered: dict[str, str] = data.get("senders", {})
+    if callback_data.id and str(callback_data.id) not in offered:
+        raise LookupError("sender button from another wizard")
+    sender = offered.get(str(callback_data.id), "")
+    await state.update_data(sender=sender)
+    await state.set_state(TemplateForm.autosign)
+    chosen = (
+        _("Sender name: {sender}.").format(sender=esc(sender)) if sender else _("No sender name.")
+    )
+    await show(
+        query,
+        chosen + "\n" + _("Use this template as the auto-signature added to your messages?"),
+        sign_keyboard(),
+    )
+
+
+@router.callback_query(TemplateForm.autosign, TpSign.filter(), flags={ACCOUNT_FLAG: True})
+async def chose_sign(
+    query: CallbackQuery,
+    callback_data: TpSign,
+    state: FSMContext,
+    smsc: SmscClient,
+    audit: AuditLog,
+) -> None:
+    await query.answer()
+    data = await state.get_data()
+    name = str(data.get("name", ""))
+    try:
+        template_id = await smsc.add_template(
+            name,
+            str(data.get("text", "")),
+            format=TemplateFormat(str(data.get("format", ""))),
+            sender=str(data.get("sender", "")) or None,
+            autosign=callback_data.yes,
+        )
+    except SmscError as exc:
+        await audit.record(
+            chat_id(query), query.from_user.id, "template.add", name, f"error {exc.code}"
+        )
+        # The wizard stays at this step: pressing Yes or No again repeats the request.
+        await show(
+            query,
+            explain(exc) + "\n" + _("Press a button to try again, or /cancel."),
+            sign_keyboard(),
+        )
+        return
+    await state.clear()
+    await audit.record(chat_id(query), query.from_user.id, "template.add", name, "ok")
+    await show(
+        query,
+        _("Template <b>{name}</b> added.").format(name=esc(name)),
+        open_markup(template_id),
+    )
+
+
+# -- renaming, new text --------------------------------------------------------------------------
+
+
+@router.callback_query(TpAct.filter(F.action.in_({"name", "text"})))
+async def start_edit(query: CallbackQuery, callback_data: TpAct, state: FSMContext) -> None:
+    await query.answer()
+    await state.clear()
+    await state.update_data(id=callback_data.id)
+    if callback_data.action == "name":
+        await state.set_state(TemplateEdit.name)
+        prompt = _("Send the new name of this template, or /cancel.")
+    else:
+        await state.set_state(TemplateEdit.text)
+        prompt = _("Send the new text of this template, or /cancel.")
+    if isinstance(query.message, Message):
+        # A reply, so the card above shows which template is being changed.
+        await query.message.reply(prompt)
+    elif query.bot is not None:
+        await query.bot.send_message(chat_id(query), prompt)
+
+
+async def save_edit(
+    message: Message,
+    state: FSMContext,
+    smsc: SmscClient,
+    audit: AuditLog,
+    *,
+    name: str | None = None,
+    text: str | None = None,
+) -> None:
+    template_id = int((await state.get_data()).get("id", 0))
+    action = "template.rename" if name is not None else "template.text"
+    try:
+        await smsc.change_template(template_id, name=name, message=text)
+    except SmscError as exc:
+        await audit.record(
+            message.chat.id, user_id(message), action, str(template_id), f"error {exc.code}"
+        )
+        if exc.code == 3:
+            await state.clear()
+            await message.answer(_("This template no longer exists."))
+            return
+        await message.answer(explain(exc) + "\n" + _("Send it again, or /cancel."))
+        return
+    await state.clear()
+    await audit.record(message.chat.id, user_id(message), action, str(template_id), "ok")
+    await message.answer(_("Saved."), reply_markup=open_markup(template_id))
+
+
+@router.message(TemplateEdit.name, NOT_COMMAND, flags={ACCOUNT_FLAG: True})
+async def got_new_name(
+    message: Message, state: FSMContext, smsc: SmscClient, audit: AuditLog
+) -> None:
+    name = await check_name(message)
+    if name is not None:
+        await save_edit(message, state, smsc, audit, name=name)
+
+
+@router.message(TemplateEdit.text, NOT_COMMAND, flags={ACCOUNT_FLAG: True})
+async def got_new_text(
+    message: Message, state: FSMContext, smsc: SmscClient, audit: AuditLog
+) -> None:
+    text = await check_text(message)
+    if text is not None:
+        await save_edit(message, state, smsc, audit, text=text)
+
+
+# -- deleting ------------------------------------------------------------------------------------
+
+
+@router.callback_query(TpAct.filter(F.action == "del"))
+async def ask_delete(query: CallbackQuery, callback_data: TpAct) -> None:
+    await query.answer()
+    card = query.message.html_text if isinstance(query.message, Message) else ""
+    # The question replaces the card under its first line, the template's name.
+    first_line = card.split("\n", 1)[0]
+    question = _("Delete this template?")
+    arg = str(callback_data.id)
+    await show(
+        query,
+        f"{first_line}\n\n{question}" if first_line else question,
+        InlineKeyboardMarkup(
+            inline_keyboard=[
+                [
+                    InlineKeyboardButton(
+                        text=_("Yes, delete"),
+                        callback_data=Confirm(action="tpdel", arg=arg, yes=True).pack(),
+                    ),
+                    InlineKeyboardButton(
+                        text=_("No"),
+                        callback_data=Confirm(action="tpdel", arg=arg, yes=False).pack(),
+                    ),
+                ]
+            ]
+        ),
+    )
+
+
+@router.callback_query(Confirm.filter(F.action == "tpdel"), flags={ACCOUNT_FLAG: True})
+async def confirm_delete(
+    query: CallbackQuery, callback_data: Confirm, smsc: SmscClient, audit: AuditLog
+) -> None:
+    if not callback_data.arg.isdigit():
+        raise LookupError("malformed template id")
+    template_id = int(callback_data.arg)
+    if not callback_data.yes:
+        await open_card(query, TpCard(id=template_id), smsc)
+        return
+    await query.answer()
+    try:
+        await smsc.delete_template(template_id)
+    except SmscError as exc:
+        await audit.record(
+            chat_id(query),
+            query.from_user.id,
+            "template.delete",
+            str(template_id),
+            f"error {exc.code}",
+        )
+        await show(query, explain(exc), back_markup())
+        return
+    await audit.record(
+        chat_id(query), query.from_user.id, "template.delete", str(template_id), "ok"
+    )
+    await show(query, _("The template is deleted."), back_markup())
+
+
+# -- anything else inside the conversations --------------------------------------------------------
+
+
+@router.message(TemplateForm.name, not_command)
+@router.message(TemplateForm.text, not_command)
+@router.message(TemplateEdit.name, not_command)
+@router.message(TemplateEdit.text, not_command)
+async def expected_text(message: Message) -> None:
+    await message.answer(_("Please send it as a text message, or /cancel."))
+
+
+@router.message(TemplateForm.format, not_command)
+@router.message(TemplateForm.sender, not_command)
+@router.message(TemplateForm.autosign, not_command)
+async def expected_button(message: Message) -> None:
+    await message.answer(_("Please choose with the buttons above, or send /cancel."))

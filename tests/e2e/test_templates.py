@@ -1,0 +1,215 @@
+"""/templates end to end: the list, a card with the whole text, the adding wizard (across a
+restart and through an SMSC error), renaming, new text and deletion."""
+
+from __future__ import annotations
+
+from bot.smsc.emulator import SmscEmulator
+from bot.smsc.emulator.state import Account, Sender, Template
+from tests.conftest import LOGIN, PASSWORD
+from tests.e2e.conftest import RunningBot
+from tests.support.botapi import FakeTelegram, FakeUser, MessageView
+
+
+async def login(user: FakeUser) -> None:
+    await user.send(f"/login {LOGIN} {PASSWORD}")
+    assert "Logged in" in ((await user.expect_message()).text or "")
+
+
+def add(account: Account, name: str, message: str, **fields: object) -> Template:
+    template = Template(account.new_id("template"), name, message)
+    for key, value in fields.items():
+        setattr(template, key, value)
+    account.templates[template.id] = template
+    return template
+
+
+async def open_templates(user: FakeUser) -> MessageView:
+    await user.send("/templates")
+    return await user.expect_message()
+
+
+async def test_list_and_card_with_the_whole_text(
+    bot: RunningBot, fake_telegram: FakeTelegram, smsc: SmscEmulator
+) -> None:
+    account = smsc.accounts[LOGIN]
+    add(account, "Hello", "Hi <b>friend</b> & welcome", format="viber", sender="Shop", flag=1)
+    long_text = " ".join(f"word{i}" for i in range(900))
+    long = add(account, "Long", long_text)
+    user = fake_telegram.user(6001)
+    await login(user)
+    listing = await open_templates(user)
+    assert "2 templates" in (listing.text or "")
+    await user.press(listing, "Hello")
+    card = await user.expect_edit()
+    # Markup from SMSC is shown as text, not interpreted.
+    assert "Hi <b>friend</b> & welcome" in (card.text or "")
+    for line in ("Format: Viber", "Sender name: Shop", "Auto-signature: yes"):
+        assert line in (card.text or "")
+    assert "« All templates" in card.button_texts
+    # The list's button for "Long", pressed on the card's message (SMSC allows three identical
+    # list requests a minute, so the test does not go back to the list first).
+    await user.press_data(card.message_id, f"tpc:{long.id}")
+    first = await user.expect_edit()
+    # About 6,300 characters: the card's head in place, the text in two more messages, the
+    # buttons under the last one.
+    middle, last = await user.expect_message(), await user.expect_message()
+    assert not first.buttons and not middle.buttons and "Rename" in last.button_texts
+    shown = "".join(m.text or "" for m in (first, middle, last))
+    assert "word0 " in shown and "word899" in shown
+
+
+async def test_adding_wizard_with_format_sender_and_signature_across_a_restart(
+    bot: RunningBot, fake_telegram: FakeTelegram, smsc: SmscEmulator
+) -> None:
+    account = smsc.accounts[LOGIN]
+    for name, status in (("Approved", 1), ("Waiting", 0)):
+        sender = Sender(account.new_id("sender"), name, status)
+        account.senders[sender.id] = sender
+    user = fake_telegram.user(6002)
+    await login(user)
+    await user.press(await open_templates(user), "Add a template")
+    await user.expect_message()
+    await user.send("  Spring   sale ")
+    await user.expect_message()
+    await user.send("20% off until Sunday")
+    formats = await user.expect_message()
+    assert {"SMS", "Viber", "not set", "e-mail"} <= set(formats.button_texts)
+    await user.send("viber")
+    assert "buttons" in ((await user.expect_message()).text or "")
+    await user.press(formats, "Viber")
+    senders = await user.expect_edit()
+    # Only approved names are offered.
+    assert senders.button_texts == ["Approved", "No sender name"]
+    await bot.restart()
+    await user.press(senders, "Approved")
+    sign = await user.expect_edit()
+    smsc.fault = 5
+    try:
+        await user.press(sign, "Yes")
+        failed = await user.expect_edit()
+    finally:
+        smsc.fault = None
+    assert "could not save" in (failed.text or "") and failed.button_texts == ["Yes", "No"]
+    assert not account.templates
+    await user.press(failed, "Yes")
+    done = await user.expect_edit()
+    assert "Spring sale added" in (done.text or "")
+    (template,) = account.templates.values()
+    assert (template.name, template.message, template.format, template.sender, template.flag) == (
+        "Spring sale",
+        "20% off until Sunday",
+        "viber",
+        "Approved",
+        1,
+    )
+
+
+async def test_without_approved_names_the_template_gets_none(
+    bot: RunningBot, fake_telegram: FakeTelegram, smsc: SmscEmulator
+) -> None:
+    user = fake_telegram.user(6003)
+    await login(user)
+    await user.press(await open_templates(user), "Add a template")
+    await user.expect_message()
+    await user.send("Plain")
+    await user.expect_message()
+    await user.send("Text")
+    await user.press(await user.expect_message(), "not set")
+    senders = await user.expect_edit()
+    assert "no approved sender names" in (senders.text or "")
+    await user.press(senders, "No sender name")
+    await user.press(await user.expect_edit(), "No")
+    await user.expect_edit()
+    (template,) = smsc.accounts[LOGIN].templates.values()
+    assert (template.format, template.sender, template.flag) == ("", "", 0)
+
+
+async def test_rename_new_text_and_delete_with_confirmation(
+    bot: RunningBot, fake_telegram: FakeTelegram, smsc: SmscEmulator
+) -> None:
+    account = smsc.accounts[LOGIN]
+    template = add(account, "Old name", "Old text")
+    user = fake_telegram.user(6004)
+    await login(user)
+    await user.press(await open_templates(user), "Old name")
+    card = await user.expect_edit()
+    await user.press(card, "Rename")
+    await user.expect_message()
+    await user.send("x" * 101)
+    assert "1 to 100 characters" in ((await user.expect_message()).text or "")
+    await user.send("New name")
+    assert "Saved" in ((await user.expect_message()).text or "")
+    await user.press(card, "New text")
+    await user.expect_message()
+    await user.send("New text")
+    assert "Saved" in ((await user.expect_message()).text or "")
+    # The emulator replaces a changed record with a new object.
+    changed = account.templates[template.id]
+    assert (changed.name, changed.message) == ("New name", "New text")
+
+    await user.press(card, "Delete")
+    question = await user.expect_edit()
+    assert "Delete this template?" in (question.text or "")
+    await user.press(question, "No")
+    assert "New text" in ((await user.expect_edit()).text or "")
+    await user.press(card, "Delete")
+    await user.press(await user.expect_edit(), "Yes, delete")
+    assert "deleted" in ((await user.expect_edit()).text or "")
+    assert not account.templates
+
+
+async def test_a_deleted_template_is_explained(
+    bot: RunningBot, fake_telegram: FakeTelegram, smsc: SmscEmulator
+) -> None:
+    account = smsc.accounts[LOGIN]
+    template = add(account, "Gone soon", "Text")
+    user = fake_telegram.user(6005)
+    await login(user)
+    await user.press(await open_templates(user), "Gone soon")
+    card = await user.expect_edit()
+    await user.press(card, "New text")
+    await user.expect_message()
+    del account.templates[template.id]
+    await user.send("Anything")
+    assert "no longer exists" in ((await user.expect_message()).text or "")
+
+
+TEMPLATES_ERRORS = {
+    1: "one of the values is not valid",
+    5: "could not save or delete",
+    9: "wait a minute",
+}
+
+
+async def test_every_error_code_is_explained_in_place_and_the_conversation_stays(
+    bot: RunningBot, fake_telegram: FakeTelegram, smsc: SmscEmulator
+) -> None:
+    account = smsc.accounts[LOGIN]
+    template = add(account, "Name", "Text")
+    user = fake_telegram.user(6006)
+    await login(user)
+    await user.press_data(2, f"tpa:name:{template.id}")
+    await user.expect_message()
+    for code, words in TEMPLATES_ERRORS.items():
+        smsc.fault = code
+        try:
+            await user.send(f"Name {code}")
+            reply = (await user.expect_message()).text or ""
+        finally:
+            smsc.fault = None
+        assert words in reply and "Send it again" in reply, (code, reply)
+    await user.send("Final name")
+    assert "Saved" in ((await user.expect_message()).text or "")
+    assert account.templates[template.id].name == "Final name"
+
+    smsc.fault = 3
+    try:
+        await user.press_data(2, f"tpa:name:{template.id}")
+        await user.expect_message()
+        await user.send("Name 3")
+        assert "no longer exists" in ((await user.expect_message()).text or "")
+        smsc.fault = 4
+        await user.send("/templates")
+        assert "temporarily blocked" in ((await user.expect_message()).text or "")
+    finally:
+        smsc.fault = None
