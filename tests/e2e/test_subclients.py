@@ -1,0 +1,308 @@
+"""/subclients end to end: the list from statistics and the bot's own records, creating one (with
+the password asked last and deleted), new password, type and login, and topping up with a
+confirmation that pays once, survives a restart and explains errors 6, 7 and 10."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from bot.app import DB_NAME
+from bot.smsc.emulator import SmscEmulator
+from bot.smsc.emulator.state import Account, Subclient
+from tests.conftest import LOGIN, PASSWORD
+from tests.e2e.conftest import RunningBot
+from tests.support.botapi import FakeTelegram, FakeUser, MessageView
+
+SUB_PASSWORD = "Str0ng-Pass"
+
+
+async def login(user: FakeUser) -> None:
+    await user.send(f"/login {LOGIN} {PASSWORD}")
+    assert "Logged in" in ((await user.expect_message()).text or "")
+
+
+def add(account: Account, login: str, kind: int = 0) -> Subclient:
+    sub = Subclient(account.new_id("user"), login, "Old-Passw0rd", type=kind)
+    account.subclients[login] = sub
+    return sub
+
+
+async def open_list(user: FakeUser) -> MessageView:
+    await user.send("/subclients")
+    return await user.expect_message()
+
+
+async def send_secret(user: FakeUser, text: str) -> MessageView:
+    sent = await user.send(text)
+    await user.expect_deleted(sent["message_id"])
+    return await user.expect_message()
+
+
+def every_text(user: FakeUser) -> str:
+    return "\n".join(
+        (e.message.source or "")
+        for e in user.chat.events
+        if e.message is not None and e.message.from_bot
+    )
+
+
+async def test_list_comes_from_both_kinds_of_statistics_and_the_bot(
+    bot: RunningBot, fake_telegram: FakeTelegram, smsc: SmscEmulator
+) -> None:
+    account = smsc.accounts[LOGIN]
+    add(account, "own-1", 0)
+    add(account, "shared-1", 2)
+    user = fake_telegram.user(7001)
+    await login(user)
+    assert bot.app is not None
+    # Created through the bot earlier, with no statistics of its own yet.
+    await bot.app.accounts.repo.add_subclient(user.chat.id, "quiet-1")
+    listing = await open_list(user)
+    text = listing.text or ""
+    assert "own-1 — own balance" in text
+    assert "shared-1 — your balance" in text
+    assert "quiet-1 — created here" in text
+    assert {"own-1", "shared-1", "quiet-1", "Create a subclient"} <= set(listing.button_texts)
+    stat_calls = [r.params for r in smsc.requests if r.params.get("get_stat") == "1"]
+    assert sorted(p.get("reseller", "") for p in stat_calls) == ["", "1"]
+
+
+async def test_create_wizard_checks_everything_and_never_keeps_the_password(
+    bot: RunningBot, fake_telegram: FakeTelegram, smsc: SmscEmulator
+) -> None:
+    user = fake_telegram.user(7002)
+    await login(user)
+    await user.press(await open_list(user), "Create a subclient")
+    await user.expect_message()
+    await user.send("bad login!")
+    assert "1 to 32 Latin letters" in ((await user.expect_message()).text or "")
+    await user.send("new-sub")
+    await user.expect_message()
+    await user.send("12")
+    assert "not a valid phone number" in ((await user.expect_message()).text or "")
+    await user.send("+7 999 123-45-67")
+    types = await user.expect_message()
+    assert "Spends your account's balance at your prices" in (types.text or "")
+    assert len(types.button_texts) == 5
+    await user.press(types, "Your tariff, own balance")
+    await user.press(await user.expect_edit(), "Yes")
+    await user.expect_edit()
+    assert "password" in ((await user.expect_message()).text or "")
+    weak = await send_secret(user, "simple")
+    assert "too simple" in (weak.text or "")
+    created = await send_secret(user, SUB_PASSWORD)
+    assert "new-sub created" in (created.text or "")
+    sub = smsc.accounts[LOGIN].subclients["new-sub"]
+    assert (sub.type, sub.phone, sub.flags, sub.password) == (1, "79991234567", {29}, SUB_PASSWORD)
+    assert SUB_PASSWORD not in every_text(user)
+    assert bot.app is not None
+    assert await bot.app.accounts.repo.list_subclients(user.chat.id) == ["new-sub"]
+    data_dir = bot.settings.data_dir
+    stored = b"".join(p.read_bytes() for p in data_dir.glob(f"{DB_NAME}*"))
+    assert SUB_PASSWORD.encode() not in stored
+
+
+async def test_a_taken_login_asks_for_another_and_keeps_the_other_answers(
+    bot: RunningBot, fake_telegram: FakeTelegram, smsc: SmscEmulator
+) -> None:
+    account = smsc.accounts[LOGIN]
+    add(account, "taken")
+    user = fake_telegram.user(7003)
+    await login(user)
+    await user.press(await open_list(user), "Create a subclient")
+    await user.expect_message()
+    await user.send("taken")
+    await user.press(await user.expect_message(), "Skip")
+    await user.press(await user.expect_message(), "Your tariff and balance")
+    await user.press(await user.expect_edit(), "No")
+    await user.expect_edit()
+    await user.expect_message()
+    refused = await send_secret(user, SUB_PASSWORD)
+    assert "could not create taken" in (refused.text or "")
+    await user.send("free-one")
+    assert "password" in ((await user.expect_message()).text or "")
+    created = await send_secret(user, SUB_PASSWORD)
+    assert "free-one created" in (created.text or "")
+    sub = account.subclients["free-one"]
+    assert (sub.type, sub.phone, sub.flags) == (2, "", set())
+
+
+async def test_new_password_type_and_login(
+    bot: RunningBot, fake_telegram: FakeTelegram, smsc: SmscEmulator
+) -> None:
+    account = smsc.accounts[LOGIN]
+    add(account, "sub", 0)
+    user = fake_telegram.user(7004)
+    await login(user)
+    await user.press(await open_list(user), "sub")
+    card = await user.expect_edit()
+    assert "This month: 0 messages" in (card.text or "")
+
+    await user.press(card, "Password")
+    await user.expect_message()
+    assert "too simple" in ((await send_secret(user, "weakweak")).text or "")
+    changed = await send_secret(user, "N3w-Password!")
+    assert "password of sub is changed" in (changed.text or "")
+    assert account.subclients["sub"].password == "N3w-Password!"
+    assert "N3w-Password!" not in every_text(user)
+
+    await user.press(card, "Type")
+    types = await user.expect_edit()
+    await user.press(types, "Your tariff and balance")
+    question = await user.expect_edit()
+    assert "Change the type of sub" in (question.text or "")
+    assert account.subclients["sub"].type == 0
+    await user.press(question, "Yes, change")
+    assert "is now of type" in ((await user.expect_edit()).text or "")
+    assert account.subclients["sub"].type == 2
+
+    await user.press(changed, "Open")
+    card = await user.expect_edit()
+    await user.press(card, "Login")
+    await user.expect_message()
+    await user.send("sub two")
+    assert "1 to 32 Latin letters" in ((await user.expect_message()).text or "")
+    await user.send("sub-2")
+    assert "sub is now sub-2" in ((await user.expect_message()).text or "")
+    assert "sub-2" in account.subclients and "sub" not in account.subclients
+
+
+async def test_top_up_asks_first_pays_once_and_shows_the_balance(
+    bot: RunningBot, fake_telegram: FakeTelegram, smsc: SmscEmulator
+) -> None:
+    account = smsc.accounts[LOGIN]
+    sub = add(account, "shop", 0)
+    user = fake_telegram.user(7005)
+    await login(user)
+    await user.press(await open_list(user), "shop")
+    card = await user.expect_edit()
+    await user.press(card, "Top up")
+    prompt = (await user.expect_message()).text or ""
+    assert "in RUB" in prompt and "RUB1,000.00" in prompt
+    await user.send("-5")
+    assert "as a number" in ((await user.expect_message()).text or "")
+    await user.send("250,5")
+    question = await user.expect_message()
+    assert "Move RUB250.50 from your balance to shop?" in (question.text or "")
+    await user.press(question, "No")
+    assert "Nothing was moved" in ((await user.expect_edit()).text or "")
+    assert account.balance == Decimal("1000.00")
+
+    await user.press(card, "Top up")
+    await user.expect_message()
+    await user.send("250.50")
+    question = await user.expect_message()
+    yes = question.button("Yes, top up").callback_data
+    assert yes is not None
+    await user.press(question, "Yes, top up")
+    await user.expect_edit()
+    done = (await user.expect_edit()).text or ""
+    assert "shop got RUB250.50" in done and "Your balance: RUB749.50" in done
+    assert (sub.balance, account.balance) == (Decimal("250.50"), Decimal("749.50"))
+    # A second tap that was already on its way: nothing is paid twice.
+    await user.press_data(question.message_id, yes)
+    assert "already made" in ((await user.expect_edit()).text or "")
+    assert account.balance == Decimal("749.50")
+
+
+async def test_top_up_errors_6_7_and_10_are_explained(
+    bot: RunningBot, fake_telegram: FakeTelegram, smsc: SmscEmulator
+) -> None:
+    account = smsc.accounts[LOGIN]
+    add(account, "shared", 2)
+    add(account, "rich", 0)
+    add(account, "gone", 0)
+    user = fake_telegram.user(7006)
+    await login(user)
+    cases = (
+        ("shared", "10", "uses the main account's balance"),
+        ("rich", "5000", "not enough money on the main account"),
+        ("gone", "10", "no subclient with this login"),
+    )
+    for login_, amount, words in cases:
+        await user.press_data(2, f"sca:pay:{login_}")
+        await user.expect_message()
+        await user.send(amount)
+        question = await user.expect_message()
+        if login_ == "gone":
+            del account.subclients["gone"]
+        await user.press(question, "Yes, top up")
+        await user.expect_edit()
+        assert words in ((await user.expect_edit()).text or "")
+    assert account.balance == Decimal("1000.00")
+
+
+async def test_top_up_confirmation_works_after_a_restart(
+    bot: RunningBot, fake_telegram: FakeTelegram, smsc: SmscEmulator
+) -> None:
+    account = smsc.accounts[LOGIN]
+    sub = add(account, "later", 1)
+    user = fake_telegram.user(7007)
+    await login(user)
+    await user.press_data(2, "sca:pay:later")
+    await user.expect_message()
+    await user.send("100")
+    question = await user.expect_message()
+    await bot.restart()
+    await user.press(question, "Yes, top up")
+    await user.expect_edit()
+    assert "later got RUB100.00" in ((await user.expect_edit()).text or "")
+    assert sub.balance == Decimal("100.00")
+
+
+USERS_ERRORS = {
+    1: "one of the values is not valid",
+    3: "found no such record",
+    5: "could not save or delete",
+    6: "no subclient with this login",
+    7: "uses the main account's balance",
+    8: "could not save the subclient",
+    9: "wait a minute",
+    10: "not enough money on the main account",
+}
+
+
+async def test_every_users_error_code_is_explained_in_place(
+    bot: RunningBot, fake_telegram: FakeTelegram, smsc: SmscEmulator
+) -> None:
+    account = smsc.accounts[LOGIN]
+    add(account, "sub", 0)
+    user = fake_telegram.user(7008)
+    await login(user)
+    for code, words in USERS_ERRORS.items():
+        # The Yes button of a confirmation sent long ago (its message is gone from the screen):
+        # it carries everything, and each confirmation pays at most once.
+        smsc.fault = code
+        try:
+            await user.press_data(100 + code, f"ok:scpay:sub|{code}.50:1")
+            assert "Topping up" in ((await user.expect_message()).text or "")
+            reply = (await user.expect_message()).text or ""
+        finally:
+            smsc.fault = None
+        assert words in reply, (code, reply)
+    assert account.balance == Decimal("1000.00")
+    smsc.fault = 4
+    try:
+        await user.send("/subclients")
+        assert "temporarily blocked" in ((await user.expect_message()).text or "")
+    finally:
+        smsc.fault = None
+
+
+def test_the_longest_buttons_fit_telegrams_64_bytes() -> None:
+    from bot.ui import Confirm
+    from handlers.stats import StOps, StPick, login_ref
+    from handlers.subclients import ScAct, ScType
+
+    longest = "x" * 32
+    assert login_ref(longest) == longest and login_ref("y" * 33).startswith("#")
+    assert login_ref("имя") != "имя" and len(login_ref("имя").encode()) == 13
+    packed = [
+        StOps(s=999999, e=999999, ref=longest).pack(),
+        StPick(preset="lm", ref=longest).pack(),
+        ScAct(action="login", ref=longest).pack(),
+        ScType(type=4, ref=longest).pack(),
+        Confirm(action="sctype", arg=f"4|{longest}", yes=True).pack(),
+        Confirm(action="scpay", arg=f"{longest}|999999999.99", yes=True).pack(),
+    ]
+    assert max(len(data.encode()) for data in packed) <= 64
