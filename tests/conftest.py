@@ -9,6 +9,7 @@ import pytest
 
 from bot.smsc import Credentials, SmscConnector, SmscSettings
 from bot.smsc.emulator import SmscEmulator
+from tests.support.fixtures import fake_telegram  # noqa: F401 - registered for every test
 
 LOGIN = "alice"
 PASSWORD = "Alice-Secret-Pw-7731"

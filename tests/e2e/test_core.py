@@ -1,0 +1,308 @@
+"""The bot core end to end: users talk to the real dispatcher through the fake Bot API server,
+the bot talks to the SMSC emulator, state lives in SQLite on disk."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bot.app import DB_NAME
+from bot.smsc.emulator import SmscEmulator
+from tests.conftest import LOGIN, PASSWORD, closed_port
+from tests.e2e.conftest import RunningBot
+from tests.support.botapi import FakeTelegram
+
+CYRILLIC = set("абвгдеёжзийклмнопрстуфхцчшщъыьэюя")
+
+
+def has_cyrillic(text: str) -> bool:
+    return bool(CYRILLIC & set(text.lower()))
+
+
+async def login(user, password: str = PASSWORD) -> str:  # type: ignore[no-untyped-def]
+    await user.send(f"/login {LOGIN} {password}")
+    return (await user.expect_message()).text
+
+
+def db_bytes(data_dir: Path) -> bytes:
+    return b"".join(p.read_bytes() for p in data_dir.glob(f"{DB_NAME}*"))
+
+
+async def test_start_in_english_and_russian(bot: RunningBot, fake_telegram: FakeTelegram) -> None:
+    anna = fake_telegram.user(1001, "Anna", language_code="en")
+    ivan = fake_telegram.user(1002, "Иван", language_code="ru-RU")
+    await anna.send("/start")
+    await ivan.send("/start")
+    english = await anna.expect_message()
+    russian = await ivan.expect_message()
+    assert "/login" in english.text and not has_cyrillic(english.text)
+    assert "/login" in russian.text and has_cyrillic(russian.text)
+    assert english.button_texts and russian.button_texts
+
+
+async def test_help_lists_every_command(bot: RunningBot, fake_telegram: FakeTelegram) -> None:
+    user = fake_telegram.user(1003)
+    await user.send("/help")
+    text = (await user.expect_message()).text
+    for command in ("/start", "/help", "/login", "/balance", "/lang", "/cancel", "/logout"):
+        assert command in text
+
+
+async def test_command_menus_are_set_per_language(
+    bot: RunningBot, fake_telegram: FakeTelegram
+) -> None:
+    russian = fake_telegram.commands(language_code="ru")
+    english = fake_telegram.commands(language_code="en")
+    assert [c["command"] for c in russian] == [c["command"] for c in english]
+    assert "balance" in [c["command"] for c in english]
+    assert has_cyrillic(" ".join(c["description"] for c in russian))
+
+
+async def test_one_line_login_deletes_the_secret_and_shows_the_balance(
+    bot: RunningBot, fake_telegram: FakeTelegram, smsc: SmscEmulator
+) -> None:
+    user = fake_telegram.user(1004)
+    sent = await user.send(f"/login {LOGIN} {PASSWORD}")
+    await user.expect_deleted(sent["message_id"])
+    reply = (await user.expect_message()).text
+    assert LOGIN in reply and "1,000.00" in reply
+    assert PASSWORD not in reply
+    assert bot.app is not None
+    await bot.app.db.commit()
+    assert PASSWORD.encode() not in db_bytes(bot.settings.data_dir)
+    await user.send("/balance")
+    assert "1,000.00" in (await user.expect_message()).text
+
+
+async def test_one_line_apikey_login(
+    bot: RunningBot, fake_telegram: FakeTelegram, smsc: SmscEmulator
+) -> None:
+    smsc.add_account("keyed", "Keyed-Password-1", apikey="keyed-api-key-77")
+    user = fake_telegram.user(1005)
+    sent = await user.send("/login apikey keyed-api-key-77")
+    await user.expect_deleted(sent["message_id"])
+    assert "1,000.00" in (await user.expect_message()).text
+    assert smsc.requests[-1].params.get("apikey") == "keyed-api-key-77"
+
+
+async def test_login_conversation(bot: RunningBot, fake_telegram: FakeTelegram) -> None:
+    user = fake_telegram.user(1006)
+    await user.send("/login")
+    sites = await user.expect_message()
+    assert {"smsc.ru", "smscentre.com", "smsc.kz", "smsc.ua"} <= set(sites.button_texts)
+    await user.press(sites, "smscentre.com")
+    methods = await user.expect_edit()
+    await user.press(methods, "Login and password")
+    await user.expect_edit()
+    await user.send(LOGIN)
+    assert "password" in (await user.expect_message()).text
+    secret = await user.send(PASSWORD)
+    await user.expect_deleted(secret["message_id"])
+    reply = (await user.expect_message()).text
+    assert "smscentre.com" in reply and "1,000.00" in reply
+
+
+async def test_text_where_a_button_is_expected(
+    bot: RunningBot, fake_telegram: FakeTelegram
+) -> None:
+    user = fake_telegram.user(1007)
+    await user.send("/login")
+    await user.expect_message()
+    await user.send("smsc.ru please")
+    again = await user.expect_message()
+    assert "buttons" in again.text
+    assert "smsc.ru" in again.button_texts
+
+
+async def test_wrong_password_is_explained_and_can_be_retried(
+    bot: RunningBot, fake_telegram: FakeTelegram
+) -> None:
+    user = fake_telegram.user(1008)
+    await user.send("/login")
+    await user.press(await user.expect_message(), "smsc.ru")
+    await user.press(await user.expect_edit(), "Login and password")
+    await user.expect_edit()
+    await user.send(LOGIN)
+    await user.expect_message()
+    await user.send("not-the-password")
+    reply = await user.expect_message()
+    assert "did not accept" in reply.text
+    await user.send(PASSWORD)
+    assert "1,000.00" in (await user.expect_message()).text
+
+
+async def test_failed_logins_are_throttled_before_smsc_blocks_the_ip(
+    bot: RunningBot, fake_telegram: FakeTelegram, smsc: SmscEmulator
+) -> None:
+    users = [fake_telegram.user(2000 + i) for i in range(3)]
+    for i in range(4):
+        user = users[i % 3] if i < 3 else users[0]
+        assert "did not accept" in await login(user, f"wrong-{i}") or i == 3
+    # Three failures across all chats: the fourth check is refused before it reaches SMSC.
+    failed = [r for r in smsc.requests if r.login is None]
+    assert len(failed) == 3
+    last = users[0].chat.last_bot_message
+    assert last is not None and "Too many failed log-ins" in last.text
+    fourth_chat = fake_telegram.user(2100)
+    assert "Too many failed log-ins" in await login(fourth_chat)
+    assert len([r for r in smsc.requests if r.login is None]) == 3
+
+
+async def test_smsc_down_at_login(
+    fake_telegram: FakeTelegram,
+    make_settings,
+    smsc: SmscEmulator,  # type: ignore[no-untyped-def]
+) -> None:
+    running = RunningBot(
+        fake_telegram, make_settings(smsc_api_url=f"http://127.0.0.1:{closed_port()}")
+    )
+    await running.start()
+    try:
+        user = fake_telegram.user(1009)
+        assert "not reachable" in await login(user)
+        await user.send("/balance")
+        assert "not logged in" in (await user.expect_message()).text
+    finally:
+        await running.stop()
+
+
+async def test_commands_before_login_say_how_to_log_in(
+    bot: RunningBot, fake_telegram: FakeTelegram
+) -> None:
+    user = fake_telegram.user(1010)
+    await user.send("/balance")
+    assert "/login" in (await user.expect_message()).text
+    await user.send("/contacts")
+    assert "/login" in (await user.expect_message()).text
+
+
+async def test_logout_asks_first_and_wipes_credentials(
+    bot: RunningBot, fake_telegram: FakeTelegram
+) -> None:
+    user = fake_telegram.user(1011)
+    await login(user)
+    await user.send("/logout")
+    question = await user.expect_message()
+    await user.press(question, "No")
+    await user.expect_edit()
+    await user.send("/balance")
+    assert "1,000.00" in (await user.expect_message()).text
+    await user.send("/logout")
+    await user.press(await user.expect_message(), "Yes")
+    assert "Logged out" in (await user.expect_edit()).text
+    assert bot.app is not None
+    assert await bot.app.accounts.repo.get(1011) is None
+    await user.send("/balance")
+    assert "not logged in" in (await user.expect_message()).text
+
+
+async def test_language_choice_survives_cancel_and_restart(
+    bot: RunningBot, fake_telegram: FakeTelegram
+) -> None:
+    user = fake_telegram.user(1012, language_code="en")
+    await user.send("/lang")
+    await user.press(await user.expect_message(), "Русский")
+    assert has_cyrillic((await user.expect_edit()).text)
+    await user.send("/login")
+    await user.expect_message()
+    await user.send("/cancel")
+    assert has_cyrillic((await user.expect_message()).text)
+    await bot.restart()
+    await user.send("/start")
+    assert has_cyrillic((await user.expect_message()).text)
+
+
+async def test_cancel_leaves_a_conversation(bot: RunningBot, fake_telegram: FakeTelegram) -> None:
+    user = fake_telegram.user(1013)
+    await user.send("/login")
+    await user.press(await user.expect_message(), "smsc.ru")
+    await user.press(await user.expect_edit(), "Login and password")
+    await user.expect_edit()
+    await user.send("/cancel")
+    assert "Cancelled" in (await user.expect_message()).text
+    await user.send("alice")
+    assert "/help" in (await user.expect_message()).text
+    await user.send("/cancel")
+    assert "nothing to cancel" in (await user.expect_message()).text
+
+
+async def test_stale_or_forged_button_gets_a_fresh_menu(
+    bot: RunningBot, fake_telegram: FakeTelegram
+) -> None:
+    user = fake_telegram.user(1014)
+    await user.send("/start")
+    menu = await user.expect_message()
+    await user.press_data(menu.message_id, "no-such-button:1")
+    answer = await user.expect_callback_answer()
+    assert "out of date" in (answer.text or "")
+    fresh = await user.expect_message()
+    assert "out of date" in fresh.text and fresh.buttons
+
+
+async def test_password_changed_on_smsc_stops_using_saved_credentials(
+    bot: RunningBot, fake_telegram: FakeTelegram, smsc: SmscEmulator
+) -> None:
+    user = fake_telegram.user(1015)
+    await login(user)
+    smsc.accounts[LOGIN].password = "changed-elsewhere-1"
+    await user.send("/balance")
+    assert "log in again" in (await user.expect_message()).text.lower()
+    sent_before = len(smsc.requests)
+    await user.send("/balance")
+    assert "/login" in (await user.expect_message()).text
+    assert len(smsc.requests) == sent_before
+
+
+async def test_smsc_unreachable_offers_a_retry_button(
+    bot: RunningBot, fake_telegram: FakeTelegram, smsc: SmscEmulator
+) -> None:
+    user = fake_telegram.user(1016)
+    await login(user)
+    smsc.fault = "http500"
+    await user.send("/balance")
+    reply = await user.expect_message()
+    assert "not reachable" in reply.text and "Nothing was changed" in reply.text
+    smsc.fault = None
+    smsc.accounts[LOGIN].balance += 5
+    await user.press(reply, "Try again")
+    assert "1,005.00" in (await user.expect_message()).text
+
+
+async def test_flood_control_is_waited_out(bot: RunningBot, fake_telegram: FakeTelegram) -> None:
+    user = fake_telegram.user(1017)
+    fake_telegram.fail_next("sendMessage", status=429, retry_after=1)
+    await user.send("/help")
+    assert "/login" in (await user.expect_message()).text
+    assert [r.status for r in fake_telegram.requests_for("sendMessage")][:2] == [429, 200]
+
+
+async def test_strangers_get_no_answer(
+    fake_telegram: FakeTelegram,
+    make_settings,  # type: ignore[no-untyped-def]
+) -> None:
+    running = RunningBot(fake_telegram, make_settings(allowed_user_ids=frozenset({1018})))
+    await running.start()
+    try:
+        stranger = fake_telegram.user(6666)
+        await stranger.send("/start")
+        await stranger.send("/login alice secret-pass")
+        await stranger.assert_no_reply()
+        friend = fake_telegram.user(1018)
+        await friend.send("/start")
+        assert "/login" in (await friend.expect_message()).text
+    finally:
+        await running.stop()
+
+
+@pytest.mark.parametrize("code", [1, 4, 9])
+async def test_smsc_errors_are_explained(
+    bot: RunningBot, fake_telegram: FakeTelegram, smsc: SmscEmulator, code: int
+) -> None:
+    user = fake_telegram.user(1100 + code)
+    await login(user)
+    smsc.fault = code
+    await user.send("/balance")
+    text = (await user.expect_message()).text
+    expected = {1: "not valid", 4: "temporarily blocked", 9: "wait a minute"}[code]
+    assert expected in text

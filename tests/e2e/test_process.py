@@ -1,0 +1,99 @@
+"""``python -m bot`` as production runs it: killed, restarted, and searched for secrets."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import sys
+from pathlib import Path
+
+from bot.app import DB_NAME
+from bot.smsc.emulator import SmscEmulator
+from tests.conftest import LOGIN, PASSWORD
+from tests.e2e.conftest import ROOT, BotProcess
+from tests.support.botapi import FakeTelegram
+from tests.support.fixtures import TEST_TOKEN
+
+
+def stored_bytes(data_dir: Path) -> bytes:
+    return b"".join(p.read_bytes() for p in data_dir.glob(f"{DB_NAME}*"))
+
+
+async def test_production_start_login_and_no_secret_anywhere(
+    bot_process: BotProcess, fake_telegram: FakeTelegram, smsc: SmscEmulator
+) -> None:
+    await bot_process.start()
+    user = fake_telegram.user(3001, language_code="ru")
+    await user.send("/start")
+    assert "/login" in (await user.expect_message()).text
+    sent = await user.send(f"/login {LOGIN} {PASSWORD}")
+    await user.expect_deleted(sent["message_id"])
+    assert LOGIN in (await user.expect_message()).text
+    await user.send("/balance")
+    await user.expect_message()
+    assert await bot_process.kill(signal.SIGTERM) == 0
+
+    secrets = (PASSWORD, TEST_TOKEN, TEST_TOKEN.split(":")[1])
+    data_dir = Path(bot_process.env["DATA_DIR"])
+    log = bot_process.log()
+    assert "Start polling" in log
+    for secret in secrets:
+        assert secret not in log
+        assert secret.encode() not in stored_bytes(data_dir)
+    # What the bot sent to Telegram, apart from the user's own message it deleted.
+    assert not fake_telegram.requests_containing(PASSWORD)
+    for request in smsc.requests:
+        assert PASSWORD not in request.path + request.raw_query
+
+
+async def test_conversation_survives_sigkill(
+    bot_process: BotProcess, fake_telegram: FakeTelegram
+) -> None:
+    await bot_process.start()
+    user = fake_telegram.user(3002)
+    await user.send("/login")
+    await user.press(await user.expect_message(), "smsc.kz")
+    await user.press(await user.expect_edit(), "Login and password")
+    await user.expect_edit()
+    await user.send(LOGIN)
+    assert "password" in (await user.expect_message()).text
+    # Killed once Telegram knows the update was handled; a kill before that confirmation makes
+    # Telegram deliver the login again, which would then be read as the password.
+    await fake_telegram.drained()
+    assert await bot_process.kill(signal.SIGKILL) == -signal.SIGKILL
+
+    await bot_process.start()
+    await user.send(PASSWORD)
+    reply = (await user.expect_message()).text
+    assert "smsc.kz" in reply and LOGIN in reply
+
+
+async def test_language_survives_a_restart(
+    bot_process: BotProcess, fake_telegram: FakeTelegram
+) -> None:
+    await bot_process.start()
+    user = fake_telegram.user(3003, language_code="en")
+    await user.send("/lang")
+    await user.press(await user.expect_message(), "Русский")
+    await user.expect_edit()
+    await bot_process.kill(signal.SIGKILL)
+    await bot_process.start()
+    await user.send("/help")
+    assert "Что я умею" in (await user.expect_message()).text
+
+
+async def test_missing_token_is_one_clear_line(tmp_path: Path) -> None:
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bot",
+        cwd=tmp_path,
+        env={"PYTHONPATH": str(ROOT), "PATH": ""},
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await asyncio.wait_for(process.communicate(), 60)
+    assert process.returncode == 1
+    lines = err.decode().strip().splitlines()
+    assert len(lines) == 1 and "@BotFather" in lines[0]
+    assert out == b""
