@@ -832,14 +832,32 @@ async def got_amount(message: Message, state: FSMContext) -> None:
     )
 
 
-# One payment at a time in this process, so a double tap cannot pass the "already done" check
-# twice before either is recorded.
-_PAY_LOCK = asyncio.Lock()
+# Claiming a confirmation is a read and a write of FSM data; the lock keeps a double tap from
+# passing the check twice before either write lands.
+_CLAIM_LOCK = asyncio.Lock()
 
 
 def paid_state(state: FSMContext) -> FSMContext:
     """Which confirmation messages already moved money, kept apart from any conversation."""
     return FSMContext(state.storage, dataclasses.replace(state.key, destiny=PAID_DESTINY))
+
+
+async def claim(state: FSMContext, message_id: int) -> bool:
+    """Mark a confirmation as used; False when it already was (it pays at most once)."""
+    paid = paid_state(state)
+    async with _CLAIM_LOCK:
+        done: list[int] = list((await paid.get_data()).get("done", []))
+        if message_id in done:
+            return False
+        await paid.set_data({"done": [*done, message_id][-PAID_KEEP:]})
+        return True
+
+
+async def unclaim(state: FSMContext, message_id: int) -> None:
+    paid = paid_state(state)
+    async with _CLAIM_LOCK:
+        done: list[int] = list((await paid.get_data()).get("done", []))
+        await paid.set_data({"done": [m for m in done if m != message_id]})
 
 
 @router.callback_query(Confirm.filter(F.action == "scpay"), flags={ACCOUNT_FLAG: True})
@@ -854,66 +872,54 @@ async def confirm_pay(
     await query.answer()
     ref, _sep, amount_text = callback_data.arg.rpartition("|")
     amount = parse_amount(amount_text)
-    if not ref or amount is None:
+    if not ref or amount is None or query.message is None:
         raise LookupError("malformed top-up confirmation")
     if not callback_data.yes:
         await show(query, _("Nothing was moved."), None)
         return
-    if query.message is None:
-        return
     message_id = query.message.message_id
-    async with _PAY_LOCK:
-        paid = paid_state(state)
-        done: list[int] = list((await paid.get_data()).get("done", []))
-        if message_id in done:
-            await show(query, _("This top-up was already made."), None)
-            return
-        await paid.set_data({"done": [*done, message_id][-PAID_KEEP:]})
-        login = await login_for(query, ref, smsc, accounts)
-        if login is None:
-            return
-        await show(query, _("Topping up <b>{login}</b>…").format(login=esc(login)), None)
-        try:
-            await smsc.pay_subclient(login, amount)
-        except SmscError as exc:
-            await audit.record(
-                chat_of(query), query.from_user.id, "subclient.pay", login, f"error {exc.code}"
-            )
-            await show(query, explain(exc), open_markup(login))
-            return
-        except (SmscUnavailable, SmscBadResponse) as exc:
-            await audit.record(
-                chat_of(query),
-                query.from_user.id,
-                "subclient.pay",
-                login,
-                "unknown" if exc.uncertain else "unreachable",
-            )
-            if exc.uncertain:
-                await show(
-                    query,
-                    _(
-                        "SMSC did not confirm the top-up. It may or may not have been made: "
-                        "check the subclient's statistics before you repeat it."
-                    ),
-                    open_markup(login),
-                )
-                return
-            # The request never reached SMSC: the same button may be pressed again.
-            await paid.set_data({"done": done})
+    # Claimed before the call: a payment whose answer is lost must not be repeated by a tap.
+    if not await claim(state, message_id):
+        await show(query, _("This top-up was already made."), None)
+        return
+    login = await login_for(query, ref, smsc, accounts)
+    if login is None:
+        return
+    chat_id, user = chat_of(query), query.from_user.id
+    await show(query, _("Topping up <b>{login}</b>…").format(login=esc(login)), None)
+    try:
+        await smsc.pay_subclient(login, amount)
+    except SmscError as exc:
+        await audit.record(chat_id, user, "subclient.pay", login, f"error {exc.code}")
+        await show(query, explain(exc), open_markup(login))
+        return
+    except (SmscUnavailable, SmscBadResponse) as exc:
+        outcome = "unknown" if exc.uncertain else "unreachable"
+        await audit.record(chat_id, user, "subclient.pay", login, outcome)
+        if exc.uncertain:
             await show(
                 query,
-                _("SMSC is not reachable right now. Nothing was moved. Try again."),
-                query.message.reply_markup if isinstance(query.message, Message) else None,
+                _(
+                    "SMSC did not confirm the top-up. It may or may not have been made: "
+                    "check the subclient's statistics before you repeat it."
+                ),
+                open_markup(login),
             )
             return
-    await audit.record(
-        chat_of(query), query.from_user.id, "subclient.pay", login, f"ok {amount:.2f}"
-    )
+        # The request never reached SMSC: the same button may be pressed again.
+        await unclaim(state, message_id)
+        await show(
+            query,
+            _("SMSC is not reachable right now. Nothing was moved. Try again."),
+            query.message.reply_markup if isinstance(query.message, Message) else None,
+        )
+        return
+    await audit.record(chat_id, user, "subclient.pay", login, f"ok {amount:.2f}")
     text = _("Done: {login} got {amount}.")
     try:
         balance = await smsc.get_balance()
     except (SmscError, SmscUnavailable, SmscBadResponse):
+        # The money moved; only the new balance is missing from the answer.
         await show(
             query, text.format(login=esc(login), amount=esc(f"{amount:.2f}")), open_markup(login)
         )

@@ -306,3 +306,22 @@ def test_the_longest_buttons_fit_telegrams_64_bytes() -> None:
         Confirm(action="scpay", arg=f"{longest}|999999999.99", yes=True).pack(),
     ]
     assert max(len(data.encode()) for data in packed) <= 64
+
+
+async def test_a_top_up_without_an_answer_is_not_repeated_by_a_second_tap(
+    bot: RunningBot, fake_telegram: FakeTelegram, smsc: SmscEmulator
+) -> None:
+    add(smsc.accounts[LOGIN], "sub", 0)
+    user = fake_telegram.user(7009)
+    await login(user)
+    yes = "ok:scpay:sub|10.00:1"
+    smsc.fault = "drop"
+    try:
+        await user.press_data(2, yes)
+        await user.expect_edit()
+        assert "may or may not have been made" in ((await user.expect_edit()).text or "")
+    finally:
+        smsc.fault = None
+    await user.press_data(2, yes)
+    assert "already made" in ((await user.expect_edit()).text or "")
+    assert not [r for r in smsc.requests if r.params.get("pay") == "1"][1:]
