@@ -17,6 +17,21 @@ from babel.messages.pofile import read_po, write_po
 from bot.i18n import DOMAIN, LANGUAGES, LOCALES_DIR
 
 ROOT = LOCALES_DIR.parent
+# Russian keeps these as they are; any other entry equal to its English msgid is untranslated.
+SAME_IN_TRANSLATION = frozenset(
+    {
+        "SMS",
+        "Flash SMS",
+        "MMS",
+        "WAP push",
+        "Viber",
+        "e-mail",
+        "Tele2",
+        "Tele2 (tele2)",
+        "Win Mobile",
+        "<b>{login}</b>, {period}",
+    }
+)
 SOURCE_DIRS = ("bot", "handlers")
 # aiogram's gettext doubles as ngettext: `_(singular)`, `ngettext(singular, plural, n)`, `__` lazy,
 # `N_` marks a string translated later (command menus).
@@ -103,7 +118,12 @@ def check(root: Path = ROOT, locales_dir: Path = LOCALES_DIR) -> list[str]:
             strings = message.string if isinstance(message.string, tuple) else (message.string,)
             if message.fuzzy:
                 problems.append(f"{lang}: fuzzy {_key(message.id)!r}")
-            if not all(strings):
+            ids = message.id if isinstance(message.id, tuple | list) else (message.id,)
+            if not all(strings) or (
+                lang != "en"
+                and _key(message.id) not in SAME_IN_TRANSLATION
+                and any(string in ids for string in strings)
+            ):
                 problems.append(f"{lang}: untranslated {_key(message.id)!r}")
             problems += [f"{lang}: {_key(message.id)!r}: {err}" for err in message.check(catalog)]
         template_plural = {_key(m.id) for m in template if m.id and m.pluralizable}
