@@ -1,0 +1,185 @@
+"""The bot's SQLite database: opening it with the right pragmas and migrating its schema."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sqlite3
+from pathlib import Path
+
+import aiosqlite
+
+# One script per schema version: MIGRATIONS[n - 1] takes the database from version n - 1 to n.
+# Append new scripts; never edit one that has shipped, because databases in the field have run it.
+MIGRATIONS: tuple[str, ...] = (
+    """
+    CREATE TABLE fsm_state (
+        bot_id INTEGER NOT NULL,
+        chat_id INTEGER NOT NULL,
+        user_id INTEGER NOT NULL,
+        thread_id INTEGER,
+        business_connection_id TEXT,
+        destiny TEXT NOT NULL,
+        state TEXT,
+        data TEXT NOT NULL DEFAULT '{}',
+        updated_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
+    );
+    -- A UNIQUE index treats NULLs as distinct, which would let a key without thread or business
+    -- connection be inserted twice. The expressions map NULL to a value of another storage class
+    -- (text for the integer column, a blob for the text column), which no real id can equal.
+    CREATE UNIQUE INDEX fsm_state_key ON fsm_state (
+        bot_id, chat_id, user_id, ifnull(thread_id, ''), ifnull(business_connection_id, x''),
+        destiny
+    );
+
+    CREATE TABLE accounts (
+        chat_id INTEGER PRIMARY KEY,
+        site TEXT NOT NULL,
+        login TEXT,
+        auth_kind TEXT NOT NULL CHECK (auth_kind IN ('password', 'apikey')),
+        secret BLOB NOT NULL,
+        verified_at TEXT,
+        needs_relogin INTEGER NOT NULL DEFAULT 0 CHECK (needs_relogin IN (0, 1)),
+        CHECK (auth_kind = 'apikey' OR login IS NOT NULL)
+    );
+
+    -- Separate from accounts: a chat picks its language before logging in and keeps it after
+    -- logging out.
+    CREATE TABLE chat_settings (
+        chat_id INTEGER PRIMARY KEY,
+        language TEXT
+    );
+
+    CREATE TABLE audit_log (
+        id INTEGER PRIMARY KEY,
+        at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),
+        chat_id INTEGER NOT NULL,
+        user_id INTEGER,
+        action TEXT NOT NULL,
+        target TEXT,
+        result TEXT NOT NULL,
+        detail TEXT
+    );
+    CREATE INDEX audit_log_chat ON audit_log (chat_id, id);
+
+    -- Subclients belong to the SMSC account the chat is logged in to, so logging out forgets them.
+    CREATE TABLE subclients (
+        chat_id INTEGER NOT NULL REFERENCES accounts (chat_id) ON DELETE CASCADE,
+        login TEXT NOT NULL,
+        created_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),
+        PRIMARY KEY (chat_id, login)
+    ) WITHOUT ROWID;
+    """,
+)
+
+SCHEMA_VERSION = len(MIGRATIONS)
+
+BUSY_TIMEOUT_MS = 5000
+
+
+class SchemaTooNewError(RuntimeError):
+    """The database was migrated by a newer version of the bot than the one running."""
+
+
+async def open_database(path: Path) -> aiosqlite.Connection:
+    """Open (creating if needed) the database at `path`, configure it, bring its schema up to date.
+
+    The connection is in autocommit mode: every statement is its own committed transaction.
+    """
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    _create_private(path)
+    conn = await aiosqlite.connect(path, isolation_level=None)
+    try:
+        await _configure(conn)
+        await migrate(conn)
+    except BaseException:
+        await conn.close()
+        raise
+    return conn
+
+
+def _create_private(path: Path) -> None:
+    # FSM data and the audit log are personal data. SQLite gives the -wal and -shm files the mode
+    # of the database file, so creating that one owner-only keeps all three private.
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return
+    os.close(fd)
+
+
+async def _configure(conn: aiosqlite.Connection) -> None:
+    # Only takes effect while the file is empty. Every FSM step commits one page to the WAL, and
+    # writing and checksumming 1 KiB instead of 4 KiB makes that commit about a third cheaper; the
+    # bot's rows are small, so the smaller pages cost nothing elsewhere.
+    await conn.execute("PRAGMA page_size = 1024")
+    async with conn.execute("PRAGMA journal_mode = WAL") as cursor:
+        row = await cursor.fetchone()
+    if row is None or str(row[0]).lower() != "wal":
+        raise RuntimeError(f"SQLite refused WAL journal mode (got {row!r})")
+    # In WAL mode NORMAL appends each commit to the WAL without fsync; the fsync happens at
+    # checkpoints. A commit is in the OS page cache when the call returns, so it survives the death
+    # of the process (SIGKILL, OOM, crash), the failure a bot restart has to survive; only a power
+    # loss or kernel crash can drop the last commits, and even then the file stays consistent.
+    # FULL would fsync on every FSM step, costing milliseconds per message on real disks.
+    await conn.execute("PRAGMA synchronous = NORMAL")
+    await conn.execute("PRAGMA foreign_keys = ON")
+    await conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+    # Deleted rows (a logged-out account's encrypted secret, finished conversations) are
+    # overwritten with zeros instead of lingering in free pages.
+    await conn.execute("PRAGMA secure_delete = ON")
+
+
+async def schema_version(conn: aiosqlite.Connection) -> int:
+    """Return the schema version recorded in the database (0 for a new file)."""
+    async with conn.execute("PRAGMA user_version") as cursor:
+        row = await cursor.fetchone()
+    return int(row[0]) if row is not None else 0
+
+
+async def migrate(conn: aiosqlite.Connection) -> int:
+    """Apply the migrations the database lacks, all in one transaction; return the new version."""
+    # IMMEDIATE takes the write lock before reading the version, so two processes starting at once
+    # cannot both decide to run the same migration.
+    await conn.execute("BEGIN IMMEDIATE")
+    try:
+        current = await schema_version(conn)
+        if current > SCHEMA_VERSION:
+            raise SchemaTooNewError(
+                f"database schema version {current} is newer than this bot knows "
+                f"({SCHEMA_VERSION}); run the newer bot or restore a backup"
+            )
+        for version in range(current + 1, SCHEMA_VERSION + 1):
+            # executescript() would commit the open transaction first: one statement at a time.
+            for statement in split_statements(MIGRATIONS[version - 1]):
+                await conn.execute(statement)
+            # user_version lives in the database header, so it commits or rolls back with the rest.
+            await conn.execute(f"PRAGMA user_version = {version}")
+        await conn.execute("COMMIT")
+    except BaseException:
+        # Suppressed so that a failing ROLLBACK cannot hide the error that caused it.
+        with contextlib.suppress(sqlite3.Error, ValueError):
+            await conn.execute("ROLLBACK")
+        raise
+    return SCHEMA_VERSION
+
+
+def split_statements(script: str) -> list[str]:
+    """Split an SQL script into statements (semicolons in strings and triggers are kept)."""
+    statements: list[str] = []
+    pending = ""
+    for piece in script.split(";"):
+        pending += piece + ";"
+        if sqlite3.complete_statement(pending):
+            statement = pending.strip()
+            if statement.strip(";").strip() and not _only_comments(statement):
+                statements.append(statement)
+            pending = ""
+    if pending.strip(" \t\n;"):
+        raise ValueError("SQL script ends with an incomplete statement")
+    return statements
+
+
+def _only_comments(statement: str) -> bool:
+    lines = (line.strip() for line in statement.splitlines())
+    return all(not line or line.startswith("--") or line == ";" for line in lines)
