@@ -1,0 +1,172 @@
+"""Saved SMSC accounts (secrets encrypted per chat), chat settings, subclients made via the bot."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Literal, get_args
+
+import aiosqlite
+
+from bot.crypto import SecretBox, SecretError
+
+log = logging.getLogger(__name__)
+
+AuthKind = Literal["password", "apikey"]
+AUTH_KINDS: tuple[str, ...] = get_args(AuthKind)
+
+
+@dataclass(frozen=True, slots=True)
+class Account:
+    """A chat's SMSC account. `secret` (password or API key) is plaintext in memory only.
+
+    When the stored secret cannot be decrypted (lost or changed key), `get()` returns the account
+    with `secret == ""` and `needs_relogin` set, so the user is asked to log in again.
+    """
+
+    chat_id: int
+    site: str
+    login: str | None  # None for an API-key log-in
+    auth_kind: AuthKind
+    secret: str = field(repr=False)  # kept out of repr() and so out of logs and tracebacks
+    verified_at: datetime | None = None
+    needs_relogin: bool = False
+
+    def __post_init__(self) -> None:
+        if self.auth_kind not in AUTH_KINDS:
+            raise ValueError(f"auth_kind must be one of {AUTH_KINDS}, not {self.auth_kind!r}")
+        if self.auth_kind == "password" and not self.login:
+            raise ValueError("a password log-in needs a login")
+
+
+class AccountRepo:
+    """Accounts, chat languages and subclients in the bot's database (`open_database`)."""
+
+    def __init__(self, conn: aiosqlite.Connection, box: SecretBox) -> None:
+        """Store through `conn`; encrypt and decrypt secrets with `box`."""
+        self._conn = conn
+        self._box = box
+
+    async def save(self, account: Account) -> None:
+        """Insert or replace the chat's account; the secret is written encrypted only."""
+        secret = self._box.encrypt(account.secret, chat_id=account.chat_id)
+        # An upsert rather than INSERT OR REPLACE: REPLACE deletes the old row first, and the
+        # cascade would take the chat's subclients with it.
+        await self._conn.execute(
+            """
+            INSERT INTO accounts
+                (chat_id, site, login, auth_kind, secret, verified_at, needs_relogin)
+            VALUES (?, ?, ?, ?, ?, ?, ?)
+            ON CONFLICT (chat_id) DO UPDATE SET
+                site = excluded.site, login = excluded.login, auth_kind = excluded.auth_kind,
+                secret = excluded.secret, verified_at = excluded.verified_at,
+                needs_relogin = excluded.needs_relogin
+            """,
+            (
+                account.chat_id,
+                account.site,
+                account.login,
+                account.auth_kind,
+                secret,
+                _to_text(account.verified_at),
+                int(account.needs_relogin),
+            ),
+        )
+
+    async def get(self, chat_id: int) -> Account | None:
+        """Return the chat's account with its secret decrypted, or None."""
+        async with self._conn.execute(
+            "SELECT site, login, auth_kind, secret, verified_at, needs_relogin"
+            " FROM accounts WHERE chat_id = ?",
+            (chat_id,),
+        ) as cursor:
+            row = await cursor.fetchone()
+        if row is None:
+            return None
+        site, login, auth_kind, token, verified_at, needs_relogin = row
+        try:
+            secret = self._box.decrypt(bytes(token), chat_id=chat_id)
+        except SecretError as exc:
+            # Not marked in the database: once the operator restores the right key, the saved
+            # account works again without anyone logging in.
+            log.warning("cannot decrypt the saved secret of chat %s: %s", chat_id, exc)
+            secret, needs_relogin = "", True
+        return Account(
+            chat_id=chat_id,
+            site=site,
+            login=login,
+            auth_kind=auth_kind,
+            secret=secret,
+            verified_at=_from_text(verified_at),
+            needs_relogin=bool(needs_relogin),
+        )
+
+    async def delete(self, chat_id: int) -> bool:
+        """Wipe the chat's account and its subclients (not its language); False if it had none."""
+        # secure_delete (set by open_database) overwrites the row's bytes in the file.
+        async with self._conn.execute("DELETE FROM accounts WHERE chat_id = ?", (chat_id,)) as c:
+            return c.rowcount > 0
+
+    async def mark_needs_relogin(self, chat_id: int) -> None:
+        """Stop using the saved credentials until the next successful log-in (`save`)."""
+        await self._conn.execute(
+            "UPDATE accounts SET needs_relogin = 1 WHERE chat_id = ?", (chat_id,)
+        )
+
+    async def count(self) -> int:
+        """Return how many chats have a saved account."""
+        async with self._conn.execute("SELECT count(*) FROM accounts") as cursor:
+            row = await cursor.fetchone()
+        return int(row[0]) if row is not None else 0
+
+    async def get_language(self, chat_id: int) -> str | None:
+        """Return the language the chat chose, or None."""
+        async with self._conn.execute(
+            "SELECT language FROM chat_settings WHERE chat_id = ?", (chat_id,)
+        ) as cursor:
+            row = await cursor.fetchone()
+        return None if row is None else row[0]
+
+    async def set_language(self, chat_id: int, lang: str) -> None:
+        """Remember the chat's language; it outlives log-outs."""
+        await self._conn.execute(
+            "INSERT INTO chat_settings (chat_id, language) VALUES (?, ?)"
+            " ON CONFLICT (chat_id) DO UPDATE SET language = excluded.language",
+            (chat_id, lang),
+        )
+
+    async def add_subclient(self, chat_id: int, login: str) -> None:
+        """Remember a subclient created through the bot (the chat must have an account)."""
+        await self._conn.execute(
+            "INSERT INTO subclients (chat_id, login) VALUES (?, ?) ON CONFLICT DO NOTHING",
+            (chat_id, login),
+        )
+
+    async def rename_subclient(self, chat_id: int, login: str, new_login: str) -> None:
+        """Follow a subclient's change of login (no-op if it was not created through the bot)."""
+        await self._conn.execute(
+            "UPDATE OR REPLACE subclients SET login = ? WHERE chat_id = ? AND login = ?",
+            (new_login, chat_id, login),
+        )
+
+    async def list_subclients(self, chat_id: int) -> list[str]:
+        """Return the logins of the subclients created through the bot, in alphabetical order."""
+        rows = await self._conn.execute_fetchall(
+            "SELECT login FROM subclients WHERE chat_id = ? ORDER BY login",
+            (chat_id,),
+        )
+        return [str(row[0]) for row in rows]
+
+
+def _to_text(moment: datetime | None) -> str | None:
+    if moment is None:
+        return None
+    if moment.tzinfo is None:
+        raise ValueError("verified_at must be timezone-aware")
+    # The format of the SQL defaults elsewhere in the schema, so all timestamps sort alike.
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+
+
+def _from_text(text: str | None) -> datetime | None:
+    return None if text is None else datetime.fromisoformat(text)
