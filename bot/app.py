@@ -23,13 +23,19 @@ from bot.config import Settings
 from bot.crypto import SecretBox
 from bot.errors import ErrorLayerMiddleware
 from bot.i18n import ChatLocaleMiddleware, LanguagePrefs, build_i18n
-from bot.middlewares import AccountMiddleware, AllowlistMiddleware, RetryAfterMiddleware
+from bot.middlewares import (
+    AccountMiddleware,
+    AllowlistMiddleware,
+    OnceMiddleware,
+    RetryAfterMiddleware,
+)
 from bot.smsc import SmscConnector, SmscSettings
 from bot.smsc.emulator import SmscEmulator
 from bot.storage.accounts import AccountRepo
 from bot.storage.audit import AuditLog
 from bot.storage.db import open_database
 from bot.storage.fsm import SQLiteStorage
+from bot.storage.updates import UpdateJournal
 from handlers import get_routers
 
 log = logging.getLogger(__name__)
@@ -142,6 +148,7 @@ async def build_app(settings: Settings) -> App:
     in_flight = InFlight()
     # Order matters: the error layer sits inside the locale middleware so errors are localized.
     dp.update.outer_middleware(in_flight)
+    dp.update.outer_middleware(OnceMiddleware(UpdateJournal(db)))
     dp.update.outer_middleware(AllowlistMiddleware(settings.allowed_user_ids))
     dp.update.outer_middleware(ChatLocaleMiddleware(i18n, LanguagePrefs(repo)))
     dp.update.outer_middleware(ErrorLayerMiddleware(accounts))

@@ -13,9 +13,10 @@ from aiogram.dispatcher.flags import get_flag
 from aiogram.exceptions import TelegramRetryAfter
 from aiogram.methods import TelegramMethod
 from aiogram.methods.base import TelegramType
-from aiogram.types import TelegramObject, User
+from aiogram.types import TelegramObject, Update, User
 
 from bot.accounts import AccountService
+from bot.storage.updates import UpdateJournal
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +38,27 @@ class AllowlistMiddleware(BaseMiddleware):
         user: User | None = data.get("event_from_user")
         if self.allowed and (user is None or user.id not in self.allowed):
             return None
+        return await handler(event, data)
+
+
+class OnceMiddleware(BaseMiddleware):
+    """Skips an update Telegram delivers again after a crash (see ``bot.storage.updates``)."""
+
+    def __init__(self, journal: UpdateJournal) -> None:
+        self.journal = journal
+
+    async def __call__(
+        self,
+        handler: Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]],
+        event: TelegramObject,
+        data: dict[str, Any],
+    ) -> Any:
+        # update_id 0 marks updates the bot made itself (a retry button replays a command).
+        if isinstance(event, Update) and event.update_id:
+            bot: Bot = data["bot"]
+            if not await self.journal.claim(bot.id, event.update_id):
+                log.info("update %s was taken on before a restart; skipped", event.update_id)
+                return None
         return await handler(event, data)
 
 

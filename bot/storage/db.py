@@ -70,6 +70,14 @@ MIGRATIONS: tuple[str, ...] = (
         PRIMARY KEY (chat_id, login)
     ) WITHOUT ROWID;
     """,
+    # 2: updates the bot has taken on (bot.storage.updates), so a redelivery is not handled twice.
+    """
+    CREATE TABLE handled_updates (
+        bot_id INTEGER NOT NULL,
+        update_id INTEGER NOT NULL,
+        PRIMARY KEY (bot_id, update_id)
+    ) WITHOUT ROWID;
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -306,3 +306,24 @@ async def test_smsc_errors_are_explained(
     text = (await user.expect_message()).text
     expected = {1: "not valid", 4: "temporarily blocked", 9: "wait a minute"}[code]
     assert expected in text
+
+
+async def test_an_update_delivered_twice_is_handled_once(
+    bot: RunningBot, fake_telegram: FakeTelegram, smsc: SmscEmulator
+) -> None:
+    from aiogram.types import Message, Update
+
+    user = fake_telegram.user(1019)
+    await login(user)
+    raw = await user.send("/balance")
+    await user.expect_message()
+    assert bot.app is not None
+    requests_before = len(smsc.requests)
+    # Telegram redelivers an update the bot did not confirm before it died; replay that one.
+    update_ids = [
+        r.result[-1]["update_id"] for r in fake_telegram.requests_for("getUpdates") if r.result
+    ]
+    replay = Update(update_id=update_ids[-1], message=Message.model_validate(raw))
+    await bot.app.dp.feed_update(bot.app.bot, replay)
+    await user.assert_no_reply()
+    assert len(smsc.requests) == requests_before
