@@ -7,8 +7,10 @@ and a saved account whose password stopped working is not sent to SMSC again unt
 
 from __future__ import annotations
 
+import secrets
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Final
@@ -87,11 +89,13 @@ class AccountService:
         connector: SmscConnector,
         *,
         demo_connector: SmscConnector | None = None,
+        demo_provision: Callable[[str, str], object] | None = None,
         throttle: LoginThrottle | None = None,
     ) -> None:
         self.repo = repo
         self._connector = connector
         self._demo = demo_connector
+        self._demo_provision = demo_provision
         self.throttle = throttle or LoginThrottle()
 
     @property
@@ -141,11 +145,18 @@ class AccountService:
         await self.repo.save(account)
         return LoginResult(account, balance)
 
+    async def login_demo(self, chat_id: int) -> LoginResult:
+        """Log the chat in to a fresh demo sandbox of its own on the built-in emulator."""
+        if self._demo is None or self._demo_provision is None:
+            raise NotLoggedIn("the demo account is not enabled")
+        login, password = f"demo-{chat_id}", secrets.token_urlsafe(16)
+        # Each chat gets its own copy, so one visitor's deletions never reach another's screen.
+        self._demo_provision(login, password)
+        return await self.login(chat_id, DEMO_SITE, login=login, secret=password, apikey=False)
+
     async def logout(self, chat_id: int) -> bool:
         """Wipe the chat's credentials; false when there were none."""
-        had = await self.repo.get(chat_id) is not None
-        await self.repo.delete(chat_id)
-        return had
+        return await self.repo.delete(chat_id)
 
     async def client_for(self, chat_id: int) -> tuple[Account, SmscClient]:
         account = await self.repo.get(chat_id)

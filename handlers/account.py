@@ -13,7 +13,6 @@ from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.i18n import ngettext
-from bot.storage.audit import AuditLog
 
 from bot.accounts import (
     AUTH_FAILED,
@@ -27,7 +26,7 @@ from bot.errors import minutes, smsc_error_text
 from bot.i18n import fmt_money
 from bot.middlewares import ACCOUNT_FLAG
 from bot.smsc import Site, SmscBadResponse, SmscClient, SmscError, SmscUnavailable
-from bot.smsc.emulator import DEMO_LOGIN, DEMO_PASSWORD
+from bot.storage.audit import AuditLog
 from bot.ui import Confirm, confirm_keyboard, esc, rows
 from handlers.start import Menu
 
@@ -141,18 +140,15 @@ async def chose_site(
     if callback_data.site == DEMO_SITE and accounts.demo_available:
         await state.clear()
         await message.edit_text(_("Demo account: every feature works on made-up data."))
-        await finish_login(
-            message,
-            accounts,
-            audit,
-            site=DEMO_SITE,
-            login=DEMO_LOGIN,
-            secret=DEMO_PASSWORD,
-            apikey=False,
-        )
+        result = await accounts.login_demo(message.chat.id)
+        await audit.record(message.chat.id, query.from_user.id, "login", DEMO_SITE, "ok")
+        await message.answer(logged_in_text(result))
         return
     if callback_data.site not in SITES:
-        raise LookupError("stale site button")
+        # A demo button from before DEMO was turned off, or forged data.
+        await message.answer(_("This menu is out of date."))
+        await ask_site(message, state, accounts)
+        return
     await state.update_data(site=callback_data.site)
     await state.set_state(LoginForm.method)
     await message.edit_text(

@@ -327,3 +327,25 @@ async def test_an_update_delivered_twice_is_handled_once(
     await bot.app.dp.feed_update(bot.app.bot, replay)
     await user.assert_no_reply()
     assert len(smsc.requests) == requests_before
+
+
+async def test_demo_account_is_a_sandbox_per_chat(
+    fake_telegram: FakeTelegram,
+    make_settings,  # type: ignore[no-untyped-def]
+) -> None:
+    running = RunningBot(fake_telegram, make_settings(demo=True, smsc_api_url=None))
+    await running.start()
+    try:
+        first, second = fake_telegram.user(1020), fake_telegram.user(1021)
+        for user in (first, second):
+            await user.send("/login")
+            await user.press(await user.expect_message(), "Demo account")
+            await user.expect_edit()
+            assert "1,250.50" in (await user.expect_message()).text
+        assert running.app is not None and running.app.emulator is not None
+        accounts = running.app.emulator.accounts
+        assert {"demo-1020", "demo-1021"} <= set(accounts)
+        accounts["demo-1020"].black.clear()
+        assert accounts["demo-1021"].black
+    finally:
+        await running.stop()

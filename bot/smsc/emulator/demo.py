@@ -82,9 +82,11 @@ _SUBCLIENTS: tuple[tuple[str, int, Decimal, tuple[int, int], tuple[tuple[int, in
 )
 
 
-def build_demo_account() -> Account:
+def build_demo_account(
+    login: str = DEMO_LOGIN, password: str = DEMO_PASSWORD, apikey: str | None = DEMO_APIKEY
+) -> Account:
     """A fresh demo account; ledger dates are relative to today."""
-    account = Account(DEMO_LOGIN, DEMO_PASSWORD, DEMO_APIKEY, Decimal("1250.50"), "RUB")
+    account = Account(login, password, apikey, Decimal("1250.50"), "RUB")
     group_ids: list[int] = []
     for (
         name,

@@ -131,6 +131,12 @@ class SmscEmulator:
         self.accounts[login] = account
         return account
 
+    def add_demo_account(self, login: str, password: str) -> Account:
+        """A copy of the demo account under another login, for a sandbox of one's own."""
+        account = build_demo_account(login, password, apikey=None)
+        self.accounts[login] = account
+        return account
+
     def reset_limits(self) -> None:
         """Forget rate windows, failed log-ins and IP blocks."""
         self._windows.clear()
