@@ -6,6 +6,7 @@ language; SMSC error 2 on a saved account also stops the bot from sending those 
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import math
 import uuid
@@ -172,7 +173,10 @@ class ErrorLayerMiddleware(BaseMiddleware):
         chat = data.get("event_chat")
         try:
             if update.callback_query is not None:
-                await update.callback_query.answer()
+                # Handlers answer the query before calling SMSC; a second answer is refused,
+                # and that must not stop the error text.
+                with contextlib.suppress(TelegramBadRequest):
+                    await update.callback_query.answer()
             if chat is not None:
                 await bot.send_message(chat.id, text, reply_markup=markup)
         except Exception:
