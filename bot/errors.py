@@ -14,7 +14,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiogram import BaseMiddleware, Bot
-from aiogram.exceptions import TelegramBadRequest
+from aiogram.exceptions import TelegramBadRequest, TelegramForbiddenError
 from aiogram.types import (
     InlineKeyboardButton,
     InlineKeyboardMarkup,
@@ -150,6 +150,10 @@ class ErrorLayerMiddleware(BaseMiddleware):
                 text = reason + " " + _("Nothing was changed. Try again.")
                 markup = retry_markup(update)
             log.warning("%s", exc)
+        elif isinstance(exc, TelegramForbiddenError):
+            # The user blocked the bot (or left the chat): there is nobody to answer.
+            log.info("chat %s cannot be written to: %s", chat and chat.id, exc.message)
+            return
         elif isinstance(exc, TelegramBadRequest) and "message is not modified" in exc.message:
             # A double tap on the same button: the screen already shows the answer.
             if update.callback_query is not None:

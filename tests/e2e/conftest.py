@@ -7,10 +7,11 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import signal
 import sys
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -20,7 +21,7 @@ from cryptography.fernet import Fernet
 from bot.app import App, build_app
 from bot.config import Settings
 from bot.smsc.emulator import SmscEmulator
-from tests.conftest import LOGIN, PASSWORD
+from tests.conftest import APIKEY, LOGIN, PASSWORD
 from tests.support.botapi import FakeTelegram
 from tests.support.fixtures import TEST_TOKEN
 
@@ -115,7 +116,7 @@ class BotProcess:
     log_path: Path
     process: asyncio.subprocess.Process | None = None
 
-    async def start(self) -> None:
+    async def start(self, wait_for: str = "getUpdates") -> None:
         since = len(self.telegram.requests)
         with self.log_path.open("ab") as log:
             self.process = await asyncio.create_subprocess_exec(
@@ -127,8 +128,8 @@ class BotProcess:
                 stdout=log,
                 stderr=log,
             )
-        # Polling has begun once the new process asks for updates.
-        await self.telegram.wait_for_request("getUpdates", since=since, timeout=30)
+        # Running once the new process asks for updates (or, for a webhook, sets it).
+        await self.telegram.wait_for_request(wait_for, since=since, timeout=30)
 
     async def kill(self, signum: int = signal.SIGKILL) -> int:
         assert self.process is not None
@@ -162,3 +163,104 @@ async def bot_process(
     finally:
         if running.process is not None:
             await running.kill(signal.SIGTERM)
+
+
+# ---------------------------------------------------------------- no secret anywhere
+#
+# Every e2e test ends by searching what the bot left behind for the test secrets: the files in
+# the test's directory (SQLite database, WAL, a subprocess's log), every log record, every request
+# the bot sent to Telegram and every URL it sent to SMSC. POST bodies to SMSC are exempt: that is
+# where the credentials belong.
+
+# Levels the log search listens at: the bot's own loggers fully, libraries as production runs them.
+_WATCHED_LOGGERS = {"": logging.INFO, "bot": logging.DEBUG, "handlers": logging.DEBUG}
+
+
+class _LogText(logging.Handler):
+    """Keeps every record as formatted text, traceback included, for the search at the end."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.NOTSET)
+        self.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+        self.lines: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        # Formatted now: a record keeps its traceback's frames alive until it is dropped.
+        self.lines.append(self.format(record))
+
+
+@dataclass
+class SecretWatch:
+    """The secrets the current test must not leave anywhere; tests add their own."""
+
+    secrets: set[str] = field(default_factory=set)
+
+    def add(self, *secrets: str) -> None:
+        self.secrets.update(s for s in secrets if s)
+
+
+@pytest.fixture(autouse=True)
+async def no_secret_anywhere(
+    fake_telegram: FakeTelegram, smsc: SmscEmulator, tmp_path: Path, secret_key: str
+) -> AsyncIterator[SecretWatch]:
+    """Fails the test when a secret turns up in files, logs, Telegram requests or SMSC URLs.
+
+    Being autouse, it is set up before the test's own fixtures (``bot``, ``bot_process``) and so
+    torn down after them: the application is closed and the database flushed when it searches.
+    """
+    watch = SecretWatch()
+    watch.add(PASSWORD, APIKEY, TEST_TOKEN.split(":", 1)[1], secret_key)
+    handler = _LogText()
+    saved = {name: logging.getLogger(name).level for name in _WATCHED_LOGGERS}
+    for name, level in _WATCHED_LOGGERS.items():
+        logger = logging.getLogger(name)
+        if logger.level == logging.NOTSET or logger.level > level:
+            logger.setLevel(level)
+    logging.getLogger().addHandler(handler)
+    try:
+        yield watch
+    finally:
+        logging.getLogger().removeHandler(handler)
+        for name, level in saved.items():
+            logging.getLogger(name).setLevel(level)
+    found = _secret_findings(watch.secrets, handler.lines, fake_telegram, smsc, tmp_path)
+    if found:
+        pytest.fail("a secret was left behind:\n" + "\n".join(found), pytrace=False)
+
+
+@pytest.fixture
+def register_secret(no_secret_anywhere: SecretWatch) -> Callable[..., None]:
+    """``register_secret(*values)``: also search for these (a subclient's password, ...)."""
+    return no_secret_anywhere.add
+
+
+def _secret_findings(
+    secrets: set[str],
+    log_lines: list[str],
+    telegram: FakeTelegram,
+    smsc: SmscEmulator,
+    directory: Path,
+) -> list[str]:
+    found: list[str] = []
+    # Only the length is shown: the failure report must not become the leak.
+    for secret in sorted(secrets):
+        label = f"secret of {len(secret)} characters"
+        raw = secret.encode()
+        for path in sorted(p for p in directory.rglob("*") if p.is_file()):
+            if raw in path.read_bytes():
+                found.append(f"{label} in {path.relative_to(directory)}")
+        found += [
+            f"{label} in a log record of {line.split(':', 1)[0]}"
+            for line in log_lines
+            if secret in line
+        ]
+        found += [
+            f"{label} in Telegram request #{r.index} {r.method}"
+            for r in telegram.requests_containing(secret)
+        ]
+        found += [
+            f"{label} in the URL of SMSC request {r.path}"
+            for r in smsc.requests
+            if secret in r.path + "?" + r.raw_query
+        ]
+    return found

@@ -349,3 +349,16 @@ async def test_demo_account_is_a_sandbox_per_chat(
         assert accounts["demo-1021"].black
     finally:
         await running.stop()
+
+
+async def test_a_user_who_blocked_the_bot_is_not_an_incident(
+    bot: RunningBot, fake_telegram: FakeTelegram, caplog: pytest.LogCaptureFixture
+) -> None:
+    user = fake_telegram.user(1022)
+    user.block()
+    await user.send("/help")
+    await fake_telegram.drained()
+    assert "incident" not in caplog.text
+    user.unblock()
+    await user.send("/help")
+    assert "/login" in (await user.expect_message()).text

@@ -97,3 +97,53 @@ async def test_missing_token_is_one_clear_line(tmp_path: Path) -> None:
     lines = err.decode().strip().splitlines()
     assert len(lines) == 1 and "@BotFather" in lines[0]
     assert out == b""
+
+
+async def test_webhook_mode_checks_the_secret_token(
+    bot_process: BotProcess, fake_telegram: FakeTelegram
+) -> None:
+    import aiohttp
+
+    from tests.conftest import closed_port
+
+    port = closed_port()
+    bot_process.env.update(
+        WEBHOOK_URL="https://bot.example.org",
+        WEBHOOK_SECRET="webhook-secret-0042",
+        WEBHOOK_HOST="127.0.0.1",
+        WEBHOOK_PORT=str(port),
+    )
+    since = len(fake_telegram.requests)
+    await bot_process.start(wait_for="setWebhook")
+    set_webhook = fake_telegram.requests_for("setWebhook")[-1]
+    assert set_webhook.index >= since
+    assert set_webhook.params["url"] == "https://bot.example.org/telegram/webhook"
+    assert set_webhook.params["secret_token"] == "webhook-secret-0042"
+
+    update = {
+        "update_id": 501,
+        "message": {
+            "message_id": 1,
+            "date": 1_700_000_000,
+            "chat": {"id": 3004, "type": "private"},
+            "from": {"id": 3004, "is_bot": False, "first_name": "Web"},
+            "text": "/help",
+            "entities": [{"type": "bot_command", "offset": 0, "length": 5}],
+        },
+    }
+    url = f"http://127.0.0.1:{port}/telegram/webhook"
+    async with aiohttp.ClientSession() as http:
+        async with http.post(
+            url, json=update, headers={"X-Telegram-Bot-Api-Secret-Token": "wrong"}
+        ) as response:
+            assert response.status == 401
+        async with http.post(
+            url, json=update, headers={"X-Telegram-Bot-Api-Secret-Token": "webhook-secret-0042"}
+        ) as response:
+            assert response.status == 200
+    reply = await fake_telegram.wait_for_request(
+        "sendMessage", where=lambda r: r.params.get("chat_id") in (3004, "3004"), since=since
+    )
+    assert "/login" in reply.params["text"]
+    assert len(fake_telegram.requests_for("sendMessage")) == 1
+    assert "webhook-secret-0042" not in bot_process.log()
