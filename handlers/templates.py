@@ -391,16 +391,24 @@ async def chose_sign(
 ) -> None:
     await query.answer()
     data = await state.get_data()
-    name = str(data.get("name", ""))
+    name, text = str(data.get("name", "")), str(data.get("text", ""))
+    fmt, sender = TemplateFormat(str(data.get("format", ""))), str(data.get("sender", ""))
+    # An attempt SMSC did not answer may have made the template: pressing again must not make a
+    # second copy (SMSC allows several templates with one name).
+    made = (
+        await same_template(smsc, name, text, fmt, sender, callback_data.yes)
+        if data.get("tried")
+        else None
+    )
     try:
-        template_id = await smsc.add_template(
-            name,
-            str(data.get("text", "")),
-            format=TemplateFormat(str(data.get("format", ""))),
-            sender=str(data.get("sender", "")) or None,
-            autosign=callback_data.yes,
-        )
+        if made is None:
+            await state.update_data(tried=True)
+            made = await smsc.add_template(
+                name, text, format=fmt, sender=sender or None, autosign=callback_data.yes
+            )
     except SmscError as exc:
+        # SMSC answered: nothing was made.
+        await state.update_data(tried=False)
         await audit.record(
             chat_id(query), query.from_user.id, "template.add", name, f"error {exc.code}"
         )
@@ -416,7 +424,22 @@ async def chose_sign(
     await show(
         query,
         _("Template <b>{name}</b> added.").format(name=esc(name)),
-        open_markup(template_id),
+        open_markup(made),
+    )
+
+
+async def same_template(
+    smsc: SmscClient, name: str, text: str, fmt: TemplateFormat, sender: str, autosign: bool
+) -> int | None:
+    """The id of a template with exactly these settings, if the account has one."""
+    wanted = (name, text, fmt.value, sender, autosign)
+    return next(
+        (
+            t.id
+            for t in await smsc.get_templates()
+            if (t.name, t.message, t.format, t.sender, t.autosign) == wanted
+        ),
+        None,
     )
 
 
