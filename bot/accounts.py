@@ -23,6 +23,8 @@ from bot.storage.accounts import Account, AccountRepo
 DEMO_SITE: Final = "demo"
 AUTH_FAILED: Final = 2
 FAILURE_WINDOW: Final = 30 * 60.0
+# What a chat is told to wait when only checks still under way fill the limit.
+PENDING_WAIT: Final = 60.0
 SITES: Final = tuple(site.value for site in Site)
 
 
@@ -53,20 +55,44 @@ class LoginThrottle:
         self._clock = clock
         self._all: deque[float] = deque()
         self._per_chat: dict[int, deque[float]] = {}
+        # Checks still waiting for SMSC's answer count as failures until they are known not to
+        # be: updates are handled concurrently, and a burst of wrong passwords would otherwise
+        # all pass the check before the first failure is counted.
+        self._pending_all = 0
+        self._pending: dict[int, int] = {}
 
-    def _wait(self, events: deque[float], now: float) -> float:
+    def _wait(self, events: deque[float], pending: int, now: float) -> float:
         while events and now - events[0] >= self._window:
             events.popleft()
-        return self._window - (now - events[0]) if len(events) >= self._limit else 0.0
+        if len(events) + pending < self._limit:
+            return 0.0
+        if len(events) >= self._limit:
+            return self._window - (now - events[0])
+        # Full only with checks under way: they end within a call timeout, and may free a place.
+        return PENDING_WAIT
 
     def check(self, chat_id: int) -> None:
         """Raise ``LoginThrottled`` when a check now could bring SMSC's IP block closer."""
         now = self._clock()
         wait = max(
-            self._wait(self._all, now), self._wait(self._per_chat.get(chat_id, deque()), now)
+            self._wait(self._all, self._pending_all, now),
+            self._wait(self._per_chat.get(chat_id, deque()), self._pending.get(chat_id, 0), now),
         )
         if wait > 0:
             raise LoginThrottled(wait)
+
+    def begin(self, chat_id: int) -> None:
+        """A check is going out: it holds a place until ``end``."""
+        self._pending_all += 1
+        self._pending[chat_id] = self._pending.get(chat_id, 0) + 1
+
+    def end(self, chat_id: int) -> None:
+        self._pending_all -= 1
+        left = self._pending[chat_id] - 1
+        if left:
+            self._pending[chat_id] = left
+        else:
+            del self._pending[chat_id]
 
     def failed(self, chat_id: int) -> None:
         now = self._clock()
@@ -127,12 +153,15 @@ class AccountService:
             else Credentials.with_password(login or "", secret)
         )
         self.throttle.check(chat_id)
+        self.throttle.begin(chat_id)
         try:
             balance = await self._client(site, credentials).get_balance()
         except SmscError as exc:
             if exc.code == AUTH_FAILED and not exc.local:
                 self.throttle.failed(chat_id)
             raise
+        finally:
+            self.throttle.end(chat_id)
         account = Account(
             chat_id=chat_id,
             site=site,
