@@ -155,9 +155,11 @@ class ErrorLayerMiddleware(BaseMiddleware):
             log.info("chat %s cannot be written to: %s", chat and chat.id, exc.message)
             return
         elif isinstance(exc, TelegramBadRequest) and "message is not modified" in exc.message:
-            # A double tap on the same button: the screen already shows the answer.
+            # A double tap on the same button: the screen already shows the answer. The handler
+            # has usually answered the query already, and Telegram refuses a second answer.
             if update.callback_query is not None:
-                await update.callback_query.answer()
+                with contextlib.suppress(TelegramBadRequest):
+                    await update.callback_query.answer()
             return
         else:
             incident = uuid.uuid4().hex[:8]
