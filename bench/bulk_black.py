@@ -138,10 +138,9 @@ async def main(count: int, latency: float, rounds: int) -> None:
     print(f"client alone (median of {rounds}): {client:.2f} s → {client / ideal:.2f}")
     print(f"progress edits per run: {progress_edits}")
     print(f"most concurrent requests the emulator saw for the login: {peak}")
-    ok = ratio <= GOAL and peak <= CAP
-    print("goal (≤ 1.3 and ≤ cap):", "met" if ok else "NOT met")
-    if not ok:
-        raise SystemExit(1)
+    # A missed goal is a figure to read, not a broken benchmark (scripts/bench): exit 0 either way.
+    print(f"goal: time ÷ ideal ≤ {GOAL}:", "meets" if ratio <= GOAL else "MISSES")
+    print(f"goal: at most {CAP} concurrent requests:", "meets" if peak <= CAP else "MISSES")
 
 
 if __name__ == "__main__":
