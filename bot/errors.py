@@ -161,6 +161,12 @@ class ErrorLayerMiddleware(BaseMiddleware):
                 with contextlib.suppress(TelegramBadRequest):
                     await update.callback_query.answer()
             return
+        elif type(exc) is LookupError and update.callback_query is not None:
+            # Handlers refuse a button whose data they cannot use (from an older release, or
+            # forged by a modified client) with a bare LookupError. KeyError and IndexError are
+            # LookupErrors too, but come from bugs: those stay incidents.
+            log.info("stale or forged button in chat %s: %s", chat and chat.id, exc)
+            text = _("This menu is out of date.")
         else:
             incident = uuid.uuid4().hex[:8]
             log.error(
