@@ -1,0 +1,49 @@
+"""One aiogram router per feature; ``get_routers`` gives them in the order they must be tried."""
+
+from __future__ import annotations
+
+from aiogram import Router
+
+
+def get_routers() -> list[Router]:
+    from handlers import (
+        account,
+        blacklist,
+        contacts,
+        fallback,
+        groups,
+        language,
+        senders,
+        start,
+        stats,
+        subclients,
+        templates,
+    )
+
+    # The fallback router catches everything, so it must stay last.
+    routers = [
+        start.router,
+        language.router,
+        account.router,
+        contacts.router,
+        groups.router,
+        blacklist.router,
+        senders.router,
+        templates.router,
+        subclients.router,
+        stats.router,
+        fallback.router,
+    ]
+    for router in routers:
+        _detach(router)
+    return routers
+
+
+def _detach(router: Router) -> None:
+    """Routers are module-level singletons, and aiogram attaches a router to one parent only;
+    a process that builds a second dispatcher (tests, an in-process restart) takes them back."""
+    parent = router.parent_router
+    if parent is not None:
+        parent.sub_routers.remove(router)
+        # aiogram has no public way to detach a router.
+        router._parent_router = None
