@@ -141,7 +141,12 @@ async def build_app(settings: Settings) -> App:
         emulator = SmscEmulator()
         demo_connector = SmscConnector(SmscSettings(api_url=await emulator.start()))
         log.info("demo mode: the built-in SMSC emulator serves the demo account")
-    accounts = AccountService(repo, connector, demo_connector=demo_connector)
+    accounts = AccountService(
+        repo,
+        connector,
+        demo_connector=demo_connector,
+        demo_provision=emulator.add_demo_account if emulator is not None else None,
+    )
     i18n = build_i18n()
 
     dp = Dispatcher(storage=SQLiteStorage(db), accounts=accounts, audit=audit)
