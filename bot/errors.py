@@ -33,6 +33,10 @@ RETRY_PREFIX = "rt:"
 CALLBACK_DATA_LIMIT = 64
 
 
+class StaleButton(Exception):
+    """A handler cannot use a button's data: from an older release, or forged by a client."""
+
+
 def minutes(seconds: float | None) -> int:
     return max(1, math.ceil((seconds or 60) / 60))
 
@@ -161,10 +165,7 @@ class ErrorLayerMiddleware(BaseMiddleware):
                 with contextlib.suppress(TelegramBadRequest):
                     await update.callback_query.answer()
             return
-        elif type(exc) is LookupError and update.callback_query is not None:
-            # Handlers refuse a button whose data they cannot use (from an older release, or
-            # forged by a modified client) with a bare LookupError. KeyError and IndexError are
-            # LookupErrors too, but come from bugs: those stay incidents.
+        elif isinstance(exc, StaleButton):
             log.info("stale or forged button in chat %s: %s", chat and chat.id, exc)
             text = _("This menu is out of date.")
         else:

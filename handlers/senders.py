@@ -19,6 +19,7 @@ from aiogram.utils.i18n import gettext as _
 from aiogram.utils.i18n import ngettext
 
 from bot.commands import N_
+from bot.errors import StaleButton
 from bot.middlewares import ACCOUNT_FLAG
 from bot.phones import DEFAULT_REGION, display_stored
 from bot.smsc import SmscClient, SmscError
@@ -500,7 +501,7 @@ async def confirm_delete(
 ) -> None:
     await query.answer()
     if not callback_data.arg.isdigit():
-        raise LookupError("malformed sender id")
+        raise StaleButton("malformed sender id")
     sender_id = int(callback_data.arg)
     back = InlineKeyboardMarkup(
         inline_keyboard=[
@@ -583,7 +584,7 @@ async def send_code(
     await query.answer()
     name = callback_data.name
     if not name.isdigit():
-        raise LookupError("malformed code button")
+        raise StaleButton("malformed code button")
     chat_id = chat_of(query)
     try:
         await smsc.send_sender_code(name)
@@ -630,7 +631,7 @@ async def start_enter_code(
 ) -> None:
     await query.answer()
     if not callback_data.name.isdigit():
-        raise LookupError("malformed code button")
+        raise StaleButton("malformed code button")
     await state.clear()
     await state.set_state(SenderCode.code)
     await state.update_data(id=callback_data.id, name=callback_data.name)

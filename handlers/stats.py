@@ -34,7 +34,7 @@ from aiogram.utils.i18n import gettext as _
 from aiogram.utils.i18n import ngettext
 
 from bot.accounts import AUTH_FAILED, AccountService
-from bot.errors import smsc_error_text
+from bot.errors import StaleButton, smsc_error_text
 from bot.i18n import fmt_date, fmt_money, fmt_number
 from bot.middlewares import ACCOUNT_FLAG
 from bot.periods import (
@@ -509,7 +509,7 @@ async def picked(
     try:
         preset = Preset(callback_data.preset)
     except ValueError:
-        raise LookupError("unknown period button") from None
+        raise StaleButton("unknown period button") from None
     chat_id = query.message.chat.id if query.message else query.from_user.id
     login = None
     if callback_data.ref:
@@ -549,7 +549,7 @@ def period_from(s: int, e: int) -> Period:
         start, end = decode_day(s), decode_day(e)
         return Period(start, min(end, date.today()))
     except ValueError:
-        raise LookupError("malformed period button") from None
+        raise StaleButton("malformed period button") from None
 
 
 @router.callback_query(StShow.filter(), flags={ACCOUNT_FLAG: True})

@@ -25,6 +25,7 @@ from aiogram.utils.i18n import gettext as _
 
 from bot.accounts import AccountService
 from bot.commands import N_
+from bot.errors import StaleButton
 from bot.i18n import fmt_money
 from bot.middlewares import ACCOUNT_FLAG
 from bot.phones import parse_phone, parse_shared, region_for_site
@@ -517,7 +518,7 @@ def subclient_type(value: int) -> SubclientType:
     try:
         return SubclientType(value)
     except ValueError:
-        raise LookupError("unknown subclient type") from None
+        raise StaleButton("unknown subclient type") from None
 
 
 # -- password ------------------------------------------------------------------------------------
@@ -725,7 +726,7 @@ async def confirm_type(
 ) -> None:
     kind_text, _sep, ref = callback_data.arg.partition("|")
     if not kind_text.isdigit() or not ref:
-        raise LookupError("malformed type confirmation")
+        raise StaleButton("malformed type confirmation")
     kind = subclient_type(int(kind_text))
     if not callback_data.yes:
         await open_card(query, ScCard(ref=ref), smsc, accounts)
@@ -873,7 +874,7 @@ async def confirm_pay(
     ref, _sep, amount_text = callback_data.arg.rpartition("|")
     amount = parse_amount(amount_text)
     if not ref or amount is None or query.message is None:
-        raise LookupError("malformed top-up confirmation")
+        raise StaleButton("malformed top-up confirmation")
     if not callback_data.yes:
         await show(query, _("Nothing was moved."), None)
         return

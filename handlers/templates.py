@@ -16,6 +16,7 @@ from aiogram.utils.i18n import gettext as _
 from aiogram.utils.i18n import ngettext
 
 from bot.commands import N_
+from bot.errors import StaleButton
 from bot.middlewares import ACCOUNT_FLAG
 from bot.smsc import SmscClient, SmscError
 from bot.smsc.models import Template, TemplateFormat
@@ -328,7 +329,7 @@ async def chose_format(
     try:
         fmt = TemplateFormat(value)
     except ValueError:
-        raise LookupError("unknown template format") from None
+        raise StaleButton("unknown template format") from None
     approved = await smsc.get_approved_senders()
     # The offered names are kept with the wizard, so a button pressed after a restart still
     # finds its name without asking SMSC again.
@@ -367,7 +368,7 @@ async def chose_sender(query: CallbackQuery, callback_data: TpSender, state: FSM
     data = await state.get_data()
     offered: dict[str, str] = data.get("senders", {})
     if callback_data.id and str(callback_data.id) not in offered:
-        raise LookupError("sender button from another wizard")
+        raise StaleButton("sender button from another wizard")
     sender = offered.get(str(callback_data.id), "")
     await state.update_data(sender=sender)
     await state.set_state(TemplateForm.autosign)
@@ -546,7 +547,7 @@ async def confirm_delete(
     query: CallbackQuery, callback_data: Confirm, smsc: SmscClient, audit: AuditLog
 ) -> None:
     if not callback_data.arg.isdigit():
-        raise LookupError("malformed template id")
+        raise StaleButton("malformed template id")
     template_id = int(callback_data.arg)
     if not callback_data.yes:
         await open_card(query, TpCard(id=template_id), smsc)
