@@ -11,6 +11,7 @@ import logging
 import math
 import uuid
 from collections.abc import Awaitable, Callable
+from contextvars import ContextVar
 from typing import Any
 
 from aiogram import BaseMiddleware, Bot
@@ -91,11 +92,24 @@ def smsc_error_text(exc: SmscError) -> str:
     return _("SMSC answered with error {code}.").format(code=code)
 
 
+# Set while an update is handled, once its message turned out to carry a secret.
+_SECRET_TAKEN: ContextVar[bool] = ContextVar("secret_taken", default=False)
+
+
+def secret_taken() -> None:
+    """Say that the message being handled carries a secret (a password, an API key).
+
+    A "Try again" button repeats a failed message by carrying its text as callback data, which
+    goes to Telegram and stays on screen: for such a message there is no button.
+    """
+    _SECRET_TAKEN.set(True)
+
+
 def retry_markup(update: Update) -> InlineKeyboardMarkup | None:
     """A button that repeats what failed, when that fits a button."""
     if update.callback_query is not None:
         data = update.callback_query.data or ""
-    elif update.message is not None and update.message.text:
+    elif update.message is not None and update.message.text and not _SECRET_TAKEN.get():
         data = RETRY_PREFIX + update.message.text
     else:
         return None
@@ -118,12 +132,16 @@ class ErrorLayerMiddleware(BaseMiddleware):
         event: TelegramObject,
         data: dict[str, Any],
     ) -> Any:
+        # Handlers run in this context, so what they mark with secret_taken is seen here.
+        token = _SECRET_TAKEN.set(False)
         try:
             return await handler(event, data)
         except Exception as exc:
             assert isinstance(event, Update)
             await self._answer(exc, event, data)
             return None
+        finally:
+            _SECRET_TAKEN.reset(token)
 
     async def _answer(self, exc: Exception, update: Update, data: dict[str, Any]) -> None:
         chat = data.get("event_chat")

@@ -22,7 +22,7 @@ from bot.accounts import (
     LoginResult,
     LoginThrottled,
 )
-from bot.errors import minutes, smsc_error_text
+from bot.errors import minutes, secret_taken, smsc_error_text
 from bot.i18n import fmt_money
 from bot.middlewares import ACCOUNT_FLAG
 from bot.smsc import Site, SmscBadResponse, SmscClient, SmscError, SmscUnavailable
@@ -224,6 +224,7 @@ async def expected_text(message: Message) -> None:
 
 
 async def delete_secret(message: Message) -> None:
+    secret_taken()
     try:
         await message.delete()
     except TelegramBadRequest:
