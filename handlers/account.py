@@ -22,6 +22,7 @@ from bot.accounts import (
     LoginResult,
     LoginThrottled,
 )
+from bot.commands import COMMANDS
 from bot.errors import minutes, secret_taken, smsc_error_text
 from bot.i18n import fmt_money
 from bot.middlewares import ACCOUNT_FLAG
@@ -32,6 +33,11 @@ from handlers.start import Menu
 
 router = Router(name="account")
 log = logging.getLogger(__name__)
+
+
+# The bot's own commands go on to their handlers from inside the conversation; any other text,
+# even one starting with "/", may be the login or the secret.
+BOT_COMMAND = Command(*(name for name, _text in COMMANDS))
 
 
 class LoginForm(StatesGroup):
@@ -183,7 +189,7 @@ async def expected_button(message: Message, state: FSMContext, accounts: Account
     await message.answer(_("Please choose with the buttons, or send /cancel."), reply_markup=markup)
 
 
-@router.message(LoginForm.login, F.text)
+@router.message(LoginForm.login, F.text, ~BOT_COMMAND)
 async def got_login(message: Message, state: FSMContext) -> None:
     login = (message.text or "").strip()
     if not login or len(login) > 64 or any(ch.isspace() for ch in login):
@@ -194,7 +200,7 @@ async def got_login(message: Message, state: FSMContext) -> None:
     await message.answer(_("Now send the password. I will delete your message with it right away."))
 
 
-@router.message(LoginForm.secret, F.text)
+@router.message(LoginForm.secret, F.text, ~BOT_COMMAND)
 async def got_secret(
     message: Message, state: FSMContext, accounts: AccountService, audit: AuditLog
 ) -> None:
@@ -217,8 +223,8 @@ async def got_secret(
         await state.clear()
 
 
-@router.message(LoginForm.login)
-@router.message(LoginForm.secret)
+@router.message(LoginForm.login, ~BOT_COMMAND)
+@router.message(LoginForm.secret, ~BOT_COMMAND)
 async def expected_text(message: Message) -> None:
     await message.answer(_("Please send it as a text message, or /cancel."))
 
