@@ -203,7 +203,8 @@ def parse_csv(text: str, region: str) -> ParsedList:
         dialect = csv.excel
 
     def rows() -> Iterator[Phone | str]:
-        for row in csv.reader(io.StringIO(text), dialect):
+        # newline="": the csv module splits rows itself, including at a bare \r (old Mac files).
+        for row in csv.reader(io.StringIO(text, newline=""), dialect):
             cells = [cell.strip() for cell in row if cell.strip()]
             phone = next(
                 (p for p in (parse_phone(cell, region) for cell in cells) if p is not None), None
@@ -215,7 +216,11 @@ def parse_csv(text: str, region: str) -> ParsedList:
             if attempt is not None:
                 yield attempt
 
-    return _collect(rows())
+    try:
+        return _collect(rows())
+    except csv.Error:
+        # A field beyond the csv module's size limit: no spreadsheet export, so read it as a list.
+        return parse_list(text, region)
 
 
 def parse_file(filename: str, content: bytes, region: str) -> ParsedList:
