@@ -256,7 +256,7 @@ async def main(count: int, rounds: int) -> None:
     try:
         with tempfile.TemporaryDirectory(prefix="latency-bench-") as tmp:
             settings = Settings(
-                _env_file=None,  # type: ignore[call-arg]
+                _env_file=None,
                 bot_token=TOKEN,
                 smsc_api_url=base,
                 data_dir=Path(tmp),

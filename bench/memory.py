@@ -60,7 +60,7 @@ async def main(accounts: int, conversations: int) -> None:
     aiogram_only = await asyncio.to_thread(interpreter_mb, "import aiogram")
     with tempfile.TemporaryDirectory(prefix="memory-bench-") as tmp:
         settings = Settings(
-            _env_file=None,  # type: ignore[call-arg]
+            _env_file=None,
             bot_token=TOKEN,
             # Never called: nothing here talks to SMSC.
             smsc_api_url="http://127.0.0.1:9",
