@@ -7,7 +7,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from aiogram.filters.callback_data import CallbackData
-from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
+from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import gettext as _
 
 MESSAGE_LIMIT = 4096
@@ -45,6 +45,11 @@ def split_text(text: str, limit: int = MESSAGE_LIMIT) -> list[str]:
     if current or not parts:
         parts.append(current)
     return parts
+
+
+def not_command(message: Message) -> bool:
+    """Filter for conversation steps: a command goes on to its own handler, even mid-way."""
+    return not (message.text or "").startswith("/")
 
 
 class Confirm(CallbackData, prefix="ok"):

@@ -115,6 +115,7 @@ async def cmd_login(
     apikey = parts[0].lower() == "apikey"
     await finish_login(
         message,
+        state,
         accounts,
         audit,
         site=Site.RU.value,
@@ -210,8 +211,9 @@ async def got_secret(
     if not secret:
         await message.answer(_("That was empty. Send it again, or /cancel."))
         return
-    done = await finish_login(
+    await finish_login(
         message,
+        state,
         accounts,
         audit,
         site=str(data.get("site", Site.RU.value)),
@@ -219,8 +221,6 @@ async def got_secret(
         secret=secret,
         apikey=bool(data.get("apikey")),
     )
-    if done:
-        await state.clear()
 
 
 @router.message(LoginForm.login, ~BOT_COMMAND)
@@ -241,6 +241,7 @@ async def delete_secret(message: Message) -> None:
 
 async def finish_login(
     message: Message,
+    state: FSMContext,
     accounts: AccountService,
     audit: AuditLog,
     *,
@@ -248,8 +249,8 @@ async def finish_login(
     login: str | None,
     secret: str,
     apikey: bool,
-) -> bool:
-    """Check with SMSC, save, answer; true when the user is logged in."""
+) -> None:
+    """Check with SMSC, save, leave the conversation, answer; a failure keeps the conversation."""
     chat_id = message.chat.id
     user_id = message.from_user.id if message.from_user else None
     target = f"{site}:{login or 'apikey'}"
@@ -267,7 +268,7 @@ async def finish_login(
             ).format(n=count)
         )
         await audit.record(chat_id, user_id, "login", target, "throttled")
-        return False
+        return
     except SmscError as exc:
         if exc.code == AUTH_FAILED and not exc.local:
             text = (
@@ -282,7 +283,7 @@ async def finish_login(
             text = smsc_error_text(exc)
         await message.answer(text)
         await audit.record(chat_id, user_id, "login", target, f"smsc error {exc.code}")
-        return False
+        return
     except (SmscUnavailable, SmscBadResponse):
         await message.answer(
             _(
@@ -291,10 +292,12 @@ async def finish_login(
             )
         )
         await audit.record(chat_id, user_id, "login", target, "unreachable")
-        return False
+        return
+    # The conversation ends before the answer goes out: a crash between the two must not leave a
+    # logged-in chat at the password step, where the next message would be taken as a password.
+    await state.clear()
     await audit.record(chat_id, user_id, "login", target, "ok")
     await message.answer(logged_in_text(result))
-    return True
 
 
 def logged_in_text(result: LoginResult) -> str:

@@ -25,7 +25,7 @@ from bot.phones import DEFAULT_REGION, display_stored
 from bot.smsc import SmscClient, SmscError
 from bot.smsc.models import OperatorStatus, Sender, SenderOperators, SenderStatus
 from bot.storage.audit import AuditLog
-from bot.ui import Confirm, esc, pager_row, rows
+from bot.ui import Confirm, esc, not_command, pager_row, rows
 from handlers.stats import explain
 
 router = Router(name="senders")
@@ -44,11 +44,6 @@ _PHONE_NAME = re.compile(r"^\d{10,15}$")
 _CODE = re.compile(r"^\d{3,10}$")
 
 NOT_COMMAND = F.text & ~F.text.startswith("/")
-
-
-def not_command(message: Message) -> bool:
-    """Commands go on to their own handlers even in the middle of a conversation."""
-    return not (message.text or "").startswith("/")
 
 
 STATUS_WORDS: Final = {

@@ -33,7 +33,7 @@ from bot.smsc import SmscBadResponse, SmscClient, SmscError, SmscUnavailable
 from bot.smsc.models import SubclientType
 from bot.storage.accounts import Account
 from bot.storage.audit import AuditLog
-from bot.ui import Confirm, esc, pager_row, rows
+from bot.ui import Confirm, esc, not_command, pager_row, rows
 from handlers.account import delete_secret
 from handlers.stats import (
     StAsk,
@@ -78,11 +78,6 @@ TYPE_HELP: Final = {
     ),
     SubclientType.EXTRA_LOGIN: N_("Another login into your own account, sharing everything."),
 }
-
-
-def not_command(message: Message) -> bool:
-    """Commands go on to their own handlers even in the middle of a conversation."""
-    return not (message.text or "").startswith("/")
 
 
 class SubclientForm(StatesGroup):

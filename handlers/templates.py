@@ -21,7 +21,7 @@ from bot.middlewares import ACCOUNT_FLAG
 from bot.smsc import SmscClient, SmscError
 from bot.smsc.models import Template, TemplateFormat
 from bot.storage.audit import AuditLog
-from bot.ui import Confirm, esc, pager_row, rows, split_text
+from bot.ui import Confirm, esc, not_command, pager_row, rows, split_text
 from handlers.stats import explain
 
 router = Router(name="templates")
@@ -45,11 +45,6 @@ FORMAT_WORDS: Final = {
     TemplateFormat.MAIL: N_("e-mail"),
     TemplateFormat.VIBER: N_("Viber"),
 }
-
-
-def not_command(message: Message) -> bool:
-    """Commands go on to their own handlers even in the middle of a conversation."""
-    return not (message.text or "").startswith("/")
 
 
 class TemplateForm(StatesGroup):
