@@ -20,8 +20,8 @@ from bot.storage.db import open_database
 
 log = logging.getLogger(__name__)
 
-# A passive checkpoint copies the WAL back into the database file (with an fsync) on the aiosqlite
-# worker thread, so the event loop never waits for it. It copies each changed page once however
+# A passive checkpoint copies the WAL back into the database file (with an fsync) on a worker
+# thread, so the event loop never waits for it. It copies each changed page once however
 # many commits touched it, so rarer checkpoints cost less per commit (measured: every 1000 commits
 # cost the dispatcher benchmark a few percent). 4000 one-page commits is a WAL of about 4 MB, the
 # size SQLite's own default (1000 pages of 4 KiB) allows.
@@ -125,6 +125,7 @@ class SQLiteStorage(BaseStorage):
         self._flusher: asyncio.Task[None] | None = None
         self._checkpointer: asyncio.Task[None] | None = None
         self._commits = 0
+        self._path = ""
         self._closed = False
 
     @classmethod
@@ -262,6 +263,7 @@ class SQLiteStorage(BaseStorage):
             cache[key] = _Record(state, data, rowid)
         self._cache = cache
         self._cursor = db.cursor()
+        self._path = path
         self._db = db
 
     async def _write(self, key: StorageKey, record: _Record) -> None:
@@ -353,11 +355,19 @@ class SQLiteStorage(BaseStorage):
 
     async def _checkpoint(self) -> None:
         try:
-            await self._conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
-        except (sqlite3.Error, ValueError) as exc:  # aiosqlite raises ValueError once closed
+            await asyncio.to_thread(_checkpoint_file, self._path)
+        except sqlite3.Error as exc:
             log.warning("WAL checkpoint failed: %s", exc)
         finally:
             self._checkpointer = None
+
+
+def _checkpoint_file(path: str) -> None:
+    # A connection of its own. On the shared aiosqlite connection a checkpoint fails with
+    # "database table is locked" whenever any read on it is between its fetches, which under
+    # load is nearly always: every checkpoint failed, and the WAL grew without bound.
+    with contextlib.closing(sqlite3.connect(path, timeout=0, isolation_level=None)) as db:
+        db.execute("PRAGMA wal_checkpoint(PASSIVE)")
 
 
 def _persist(cursor: sqlite3.Cursor, key: StorageKey, record: _Record) -> int | None:
