@@ -250,7 +250,7 @@ async def finish_login(
     secret: str,
     apikey: bool,
 ) -> None:
-    """Check with SMSC, save, leave the conversation, answer; a failure keeps the conversation."""
+    """Check with SMSC, save, answer, leave the conversation; a failure keeps the conversation."""
     chat_id = message.chat.id
     user_id = message.from_user.id if message.from_user else None
     target = f"{site}:{login or 'apikey'}"
@@ -293,11 +293,11 @@ async def finish_login(
         )
         await audit.record(chat_id, user_id, "login", target, "unreachable")
         return
-    # The conversation ends before the answer goes out: a crash between the two must not leave a
-    # logged-in chat at the password step, where the next message would be taken as a password.
-    await state.clear()
     await audit.record(chat_id, user_id, "login", target, "ok")
     await message.answer(logged_in_text(result))
+    # Only after the answer: should the bot die before it, the user sends the password again, and
+    # the conversation must still be there to take it and delete it from the chat.
+    await state.clear()
 
 
 def logged_in_text(result: LoginResult) -> str:
