@@ -151,7 +151,7 @@ class ErrorLayerMiddleware(BaseMiddleware):
         elif isinstance(exc, NeedsRelogin):
             text = smsc_error_text(SmscError("saved", AUTH_FAILED))
         elif isinstance(exc, SmscError):
-            if exc.code == AUTH_FAILED and not exc.local and chat is not None:
+            if exc.code == AUTH_FAILED and chat is not None:
                 await self.accounts.rejected(chat.id)
             text = smsc_error_text(exc)
             log.info(

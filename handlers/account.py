@@ -270,7 +270,7 @@ async def finish_login(
         await audit.record(chat_id, user_id, "login", target, "throttled")
         return
     except SmscError as exc:
-        if exc.code == AUTH_FAILED and not exc.local:
+        if exc.code == AUTH_FAILED:
             text = (
                 _("SMSC did not accept this API key. Send it again, or /cancel.")
                 if apikey

@@ -116,7 +116,7 @@ def explain(exc: SmscError) -> str:
 
     A rejected login is raised on to the error layer, which also stops using those credentials.
     """
-    if exc.code == AUTH_FAILED and not exc.local:
+    if exc.code == AUTH_FAILED:
         raise exc
     return esc(smsc_error_text(exc))
 

@@ -48,6 +48,7 @@ T = TypeVar("T")
 
 # SMSC's answer to a list command that found nothing.
 NO_RECORDS: Final = 3
+AUTH_FAILED: Final = 2
 IP_BLOCKED: Final = 4
 TOO_MANY: Final = 9
 # SMSC answers error 9 at 15 concurrent requests under one login.
@@ -167,6 +168,10 @@ class SmscConnector:
         self._clock = clock
         self._accounts: dict[tuple[str, str], AccountLimits] = {}
         self.cooldown = HostCooldown(self.settings.block_cooldown, clock)
+        # Credentials SMSC answered error 2 to, by fingerprint. Every failed authorisation counts
+        # toward SMSC's IP block (5 in 30 minutes) for all the bot's users, so known-bad
+        # credentials, shared by several chats of one team, are not sent again for as long.
+        self.rejected = HostCooldown(self.settings.block_cooldown, clock)
 
     def client(self, credentials: Credentials, site: Site = Site.RU) -> SmscClient:
         """A client for one account; cheap, make one per request if that is convenient."""
@@ -277,6 +282,9 @@ class SmscClient:
             "charset": "utf-8",
         }
         async with self._limits.gate:
+            # Checked inside the gate: calls queued behind the one that failed are stopped too.
+            if self._connector.rejected.remaining(self._credentials.fingerprint):
+                raise SmscError(name, AUTH_FAILED, "credentials rejected before", local=True)
             self._check_caps(script, name, command, params)
             started = time.perf_counter()
             hosts = self._hosts[:1] if write else self._hosts
@@ -292,6 +300,8 @@ class SmscClient:
         log.debug("%s answered in %.0f ms", name, (time.perf_counter() - started) * 1000)
         if isinstance(payload, dict) and "error_code" in payload:
             code = self._error_code(payload, name)
+            if code == AUTH_FAILED:
+                self._connector.rejected.block(self._credentials.fingerprint)
             if code == IP_BLOCKED:
                 self._connector.cooldown.block(host)
                 log.warning("%s: SMSC blocked this server's IP; pausing calls to it", name)

@@ -289,3 +289,23 @@ async def test_a_wrong_password_never_reads_the_right_passwords_cached_answer(
     with pytest.raises(SmscError) as err:
         await impostor.get_balance()
     assert err.value.code == 2
+
+
+async def test_rejected_credentials_are_not_sent_again(
+    connector: SmscConnector, emulator: SmscEmulator, clock: ManualClock
+) -> None:
+    stale = Credentials.with_password(LOGIN, "changed-on-the-site")
+    with pytest.raises(SmscError) as first:
+        await connector.client(stale).get_balance()
+    assert (first.value.code, first.value.local) == (2, False)
+    # Another chat holding the same stale password: refused here, not counted by SMSC.
+    with pytest.raises(SmscError) as second:
+        await connector.client(stale).get_groups()
+    assert (second.value.code, second.value.local) == (2, True)
+    assert len(emulator.requests) == 1
+    # The right password is other credentials, and goes through.
+    await connector.client(Credentials.with_password(LOGIN, PASSWORD)).get_groups()
+    clock.advance(31 * 60)
+    with pytest.raises(SmscError):
+        await connector.client(stale).get_balance()
+    assert len(emulator.requests) == 3
