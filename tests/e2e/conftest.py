@@ -193,7 +193,8 @@ class _LogText(logging.Handler):
 class SecretWatch:
     """The secrets the current test must not leave anywhere; tests add their own."""
 
-    secrets: set[str] = field(default_factory=set)
+    # Out of repr: pytest shows fixtures' values in a failure report.
+    secrets: set[str] = field(default_factory=set, repr=False)
 
     def add(self, *secrets: str) -> None:
         self.secrets.update(s for s in secrets if s)
@@ -264,3 +265,17 @@ def _secret_findings(
             if secret in r.path + "?" + r.raw_query
         ]
     return found
+
+
+# ---------------------------------------------------------------- concurrent handling
+
+
+class ConcurrentBot(RunningBot):
+    """The in-process bot handling each update in its own task, as production polls
+    (``POLLING_TASKS`` is true by default). ``drained`` then no longer covers the handlers."""
+
+    async def start(self) -> App:
+        self.app = await build_app(self.settings)
+        self._polling = self.telegram.polling(self.app.dp, self.app.bot, handle_as_tasks=True)
+        await self._polling.__aenter__()  # type: ignore[attr-defined]
+        return self.app
