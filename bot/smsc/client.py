@@ -17,7 +17,7 @@ from collections.abc import AsyncIterator, Awaitable, Iterable, Mapping, Sequenc
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
-from typing import Any, Final, TypeVar
+from typing import Any, Final, TypedDict, TypeVar, Unpack
 
 import httpx
 from pydantic import BaseModel, TypeAdapter, ValidationError
@@ -124,6 +124,38 @@ _COMMAND_CAPS: Final[Mapping[tuple[str, str], int]] = {
     ("senders", "add"): 5,
     ("users", "add"): 3,
 }
+
+
+class ContactFields(TypedDict, total=False):
+    """The fields of a contact that add and chg both take; a field left out is not sent."""
+
+    name: str | None
+    groups: Iterable[int] | None
+    last_name: str | None
+    first_name: str | None
+    middle_name: str | None
+    birthday: date | None
+    myid: str | None
+    comment: str | None
+    tags: str | None
+    other_phones: str | Sequence[str] | None
+
+
+def _contact_params(fields: ContactFields) -> dict[str, str]:
+    groups = fields.get("groups")
+    other = fields.get("other_phones")
+    return _params(
+        name=fields.get("name"),
+        grp=list(groups) if groups is not None else None,
+        lnm=fields.get("last_name"),
+        fnm=fields.get("first_name"),
+        mnm=fields.get("middle_name"),
+        bd=fields.get("birthday"),
+        myid=fields.get("myid"),
+        cmt=fields.get("comment"),
+        tags=fields.get("tags"),
+        pho=_phones(other) if other is not None else None,
+    )
 
 
 class _Unreachable(Exception):
@@ -389,36 +421,9 @@ class SmscClient:
 
     # -- phones.php: contacts -------------------------------------------------------------------
 
-    async def add_contact(
-        self,
-        phone: str | Sequence[str],
-        *,
-        name: str | None = None,
-        groups: Iterable[int] | None = None,
-        last_name: str | None = None,
-        first_name: str | None = None,
-        middle_name: str | None = None,
-        birthday: date | None = None,
-        myid: str | None = None,
-        comment: str | None = None,
-        tags: str | None = None,
-        other_phones: str | Sequence[str] | None = None,
-    ) -> int:
+    async def add_contact(self, phone: str | Sequence[str], **fields: Unpack[ContactFields]) -> int:
         """Create a contact; returns its id."""
-        params = _params(
-            add=1,
-            phone=_phones(phone),
-            name=name,
-            grp=list(groups) if groups is not None else None,
-            lnm=last_name,
-            fnm=first_name,
-            mnm=middle_name,
-            bd=birthday,
-            myid=myid,
-            cmt=comment,
-            tags=tags,
-            pho=_phones(other_phones) if other_phones is not None else None,
-        )
+        params = {**_params(add=1, phone=_phones(phone)), **_contact_params(fields)}
         return await self._create("phones", "add", params)
 
     async def change_contact(
@@ -426,34 +431,13 @@ class SmscClient:
         phone: str,
         *,
         new_phone: str | Sequence[str] | None = None,
-        name: str | None = None,
-        groups: Iterable[int] | None = None,
-        last_name: str | None = None,
-        first_name: str | None = None,
-        middle_name: str | None = None,
-        birthday: date | None = None,
-        myid: str | None = None,
-        comment: str | None = None,
-        tags: str | None = None,
-        other_phones: str | Sequence[str] | None = None,
+        **fields: Unpack[ContactFields],
     ) -> None:
-        """Change the contact with this number."""
+        """Change the contact with this number (``new_phone`` replaces its numbers)."""
         params = _params(
-            chg=1,
-            phone=phone,
-            new_phone=_phones(new_phone) if new_phone is not None else None,
-            name=name,
-            grp=list(groups) if groups is not None else None,
-            lnm=last_name,
-            fnm=first_name,
-            mnm=middle_name,
-            bd=birthday,
-            myid=myid,
-            cmt=comment,
-            tags=tags,
-            pho=_phones(other_phones) if other_phones is not None else None,
+            chg=1, phone=phone, new_phone=_phones(new_phone) if new_phone is not None else None
         )
-        await self._ok("phones", "chg", params)
+        await self._ok("phones", "chg", {**params, **_contact_params(fields)})
 
     async def delete_contact(self, phone: str) -> None:
         await self._ok("phones", "del", _params(**{"del": 1}, phone=phone))
