@@ -6,8 +6,9 @@ import html
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+from aiogram.exceptions import TelegramBadRequest
 from aiogram.filters.callback_data import CallbackData
-from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup, Message
+from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import gettext as _
 
 MESSAGE_LIMIT = 4096
@@ -45,6 +46,26 @@ def split_text(text: str, limit: int = MESSAGE_LIMIT) -> list[str]:
     if current or not parts:
         parts.append(current)
     return parts
+
+
+def user_id_of(event: Message | CallbackQuery) -> int | None:
+    """Who sent a message or pressed a button, for the audit log."""
+    return event.from_user.id if event.from_user else None
+
+
+async def show_in_place(
+    query: CallbackQuery, text: str, markup: InlineKeyboardMarkup | None
+) -> None:
+    """Edit the message under the button; a message too old to edit gets a fresh one instead."""
+    message = query.message
+    if isinstance(message, Message):
+        try:
+            await message.edit_text(text, reply_markup=markup)
+        except TelegramBadRequest as exc:
+            if "not modified" not in exc.message:
+                raise
+    elif message is not None and query.bot is not None:
+        await query.bot.send_message(message.chat.id, text, reply_markup=markup)
 
 
 def not_command(message: Message) -> bool:

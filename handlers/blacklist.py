@@ -48,7 +48,7 @@ from bot.smsc import SmscBadResponse, SmscClient, SmscError, SmscUnavailable
 from bot.smsc.models import BlackEntry, BlackType
 from bot.storage.accounts import Account
 from bot.storage.audit import AuditLog
-from bot.ui import Confirm, confirm_keyboard, esc, pager_row
+from bot.ui import Confirm, confirm_keyboard, esc, pager_row, user_id_of
 
 router = Router(name="blacklist")
 log = logging.getLogger(__name__)
@@ -120,10 +120,6 @@ class BlMenu(CallbackData, prefix="blm"):
 
 def region_of(account: Account) -> str:
     return region_for_site(account.site)
-
-
-def user_id_of(event: Message | CallbackQuery) -> int | None:
-    return event.from_user.id if event.from_user else None
 
 
 def digits_of(text: str) -> str:

@@ -36,7 +36,7 @@ from bot.smsc import SmscClient, SmscError
 from bot.smsc.models import Contact, Group, MoveMode
 from bot.storage.accounts import Account
 from bot.storage.audit import AuditLog
-from bot.ui import Confirm, confirm_keyboard, esc, pager_row
+from bot.ui import Confirm, confirm_keyboard, esc, pager_row, user_id_of
 from handlers.blacklist import BlAdd
 
 router = Router(name="contacts")
@@ -279,10 +279,6 @@ def clip(text: str, limit: int) -> str:
 def title(contact: Contact) -> str:
     full = " ".join(p for p in (contact.last_name, contact.first_name, contact.middle_name) if p)
     return contact.name or full
-
-
-def user_id_of(event: Message | CallbackQuery) -> int | None:
-    return event.from_user.id if event.from_user else None
 
 
 def group_label(group_id: int, names: dict[int, str]) -> str:

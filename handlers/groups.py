@@ -17,8 +17,8 @@ from bot.smsc import SmscClient
 from bot.smsc.models import Group
 from bot.storage.accounts import Account
 from bot.storage.audit import AuditLog
-from bot.ui import Confirm, confirm_keyboard, esc, pager_row
-from handlers.contacts import NAME_LIMIT, CtPage, PhoneBook, clip, user_id_of, valid_name
+from bot.ui import Confirm, confirm_keyboard, esc, pager_row, user_id_of
+from handlers.contacts import NAME_LIMIT, CtPage, PhoneBook, clip, valid_name
 
 router = Router(name="groups")
 

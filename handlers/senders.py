@@ -9,7 +9,6 @@ import time
 from typing import Any, Final
 
 from aiogram import Bot, F, Router
-from aiogram.exceptions import TelegramBadRequest
 from aiogram.filters import Command
 from aiogram.filters.callback_data import CallbackData
 from aiogram.fsm.context import FSMContext
@@ -26,6 +25,8 @@ from bot.smsc import SmscClient, SmscError
 from bot.smsc.models import OperatorStatus, Sender, SenderOperators, SenderStatus
 from bot.storage.audit import AuditLog
 from bot.ui import Confirm, esc, not_command, pager_row, rows
+from bot.ui import show_in_place as show
+from bot.ui import user_id_of as user_id
 from handlers.stats import explain
 
 router = Router(name="senders")
@@ -147,23 +148,6 @@ def valid_name(name: str) -> bool:
 
 def is_phone_name(name: str) -> bool:
     return bool(_PHONE_NAME.match(name))
-
-
-async def show(query: CallbackQuery, text: str, markup: InlineKeyboardMarkup | None) -> None:
-    """Edit the message under the button; a message too old to edit gets a fresh one instead."""
-    message = query.message
-    if isinstance(message, Message):
-        try:
-            await message.edit_text(text, reply_markup=markup)
-        except TelegramBadRequest as exc:
-            if "not modified" not in exc.message:
-                raise
-    elif message is not None and query.bot is not None:
-        await query.bot.send_message(message.chat.id, text, reply_markup=markup)
-
-
-def user_id(event: Message | CallbackQuery) -> int | None:
-    return event.from_user.id if event.from_user else None
 
 
 def chat_of(query: CallbackQuery) -> int:

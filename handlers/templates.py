@@ -6,7 +6,6 @@ from __future__ import annotations
 from typing import Final
 
 from aiogram import F, Router
-from aiogram.exceptions import TelegramBadRequest
 from aiogram.filters import Command
 from aiogram.filters.callback_data import CallbackData
 from aiogram.fsm.context import FSMContext
@@ -22,6 +21,8 @@ from bot.smsc import SmscClient, SmscError
 from bot.smsc.models import Template, TemplateFormat
 from bot.storage.audit import AuditLog
 from bot.ui import Confirm, esc, not_command, pager_row, rows, split_text
+from bot.ui import show_in_place as show
+from bot.ui import user_id_of as user_id
 from handlers.stats import explain
 
 router = Router(name="templates")
@@ -101,25 +102,8 @@ def label(text: str) -> str:
     return text if len(text) <= BUTTON_LABEL else text[: BUTTON_LABEL - 1] + "…"
 
 
-def user_id(event: Message | CallbackQuery) -> int | None:
-    return event.from_user.id if event.from_user else None
-
-
 def chat_id(query: CallbackQuery) -> int:
     return query.message.chat.id if query.message is not None else query.from_user.id
-
-
-async def show(query: CallbackQuery, text: str, markup: InlineKeyboardMarkup | None) -> None:
-    """Edit the message under the button; a message too old to edit gets a fresh one instead."""
-    message = query.message
-    if isinstance(message, Message):
-        try:
-            await message.edit_text(text, reply_markup=markup)
-        except TelegramBadRequest as exc:
-            if "not modified" not in exc.message:
-                raise
-    elif message is not None and query.bot is not None:
-        await query.bot.send_message(message.chat.id, text, reply_markup=markup)
 
 
 def back_markup() -> InlineKeyboardMarkup:
