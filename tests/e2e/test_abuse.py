@@ -36,7 +36,9 @@ from tests.support.botapi import FakeTelegram, FakeUser
 
 INCIDENT = "Sorry, something went wrong on our side"
 IP_BLOCKED = 4
-# SMSC blocks the IP at its fifth failed authorisation in 30 minutes; the bot stops at three.
+# SMSC blocks the IP at its fifth failed authorisation in 30 minutes (as the emulator does); the
+# bot's log-in throttle stops at three.
+SMSC_BLOCKS_AT = 5
 FAILED_LOGINS_ALLOWED = 3
 
 
@@ -154,6 +156,41 @@ async def test_a_password_changed_on_smsc_under_many_chats_never_brings_the_ip_b
         assert "log in again" in (await user.expect_message(timeout=30)).text.lower()
     failed = [r for r in smsc.requests if r.login is None]
     assert len(failed) <= FAILED_LOGINS_ALLOWED, f"{len(failed)} failed authorisations"
+    assert IP_BLOCKED not in codes
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="not fixed: log-in failures (up to 3) and saved credentials' failures (up to the "
+    "per-login cap of 4 in flight at once) are budgeted separately, and 3 + 4 > 4",
+)
+async def test_wrong_log_ins_then_a_changed_password_never_bring_the_ip_block(
+    busy_bot: ConcurrentBot,
+    fake_telegram: FakeTelegram,
+    smsc: SmscEmulator,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The log-in throttle lets 3 wrong passwords reach SMSC; then a team's saved login, whose
+    password was changed on SMSC's site, is used by its chats at once. SMSC blocks at its fifth
+    failed authorisation in 30 minutes, whoever caused each one."""
+    codes = sent_codes(smsc, monkeypatch)
+    # Answers take a moment, so the team's distinct reads are in flight together.
+    smsc.latency = 0.05
+    for i in range(FAILED_LOGINS_ALLOWED):
+        user = fake_telegram.user(8600 + i)
+        await user.send(f"/login {LOGIN} Wrong-Pw-{i}")
+        assert "did not accept" in (await user.expect_message(timeout=30)).text
+    team = [fake_telegram.user(8610 + i) for i in range(6)]
+    for user in team:
+        await save_account(busy_bot, user.id)
+    smsc.accounts[LOGIN].password = "Changed-On-The-Site-2"
+    commands = ("/balance", "/black", "/templates", "/senders", "/subclients", "/contacts")
+    for user, command in zip(team, commands, strict=True):
+        await user.send(command)
+    for user in team:
+        await user.expect_message(timeout=30)
+    failed = [r for r in smsc.requests if r.login is None]
+    assert len(failed) < SMSC_BLOCKS_AT, f"{len(failed)} failed authorisations"
     assert IP_BLOCKED not in codes
 
 
