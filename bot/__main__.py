@@ -10,7 +10,7 @@ import signal
 from aiogram.webhook.aiohttp_server import SimpleRequestHandler, setup_application
 from aiohttp import web
 
-from bot.app import App, build_app
+from bot.app import MAX_CONCURRENT_UPDATES, App, build_app
 from bot.config import Settings, load_settings
 from bot.logs import setup_logging
 
@@ -22,7 +22,10 @@ async def run_polling(app: App) -> None:
     try:
         await app.bot.delete_webhook(drop_pending_updates=False)
         await app.dp.start_polling(
-            app.bot, close_bot_session=False, handle_as_tasks=app.settings.polling_tasks
+            app.bot,
+            close_bot_session=False,
+            handle_as_tasks=app.settings.polling_tasks,
+            tasks_concurrency_limit=MAX_CONCURRENT_UPDATES,
         )
     finally:
         await app.close()

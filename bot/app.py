@@ -41,6 +41,9 @@ from handlers import get_routers
 log = logging.getLogger(__name__)
 
 DB_NAME = "smsc-bot.sqlite3"
+# Updates handled at once. Unbounded, a burst queues thousands of SMSC calls behind the per-login
+# cap and the last ones time out; bounded, the rest wait in Telegram's queue instead.
+MAX_CONCURRENT_UPDATES = 100
 DRAIN_TIMEOUT = 10.0
 
 

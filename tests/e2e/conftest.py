@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 from cryptography.fernet import Fernet
 
-from bot.app import App, build_app
+from bot.app import MAX_CONCURRENT_UPDATES, App, build_app
 from bot.config import Settings
 from bot.smsc.emulator import SmscEmulator
 from tests.conftest import APIKEY, LOGIN, PASSWORD
@@ -276,6 +276,11 @@ class ConcurrentBot(RunningBot):
 
     async def start(self) -> App:
         self.app = await build_app(self.settings)
-        self._polling = self.telegram.polling(self.app.dp, self.app.bot, handle_as_tasks=True)
+        self._polling = self.telegram.polling(
+            self.app.dp,
+            self.app.bot,
+            handle_as_tasks=True,
+            tasks_concurrency_limit=MAX_CONCURRENT_UPDATES,
+        )
         await self._polling.__aenter__()  # type: ignore[attr-defined]
         return self.app
