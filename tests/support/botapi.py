@@ -18,7 +18,9 @@ Fidelity notes, i.e. where this server is stricter or simpler than Telegram:
 * ``allowed_updates`` filters updates when they are created, as Telegram does; dropped updates
   are listed in :attr:`FakeTelegram.dropped_updates`.
 * Files are kept in memory; a ``document`` given as an HTTP URL is refused (no network here).
-* Only private chats exist, one per simulated user; the chat id equals the user id.
+* Each simulated user has a private chat whose id equals the user id; :meth:`FakeTelegram.in_group`
+  puts a user in a group chat (a negative id) as well. The bot may delete any message in a group,
+  as an administrator can.
 """
 
 # Expectations take a timeout because it is part of what they assert (and becomes the failure
@@ -590,7 +592,7 @@ class _Fault:
 
 
 class Chat:
-    """A private chat as its user sees it: :attr:`messages` is the screen."""
+    """A chat (private, or a group) as its users see it: :attr:`messages` is the screen."""
 
     def __init__(self, chat_id: int, chat_json: JsonDict) -> None:
         self.id = chat_id
@@ -884,6 +886,15 @@ class FakeTelegram:
         user = FakeUser(self, user_json, chat)
         self.users[user_id] = user
         return user
+
+    def in_group(self, user: FakeUser, group_id: int = -1001, title: str = "Team") -> FakeUser:
+        """``user`` writing in the group chat ``group_id`` (created on first call): what it sends
+        and what it expects happen in that group rather than in the private chat."""
+        chat = self.chats.get(group_id)
+        if chat is None:
+            chat = Chat(group_id, {"id": group_id, "type": "group", "title": title})
+            self.chats[group_id] = chat
+        return FakeUser(self, user.json, chat)
 
     def fail_next(
         self,
