@@ -36,3 +36,6 @@ def setup_logging(level: str, secrets: Iterable[str]) -> None:
     root.setLevel(level.upper())
     # httpx logs every request line at INFO; our client logs what matters itself.
     logging.getLogger("httpx").setLevel(logging.WARNING)
+    # aiosqlite logs every call with its SQL parameters, and its results, at DEBUG: encrypted
+    # secrets, logins, audit entries. Those never belong in a log, whatever LOG_LEVEL says.
+    logging.getLogger("aiosqlite").setLevel(logging.INFO)
