@@ -7,6 +7,7 @@ and a saved account whose password stopped working is not sent to SMSC again unt
 
 from __future__ import annotations
 
+import re
 import secrets
 import time
 from collections import deque
@@ -15,6 +16,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Final
 
+from bot.crypto import SecretError
 from bot.smsc import Credentials, Site, SmscClient, SmscConnector, SmscError
 from bot.smsc.limits import Clock
 from bot.smsc.models import Balance
@@ -26,6 +28,16 @@ FAILURE_WINDOW: Final = 30 * 60.0
 # What a chat is told to wait when only checks still under way fill the limit.
 PENDING_WAIT: Final = 60.0
 SITES: Final = tuple(site.value for site in Site)
+# SMSC's API pages say nothing of the characters a login may hold, so this rule is ours, and
+# conservative: the Latin letters, digits and signs _ . - @ that the bot allows for subclient
+# logins (handlers/subclients.py), up to 64 characters. Anything else (a space, another sign,
+# another alphabet) may well be a password, and is never sent to SMSC as a login.
+LOGIN_SHAPE: Final = re.compile(r"[A-Za-z0-9_.@-]{1,64}")
+
+
+def looks_like_login(text: str) -> bool:
+    """Whether ``text`` could be an SMSC login (see LOGIN_SHAPE)."""
+    return LOGIN_SHAPE.fullmatch(text) is not None
 
 
 class LoginThrottled(Exception):
@@ -186,6 +198,19 @@ class AccountService:
     async def logout(self, chat_id: int) -> bool:
         """Wipe the chat's credentials; false when there were none."""
         return await self.repo.delete(chat_id)
+
+    def seal(self, chat_id: int, text: str) -> str:
+        """Encrypt ``text`` for this chat: what a log-in conversation keeps between steps."""
+        return self.repo.box.encrypt(text, chat_id=chat_id).decode("ascii")
+
+    def unseal(self, chat_id: int, sealed: object) -> str | None:
+        """The text ``seal`` encrypted for this chat, or None if it cannot be read."""
+        if not isinstance(sealed, str):
+            return None
+        try:
+            return self.repo.box.decrypt(sealed.encode("ascii"), chat_id=chat_id)
+        except (SecretError, UnicodeEncodeError):
+            return None
 
     async def client_for(self, chat_id: int) -> tuple[Account, SmscClient]:
         account = await self.repo.get(chat_id)

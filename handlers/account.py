@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import logging
+from typing import Final
 
 from aiogram import F, Router
+from aiogram.enums import ChatType
 from aiogram.exceptions import TelegramBadRequest
 from aiogram.filters import Command, CommandObject
 from aiogram.filters.callback_data import CallbackData
@@ -21,6 +23,7 @@ from bot.accounts import (
     AccountService,
     LoginResult,
     LoginThrottled,
+    looks_like_login,
 )
 from bot.commands import COMMANDS
 from bot.errors import minutes, secret_taken, smsc_error_text
@@ -45,6 +48,10 @@ class LoginForm(StatesGroup):
     method = State()
     login = State()
     secret = State()
+
+
+# Every state of the log-in conversation starts with this (aiogram names states "Group:state").
+LOGIN_STATES: Final = f"{LoginForm.__full_group_name__}:"
 
 
 class LoginSite(CallbackData, prefix="ls"):
@@ -83,7 +90,22 @@ def method_keyboard() -> InlineKeyboardMarkup:
     )
 
 
+async def private_only(message: Message) -> bool:
+    """True in a private chat; elsewhere say that secrets are taken only there."""
+    if message.chat.type == ChatType.PRIVATE:
+        return True
+    await message.answer(
+        _(
+            "I take SMSC passwords and API keys only in a private chat, where nobody else "
+            "reads them. Open a chat with me and send /login there."
+        )
+    )
+    return False
+
+
 async def ask_site(message: Message, state: FSMContext, accounts: AccountService) -> None:
+    if not await private_only(message):
+        return
     await state.clear()
     await state.set_state(LoginForm.site)
     await message.answer(
@@ -105,23 +127,29 @@ async def cmd_login(
         return
     # A one-line form carries the secret: it leaves the chat before anything else happens.
     await delete_secret(message)
+    if not await private_only(message):
+        return
     parts = command.args.split()
     if len(parts) != 2:
         await message.answer(
             _("Use /login <login> <password>, /login apikey <key>, or just /login.")
         )
         return
-    await state.clear()
     apikey = parts[0].lower() == "apikey"
+    login = None if apikey else parts[0]
+    if login is not None and not looks_like_login(login):
+        await message.answer(not_a_login_text())
+        return
+    site = Site.RU.value
+    # Should SMSC refuse the secret, the conversation waits for it at its last step: the next
+    # message is taken, and deleted, as the new password or key.
+    data = {"site": site, "apikey": apikey}
+    if login is not None:
+        data["login"] = accounts.seal(message.chat.id, login)
+    await state.set_data(data)
+    await state.set_state(LoginForm.secret)
     await finish_login(
-        message,
-        state,
-        accounts,
-        audit,
-        site=Site.RU.value,
-        login=None if apikey else parts[0],
-        secret=parts[1],
-        apikey=apikey,
+        message, state, accounts, audit, site=site, login=login, secret=parts[1], apikey=apikey
     )
 
 
@@ -180,25 +208,52 @@ async def chose_method(query: CallbackQuery, callback_data: LoginMethod, state: 
         await query.message.edit_text(_("Send your SMSC login."))
 
 
-@router.message(LoginForm.site)
-@router.message(LoginForm.method)
+# Every message sent during a log-in, other than the bot's own commands, is deleted: any of them
+# may be the password sent a step too early, and a password that looks like a login cannot be
+# told from one. The login is not echoed back either, for the same reason.
+
+
+@router.message(LoginForm.site, ~BOT_COMMAND)
+@router.message(LoginForm.method, ~BOT_COMMAND)
 async def expected_button(message: Message, state: FSMContext, accounts: AccountService) -> None:
+    await delete_secret(message)
     if await state.get_state() == LoginForm.site.state:
         markup = sites_keyboard(accounts.demo_available)
     else:
         markup = method_keyboard()
-    await message.answer(_("Please choose with the buttons, or send /cancel."), reply_markup=markup)
+    await message.answer(
+        _(
+            "Please choose with the buttons, or send /cancel. (I deleted your message: during "
+            "a log-in I delete everything that might be a password.)"
+        ),
+        reply_markup=markup,
+    )
+
+
+def not_a_login_text() -> str:
+    return _(
+        "This does not look like a login, so I deleted it: it may have been your password. "
+        "A login is one word of Latin letters, digits and the signs _ . - @. "
+        "Send the login alone."
+    )
 
 
 @router.message(LoginForm.login, F.text, ~BOT_COMMAND)
-async def got_login(message: Message, state: FSMContext) -> None:
+async def got_login(message: Message, state: FSMContext, accounts: AccountService) -> None:
     login = (message.text or "").strip()
-    if not login or len(login) > 64 or any(ch.isspace() for ch in login):
-        await message.answer(_("A login is one word without spaces. Send it again."))
+    await delete_secret(message)
+    if not looks_like_login(login):
+        await message.answer(not_a_login_text())
         return
-    await state.update_data(login=login)
+    # Encrypted: it may still turn out to be the password, sent a step too early.
+    await state.update_data(login=accounts.seal(message.chat.id, login))
     await state.set_state(LoginForm.secret)
-    await message.answer(_("Now send the password. I will delete your message with it right away."))
+    await message.answer(
+        _(
+            "Got the login (I deleted that message too, so no credentials stay in the chat). "
+            "Now send the password: I will delete it right away."
+        )
+    )
 
 
 @router.message(LoginForm.secret, F.text, ~BOT_COMMAND)
@@ -211,21 +266,46 @@ async def got_secret(
     if not secret:
         await message.answer(_("That was empty. Send it again, or /cancel."))
         return
+    apikey = bool(data.get("apikey"))
+    login = None
+    if not apikey:
+        login = accounts.unseal(message.chat.id, data.get("login"))
+        if login is None:
+            # The key that sealed it is gone (SECRET_KEY changed), or the data is not ours.
+            await state.clear()
+            await message.answer(
+                _("This log-in cannot go on, so nothing was sent to SMSC. Please send /login.")
+            )
+            return
+        if secret == login:
+            # The password went in at the login step and now once more: SMSC must not get it
+            # as a login, and a failed check would count towards its IP block.
+            await state.set_data({k: v for k, v in data.items() if k != "login"})
+            await state.set_state(LoginForm.login)
+            await message.answer(
+                _(
+                    "This is the same as the login you sent, so the password probably went in "
+                    "at the login step. Nothing was sent to SMSC, and both messages are deleted. "
+                    "Send your login."
+                )
+            )
+            return
     await finish_login(
         message,
         state,
         accounts,
         audit,
         site=str(data.get("site", Site.RU.value)),
-        login=data.get("login"),
+        login=login,
         secret=secret,
-        apikey=bool(data.get("apikey")),
+        apikey=apikey,
     )
 
 
 @router.message(LoginForm.login, ~BOT_COMMAND)
 @router.message(LoginForm.secret, ~BOT_COMMAND)
 async def expected_text(message: Message) -> None:
+    await delete_secret(message)
     await message.answer(_("Please send it as a text message, or /cancel."))
 
 
@@ -253,7 +333,9 @@ async def finish_login(
     """Check with SMSC, save, answer, leave the conversation; a failure keeps the conversation."""
     chat_id = message.chat.id
     user_id = message.from_user.id if message.from_user else None
-    target = f"{site}:{login or 'apikey'}"
+    # Until SMSC accepts them, what was typed may be anything, a password included: the audit
+    # log, kept in clear and for good, names only the site and the method.
+    target = f"{site}:{'apikey' if apikey else 'password'}"
     try:
         result = await accounts.login(chat_id, site, login=login, secret=secret, apikey=apikey)
     except LoginThrottled as exc:
@@ -293,7 +375,7 @@ async def finish_login(
         )
         await audit.record(chat_id, user_id, "login", target, "unreachable")
         return
-    await audit.record(chat_id, user_id, "login", target, "ok")
+    await audit.record(chat_id, user_id, "login", f"{site}:{login or 'apikey'}", "ok")
     await message.answer(logged_in_text(result))
     # Only after the answer: should the bot die before it, the user sends the password again, and
     # the conversation must still be there to take it and delete it from the chat.

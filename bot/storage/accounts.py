@@ -48,6 +48,11 @@ class AccountRepo:
         self._conn = conn
         self._box = box
 
+    @property
+    def box(self) -> SecretBox:
+        """What encrypts the secrets, for anything else that must not be kept in clear."""
+        return self._box
+
     async def save(self, account: Account) -> None:
         """Insert or replace the chat's account; the secret is written encrypted only."""
         secret = self._box.encrypt(account.secret, chat_id=account.chat_id)

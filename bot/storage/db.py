@@ -78,6 +78,12 @@ MIGRATIONS: tuple[str, ...] = (
         PRIMARY KEY (bot_id, update_id)
     ) WITHOUT ROWID;
     """,
+    # 3: log-in conversations of earlier versions kept the typed login in clear, and a password
+    # sent at the login step with it; the conversations now keep it encrypted. Those users start
+    # the log-in again (secure_delete overwrites the rows).
+    """
+    DELETE FROM fsm_state WHERE state LIKE 'LoginForm:%';
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)
