@@ -11,7 +11,7 @@ import re
 import secrets
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Final
@@ -128,12 +128,14 @@ class AccountService:
         *,
         demo_connector: SmscConnector | None = None,
         demo_provision: Callable[[str, str], object] | None = None,
+        forget_login: Callable[[int], Awaitable[object]] | None = None,
         throttle: LoginThrottle | None = None,
     ) -> None:
         self.repo = repo
         self._connector = connector
         self._demo = demo_connector
         self._demo_provision = demo_provision
+        self._forget_login = forget_login
         self.throttle = throttle or LoginThrottle()
 
     @property
@@ -196,8 +198,13 @@ class AccountService:
         return await self.login(chat_id, DEMO_SITE, login=login, secret=password, apikey=False)
 
     async def logout(self, chat_id: int) -> bool:
-        """Wipe the chat's credentials; false when there were none."""
-        return await self.repo.delete(chat_id)
+        """Wipe the chat's credentials and any log-in under way, down to the -wal file; false
+        when there were no saved credentials."""
+        had = await self.repo.delete(chat_id)
+        if self._forget_login is not None:
+            await self._forget_login(chat_id)
+        await self.repo.purge_wal()
+        return had
 
     def seal(self, chat_id: int, text: str) -> str:
         """Encrypt ``text`` for this chat: what a log-in conversation keeps between steps."""

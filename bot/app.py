@@ -37,6 +37,7 @@ from bot.storage.db import open_database
 from bot.storage.fsm import SQLiteStorage
 from bot.storage.updates import UpdateJournal
 from handlers import get_routers
+from handlers.account import LOGIN_STATES
 
 log = logging.getLogger(__name__)
 
@@ -144,15 +145,22 @@ async def build_app(settings: Settings) -> App:
         emulator = SmscEmulator()
         demo_connector = SmscConnector(SmscSettings(api_url=await emulator.start()))
         log.info("demo mode: the built-in SMSC emulator serves the demo account")
+    storage = SQLiteStorage(db)
+
+    async def forget_login(chat_id: int) -> None:
+        # The conversation keeps only encrypted values, but a log-out leaves none of them behind.
+        await storage.clear_chat(chat_id, LOGIN_STATES)
+
     accounts = AccountService(
         repo,
         connector,
         demo_connector=demo_connector,
         demo_provision=emulator.add_demo_account if emulator is not None else None,
+        forget_login=forget_login,
     )
     i18n = build_i18n()
 
-    dp = Dispatcher(storage=SQLiteStorage(db), accounts=accounts, audit=audit)
+    dp = Dispatcher(storage=storage, accounts=accounts, audit=audit)
     in_flight = InFlight()
     # Order matters: the error layer sits inside the locale middleware so errors are localized.
     dp.update.outer_middleware(in_flight)

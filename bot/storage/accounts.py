@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -10,6 +11,7 @@ from typing import Literal, get_args
 import aiosqlite
 
 from bot.crypto import SecretBox, SecretError
+from bot.storage.db import BUSY_TIMEOUT_MS, checkpoint
 
 log = logging.getLogger(__name__)
 
@@ -112,6 +114,24 @@ class AccountRepo:
         # secure_delete (set by open_database) overwrites the row's bytes in the file.
         async with self._conn.execute("DELETE FROM accounts WHERE chat_id = ?", (chat_id,)) as c:
             return c.rowcount > 0
+
+    async def purge_wal(self) -> bool:
+        """Copy the WAL into the database file and empty it; False if readers kept it from that.
+
+        After `delete`, the -wal file still holds the pages written before, encrypted secret
+        included; secure_delete zeroes the row in the new pages only.
+        """
+        rows = await self._conn.execute_fetchall("PRAGMA database_list")
+        path = next((str(row[2]) for row in rows if row[1] == "main"), "")
+        if not path:
+            return True  # an in-memory database has no file to clean
+        done = await asyncio.to_thread(checkpoint, path, "TRUNCATE", timeout=BUSY_TIMEOUT_MS / 1000)
+        if not done:
+            log.warning(
+                "WAL checkpoint (TRUNCATE) was blocked by readers: deleted credentials stay in "
+                "the -wal file until it is next reset"
+            )
+        return done
 
     async def mark_needs_relogin(self, chat_id: int) -> None:
         """Stop using the saved credentials until the next successful log-in (`save`)."""

@@ -178,6 +178,21 @@ async def migrate(conn: aiosqlite.Connection) -> int:
     return SCHEMA_VERSION
 
 
+def checkpoint(path: str | Path, mode: str = "PASSIVE", *, timeout: float = 0.0) -> bool:
+    """Run ``PRAGMA wal_checkpoint(mode)`` on a connection of its own; False if it was blocked.
+
+    Blocking: run it on a worker thread. ``timeout`` is how long TRUNCATE may wait for readers.
+    """
+    if mode not in ("PASSIVE", "FULL", "RESTART", "TRUNCATE"):
+        raise ValueError(f"unknown checkpoint mode {mode!r}")
+    # A connection of its own: on the shared aiosqlite connection a checkpoint fails with
+    # "database table is locked" whenever any read on it is between its fetches, which under
+    # load is nearly always.
+    with contextlib.closing(sqlite3.connect(path, timeout=timeout, isolation_level=None)) as db:
+        row = db.execute(f"PRAGMA wal_checkpoint({mode})").fetchone()
+    return row is None or row[0] == 0
+
+
 def split_statements(script: str) -> list[str]:
     """Split an SQL script into statements (semicolons in strings and triggers are kept)."""
     statements: list[str] = []

@@ -16,7 +16,7 @@ from aiogram.exceptions import DataNotDictLikeError
 from aiogram.fsm.state import State
 from aiogram.fsm.storage.base import BaseStorage, StateType, StorageKey
 
-from bot.storage.db import open_database
+from bot.storage.db import checkpoint, open_database
 
 log = logging.getLogger(__name__)
 
@@ -192,6 +192,20 @@ class SQLiteStorage(BaseStorage):
         await self._write(key, _Record(record.state, _encode(merged), record.rowid))
         return merged
 
+    async def clear_chat(self, chat_id: int, state_prefix: str) -> int:
+        """Clear state and data of every key of `chat_id` whose state starts with `state_prefix`
+        (rows deleted, committed on return); return how many keys were cleared."""
+        if self._db is None:
+            await self._start()
+        keys = [
+            key
+            for key in {*self._cache, *self._backlog}
+            if key.chat_id == chat_id and (self._current(key).state or "").startswith(state_prefix)
+        ]
+        for key in keys:
+            await self._write(key, _Record(None, _EMPTY_DATA, self._current(key).rowid))
+        return len(keys)
+
     async def close(self) -> None:
         """Refuse new reads and writes, wait for the writes already accepted, then close."""
         if self._closed:
@@ -355,19 +369,11 @@ class SQLiteStorage(BaseStorage):
 
     async def _checkpoint(self) -> None:
         try:
-            await asyncio.to_thread(_checkpoint_file, self._path)
+            await asyncio.to_thread(checkpoint, self._path)
         except sqlite3.Error as exc:
             log.warning("WAL checkpoint failed: %s", exc)
         finally:
             self._checkpointer = None
-
-
-def _checkpoint_file(path: str) -> None:
-    # A connection of its own. On the shared aiosqlite connection a checkpoint fails with
-    # "database table is locked" whenever any read on it is between its fetches, which under
-    # load is nearly always: every checkpoint failed, and the WAL grew without bound.
-    with contextlib.closing(sqlite3.connect(path, timeout=0, isolation_level=None)) as db:
-        db.execute("PRAGMA wal_checkpoint(PASSIVE)")
 
 
 def _persist(cursor: sqlite3.Cursor, key: StorageKey, record: _Record) -> int | None:
