@@ -104,3 +104,30 @@ def test_split_statements_keeps_semicolons_inside_strings() -> None:
     assert statements[2].endswith("END;")
     with pytest.raises(ValueError, match="incomplete"):
         split_statements("INSERT INTO t VALUES ('unterminated);")
+
+
+async def test_migration_3_drops_log_in_conversations_kept_in_clear(db_path: Path) -> None:
+    conn = await open_database(db_path)
+    try:
+        await conn.execute("PRAGMA user_version = 2")
+        for chat_id, state in ((1, "LoginForm:secret"), (2, "AddContact:name")):
+            await conn.execute(
+                "INSERT INTO fsm_state (bot_id, chat_id, user_id, destiny, state, data)"
+                " VALUES (42, ?, ?, 'default', ?, '{\"login\":\"alice\"}')",
+                (chat_id, chat_id, state),
+            )
+        assert await migrate(conn) == SCHEMA_VERSION
+        rows = await conn.execute_fetchall("SELECT chat_id FROM fsm_state")
+        assert [row[0] for row in rows] == [2]
+    finally:
+        await conn.close()
+
+
+async def test_checkpoint_truncate_empties_the_wal(
+    conn: aiosqlite.Connection, db_path: Path
+) -> None:
+    await conn.execute("INSERT INTO chat_settings (chat_id, language) VALUES (1, 'ru')")
+    wal = db_path.with_name(db_path.name + "-wal")
+    assert wal.stat().st_size > 0
+    assert db.checkpoint(db_path, "TRUNCATE")
+    assert wal.stat().st_size == 0

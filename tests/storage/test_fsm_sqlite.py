@@ -284,3 +284,24 @@ async def test_writes_queued_behind_a_lock_commit_together(
     await asyncio.wait_for(steps, timeout=5)
     # One commit each would have appended at least 100 frames; one group commit needs a few pages.
     assert wal_frames(fsm_path) - frames < 50
+
+
+async def test_clear_chat_deletes_only_that_chats_matching_conversations(
+    open_storage: Opener, fsm_path: Path
+) -> None:
+    other_user = StorageKey(bot_id=42, chat_id=1001, user_id=7, destiny="default")
+    other_chat = StorageKey(bot_id=42, chat_id=2002, user_id=2002)
+    storage = await open_storage()
+    for key, state in ((KEY, "LoginForm:secret"), (other_user, "Other:step")):
+        await storage.set_state(key, state)
+        await storage.set_data(key, {"x": 1})
+    await storage.set_state(other_chat, "LoginForm:login")
+
+    assert await storage.clear_chat(1001, "LoginForm:") == 1
+    assert await storage.get_state(KEY) is None and await storage.get_data(KEY) == {}
+    assert await storage.get_state(other_user) == "Other:step"
+    assert await storage.get_state(other_chat) == "LoginForm:login"
+    assert [(r[0], r[4]) for r in rows(fsm_path)] == [
+        (1001, "Other:step"),
+        (2002, "LoginForm:login"),
+    ]
