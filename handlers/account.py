@@ -131,14 +131,23 @@ async def cmd_login(
         return
     parts = command.args.split()
     if len(parts) != 2:
+        # esc: the placeholders in angle brackets would be read as HTML tags and refused.
         await message.answer(
-            _("Use /login <login> <password>, /login apikey <key>, or just /login.")
+            esc(_("Use /login <login> <password>, /login apikey <key>, or just /login."))
         )
         return
     apikey = parts[0].lower() == "apikey"
     login = None if apikey else parts[0]
     if login is not None and not looks_like_login(login):
-        await message.answer(not_a_login_text())
+        await message.answer(
+            esc(
+                _(
+                    "The first word does not look like a login (Latin letters, digits and the "
+                    "signs _ . - @), so nothing was sent to SMSC. Use /login <login> <password>, "
+                    "or just /login."
+                )
+            )
+        )
         return
     site = Site.RU.value
     # Should SMSC refuse the secret, the conversation waits for it at its last step: the next

@@ -179,3 +179,22 @@ async def test_login_in_a_group_chat_is_refused_and_the_secret_deleted(
     assert not smsc.requests
     assert bot.app is not None
     assert await bot.app.accounts.repo.get(member.chat.id) is None
+
+
+async def test_a_one_line_login_that_is_not_a_login_is_not_sent(
+    bot: RunningBot, fake_telegram: FakeTelegram, smsc: SmscEmulator
+) -> None:
+    user = fake_telegram.user(3107)
+    reply = await send_deleted(user, f"/login Pa55!word#2024 {PASSWORD}")
+    assert "does not look like a login" in reply and "/login" in reply
+    assert not smsc.requests
+
+
+async def test_a_one_line_login_with_three_words_gets_the_usage(
+    bot: RunningBot, fake_telegram: FakeTelegram, smsc: SmscEmulator
+) -> None:
+    """The usage names its placeholders in angle brackets, which HTML parse mode would refuse."""
+    user = fake_telegram.user(3108)
+    reply = await send_deleted(user, f"/login {LOGIN} {PASSWORD} extra")
+    assert "/login <login> <password>" in reply
+    assert not smsc.requests
