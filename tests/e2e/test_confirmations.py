@@ -272,3 +272,26 @@ async def test_a_question_asked_before_a_new_log_in_does_nothing(
     await user.press(question, "Yes, top up")
     assert "before the chat logged in again" in ((await user.expect_edit()).text or "")
     assert payments(smsc) == []
+
+
+async def test_a_top_up_that_never_reached_smsc_can_be_confirmed_again(
+    bot: RunningBot, fake_telegram: FakeTelegram, smsc: SmscEmulator
+) -> None:
+    """Connection refused: the request certainly never left, so the record is open again."""
+    sub = add_sub(smsc.accounts[LOGIN], "sub")
+    user = fake_telegram.user(8109)
+    await login(user)
+    question = await ask_top_up(user, "sub", "10")
+    port = int(smsc.base_url.rsplit(":", 1)[1])
+    await smsc.stop()
+    try:
+        await user.press(question, "Yes, top up")
+        await user.expect_edit()
+        refused = await user.expect_edit()
+    finally:
+        await smsc.start(port=port)
+    assert "Nothing was changed. The same buttons work again." in (refused.text or "")
+    await user.press(refused, "Yes, top up")
+    await user.expect_edit()
+    assert "sub got RUB10.00" in ((await user.expect_edit()).text or "")
+    assert len(payments(smsc)) == 1 and sub.balance == Decimal("10.00")
