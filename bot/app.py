@@ -29,10 +29,12 @@ from bot.middlewares import (
     OnceMiddleware,
     RetryAfterMiddleware,
 )
+from bot.services.confirmations import ConfirmationService
 from bot.smsc import SmscConnector, SmscSettings
 from bot.smsc.emulator import SmscEmulator
 from bot.storage.accounts import AccountRepo
 from bot.storage.audit import AuditLog
+from bot.storage.confirmations import ConfirmationRepo
 from bot.storage.db import open_database
 from bot.storage.fsm import SQLiteStorage
 from bot.storage.updates import UpdateJournal
@@ -160,7 +162,12 @@ async def build_app(settings: Settings) -> App:
     )
     i18n = build_i18n()
 
-    dp = Dispatcher(storage=storage, accounts=accounts, audit=audit)
+    dp = Dispatcher(
+        storage=storage,
+        accounts=accounts,
+        audit=audit,
+        confirmations=ConfirmationService(ConfirmationRepo(db)),
+    )
     in_flight = InFlight()
     # Order matters: the error layer sits inside the locale middleware so errors are localized.
     dp.update.outer_middleware(in_flight)

@@ -73,23 +73,25 @@ def not_command(message: Message) -> bool:
     return not (message.text or "").startswith("/")
 
 
-class Confirm(CallbackData, prefix="ok"):
-    """Yes/no answer to a confirmation; ``action`` and ``arg`` say what is being confirmed."""
+class Cf(CallbackData, prefix="cf"):
+    """Yes/no on a confirmation: only the id of its server-side record (bot.services)."""
 
-    action: str
-    arg: str = ""
+    id: str
     yes: bool
 
 
-def confirm_keyboard(action: str, arg: str = "") -> InlineKeyboardMarkup:
+def confirm_keyboard(
+    record_id: str, yes: str | None = None, no: str | None = None
+) -> InlineKeyboardMarkup:
+    """Yes and No for a confirmation record; labels of at most 24 characters, two in a row."""
     return InlineKeyboardMarkup(
         inline_keyboard=[
             [
                 InlineKeyboardButton(
-                    text=_("Yes"), callback_data=Confirm(action=action, arg=arg, yes=True).pack()
+                    text=yes or _("Yes"), callback_data=Cf(id=record_id, yes=True).pack()
                 ),
                 InlineKeyboardButton(
-                    text=_("No"), callback_data=Confirm(action=action, arg=arg, yes=False).pack()
+                    text=no or _("No"), callback_data=Cf(id=record_id, yes=False).pack()
                 ),
             ]
         ]

@@ -9,6 +9,7 @@ def get_routers() -> list[Router]:
     from handlers import (
         account,
         blacklist,
+        confirm,
         contacts,
         fallback,
         groups,
@@ -20,6 +21,7 @@ def get_routers() -> list[Router]:
         templates,
     )
 
+    # Feature routers take their own confirmations; what is left of them goes to confirm's.
     # The fallback router catches everything, so it must stay last.
     routers = [
         start.router,
@@ -32,6 +34,7 @@ def get_routers() -> list[Router]:
         templates.router,
         subclients.router,
         stats.router,
+        confirm.router,
         fallback.router,
     ]
     for router in routers:

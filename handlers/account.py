@@ -29,9 +29,12 @@ from bot.commands import COMMANDS
 from bot.errors import minutes, secret_taken, smsc_error_text
 from bot.i18n import fmt_money
 from bot.middlewares import ACCOUNT_FLAG
+from bot.services.confirmations import CHANGE_TTL, ConfirmationService, account_key
 from bot.smsc import Site, SmscBadResponse, SmscClient, SmscError, SmscUnavailable
 from bot.storage.audit import AuditLog
-from bot.ui import Confirm, confirm_keyboard, esc, rows
+from bot.storage.confirmations import Confirmation
+from bot.ui import Cf, confirm_keyboard, esc, rows
+from handlers.confirm import Asked, cancel, claim
 from handlers.start import Menu
 
 router = Router(name="account")
@@ -401,28 +404,52 @@ def logged_in_text(result: LoginResult) -> str:
 
 
 @router.message(Command("logout"))
-async def cmd_logout(message: Message, accounts: AccountService) -> None:
-    if await accounts.repo.get(message.chat.id) is None:
+async def cmd_logout(
+    message: Message, accounts: AccountService, confirmations: ConfirmationService
+) -> None:
+    account = await accounts.repo.get(message.chat.id)
+    if account is None:
         await message.answer(_("You are not logged in."))
         return
+    record_id = await confirmations.ask(
+        chat_id=message.chat.id,
+        account=account_key(account),
+        action="logout",
+        payload={},
+        asked_by=message.from_user.id if message.from_user else None,
+        ttl=CHANGE_TTL,
+    )
     await message.answer(
         _("Log out and delete the saved SMSC credentials from the bot?"),
-        reply_markup=confirm_keyboard("logout"),
+        reply_markup=confirm_keyboard(record_id),
     )
 
 
-@router.callback_query(Confirm.filter(F.action == "logout"))
+@router.callback_query(Cf.filter(), Asked("logout"))
 async def confirm_logout(
-    query: CallbackQuery, callback_data: Confirm, accounts: AccountService, audit: AuditLog
+    query: CallbackQuery,
+    callback_data: Cf,
+    asked: Confirmation,
+    confirmations: ConfirmationService,
+    accounts: AccountService,
+    audit: AuditLog,
 ) -> None:
-    await query.answer()
     if not isinstance(query.message, Message):
-        return
-    if not callback_data.yes:
-        await query.message.edit_text(_("You stay logged in."))
+        await query.answer()
         return
     chat_id = query.message.chat.id
+    if not callback_data.yes:
+        if await cancel(query, asked, confirmations):
+            await query.answer()
+            await query.message.edit_text(_("You stay logged in."))
+        return
+    # Asked for the account the chat is on now: after a log-in to another one it is out of date.
+    record = await claim(query, asked, confirmations, await accounts.repo.get(chat_id))
+    if record is None:
+        return
+    await query.answer()
     had = await accounts.logout(chat_id)
+    await confirmations.finish(record.id, "done")
     await audit.record(chat_id, query.from_user.id, "logout", "", "ok" if had else "none")
     await query.message.edit_text(_("Logged out. The saved credentials are deleted."))
 

@@ -44,11 +44,14 @@ from bot.phones import (
     pick_phone,
     region_for_site,
 )
+from bot.services.confirmations import CHANGE_TTL, ConfirmationService, account_key
 from bot.smsc import SmscBadResponse, SmscClient, SmscError, SmscUnavailable
 from bot.smsc.models import BlackEntry, BlackType
 from bot.storage.accounts import Account
 from bot.storage.audit import AuditLog
-from bot.ui import Confirm, confirm_keyboard, esc, pager_row, user_id_of
+from bot.storage.confirmations import Confirmation
+from bot.ui import Cf, confirm_keyboard, esc, pager_row, user_id_of
+from handlers.confirm import Asked, cancel, claim, perform
 
 router = Router(name="blacklist")
 log = logging.getLogger(__name__)
@@ -319,16 +322,24 @@ async def remove(
     *,
     edit: bool,
 ) -> None:
-    number = esc(display_stored(digits, region))
     try:
         await smsc.delete_black(digits)
     except SmscError as exc:
         if exc.code != NO_RECORDS:
             raise
         await audit.record(target.chat.id, user_id, "black_delete", digits, "absent")
-        text = _("{number} is not in the black list.").format(number=number)
+        await removed(target, region, digits, absent=True, edit=edit)
     else:
         await audit.record(target.chat.id, user_id, "black_delete", digits, "ok")
+        await removed(target, region, digits, absent=False, edit=edit)
+
+
+async def removed(target: Message, region: str, digits: str, *, absent: bool, edit: bool) -> None:
+    """The answer to a removal: the number is out of the list, with a button to block it again."""
+    number = esc(display_stored(digits, region))
+    if absent:
+        text = _("{number} is not in the black list.").format(number=number)
+    else:
         text = _("{number} is no longer in the black list.").format(number=number)
     markup = InlineKeyboardMarkup(
         inline_keyboard=[
@@ -364,35 +375,73 @@ async def undo(
 
 
 @router.callback_query(BlDel.filter(), flags={ACCOUNT_FLAG: True})
-async def ask_remove(query: CallbackQuery, callback_data: BlDel, account: Account) -> None:
+async def ask_remove(
+    query: CallbackQuery,
+    callback_data: BlDel,
+    account: Account,
+    confirmations: ConfirmationService,
+) -> None:
     await query.answer()
     if isinstance(query.message, Message):
         number = esc(display_stored(callback_data.p, region_of(account)))
+        record_id = await confirmations.ask(
+            chat_id=query.message.chat.id,
+            account=account_key(account),
+            action="bldel",
+            payload={"phone": callback_data.p},
+            asked_by=query.from_user.id,
+            ttl=CHANGE_TTL,
+        )
         await query.message.answer(
             _("Remove {number} from the black list?").format(number=number),
-            reply_markup=confirm_keyboard("bldel", callback_data.p),
+            reply_markup=confirm_keyboard(record_id),
         )
 
 
-@router.callback_query(Confirm.filter(F.action == "bldel"), flags={ACCOUNT_FLAG: True})
+@router.callback_query(Cf.filter(), Asked("bldel"), flags={ACCOUNT_FLAG: True})
 async def confirm_remove(
     query: CallbackQuery,
-    callback_data: Confirm,
+    callback_data: Cf,
+    asked: Confirmation,
+    confirmations: ConfirmationService,
     smsc: SmscClient,
     account: Account,
     audit: AuditLog,
 ) -> None:
-    await query.answer()
     if not isinstance(query.message, Message):
+        await query.answer()
         return
     region = region_of(account)
+    digits = asked.payload.get("phone", "")
     if not callback_data.yes:
-        number = esc(display_stored(callback_data.arg, region))
-        await query.message.edit_text(_("{number} stays in the black list.").format(number=number))
+        if await cancel(query, asked, confirmations):
+            await query.answer()
+            number = esc(display_stored(digits, region))
+            await query.message.edit_text(
+                _("{number} stays in the black list.").format(number=number)
+            )
         return
-    await remove(
-        query.message, smsc, region, audit, query.from_user.id, callback_data.arg, edit=True
-    )
+    record = await claim(query, asked, confirmations, account)
+    if record is None:
+        return
+    await query.answer()
+    try:
+        done = await perform(
+            query,
+            confirmations,
+            audit,
+            record,
+            lambda: smsc.delete_black(digits),
+            what="black_delete",
+            target=digits,
+        )
+    except SmscError as exc:
+        if exc.code != NO_RECORDS:
+            raise
+        await removed(query.message, region, digits, absent=True, edit=True)
+        return
+    if done:
+        await removed(query.message, region, digits, absent=False, edit=True)
 
 
 @router.message(Command("unblack"), flags={ACCOUNT_FLAG: True})

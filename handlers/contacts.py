@@ -32,12 +32,15 @@ from bot.phones import (
     region_for_site,
     split_phone_prefix,
 )
+from bot.services.confirmations import CHANGE_TTL, ConfirmationService, account_key
 from bot.smsc import SmscClient, SmscError
 from bot.smsc.models import Contact, Group, MoveMode
 from bot.storage.accounts import Account
 from bot.storage.audit import AuditLog
-from bot.ui import Confirm, confirm_keyboard, esc, pager_row, user_id_of
+from bot.storage.confirmations import Confirmation
+from bot.ui import Cf, confirm_keyboard, esc, pager_row, user_id_of
 from handlers.blacklist import BlAdd
+from handlers.confirm import Asked, cancel, claim, perform
 
 router = Router(name="contacts")
 log = logging.getLogger(__name__)
@@ -910,36 +913,63 @@ async def got_new_number(
 
 
 @router.callback_query(CtAct.filter(F.a == "del"), flags={ACCOUNT_FLAG: True})
-async def ask_delete(query: CallbackQuery, callback_data: CtAct, account: Account) -> None:
+async def ask_delete(
+    query: CallbackQuery,
+    callback_data: CtAct,
+    account: Account,
+    confirmations: ConfirmationService,
+) -> None:
     await query.answer()
     if isinstance(query.message, Message):
         number = display_stored(callback_data.p, region_of(account))
+        record_id = await confirmations.ask(
+            chat_id=query.message.chat.id,
+            account=account_key(account),
+            action="ctdel",
+            payload={"phone": callback_data.p},
+            asked_by=query.from_user.id,
+            ttl=CHANGE_TTL,
+        )
         await query.message.answer(
             _("Delete the contact {number}?").format(number=esc(number)),
-            reply_markup=confirm_keyboard("ctdel", callback_data.p),
+            reply_markup=confirm_keyboard(record_id),
         )
 
 
-@router.callback_query(Confirm.filter(F.action == "ctdel"), flags={ACCOUNT_FLAG: True})
+@router.callback_query(Cf.filter(), Asked("ctdel"), flags={ACCOUNT_FLAG: True})
 async def confirm_delete(
     query: CallbackQuery,
-    callback_data: Confirm,
+    callback_data: Cf,
+    asked: Confirmation,
+    confirmations: ConfirmationService,
     smsc: SmscClient,
     account: Account,
     audit: AuditLog,
 ) -> None:
-    await query.answer()
     if not isinstance(query.message, Message):
+        await query.answer()
         return
-    number = esc(display_stored(callback_data.arg, region_of(account)))
+    digits = asked.payload.get("phone", "")
+    number = esc(display_stored(digits, region_of(account)))
     if not callback_data.yes:
-        await query.message.edit_text(_("The contact {number} stays.").format(number=number))
+        if await cancel(query, asked, confirmations):
+            await query.answer()
+            await query.message.edit_text(_("The contact {number} stays.").format(number=number))
         return
-    await PhoneBook(smsc, account).delete(callback_data.arg)
-    await audit.record(
-        query.message.chat.id, query.from_user.id, "contact_delete", callback_data.arg, "ok"
-    )
-    await query.message.edit_text(_("The contact {number} is deleted.").format(number=number))
+    record = await claim(query, asked, confirmations, account)
+    if record is None:
+        return
+    await query.answer()
+    if await perform(
+        query,
+        confirmations,
+        audit,
+        record,
+        lambda: PhoneBook(smsc, account).delete(digits),
+        what="contact_delete",
+        target=digits,
+    ):
+        await query.message.edit_text(_("The contact {number} is deleted.").format(number=number))
 
 
 # -- a contact's groups ----------------------------------------------------------------------

@@ -13,11 +13,14 @@ from aiogram.utils.i18n import ngettext
 
 from bot.i18n import fmt_number
 from bot.middlewares import ACCOUNT_FLAG
+from bot.services.confirmations import CHANGE_TTL, ConfirmationService, account_key
 from bot.smsc import SmscClient
 from bot.smsc.models import Group
 from bot.storage.accounts import Account
 from bot.storage.audit import AuditLog
-from bot.ui import Confirm, confirm_keyboard, esc, pager_row, user_id_of
+from bot.storage.confirmations import Confirmation
+from bot.ui import Cf, confirm_keyboard, esc, pager_row, user_id_of
+from handlers.confirm import Asked, cancel, claim, perform
 from handlers.contacts import NAME_LIMIT, CtPage, PhoneBook, clip, valid_name
 
 router = Router(name="groups")
@@ -202,7 +205,11 @@ async def expected_text(message: Message) -> None:
 
 @router.callback_query(GrAct.filter(F.a == "del"), flags={ACCOUNT_FLAG: True})
 async def ask_delete(
-    query: CallbackQuery, callback_data: GrAct, smsc: SmscClient, account: Account
+    query: CallbackQuery,
+    callback_data: GrAct,
+    smsc: SmscClient,
+    account: Account,
+    confirmations: ConfirmationService,
 ) -> None:
     await query.answer()
     if not isinstance(query.message, Message):
@@ -211,35 +218,54 @@ async def ask_delete(
     if group is None:
         await query.message.edit_text(gone_text())
         return
+    record_id = await confirmations.ask(
+        chat_id=query.message.chat.id,
+        account=account_key(account),
+        action="grdel",
+        payload={"group": str(group.id)},
+        asked_by=query.from_user.id,
+        ttl=CHANGE_TTL,
+    )
     await query.message.answer(
         ngettext(
             "Delete the group <b>{name}</b>? It holds {n} contact.",
             "Delete the group <b>{name}</b>? It holds {n} contacts.",
             group.cnt,
         ).format(name=esc(clip(group.name, 256)), n=fmt_number(group.cnt)),
-        reply_markup=confirm_keyboard("grdel", str(group.id)),
+        reply_markup=confirm_keyboard(record_id),
     )
 
 
-@router.callback_query(Confirm.filter(F.action == "grdel"), flags={ACCOUNT_FLAG: True})
+@router.callback_query(Cf.filter(), Asked("grdel"), flags={ACCOUNT_FLAG: True})
 async def confirm_delete(
     query: CallbackQuery,
-    callback_data: Confirm,
+    callback_data: Cf,
+    asked: Confirmation,
+    confirmations: ConfirmationService,
     smsc: SmscClient,
     account: Account,
     audit: AuditLog,
 ) -> None:
-    await query.answer()
     if not isinstance(query.message, Message):
+        await query.answer()
         return
+    group_id = int(asked.payload.get("group", "0"))
     if not callback_data.yes:
-        await query.message.edit_text(_("The group stays."))
+        if await cancel(query, asked, confirmations):
+            await query.answer()
+            await query.message.edit_text(_("The group stays."))
         return
-    if not callback_data.arg.isdigit():
-        await query.message.edit_text(_("This menu is out of date."))
+    record = await claim(query, asked, confirmations, account)
+    if record is None:
         return
-    await PhoneBook(smsc, account).delete_group(int(callback_data.arg))
-    await audit.record(
-        query.message.chat.id, query.from_user.id, "group_delete", callback_data.arg, "ok"
-    )
-    await query.message.edit_text(_("The group is deleted."))
+    await query.answer()
+    if await perform(
+        query,
+        confirmations,
+        audit,
+        record,
+        lambda: PhoneBook(smsc, account).delete_group(group_id),
+        what="group_delete",
+        target=str(group_id),
+    ):
+        await query.message.edit_text(_("The group is deleted."))

@@ -21,12 +21,16 @@ from bot.commands import N_
 from bot.errors import StaleButton
 from bot.middlewares import ACCOUNT_FLAG
 from bot.phones import DEFAULT_REGION, display_stored
+from bot.services.confirmations import CHANGE_TTL, ConfirmationService, account_key
 from bot.smsc import SmscClient, SmscError
 from bot.smsc.models import OperatorStatus, Sender, SenderOperators, SenderStatus
+from bot.storage.accounts import Account
 from bot.storage.audit import AuditLog
-from bot.ui import Confirm, esc, not_command, pager_row, rows
+from bot.storage.confirmations import Confirmation
+from bot.ui import Cf, confirm_keyboard, esc, not_command, pager_row, rows
 from bot.ui import show_in_place as show
 from bot.ui import user_id_of as user_id
+from handlers.confirm import Asked, cancel, claim, perform
 from handlers.stats import explain
 
 router = Router(name="senders")
@@ -443,65 +447,75 @@ async def got_new_comment(
 # -- deleting ------------------------------------------------------------------------------------
 
 
-@router.callback_query(SnAct.filter(F.action == "del"))
-async def ask_delete(query: CallbackQuery, callback_data: SnAct) -> None:
+@router.callback_query(SnAct.filter(F.action == "del"), flags={ACCOUNT_FLAG: True})
+async def ask_delete(
+    query: CallbackQuery,
+    callback_data: SnAct,
+    account: Account,
+    confirmations: ConfirmationService,
+) -> None:
     await query.answer()
     card = query.message.html_text if isinstance(query.message, Message) else ""
     # The question goes under the card itself, so the name being deleted is in plain sight.
     first_line = card.split("\n", 1)[0]
     question = _("Delete this sender name? Messages can no longer be sent from it.")
+    record_id = await confirmations.ask(
+        chat_id=chat_of(query),
+        account=account_key(account),
+        action="sndel",
+        payload={"sender": str(callback_data.id)},
+        asked_by=query.from_user.id,
+        ttl=CHANGE_TTL,
+    )
     await show(
         query,
         f"{first_line}\n\n{question}" if first_line else question,
-        confirm_delete_keyboard(callback_data.id),
+        confirm_keyboard(record_id, yes=_("Yes, delete")),
     )
 
 
-def confirm_delete_keyboard(sender_id: int) -> InlineKeyboardMarkup:
-    return InlineKeyboardMarkup(
-        inline_keyboard=[
-            [
-                InlineKeyboardButton(
-                    text=_("Yes, delete"),
-                    callback_data=Confirm(action="sndel", arg=str(sender_id), yes=True).pack(),
-                ),
-                InlineKeyboardButton(
-                    text=_("No"),
-                    callback_data=Confirm(action="sndel", arg=str(sender_id), yes=False).pack(),
-                ),
-            ]
-        ]
-    )
-
-
-@router.callback_query(Confirm.filter(F.action == "sndel"), flags={ACCOUNT_FLAG: True})
+@router.callback_query(Cf.filter(), Asked("sndel"), flags={ACCOUNT_FLAG: True})
 async def confirm_delete(
-    query: CallbackQuery, callback_data: Confirm, smsc: SmscClient, audit: AuditLog
+    query: CallbackQuery,
+    callback_data: Cf,
+    asked: Confirmation,
+    confirmations: ConfirmationService,
+    smsc: SmscClient,
+    account: Account,
+    audit: AuditLog,
 ) -> None:
-    await query.answer()
-    if not callback_data.arg.isdigit():
-        raise StaleButton("malformed sender id")
-    sender_id = int(callback_data.arg)
+    sender_id = int(asked.payload.get("sender", "0"))
     back = InlineKeyboardMarkup(
         inline_keyboard=[
             [InlineKeyboardButton(text="« " + _("All names"), callback_data=SnList().pack())]
         ]
     )
     if not callback_data.yes:
-        view = await load_card(smsc, sender_id) or gone_view()
-        await show(query, *view)
+        if await cancel(query, asked, confirmations, back):
+            await query.answer()
+            view = await load_card(smsc, sender_id) or gone_view()
+            await show(query, *view)
         return
-    chat_id = chat_of(query)
+    record = await claim(query, asked, confirmations, account, back)
+    if record is None:
+        return
+    await query.answer()
     try:
-        await smsc.delete_sender(sender_id=sender_id)
-    except SmscError as exc:
-        await audit.record(
-            chat_id, query.from_user.id, "sender.delete", str(sender_id), f"error {exc.code}"
+        done = await perform(
+            query,
+            confirmations,
+            audit,
+            record,
+            lambda: smsc.delete_sender(sender_id=sender_id),
+            what="sender.delete",
+            target=str(sender_id),
+            check=back,
         )
+    except SmscError as exc:
         await show(query, explain(exc), back)
         return
-    await audit.record(chat_id, query.from_user.id, "sender.delete", str(sender_id), "ok")
-    await show(query, _("The sender name is deleted."), back)
+    if done:
+        await show(query, _("The sender name is deleted."), back)
 
 
 # -- confirmation code ---------------------------------------------------------------------------

@@ -7,8 +7,6 @@ it is asked for as the last step and held only for the one SMSC call.
 
 from __future__ import annotations
 
-import asyncio
-import dataclasses
 import re
 from datetime import date
 from decimal import Decimal, InvalidOperation
@@ -28,14 +26,17 @@ from bot.errors import StaleButton
 from bot.i18n import fmt_money
 from bot.middlewares import ACCOUNT_FLAG
 from bot.phones import parse_phone, parse_shared, region_for_site
+from bot.services.confirmations import CHANGE_TTL, MONEY_TTL, ConfirmationService, account_key
 from bot.smsc import SmscBadResponse, SmscClient, SmscError, SmscUnavailable
 from bot.smsc.models import SubclientType
 from bot.storage.accounts import Account
 from bot.storage.audit import AuditLog
-from bot.ui import Confirm, esc, not_command, pager_row, rows
+from bot.storage.confirmations import Confirmation
+from bot.ui import Cf, confirm_keyboard, esc, not_command, pager_row, rows
 from bot.ui import show_in_place as show
 from bot.ui import user_id_of as user_id
 from handlers.account import delete_secret
+from handlers.confirm import Asked, cancel, claim, perform
 from handlers.stats import (
     StAsk,
     Totals,
@@ -52,8 +53,6 @@ PAGE_SIZE: Final = 20
 # Logins the bot creates or renames to: what fits callback data as it is (see login_ref).
 _LOGIN = re.compile(r"^[A-Za-z0-9_.@\-]{1,32}$")
 _AMOUNT = re.compile(r"^\d{1,9}(?:[.,]\d{1,2})?$")
-PAID_DESTINY: Final = "sc_paid"
-PAID_KEEP: Final = 50
 
 NOT_COMMAND = F.text & ~F.text.startswith("/")
 
@@ -115,6 +114,12 @@ class ScType(CallbackData, prefix="sct"):
 
     type: int
     ref: str = ""
+
+
+class ScCheck(CallbackData, prefix="scx"):
+    """After a top-up with no answer: what SMSC shows now (today's credit, the balance)."""
+
+    ref: str
 
 
 class ScNew(CallbackData, prefix="scn"):
@@ -663,14 +668,26 @@ async def start_type(
 
 @router.callback_query(ScType.filter(F.ref != ""), flags={ACCOUNT_FLAG: True})
 async def ask_type(
-    query: CallbackQuery, callback_data: ScType, smsc: SmscClient, accounts: AccountService
+    query: CallbackQuery,
+    callback_data: ScType,
+    smsc: SmscClient,
+    accounts: AccountService,
+    account: Account,
+    confirmations: ConfirmationService,
 ) -> None:
     await query.answer()
     kind = subclient_type(callback_data.type)
     login = await login_for(query, callback_data.ref, smsc, accounts)
     if login is None:
         return
-    arg = f"{int(kind)}|{callback_data.ref}"
+    record_id = await confirmations.ask(
+        chat_id=chat_of(query),
+        account=account_key(account),
+        action="sctype",
+        payload={"login": login, "type": str(int(kind))},
+        asked_by=query.from_user.id,
+        ttl=CHANGE_TTL,
+    )
     await show(
         query,
         _("Change the type of <b>{login}</b> to “{type}”?").format(
@@ -678,60 +695,54 @@ async def ask_type(
         )
         + "\n"
         + esc(_(TYPE_HELP[kind])),
-        InlineKeyboardMarkup(
-            inline_keyboard=[
-                [
-                    InlineKeyboardButton(
-                        text=_("Yes, change"),
-                        callback_data=Confirm(action="sctype", arg=arg, yes=True).pack(),
-                    ),
-                    InlineKeyboardButton(
-                        text=_("No"),
-                        callback_data=Confirm(action="sctype", arg=arg, yes=False).pack(),
-                    ),
-                ]
-            ]
-        ),
+        confirm_keyboard(record_id, yes=_("Yes, change")),
     )
 
 
-@router.callback_query(Confirm.filter(F.action == "sctype"), flags={ACCOUNT_FLAG: True})
+@router.callback_query(Cf.filter(), Asked("sctype"), flags={ACCOUNT_FLAG: True})
 async def confirm_type(
     query: CallbackQuery,
-    callback_data: Confirm,
+    callback_data: Cf,
+    asked: Confirmation,
+    confirmations: ConfirmationService,
     smsc: SmscClient,
+    account: Account,
     accounts: AccountService,
     audit: AuditLog,
 ) -> None:
-    kind_text, _sep, ref = callback_data.arg.partition("|")
-    if not kind_text.isdigit() or not ref:
-        raise StaleButton("malformed type confirmation")
-    kind = subclient_type(int(kind_text))
+    login = asked.payload.get("login", "")
+    kind = subclient_type(int(asked.payload.get("type", "-1")))
     if not callback_data.yes:
-        await open_card(query, ScCard(ref=ref), smsc, accounts)
+        if await cancel(query, asked, confirmations, open_markup(login)):
+            await open_card(query, ScCard(ref=login_ref(login)), smsc, accounts)
+        return
+    record = await claim(query, asked, confirmations, account, open_markup(login))
+    if record is None:
         return
     await query.answer()
-    login = await login_for(query, ref, smsc, accounts)
-    if login is None:
-        return
     try:
-        await smsc.change_subclient(login, type=kind)
-    except SmscError as exc:
-        await audit.record(
-            chat_of(query), query.from_user.id, "subclient.type", login, f"error {exc.code}"
+        changed = await perform(
+            query,
+            confirmations,
+            audit,
+            record,
+            lambda: smsc.change_subclient(login, type=kind),
+            what="subclient.type",
+            target=login,
+            detail=str(int(kind)),
+            check=open_markup(login),
         )
+    except SmscError as exc:
         await show(query, explain(exc), open_markup(login))
         return
-    await audit.record(
-        chat_of(query), query.from_user.id, "subclient.type", login, f"ok {int(kind)}"
-    )
-    await show(
-        query,
-        _("<b>{login}</b> is now of type “{type}”.").format(
-            login=esc(login), type=esc(type_name(kind))
-        ),
-        open_markup(login),
-    )
+    if changed:
+        await show(
+            query,
+            _("<b>{login}</b> is now of type “{type}”.").format(
+                login=esc(login), type=esc(type_name(kind))
+            ),
+            open_markup(login),
+        )
 
 
 # -- topping up ----------------------------------------------------------------------------------
@@ -780,8 +791,13 @@ async def start_pay(
     )
 
 
-@router.message(SubclientEdit.amount, NOT_COMMAND)
-async def got_amount(message: Message, state: FSMContext) -> None:
+@router.message(SubclientEdit.amount, NOT_COMMAND, flags={ACCOUNT_FLAG: True})
+async def got_amount(
+    message: Message,
+    state: FSMContext,
+    account: Account,
+    confirmations: ConfirmationService,
+) -> None:
     amount = parse_amount(message.text or "")
     if amount is None:
         await message.answer(_("Send the amount as a number, such as 500 or 250.50, or /cancel."))
@@ -789,112 +805,112 @@ async def got_amount(message: Message, state: FSMContext) -> None:
     data = await state.get_data()
     login, currency = str(data.get("login", "")), str(data.get("currency", ""))
     await state.clear()
-    # Everything the Yes button needs is in its data: it works after a restart and after /cancel.
-    arg = f"{login_ref(login)}|{amount:.2f}"
+    # The question is a record of its own: it works after a restart and after /cancel, once.
+    record_id = await confirmations.ask(
+        chat_id=message.chat.id,
+        account=account_key(account),
+        action="scpay",
+        payload={"login": login, "amount": f"{amount:.2f}", "currency": currency},
+        asked_by=user_id(message),
+        ttl=MONEY_TTL,
+    )
     await message.answer(
         _("Move <b>{amount}</b> from your balance to <b>{login}</b>?").format(
             amount=esc(fmt_money(amount, currency)), login=esc(login)
         ),
-        reply_markup=InlineKeyboardMarkup(
-            inline_keyboard=[
-                [
-                    InlineKeyboardButton(
-                        text=_("Yes, top up"),
-                        callback_data=Confirm(action="scpay", arg=arg, yes=True).pack(),
-                    ),
-                    InlineKeyboardButton(
-                        text=_("No"),
-                        callback_data=Confirm(action="scpay", arg=arg, yes=False).pack(),
-                    ),
-                ]
-            ]
-        ),
+        reply_markup=confirm_keyboard(record_id, yes=_("Yes, top up")),
     )
 
 
-# Claiming a confirmation is a read and a write of FSM data; the lock keeps a double tap from
-# passing the check twice before either write lands.
-_CLAIM_LOCK = asyncio.Lock()
+def check_markup(login: str) -> InlineKeyboardMarkup:
+    """For a top-up with no answer: see in SMSC's figures whether the money moved."""
+    ref = login_ref(login)
+    return InlineKeyboardMarkup(
+        inline_keyboard=[
+            [
+                InlineKeyboardButton(
+                    text=_("Check in SMSC"), callback_data=ScCheck(ref=ref).pack()
+                ),
+                InlineKeyboardButton(text=_("Open"), callback_data=ScCard(ref=ref).pack()),
+            ]
+        ]
+    )
 
 
-def paid_state(state: FSMContext) -> FSMContext:
-    """Which confirmation messages already moved money, kept apart from any conversation."""
-    return FSMContext(state.storage, dataclasses.replace(state.key, destiny=PAID_DESTINY))
-
-
-async def claim(state: FSMContext, message_id: int) -> bool:
-    """Mark a confirmation as used; False when it already was (it pays at most once)."""
-    paid = paid_state(state)
-    async with _CLAIM_LOCK:
-        done: list[int] = list((await paid.get_data()).get("done", []))
-        if message_id in done:
-            return False
-        await paid.set_data({"done": [*done, message_id][-PAID_KEEP:]})
-        return True
-
-
-async def unclaim(state: FSMContext, message_id: int) -> None:
-    paid = paid_state(state)
-    async with _CLAIM_LOCK:
-        done: list[int] = list((await paid.get_data()).get("done", []))
-        await paid.set_data({"done": [m for m in done if m != message_id]})
-
-
-@router.callback_query(Confirm.filter(F.action == "scpay"), flags={ACCOUNT_FLAG: True})
-async def confirm_pay(
-    query: CallbackQuery,
-    callback_data: Confirm,
-    state: FSMContext,
-    smsc: SmscClient,
-    accounts: AccountService,
-    audit: AuditLog,
+@router.callback_query(ScCheck.filter(), flags={ACCOUNT_FLAG: True})
+async def check_pay(
+    query: CallbackQuery, callback_data: ScCheck, smsc: SmscClient, accounts: AccountService
 ) -> None:
+    """Today's money credited to the subclient and the main balance, as SMSC counts them now."""
     await query.answer()
-    ref, _sep, amount_text = callback_data.arg.rpartition("|")
-    amount = parse_amount(amount_text)
-    if not ref or amount is None or query.message is None:
-        raise StaleButton("malformed top-up confirmation")
-    if not callback_data.yes:
-        await show(query, _("Nothing was moved."), None)
-        return
-    message_id = query.message.message_id
-    # Claimed before the call: a payment whose answer is lost must not be repeated by a tap.
-    if not await claim(state, message_id):
-        await show(query, _("This top-up was already made."), None)
-        return
-    login = await login_for(query, ref, smsc, accounts)
+    login = await login_for(query, callback_data.ref, smsc, accounts)
     if login is None:
         return
-    chat_id, user = chat_of(query), query.from_user.id
+    today = date.today()
+    try:
+        found = await smsc.get_stat(today, today, user=login)
+    except SmscError as exc:
+        if exc.code != 6:
+            raise
+        await show(query, explain(exc), back_markup())
+        return
+    balance = await smsc.get_balance()
+    row = next((r for r in found if r.login == login), None)
+    credited = row.credited if row is not None else Decimal(0)
+    lines = [
+        f"<b>{esc(login)}</b>",
+        _("Credited today: {amount}.").format(
+            amount=esc(fmt_money(credited, row.currency if row else balance.currency))
+        ),
+        _("Your balance: {balance}.").format(
+            balance=esc(fmt_money(balance.balance, balance.currency))
+        ),
+        _("If the top-up is not in today's credit, it was not made: ask again."),
+    ]
+    await show(query, "\n".join(lines), check_markup(login))
+
+
+@router.callback_query(Cf.filter(), Asked("scpay"), flags={ACCOUNT_FLAG: True})
+async def confirm_pay(
+    query: CallbackQuery,
+    callback_data: Cf,
+    asked: Confirmation,
+    confirmations: ConfirmationService,
+    smsc: SmscClient,
+    account: Account,
+    audit: AuditLog,
+) -> None:
+    login = asked.payload.get("login", "")
+    amount = parse_amount(asked.payload.get("amount", ""))
+    if amount is None:
+        raise StaleButton("top-up record without an amount")
+    if not callback_data.yes:
+        if await cancel(query, asked, confirmations, check_markup(login)):
+            await query.answer()
+            await show(query, _("Nothing was moved."), None)
+        return
+    record = await claim(query, asked, confirmations, account, check_markup(login))
+    if record is None:
+        return
+    await query.answer()
     await show(query, _("Topping up <b>{login}</b>…").format(login=esc(login)), None)
     try:
-        await smsc.pay_subclient(login, amount)
+        paid = await perform(
+            query,
+            confirmations,
+            audit,
+            record,
+            lambda: smsc.pay_subclient(login, amount),
+            what="subclient.pay",
+            target=login,
+            detail=f"{amount:.2f}",
+            check=check_markup(login),
+        )
     except SmscError as exc:
-        await audit.record(chat_id, user, "subclient.pay", login, f"error {exc.code}")
         await show(query, explain(exc), open_markup(login))
         return
-    except (SmscUnavailable, SmscBadResponse) as exc:
-        outcome = "unknown" if exc.uncertain else "unreachable"
-        await audit.record(chat_id, user, "subclient.pay", login, outcome)
-        if exc.uncertain:
-            await show(
-                query,
-                _(
-                    "SMSC did not confirm the top-up. It may or may not have been made: "
-                    "check the subclient's statistics before you repeat it."
-                ),
-                open_markup(login),
-            )
-            return
-        # The request never reached SMSC: the same button may be pressed again.
-        await unclaim(state, message_id)
-        await show(
-            query,
-            _("SMSC is not reachable right now. Nothing was moved. Try again."),
-            query.message.reply_markup if isinstance(query.message, Message) else None,
-        )
+    if not paid:
         return
-    await audit.record(chat_id, user, "subclient.pay", login, f"ok {amount:.2f}")
     text = _("Done: {login} got {amount}.")
     try:
         balance = await smsc.get_balance()

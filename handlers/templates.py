@@ -17,12 +17,16 @@ from aiogram.utils.i18n import ngettext
 from bot.commands import N_
 from bot.errors import StaleButton
 from bot.middlewares import ACCOUNT_FLAG
+from bot.services.confirmations import CHANGE_TTL, ConfirmationService, account_key
 from bot.smsc import SmscClient, SmscError
 from bot.smsc.models import Template, TemplateFormat
+from bot.storage.accounts import Account
 from bot.storage.audit import AuditLog
-from bot.ui import Confirm, esc, not_command, pager_row, rows, split_text
+from bot.storage.confirmations import Confirmation
+from bot.ui import Cf, confirm_keyboard, esc, not_command, pager_row, rows, split_text
 from bot.ui import show_in_place as show
 from bot.ui import user_id_of as user_id
+from handlers.confirm import Asked, cancel, claim, perform
 from handlers.stats import explain
 
 router = Router(name="templates")
@@ -493,61 +497,68 @@ async def got_new_text(
 # -- deleting ------------------------------------------------------------------------------------
 
 
-@router.callback_query(TpAct.filter(F.action == "del"))
-async def ask_delete(query: CallbackQuery, callback_data: TpAct) -> None:
+@router.callback_query(TpAct.filter(F.action == "del"), flags={ACCOUNT_FLAG: True})
+async def ask_delete(
+    query: CallbackQuery,
+    callback_data: TpAct,
+    account: Account,
+    confirmations: ConfirmationService,
+) -> None:
     await query.answer()
     card = query.message.html_text if isinstance(query.message, Message) else ""
     # The question replaces the card under its first line, the template's name.
     first_line = card.split("\n", 1)[0]
     question = _("Delete this template?")
-    arg = str(callback_data.id)
+    record_id = await confirmations.ask(
+        chat_id=chat_id(query),
+        account=account_key(account),
+        action="tpdel",
+        payload={"template": str(callback_data.id)},
+        asked_by=query.from_user.id,
+        ttl=CHANGE_TTL,
+    )
     await show(
         query,
         f"{first_line}\n\n{question}" if first_line else question,
-        InlineKeyboardMarkup(
-            inline_keyboard=[
-                [
-                    InlineKeyboardButton(
-                        text=_("Yes, delete"),
-                        callback_data=Confirm(action="tpdel", arg=arg, yes=True).pack(),
-                    ),
-                    InlineKeyboardButton(
-                        text=_("No"),
-                        callback_data=Confirm(action="tpdel", arg=arg, yes=False).pack(),
-                    ),
-                ]
-            ]
-        ),
+        confirm_keyboard(record_id, yes=_("Yes, delete")),
     )
 
 
-@router.callback_query(Confirm.filter(F.action == "tpdel"), flags={ACCOUNT_FLAG: True})
+@router.callback_query(Cf.filter(), Asked("tpdel"), flags={ACCOUNT_FLAG: True})
 async def confirm_delete(
-    query: CallbackQuery, callback_data: Confirm, smsc: SmscClient, audit: AuditLog
+    query: CallbackQuery,
+    callback_data: Cf,
+    asked: Confirmation,
+    confirmations: ConfirmationService,
+    smsc: SmscClient,
+    account: Account,
+    audit: AuditLog,
 ) -> None:
-    if not callback_data.arg.isdigit():
-        raise StaleButton("malformed template id")
-    template_id = int(callback_data.arg)
+    template_id = int(asked.payload.get("template", "0"))
     if not callback_data.yes:
-        await open_card(query, TpCard(id=template_id), smsc)
+        if await cancel(query, asked, confirmations, back_markup()):
+            await open_card(query, TpCard(id=template_id), smsc)
+        return
+    record = await claim(query, asked, confirmations, account, back_markup())
+    if record is None:
         return
     await query.answer()
     try:
-        await smsc.delete_template(template_id)
-    except SmscError as exc:
-        await audit.record(
-            chat_id(query),
-            query.from_user.id,
-            "template.delete",
-            str(template_id),
-            f"error {exc.code}",
+        done = await perform(
+            query,
+            confirmations,
+            audit,
+            record,
+            lambda: smsc.delete_template(template_id),
+            what="template.delete",
+            target=str(template_id),
+            check=back_markup(),
         )
+    except SmscError as exc:
         await show(query, explain(exc), back_markup())
         return
-    await audit.record(
-        chat_id(query), query.from_user.id, "template.delete", str(template_id), "ok"
-    )
-    await show(query, _("The template is deleted."), back_markup())
+    if done:
+        await show(query, _("The template is deleted."), back_markup())
 
 
 # -- anything else inside the conversations --------------------------------------------------------

@@ -84,6 +84,25 @@ MIGRATIONS: tuple[str, ...] = (
     """
     DELETE FROM fsm_state WHERE state LIKE 'LoginForm:%';
     """,
+    # 4: confirmations asked in chats (bot.storage.confirmations): each Yes is used at most once.
+    # Rows are kept after use, so an old button can always be told apart from a new one.
+    """
+    CREATE TABLE confirmations (
+        id TEXT PRIMARY KEY,
+        chat_id INTEGER NOT NULL,
+        account TEXT NOT NULL,
+        action TEXT NOT NULL,
+        payload TEXT NOT NULL DEFAULT '{}',
+        asked_by INTEGER,
+        created_at REAL NOT NULL,
+        expires_at REAL NOT NULL,
+        state TEXT NOT NULL DEFAULT 'open' CHECK (
+            state IN ('open', 'claimed', 'done', 'failed', 'unknown', 'cancelled')
+        ),
+        used_by INTEGER,
+        used_at REAL
+    ) WITHOUT ROWID;
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

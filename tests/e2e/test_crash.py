@@ -27,7 +27,7 @@ from dataclasses import dataclass
 import pytest
 from aiogram.fsm.storage.base import StorageKey
 
-from bot.smsc.emulator import Group, RecordedRequest, SmscEmulator
+from bot.smsc.emulator import Group, RecordedRequest, SmscEmulator, Subclient
 from handlers.account import LoginForm
 from tests.conftest import LOGIN, PASSWORD
 from tests.e2e.conftest import BotProcess, RunningBot
@@ -306,3 +306,38 @@ async def test_a_command_after_a_crash_that_left_the_login_conversation_open(
     assert "1,000.00" in ((await user.expect_message()).text or "")
     # The command went to SMSC as a balance request, not as a password to check.
     assert [r.login for r in smsc.requests[checks:]] == [LOGIN]
+
+
+async def test_a_top_up_killed_between_its_claim_and_its_request_is_unknown_after_a_restart(
+    bot_process: BotProcess, fake_telegram: FakeTelegram, smsc: SmscEmulator
+) -> None:
+    """SIGKILL after the Yes was claimed and before the payment left: the record stays claimed.
+    After the restart a tap neither pays nor says "already made": the outcome is unknown, and the
+    check shows that no money moved."""
+    account = smsc.accounts[LOGIN]
+    account.subclients["shop"] = Subclient(account.new_id("user"), "shop", "Old-Passw0rd")
+    await bot_process.start()
+    user = fake_telegram.user(20_998)
+    await user.send(f"/login {LOGIN} {PASSWORD}")
+    assert "Logged in" in ((await user.expect_message(WAIT)).text or "")
+    await user.press_data(2, "sca:pay:shop")
+    await user.expect_message(WAIT)
+    await user.send("100")
+    question = await user.expect_message(WAIT)
+    # The "Topping up…" edit, shown between the claim and the payment, meets flood control: the
+    # bot waits 30 s there, which is where the kill lands.
+    fake_telegram.fail_next("editMessageText", retry_after=30)
+    since = len(fake_telegram.requests)
+    await user.press(question, "Yes, top up")
+    await fake_telegram.wait_for_request(
+        "editMessageText", since=since, finished=True, timeout=WAIT
+    )
+    assert await bot_process.kill() == -signal.SIGKILL
+    await bot_process.start()
+    await user.press(question, "Yes, top up")
+    answer = await user.expect_edit(WAIT)
+    assert "is unknown" in (answer.text or "") and "already made" not in (answer.text or "")
+    await user.press(answer, "Check in SMSC")
+    checked = (await user.expect_edit(WAIT)).text or ""
+    assert "Credited today: RUB0.00" in checked and "Your balance: RUB1,000.00" in checked
+    assert not [r for r in smsc.requests if r.params.get("pay") == "1"]

@@ -41,6 +41,8 @@ WRITE_FAULTS: list[Kind] = [*FAULTS, LOST]
 INCIDENT = "something went wrong on our side"
 # What the error layer says when a write got no clear answer: it may have been made.
 UNCONFIRMED = "may or may not have been made"
+# What a confirmation says when SMSC's answer to the confirmed request was lost.
+UNKNOWN = "Whether SMSC carried this out is unknown"
 WAIT_A_MINUTE = "wait a minute"
 
 
@@ -464,7 +466,11 @@ async def test_subclients_top_up(
     if fault == 9:
         assert_explained(failed, WAIT_A_MINUTE)
     else:
-        assert_explained(failed, "SMSC did not confirm the top-up")
+        assert_explained(failed, UNKNOWN)
+        # The check shows what SMSC counts now: whether the money moved.
+        checked = await step(user, user.press(failed.last, "Check in SMSC"))
+        moved = "RUB100.00" if fault == LOST else "RUB0.00"
+        assert f"Credited today: {moved}" in checked.text, checked.text
     paid_once = (Decimal("100.00"), Decimal("900.00"))
     if fault == LOST:
         assert (sub.balance, account.balance) == paid_once
@@ -474,9 +480,14 @@ async def test_subclients_top_up(
         card = (await step(user, user.press(failed.last, "Open"))).last
         paid = await step(user, user.press(await ask_to_pay(card), "Yes, top up"))
         assert "shop got RUB100.00" in paid.text
-    # The answered confirmation pays nothing, even tapped again.
+    # The answered confirmation pays nothing, even tapped again, and never claims it was made.
     again = await step(user, user.press_data(question.message_id, yes))
-    assert "already made" in again.text
+    assert "already made" not in again.text
+    if fault == 9:
+        assert "SMSC refused it" in again.text, again.text
+    else:
+        assert UNKNOWN in again.text, again.text
+        assert "Check in SMSC" in again.last.button_texts
     assert (sub.balance, account.balance) == paid_once
     assert len(calls(smsc, "users", "pay")) == (1 if fault == LOST else 2)
 

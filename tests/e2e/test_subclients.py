@@ -201,7 +201,7 @@ async def test_top_up_asks_first_pays_once_and_shows_the_balance(
     assert (sub.balance, account.balance) == (Decimal("250.50"), Decimal("749.50"))
     # A second tap that was already on its way: nothing is paid twice.
     await user.press_data(question.message_id, yes)
-    assert "already made" in ((await user.expect_edit()).text or "")
+    assert "already confirmed and done" in ((await user.expect_edit()).text or "")
     assert account.balance == Decimal("749.50")
 
 
@@ -270,13 +270,15 @@ async def test_every_users_error_code_is_explained_in_place(
     user = fake_telegram.user(7008)
     await login(user)
     for code, words in USERS_ERRORS.items():
-        # The Yes button of a confirmation sent long ago (its message is gone from the screen):
-        # it carries everything, and each confirmation pays at most once.
+        await user.press_data(2, "sca:pay:sub")
+        await user.expect_message()
+        await user.send(f"{code}.50")
+        question = await user.expect_message()
         smsc.fault = code
         try:
-            await user.press_data(100 + code, f"ok:scpay:sub|{code}.50:1")
-            assert "Topping up" in ((await user.expect_message()).text or "")
-            reply = (await user.expect_message()).text or ""
+            await user.press(question, "Yes, top up")
+            assert "Topping up" in ((await user.expect_edit()).text or "")
+            reply = (await user.expect_edit()).text or ""
         finally:
             smsc.fault = None
         assert words in reply, (code, reply)
@@ -290,9 +292,9 @@ async def test_every_users_error_code_is_explained_in_place(
 
 
 def test_the_longest_buttons_fit_telegrams_64_bytes() -> None:
-    from bot.ui import Confirm
+    from bot.ui import Cf
     from handlers.stats import StOps, StPick, login_ref
-    from handlers.subclients import ScAct, ScType
+    from handlers.subclients import ScAct, ScCheck, ScType
 
     longest = "x" * 32
     assert login_ref(longest) == longest and login_ref("y" * 33).startswith("#")
@@ -302,26 +304,7 @@ def test_the_longest_buttons_fit_telegrams_64_bytes() -> None:
         StPick(preset="lm", ref=longest).pack(),
         ScAct(action="login", ref=longest).pack(),
         ScType(type=4, ref=longest).pack(),
-        Confirm(action="sctype", arg=f"4|{longest}", yes=True).pack(),
-        Confirm(action="scpay", arg=f"{longest}|999999999.99", yes=True).pack(),
+        ScCheck(ref=longest).pack(),
+        Cf(id="x" * 16, yes=True).pack(),
     ]
     assert max(len(data.encode()) for data in packed) <= 64
-
-
-async def test_a_top_up_without_an_answer_is_not_repeated_by_a_second_tap(
-    bot: RunningBot, fake_telegram: FakeTelegram, smsc: SmscEmulator
-) -> None:
-    add(smsc.accounts[LOGIN], "sub", 0)
-    user = fake_telegram.user(7009)
-    await login(user)
-    yes = "ok:scpay:sub|10.00:1"
-    smsc.fault = "drop"
-    try:
-        await user.press_data(2, yes)
-        await user.expect_edit()
-        assert "may or may not have been made" in ((await user.expect_edit()).text or "")
-    finally:
-        smsc.fault = None
-    await user.press_data(2, yes)
-    assert "already made" in ((await user.expect_edit()).text or "")
-    assert not [r for r in smsc.requests if r.params.get("pay") == "1"][1:]

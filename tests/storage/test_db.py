@@ -106,10 +106,14 @@ def test_split_statements_keeps_semicolons_inside_strings() -> None:
         split_statements("INSERT INTO t VALUES ('unterminated);")
 
 
-async def test_migration_3_drops_log_in_conversations_kept_in_clear(db_path: Path) -> None:
+async def test_migration_3_drops_log_in_conversations_kept_in_clear(
+    db_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A database as version 2 left it, then brought up to date.
+    monkeypatch.setattr(db, "SCHEMA_VERSION", 2)
     conn = await open_database(db_path)
+    monkeypatch.setattr(db, "SCHEMA_VERSION", SCHEMA_VERSION)
     try:
-        await conn.execute("PRAGMA user_version = 2")
         for chat_id, state in ((1, "LoginForm:secret"), (2, "AddContact:name")):
             await conn.execute(
                 "INSERT INTO fsm_state (bot_id, chat_id, user_id, destiny, state, data)"

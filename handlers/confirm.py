@@ -1,0 +1,201 @@
+"""Taps on confirmation buttons: finding the record, claiming or cancelling it with an answer for
+every refusal, settling the confirmed SMSC call, and buttons with no record at all.
+
+Feature routers handle their own actions with ``Cf.filter(), Asked("action")``; this router
+comes after them and before the fallback, so it sees only ids with no record and the buttons of
+the release before records ("ok:..."), which once carried the whole action.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from aiogram import F, Router
+from aiogram.filters import Filter
+from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
+from aiogram.utils.i18n import gettext as _
+
+from bot.services.confirmations import ConfirmationService, Refusal, account_key
+from bot.smsc import SmscBadResponse, SmscError, SmscUnavailable
+from bot.storage.accounts import Account
+from bot.storage.audit import AuditLog
+from bot.storage.confirmations import Confirmation
+from bot.ui import Cf
+from bot.ui import show_in_place as show
+
+log = logging.getLogger(__name__)
+
+router = Router(name="confirm")
+
+# The confirm buttons of releases before server-side records: their data carried the action.
+OLD_PREFIX = "ok:"
+
+
+class Asked(Filter):
+    """A confirmation button of ``action``; hands the handler its record as ``asked``."""
+
+    def __init__(self, action: str) -> None:
+        self.action = action
+
+    async def __call__(
+        self, query: CallbackQuery, callback_data: Cf, confirmations: ConfirmationService
+    ) -> bool | dict[str, Any]:
+        record = await confirmations.get(callback_data.id)
+        if record is None or record.action != self.action:
+            return False
+        return {"asked": record}
+
+
+def chat_of(query: CallbackQuery) -> int:
+    return query.message.chat.id if query.message is not None else query.from_user.id
+
+
+def out_of_date_text() -> str:
+    return _("This question is out of date. Nothing was done.")
+
+
+def unknown_text() -> str:
+    return _(
+        "Whether SMSC carried this out is unknown: its answer was lost, or the bot stopped "
+        "before it came. Check before you repeat it."
+    )
+
+
+def refusal_text(refusal: Refusal) -> str:
+    record = refusal.record
+    if refusal.reason == "unknown":
+        return _("This was already confirmed.") + " " + unknown_text()
+    if refusal.reason == "answered" and record is not None:
+        if record.state == "done":
+            return _("This was already confirmed and done.")
+        if record.state == "failed":
+            return _(
+                "This was already confirmed, and SMSC refused it. Nothing was changed; "
+                "start again to retry."
+            )
+        return _("This was already answered with No. Nothing was done.")
+    if refusal.reason == "expired":
+        return _("This question was asked too long ago. Nothing was done; please start again.")
+    if refusal.reason == "account":
+        return _(
+            "This question was asked before the chat logged in again. Nothing was done; "
+            "please start again."
+        )
+    return out_of_date_text()
+
+
+async def refuse(
+    query: CallbackQuery, refusal: Refusal, check: InlineKeyboardMarkup | None = None
+) -> None:
+    """Answer a tap that does nothing; ``check`` is offered when the outcome is unknown."""
+    log.info(
+        "confirmation tap refused in chat %s: %s (%s)",
+        chat_of(query),
+        refusal.reason,
+        refusal.record.state if refusal.record else "-",
+    )
+    if refusal.reason == "missing":
+        # No record in this chat: nothing on screen belongs to a question to edit.
+        await query.answer(out_of_date_text(), show_alert=True)
+        return
+    await query.answer()
+    await show(query, refusal_text(refusal), check if refusal.reason == "unknown" else None)
+
+
+async def claim(
+    query: CallbackQuery,
+    asked: Confirmation,
+    confirmations: ConfirmationService,
+    account: Account | None,
+    check: InlineKeyboardMarkup | None = None,
+) -> Confirmation | None:
+    """Use the record for this Yes; None (the tap answered) when it cannot be used.
+
+    On success the query is not answered yet: the handler answers it.
+    """
+    result = await confirmations.claim(
+        asked.id, chat_id=chat_of(query), account=account_key(account), user_id=query.from_user.id
+    )
+    if isinstance(result, Refusal):
+        await refuse(query, result, check)
+        return None
+    return result
+
+
+async def cancel(
+    query: CallbackQuery,
+    asked: Confirmation,
+    confirmations: ConfirmationService,
+    check: InlineKeyboardMarkup | None = None,
+) -> bool:
+    """End the record for this No; False (the tap answered) when it was used or not found."""
+    result = await confirmations.cancel(
+        asked.id, chat_id=chat_of(query), user_id=query.from_user.id
+    )
+    if isinstance(result, Refusal):
+        await refuse(query, result, check)
+        return False
+    return True
+
+
+async def perform(
+    query: CallbackQuery,
+    confirmations: ConfirmationService,
+    audit: AuditLog,
+    record: Confirmation,
+    call: Callable[[], Awaitable[object]],
+    *,
+    what: str,
+    target: str,
+    detail: str | None = None,
+    check: InlineKeyboardMarkup | None = None,
+) -> bool:
+    """Run the claimed record's SMSC call and settle the record; True when it was done.
+
+    An SMSC error code is re-raised (the record is failed) for the handler or the error layer to
+    explain. A request that may have arrived is answered here as unknown, with ``check``; one
+    that certainly never left reopens the record, and the same buttons stay for another tap.
+    """
+    chat_id, user = chat_of(query), query.from_user.id
+    try:
+        await call()
+    except SmscError as exc:
+        if exc.local:
+            # Refused by the client on SMSC's behalf: nothing was sent.
+            await confirmations.release(record.id)
+        else:
+            await confirmations.finish(record.id, "failed")
+        await audit.record(chat_id, user, what, target, f"error {exc.code}", detail)
+        raise
+    except (SmscUnavailable, SmscBadResponse) as exc:
+        log.warning("%s", exc)
+        if exc.uncertain:
+            await confirmations.finish(record.id, "unknown")
+            await audit.record(chat_id, user, what, target, "unknown", detail)
+            await show(query, unknown_text(), check)
+            return False
+        await confirmations.release(record.id)
+        await audit.record(chat_id, user, what, target, "unreachable", detail)
+        reason = (
+            _("SMSC is not reachable right now.")
+            if isinstance(exc, SmscUnavailable)
+            else _("SMSC answered something the bot does not understand.")
+        )
+        again = query.message.reply_markup if isinstance(query.message, Message) else None
+        await show(
+            query, reason + " " + _("Nothing was changed. The same buttons work again."), again
+        )
+        return False
+    await confirmations.finish(record.id, "done")
+    await audit.record(chat_id, user, what, target, "ok", detail)
+    return True
+
+
+@router.callback_query(Cf.filter())
+@router.callback_query(F.data.startswith(OLD_PREFIX))
+async def no_record(query: CallbackQuery) -> None:
+    """An id with no record (forged, or from another bot's database) or a pre-record button."""
+    log.info("confirmation button without a record in chat %s", chat_of(query))
+    await query.answer(out_of_date_text(), show_alert=True)
