@@ -27,7 +27,9 @@ from bot.middlewares import (
     AccountMiddleware,
     AllowlistMiddleware,
     OnceMiddleware,
+    OutgoingTextMiddleware,
     RetryAfterMiddleware,
+    SameUserMiddleware,
 )
 from bot.smsc import SmscConnector, SmscSettings
 from bot.smsc.emulator import SmscEmulator
@@ -116,6 +118,8 @@ def make_bot(settings: Settings) -> Bot:
         if settings.telegram_api_url
         else AiohttpSession()
     )
+    # Outermost first: texts are fitted once, before any flood-control retry.
+    session.middleware(OutgoingTextMiddleware())
     session.middleware(RetryAfterMiddleware())
     return Bot(
         settings.bot_token.get_secret_value(),
@@ -157,6 +161,7 @@ async def build_app(settings: Settings) -> App:
     # Order matters: the error layer sits inside the locale middleware so errors are localized.
     dp.update.outer_middleware(in_flight)
     dp.update.outer_middleware(OnceMiddleware(UpdateJournal(db)))
+    dp.update.outer_middleware(SameUserMiddleware())
     dp.update.outer_middleware(AllowlistMiddleware(settings.allowed_user_ids))
     dp.update.outer_middleware(ChatLocaleMiddleware(i18n, LanguagePrefs(repo)))
     dp.update.outer_middleware(ErrorLayerMiddleware(accounts))
