@@ -147,3 +147,43 @@ async def test_webhook_mode_checks_the_secret_token(
     assert "/login" in reply.params["text"]
     assert len(fake_telegram.requests_for("sendMessage")) == 1
     assert "webhook-secret-0042" not in bot_process.log()
+
+
+async def test_a_webhook_without_a_secret_is_refused_unless_insecure_on_purpose(
+    bot_process: BotProcess, fake_telegram: FakeTelegram
+) -> None:
+    """Without WEBHOOK_SECRET the webhook server would take any POST on 0.0.0.0 as an update
+    from Telegram: the bot refuses to start, in one line, unless WEBHOOK_INSECURE=1 says so."""
+    from tests.conftest import closed_port
+
+    port = closed_port()
+    env = {
+        **bot_process.env,
+        "WEBHOOK_URL": "https://bot.example.org",
+        "WEBHOOK_HOST": "127.0.0.1",
+        "WEBHOOK_PORT": str(port),
+    }
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bot",
+        cwd=ROOT,
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    try:
+        out, err = await asyncio.wait_for(process.communicate(), 30)
+    finally:
+        if process.returncode is None:
+            process.kill()
+            await process.wait()
+    assert process.returncode == 1
+    lines = err.decode().strip().splitlines()
+    assert len(lines) == 1 and "WEBHOOK_SECRET" in lines[0] and "WEBHOOK_INSECURE" in lines[0]
+    assert out == b""
+    assert not fake_telegram.requests_for("setWebhook")
+
+    bot_process.env.update(env, WEBHOOK_INSECURE="1")
+    await bot_process.start(wait_for="setWebhook")
+    assert "secret_token" not in fake_telegram.requests_for("setWebhook")[-1].params
