@@ -14,11 +14,12 @@ from aiogram.client.session.middlewares.base import BaseRequestMiddleware, NextR
 from aiogram.dispatcher.flags import get_flag
 from aiogram.enums import ChatType, ParseMode
 from aiogram.exceptions import TelegramRetryAfter
-from aiogram.methods import AnswerCallbackQuery, TelegramMethod
+from aiogram.methods import AnswerCallbackQuery, GetUpdates, TelegramMethod
 from aiogram.methods.base import TelegramType
 from aiogram.types import Chat, InlineKeyboardMarkup, TelegramObject, Update, User
 
 from bot.accounts import AccountService
+from bot.health import Heartbeat
 from bot.storage.updates import UpdateJournal
 from bot.text import (
     CALLBACK_ANSWER_LIMIT,
@@ -140,6 +141,24 @@ class RetryAfterMiddleware(BaseRequestMiddleware):
                 )
                 waited += exc.retry_after
                 await asyncio.sleep(exc.retry_after)
+
+
+class HeartbeatMiddleware(BaseRequestMiddleware):
+    """Beats after every ``getUpdates`` Telegram answered: polling is alive and gets through."""
+
+    def __init__(self, heartbeat: Heartbeat) -> None:
+        self.heartbeat = heartbeat
+
+    async def __call__(
+        self,
+        make_request: NextRequestMiddlewareType[TelegramType],
+        bot: Bot,
+        method: TelegramMethod[TelegramType],
+    ) -> Any:
+        result = await make_request(bot, method)
+        if isinstance(method, GetUpdates):
+            self.heartbeat.beat()
+        return result
 
 
 class OutgoingTextMiddleware(BaseRequestMiddleware):
