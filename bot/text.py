@@ -24,6 +24,10 @@ _INVISIBLE = frozenset(
     "\u200b\u200c\u2060\ufeff"
 )
 _ZWJ = "\u200d"
+# What clean() may change: most texts hold none of it and are returned as they are.
+_RISKY = "\x7f-\x9f\u061c\u200b-\u200f\u202a-\u202e\u2028\u2029\u2060\u2066-\u2069\ufeff"
+_RISKY_LINE = re.compile(f"[\x00-\x1f{_RISKY}]")
+_RISKY_TEXT = re.compile(f"[\x00-\x09\x0b-\x1f{_RISKY}]")
 _NAMED_ENTITIES = {"lt", "gt", "amp", "quot"}
 _ENTITY = re.compile(r"&(#[0-9]+|#[xX][0-9a-fA-F]+|[A-Za-z]+);")
 
@@ -44,7 +48,7 @@ def clean(text: str, *, multiline: bool = False) -> str:
     A zero-width joiner inside an emoji sequence stays. Line breaks stay with ``multiline``;
     otherwise they, and tabs, become spaces.
     """
-    if text.isascii() and text.isprintable():
+    if (_RISKY_TEXT if multiline else _RISKY_LINE).search(text) is None:
         return text
     out: list[str] = []
     for i, ch in enumerate(text):
