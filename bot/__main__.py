@@ -12,6 +12,7 @@ from aiohttp import web
 
 from bot.app import MAX_CONCURRENT_UPDATES, App, build_app
 from bot.config import Settings, load_settings
+from bot.health import WEBHOOK_BEAT, Heartbeat
 from bot.logs import setup_logging
 
 log = logging.getLogger("bot")
@@ -31,6 +32,13 @@ async def run_polling(app: App) -> None:
         await app.close()
 
 
+async def beat_while_serving(heartbeat: Heartbeat) -> None:
+    """The webhook's heartbeat: the event loop runs and the server is up until cancelled."""
+    while True:
+        heartbeat.beat()
+        await asyncio.sleep(WEBHOOK_BEAT)
+
+
 async def run_webhook(app: App) -> None:
     settings = app.settings
     secret = settings.webhook_secret.get_secret_value() if settings.webhook_secret else None
@@ -46,6 +54,7 @@ async def run_webhook(app: App) -> None:
     assert settings.webhook_url is not None
     await app.bot.set_webhook(settings.webhook_url + WEBHOOK_PATH, secret_token=secret)
     log.info("webhook server on %s:%s", settings.webhook_host, settings.webhook_port)
+    beating = asyncio.create_task(beat_while_serving(app.heartbeat))
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
@@ -53,6 +62,7 @@ async def run_webhook(app: App) -> None:
     try:
         await stop.wait()
     finally:
+        beating.cancel()
         await runner.cleanup()
         await app.close()
 

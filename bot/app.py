@@ -22,12 +22,16 @@ from bot.commands import set_command_menus
 from bot.config import Settings
 from bot.crypto import SecretBox
 from bot.errors import ErrorLayerMiddleware
+from bot.health import Heartbeat
 from bot.i18n import ChatLocaleMiddleware, LanguagePrefs, build_i18n
 from bot.middlewares import (
     AccountMiddleware,
     AllowlistMiddleware,
+    HeartbeatMiddleware,
     OnceMiddleware,
+    OutgoingTextMiddleware,
     RetryAfterMiddleware,
+    SameUserMiddleware,
 )
 from bot.services.confirmations import ConfirmationService
 from bot.smsc import SmscConnector, SmscSettings
@@ -93,6 +97,7 @@ class App:
     i18n: I18n
     connector: SmscConnector
     in_flight: InFlight
+    heartbeat: Heartbeat
     demo_connector: SmscConnector | None = None
     emulator: SmscEmulator | None = None
     _closed: bool = field(default=False, repr=False)
@@ -113,13 +118,16 @@ class App:
         await self.bot.session.close()
 
 
-def make_bot(settings: Settings) -> Bot:
+def make_bot(settings: Settings, heartbeat: Heartbeat) -> Bot:
     session = (
         AiohttpSession(api=TelegramAPIServer.from_base(settings.telegram_api_url))
         if settings.telegram_api_url
         else AiohttpSession()
     )
+    # Outermost first: texts are fitted once, before any flood-control retry.
+    session.middleware(OutgoingTextMiddleware())
     session.middleware(RetryAfterMiddleware())
+    session.middleware(HeartbeatMiddleware(heartbeat))
     return Bot(
         settings.bot_token.get_secret_value(),
         session=session,
@@ -172,6 +180,7 @@ async def build_app(settings: Settings) -> App:
     # Order matters: the error layer sits inside the locale middleware so errors are localized.
     dp.update.outer_middleware(in_flight)
     dp.update.outer_middleware(OnceMiddleware(UpdateJournal(db)))
+    dp.update.outer_middleware(SameUserMiddleware())
     dp.update.outer_middleware(AllowlistMiddleware(settings.allowed_user_ids))
     dp.update.outer_middleware(ChatLocaleMiddleware(i18n, LanguagePrefs(repo)))
     dp.update.outer_middleware(ErrorLayerMiddleware(accounts))
@@ -180,10 +189,13 @@ async def build_app(settings: Settings) -> App:
     dp.callback_query.middleware(account_middleware)
     dp.include_routers(*get_routers())
 
-    bot = make_bot(settings)
+    heartbeat = Heartbeat(settings.data_dir)
+    bot = make_bot(settings, heartbeat)
 
     async def on_startup(bot: Bot) -> None:
         await set_command_menus(bot, i18n)
+        # Alive from here on; the first long poll may take its whole timeout to answer.
+        heartbeat.beat()
 
     async def on_shutdown() -> None:
         await in_flight.drain()
@@ -202,6 +214,7 @@ async def build_app(settings: Settings) -> App:
         i18n=i18n,
         connector=connector,
         in_flight=in_flight,
+        heartbeat=heartbeat,
         demo_connector=demo_connector,
         emulator=emulator,
     )

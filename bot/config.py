@@ -27,6 +27,8 @@ class Settings(BaseSettings):
     webhook_secret: SecretStr | None = None
     webhook_host: str = "0.0.0.0"  # noqa: S104 - a webhook server listens on every interface
     webhook_port: int = 8080
+    # Without a secret the webhook takes any POST as an update from Telegram: only on purpose.
+    webhook_insecure: bool = False
     demo: bool = False
     # False handles updates one at a time, in order (deterministic tests, debugging).
     polling_tasks: bool = True
@@ -61,10 +63,17 @@ BOTFATHER_HINT = (
 )
 
 
+UNGUARDED_WEBHOOK = (
+    "WEBHOOK_URL is set without WEBHOOK_SECRET: anyone who finds the server could post fake "
+    "updates to it. Set WEBHOOK_SECRET (1-256 characters: A-Z, a-z, 0-9, _ and -), or "
+    "WEBHOOK_INSECURE=1 if something in front of the bot checks the requests."
+)
+
+
 def load_settings() -> Settings:
     """Read the settings; a missing or malformed token becomes one line that says what to do."""
     try:
-        return Settings()
+        settings = Settings()
     except ValidationError as exc:
         for error in exc.errors():
             if error["loc"] and error["loc"][0] == "bot_token":
@@ -72,3 +81,6 @@ def load_settings() -> Settings:
                 raise SystemExit(BOTFATHER_HINT.format(problem=problem)) from None
         fields = ", ".join(str(e["loc"][0]).upper() for e in exc.errors() if e["loc"])
         raise SystemExit(f"Invalid settings: {fields}. See README.md, section Settings.") from None
+    if settings.webhook_url and settings.webhook_secret is None and not settings.webhook_insecure:
+        raise SystemExit(UNGUARDED_WEBHOOK)
+    return settings

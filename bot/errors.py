@@ -27,11 +27,11 @@ from aiogram.utils.i18n import ngettext
 
 from bot.accounts import AUTH_FAILED, AccountService, NeedsRelogin, NotLoggedIn
 from bot.smsc import SmscBadResponse, SmscError, SmscUnavailable
+from bot.text import CALLBACK_DATA_LIMIT
 
 log = logging.getLogger(__name__)
 
 RETRY_PREFIX = "rt:"
-CALLBACK_DATA_LIMIT = 64
 
 
 class StaleButton(Exception):

@@ -1,4 +1,5 @@
-"""Middlewares: who may talk to the bot, which SMSC account a handler uses, flood control."""
+"""Middlewares: who may talk to the bot, which SMSC account a handler uses, flood control, and
+what every outgoing text must be (Telegram's limits, no characters that hide or reorder text)."""
 
 from __future__ import annotations
 
@@ -8,15 +9,27 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiogram import BaseMiddleware, Bot
+from aiogram.client.default import Default
 from aiogram.client.session.middlewares.base import BaseRequestMiddleware, NextRequestMiddlewareType
 from aiogram.dispatcher.flags import get_flag
+from aiogram.enums import ChatType, ParseMode
 from aiogram.exceptions import TelegramRetryAfter
-from aiogram.methods import TelegramMethod
+from aiogram.methods import AnswerCallbackQuery, GetUpdates, TelegramMethod
 from aiogram.methods.base import TelegramType
-from aiogram.types import TelegramObject, Update, User
+from aiogram.types import Chat, InlineKeyboardMarkup, TelegramObject, Update, User
 
 from bot.accounts import AccountService
+from bot.health import Heartbeat
 from bot.storage.updates import UpdateJournal
+from bot.text import (
+    CALLBACK_ANSWER_LIMIT,
+    CALLBACK_DATA_LIMIT,
+    CAPTION_LIMIT,
+    TEXT_LIMIT,
+    clean,
+    clip,
+    clip_html,
+)
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +50,28 @@ class AllowlistMiddleware(BaseMiddleware):
     ) -> Any:
         user: User | None = data.get("event_from_user")
         if self.allowed and (user is None or user.id not in self.allowed):
+            return None
+        return await handler(event, data)
+
+
+class SameUserMiddleware(BaseMiddleware):
+    """Drops an update from a private chat whose sender is not the chat's user.
+
+    Telegram never sends one; a forged or replayed update could otherwise act on another
+    person's account, since accounts belong to chats.
+    """
+
+    async def __call__(
+        self,
+        handler: Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]],
+        event: TelegramObject,
+        data: dict[str, Any],
+    ) -> Any:
+        chat: Chat | None = data.get("event_chat")
+        user: User | None = data.get("event_from_user")
+        private = chat is not None and chat.type == ChatType.PRIVATE
+        if private and chat is not None and user is not None and user.id != chat.id:
+            log.info("update from user %s in the private chat %s dropped", user.id, chat.id)
             return None
         return await handler(event, data)
 
@@ -106,3 +141,79 @@ class RetryAfterMiddleware(BaseRequestMiddleware):
                 )
                 waited += exc.retry_after
                 await asyncio.sleep(exc.retry_after)
+
+
+class HeartbeatMiddleware(BaseRequestMiddleware):
+    """Beats after every ``getUpdates`` Telegram answered: polling is alive and gets through."""
+
+    def __init__(self, heartbeat: Heartbeat) -> None:
+        self.heartbeat = heartbeat
+
+    async def __call__(
+        self,
+        make_request: NextRequestMiddlewareType[TelegramType],
+        bot: Bot,
+        method: TelegramMethod[TelegramType],
+    ) -> Any:
+        result = await make_request(bot, method)
+        if isinstance(method, GetUpdates):
+            self.heartbeat.beat()
+        return result
+
+
+class OutgoingTextMiddleware(BaseRequestMiddleware):
+    """Every text the bot sends, made fit for Telegram in one place.
+
+    Texts and captions lose bidi controls, zero-width and control characters (from users or SMSC,
+    they could reorder or hide what the user reads) and are clipped to Telegram's limits in UTF-16
+    units, HTML kept valid; button labels are cleaned; callback data over 64 bytes is refused here
+    with a name, rather than by Telegram with "BUTTON_DATA_INVALID".
+    """
+
+    async def __call__(
+        self,
+        make_request: NextRequestMiddlewareType[TelegramType],
+        bot: Bot,
+        method: TelegramMethod[TelegramType],
+    ) -> Any:
+        html = self._parse_mode(bot, method) == ParseMode.HTML
+        text = getattr(method, "text", None)
+        if isinstance(text, str):
+            limit = CALLBACK_ANSWER_LIMIT if isinstance(method, AnswerCallbackQuery) else TEXT_LIMIT
+            setattr(method, "text", self._fit(text, limit, html=html))  # noqa: B010
+        caption = getattr(method, "caption", None)
+        if isinstance(caption, str):
+            setattr(method, "caption", self._fit(caption, CAPTION_LIMIT, html=html))  # noqa: B010
+        markup = getattr(method, "reply_markup", None)
+        if isinstance(markup, InlineKeyboardMarkup):
+            fitted = self._markup(markup, method.__api_method__)
+            setattr(method, "reply_markup", fitted)  # noqa: B010
+        return await make_request(bot, method)
+
+    @staticmethod
+    def _parse_mode(bot: Bot, method: TelegramMethod[Any]) -> Any:
+        mode = getattr(method, "parse_mode", None)
+        return bot.default[mode.name] if isinstance(mode, Default) else mode
+
+    @staticmethod
+    def _fit(text: str, limit: int, *, html: bool) -> str:
+        # Telegram shows line breaks in every text, so they stay.
+        text = clean(text, multiline=True)
+        return clip_html(text, limit) if html else clip(text, limit)
+
+    @staticmethod
+    def _markup(markup: InlineKeyboardMarkup, api_method: str) -> InlineKeyboardMarkup:
+        rows = []
+        for row in markup.inline_keyboard:
+            buttons = []
+            for button in row:
+                data = button.callback_data
+                if data is not None and len(data.encode()) > CALLBACK_DATA_LIMIT:
+                    msg = f"{api_method}: callback data {data[:12]!r}... is over 64 bytes"
+                    raise ValueError(msg)
+                label = clean(button.text)
+                buttons.append(
+                    button if label == button.text else button.model_copy(update={"text": label})
+                )
+            rows.append(buttons)
+        return markup.model_copy(update={"inline_keyboard": rows})

@@ -111,6 +111,9 @@ def encode_day(day: date) -> int:
 
 def decode_day(number: int) -> date:
     """The inverse of ``encode_day``; raises ValueError for a number that is no sensible date."""
+    # Checked first: date.fromordinal raises OverflowError, not ValueError, past a C int.
+    if not EARLIEST.toordinal() <= number <= date.max.toordinal():
+        raise ValueError("date out of range")
     day = date.fromordinal(number)
     if day < EARLIEST:
         raise ValueError("date out of range")

@@ -11,7 +11,9 @@ from aiogram.filters.callback_data import CallbackData
 from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import gettext as _
 
-MESSAGE_LIMIT = 4096
+from bot.text import TEXT_LIMIT, units_prefix, utf16_len
+
+MESSAGE_LIMIT = TEXT_LIMIT
 
 
 def esc(value: Any) -> str:
@@ -20,15 +22,15 @@ def esc(value: Any) -> str:
 
 
 def split_text(text: str, limit: int = MESSAGE_LIMIT) -> list[str]:
-    """Split at line breaks into parts under ``limit``; a single longer line is cut hard.
+    """Split at line breaks into parts under ``limit`` UTF-16 units; a longer line is cut hard.
 
     A hard cut never falls inside an HTML entity such as ``&amp;``.
     """
     parts: list[str] = []
     current = ""
     for line in text.split("\n"):
-        while len(line) > limit:
-            cut = limit
+        while utf16_len(line) > limit:
+            cut = units_prefix(line, limit)
             amp = line.rfind("&", 0, cut)
             if amp != -1 and ";" not in line[amp:cut]:
                 cut = amp
@@ -38,7 +40,7 @@ def split_text(text: str, limit: int = MESSAGE_LIMIT) -> list[str]:
             parts.append(line[:cut])
             line = line[cut:]
         candidate = f"{current}\n{line}" if current else line
-        if len(candidate) > limit:
+        if utf16_len(candidate) > limit:
             parts.append(current)
             current = line
         else:

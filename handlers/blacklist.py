@@ -748,6 +748,8 @@ class Bulk:
     failed: list[tuple[str, str]] = field(default_factory=list)
     unconfirmed: list[str] = field(default_factory=list)
     stopped: str | None = None
+    # Valid numbers beyond MAX_BULK, never sent to SMSC.
+    left_out: int = 0
 
 
 def listing(items: list[str], budget: int) -> str:
@@ -773,6 +775,16 @@ def progress_text(bulk: Bulk) -> str:
 
 def summary_text(bulk: Bulk, invalid: list[str]) -> str:
     lines = [_("Black list: done.")]
+    if bulk.left_out:
+        lines.append(
+            ngettext(
+                "Only the first {taken} of {total} number were taken: "
+                "send the rest in another file.",
+                "Only the first {taken} of {total} numbers were taken: "
+                "send the rest in another file.",
+                bulk.total + bulk.left_out,
+            ).format(taken=fmt_number(bulk.total), total=fmt_number(bulk.total + bulk.left_out))
+        )
     lines.append(
         ngettext("{n} number added.", "{n} numbers added.", bulk.added).format(
             n=fmt_number(bulk.added)
@@ -849,7 +861,7 @@ async def bulk_block(
     phones = parsed.phones[:MAX_BULK]
     invalid = list(parsed.invalid)
     interval = PROGRESS_INTERVAL
-    bulk = Bulk(total=len(phones))
+    bulk = Bulk(total=len(phones), left_out=len(parsed.phones) - len(phones))
     status = await message.answer(progress_text(bulk))
     last_edit: float | None = None
 
@@ -916,6 +928,7 @@ async def bulk_block(
         f"{bulk.total} numbers",
         f"added {bulk.added}, already {bulk.already}, failed {len(bulk.failed)}, "
         f"unconfirmed {len(bulk.unconfirmed)}, invalid {len(invalid)}"
+        + (f", left out {bulk.left_out}" if bulk.left_out else "")
         + (", stopped" if bulk.stopped else ""),
     )
     markup = InlineKeyboardMarkup(

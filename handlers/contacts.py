@@ -38,6 +38,7 @@ from bot.smsc.models import Contact, Group, MoveMode
 from bot.storage.accounts import Account
 from bot.storage.audit import AuditLog
 from bot.storage.confirmations import Confirmation
+from bot.text import clean
 from bot.ui import Cf, confirm_keyboard, esc, pager_row, user_id_of
 from handlers.blacklist import BlAdd
 from handlers.confirm import Asked, cancel, claim, perform
@@ -604,6 +605,7 @@ async def cmd_addcontact(
         await message.answer(ask_phone_text())
         return
     phone, name = split_phone_prefix(command.args, region)
+    name = " ".join(clean(name).split())
     if len(name) > NAME_LIMIT:
         await message.answer(
             _("The name is too long: at most {n} characters.").format(n=NAME_LIMIT)
@@ -655,7 +657,8 @@ async def accept_phone(
 
 def shared_name(message: Message) -> str:
     assert message.contact is not None
-    return " ".join(filter(None, (message.contact.first_name, message.contact.last_name)))
+    names = (message.contact.first_name, message.contact.last_name)
+    return " ".join(clean(" ".join(filter(None, names))).split())
 
 
 @router.message(AddContact.phone, F.contact, flags={ACCOUNT_FLAG: True})
@@ -686,7 +689,8 @@ async def wizard_phone(
 
 
 def valid_name(text: str) -> str | None:
-    name = " ".join(text.split())
+    # Bidi and zero-width characters never reach SMSC: they would reorder or hide the name.
+    name = " ".join(clean(text).split())
     return name if 0 < len(name) <= NAME_LIMIT else None
 
 

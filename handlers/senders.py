@@ -27,6 +27,7 @@ from bot.smsc.models import OperatorStatus, Sender, SenderOperators, SenderStatu
 from bot.storage.accounts import Account
 from bot.storage.audit import AuditLog
 from bot.storage.confirmations import Confirmation
+from bot.text import clean
 from bot.ui import Cf, confirm_keyboard, esc, not_command, pager_row, rows
 from bot.ui import show_in_place as show
 from bot.ui import user_id_of as user_id
@@ -338,7 +339,7 @@ async def got_name(message: Message, state: FSMContext) -> None:
 async def got_comment(
     message: Message, state: FSMContext, smsc: SmscClient, audit: AuditLog
 ) -> None:
-    comment = (message.text or "").strip()
+    comment = clean(message.text or "", multiline=True).strip()
     if not comment or len(comment) > COMMENT_LIMIT:
         await message.answer(
             _("The comment must be 1 to {limit} characters. Send it again.").format(
@@ -411,7 +412,7 @@ async def start_comment(
 async def got_new_comment(
     message: Message, state: FSMContext, smsc: SmscClient, audit: AuditLog
 ) -> None:
-    comment = (message.text or "").strip()
+    comment = clean(message.text or "", multiline=True).strip()
     if not comment or len(comment) > COMMENT_LIMIT:
         await message.answer(
             _("The comment must be 1 to {limit} characters. Send it again.").format(

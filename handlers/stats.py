@@ -49,6 +49,7 @@ from bot.periods import (
 )
 from bot.smsc import SmscClient, SmscError
 from bot.smsc.models import StatItem, StatRow
+from bot.text import clip, utf16_len
 from bot.ui import MESSAGE_LIMIT, esc, rows
 
 router = Router(name="stats")
@@ -60,6 +61,8 @@ LIST_SINCE_YEARS: Final = 5
 MAX_BUTTONS: Final = 40
 # A shortened table leaves room for its header, the "more in the file" line and the totals.
 SHORT_BODY: Final = 3000
+# A login echoed back is cut to this: /stats takes any word, and SMSC logins are far shorter.
+LOGIN_ECHO: Final = 64
 
 # Logins that fit a button as they are; any other login travels as a digest of itself.
 _PLAIN_LOGIN = re.compile(r"^[A-Za-z0-9_.@\-]{1,32}$")
@@ -230,7 +233,7 @@ def csv_name(kind: str, period: Period) -> str:
 def fit(header: list[str], body: list[str], footer: list[str]) -> tuple[str, bool]:
     """The whole text when it fits one message, else as much of the body as fits and True."""
     full = "\n".join([*header, *body, "", *footer])
-    if len(full) <= MESSAGE_LIMIT:
+    if utf16_len(full) <= MESSAGE_LIMIT:
         return full, False
     kept: list[str] = []
     size = 0
@@ -329,7 +332,9 @@ async def operators_report(smsc: SmscClient, login: str, period: Period) -> Repo
     ]
     markup = InlineKeyboardMarkup(inline_keyboard=keyboard)
     header = [
-        _("<b>{login}</b>, {period}").format(login=esc(login), period=esc(period_label(period)))
+        _("<b>{login}</b>, {period}").format(
+            login=esc(clip(login, LOGIN_ECHO)), period=esc(period_label(period))
+        )
     ]
     if period.clamped:
         header.append(_("The period ends today: later days have no statistics yet."))
@@ -407,7 +412,7 @@ def picker_markup(ref: str) -> InlineKeyboardMarkup:
 
 def picker_text(login: str | None) -> str:
     who = (
-        _("Statistics of <b>{login}</b>.").format(login=esc(login))
+        _("Statistics of <b>{login}</b>.").format(login=esc(clip(login, LOGIN_ECHO)))
         if login
         else _("Statistics of every subclient.")
     )

@@ -23,6 +23,7 @@ from bot.smsc.models import Template, TemplateFormat
 from bot.storage.accounts import Account
 from bot.storage.audit import AuditLog
 from bot.storage.confirmations import Confirmation
+from bot.text import clean
 from bot.ui import Cf, confirm_keyboard, esc, not_command, pager_row, rows, split_text
 from bot.ui import show_in_place as show
 from bot.ui import user_id_of as user_id
@@ -250,7 +251,7 @@ async def start_add(query: CallbackQuery, state: FSMContext) -> None:
 
 
 async def check_name(message: Message) -> str | None:
-    name = " ".join((message.text or "").split())
+    name = " ".join(clean(message.text or "").split())
     if not name or len(name) > NAME_LIMIT:
         await message.answer(
             _("A template name is 1 to {limit} characters. Send it again, or /cancel.").format(

@@ -114,3 +114,7 @@ def test_day_numbers_round_trip_and_refuse_nonsense() -> None:
         decode_day(1)
     with pytest.raises(ValueError):
         decode_day(10**9)
+    # Past a C int date.fromordinal raises OverflowError, which handlers do not expect.
+    for number in (-(10**20), 2**31, 2**63):
+        with pytest.raises(ValueError):
+            decode_day(number)

@@ -66,3 +66,29 @@ def test_allowed_user_ids_are_parsed(monkeypatch: pytest.MonkeyPatch, tmp_path) 
     monkeypatch.setenv("ALLOWED_USER_IDS", "1, 2;3")
     assert load_settings().allowed_user_ids == frozenset({1, 2, 3})
     assert "AAAA" not in repr(Settings(_env_file=None))  # type: ignore[call-arg]
+
+
+def test_split_text_counts_emoji_as_two_utf16_units() -> None:
+    parts = split_text("😀" * 3000)
+    assert [len(p) for p in parts] == [2048, 952]
+
+
+def test_clip_html_closes_tags_and_never_cuts_an_entity() -> None:
+    from bot.text import clip_html, visible_len
+
+    html = '<b>Total</b>\n<a href="https://x.example/?a=1&amp;b=2"><i>' + "&amp;😀" * 50
+    clipped = clip_html(html + "</i></a>", 40)
+    assert clipped.endswith("…</i></a>")
+    assert visible_len(clipped) <= 40
+    assert "&am…" not in clipped and clipped.count("<i>") == 1
+    assert clip_html("<b>short</b>", 40) == "<b>short</b>"
+
+
+def test_clean_strips_what_hides_or_reorders_text_but_keeps_emoji_sequences() -> None:
+    from bot.text import clean
+
+    assert clean("Anna\u202e\u200b\u2066 Ivanova\x00\x85") == "Anna Ivanova"
+    assert clean("line one\nline two\ttab") == "line one line two tab"
+    assert clean("line one\nline two", multiline=True) == "line one\nline two"
+    family = "👨\u200d👩\u200d👧"
+    assert clean(f"{family} a\u200db") == f"{family} ab"

@@ -264,3 +264,26 @@ async def test_smsc_unreachable_while_adding(
 
 def test_progress_edits_are_two_seconds_apart_by_default() -> None:
     assert handlers.blacklist.PROGRESS_INTERVAL == 2.0
+
+
+async def test_a_file_over_the_bulk_limit_says_only_the_first_numbers_were_taken(
+    bot: RunningBot,
+    fake_telegram: FakeTelegram,
+    smsc: SmscEmulator,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A 996 KB file of 83,000 numbers ended with "done, 10,000 numbers added", as if that was
+    all of it. The summary says the rest was not taken (the limit lowered, to keep it quick)."""
+    monkeypatch.setattr(handlers.blacklist, "MAX_BULK", 40)
+    rows = [f"+7999{i:07d}" for i in range(101)]
+    user = fake_telegram.user(4011)
+    await login(user)
+    await user.send_document("numbers.csv", "\n".join(rows).encode(), caption="/black")
+    summary = await user.expect_message()
+    while "done." not in (summary.text or ""):
+        summary = await user.expect_edit()
+    assert "40 numbers added" in summary.text
+    assert "Only the first 40 of 101 numbers were taken: send the rest in another file." in (
+        summary.text
+    )
+    assert len(black(smsc)) == 40

@@ -373,3 +373,42 @@ async def test_long_values_fit_one_message(
     assert len(card.text) <= 4096 and "…" in card.text
     await user.send("/contacts " + "поиск" * 20)
     assert "too long" in (await user.expect_message()).text
+
+
+UNSAFE = "\u202e\u2066\u200b\u200f\ufeff\x07"
+
+
+def shown(view) -> str:  # type: ignore[no-untyped-def]
+    """Everything a message puts on screen: its text and its button labels."""
+    return (view.text or "") + "".join(view.button_texts)
+
+
+async def test_bidi_zero_width_and_control_characters_never_reach_smsc_or_the_screen(
+    bot: RunningBot, fake_telegram: FakeTelegram, smsc: SmscEmulator
+) -> None:
+    """A right-to-left override in a name reverses what follows it on screen ("Anna\u202egpj.exe"
+    shows as "Annaexe.jpg"). Names typed by a user reach SMSC without such characters, and names
+    stored at SMSC with them are shown without them."""
+    user = fake_telegram.user(3101)
+    await login(user)
+    await user.send(f"/addcontact +7 999 111-22-33 Anna{UNSAFE} Ivanova\u202egpj.exe")
+    card = await user.expect_message()
+    [contact] = contacts(smsc)
+    assert contact.name == "Anna Ivanovagpj.exe"
+    assert not set(UNSAFE) & set(shown(card))
+
+    seed_group(smsc, f"VIP{UNSAFE}\u202e sratS")
+    seed_contact(smsc, "79992223344", f"Boris\u202e{UNSAFE}\x1b[31m Petrov")
+    await user.send("/contacts")
+    listing = await user.expect_message()
+    assert "Boris[31m Petrov" in shown(listing)
+    assert not set(UNSAFE + "\x1b") & set(shown(listing))
+    await user.send("/groups")
+    groups = await user.expect_message()
+    assert "VIP sratS" in shown(groups)
+    assert not set(UNSAFE) & set(shown(groups))
+    await user.press(groups, "New group")
+    await user.expect_message()
+    await user.send(f"\u2067Клиенты{UNSAFE}")
+    assert "Клиенты" in (await user.expect_message()).text
+    assert "Клиенты" in {g.name for g in smsc.accounts[LOGIN].groups.values()}

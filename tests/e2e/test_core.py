@@ -362,3 +362,52 @@ async def test_a_user_who_blocked_the_bot_is_not_an_incident(
     user.unblock()
     await user.send("/help")
     assert "/login" in (await user.expect_message()).text
+
+
+async def test_every_text_is_cut_to_telegrams_limits_in_utf16_units(
+    bot: RunningBot, fake_telegram: FakeTelegram
+) -> None:
+    """Whatever the bot sends goes through one clipper: texts to 4,096 UTF-16 units and captions
+    to 1,024 (an emoji outside the BMP counts 2), HTML left valid, an ellipsis at the cut."""
+    from aiogram.types import BufferedInputFile
+
+    assert bot.app is not None
+    user = fake_telegram.user(1031)
+    sender = bot.app.bot
+    await sender.send_message(user.id, "<b>Report</b>\n<i>" + "😀 &amp; " * 1000 + "</i>")
+    text = (await user.expect_message()).text or ""
+    assert text.startswith("Report\n😀 & 😀") and text.endswith("…")
+    assert 4000 < len(text.encode("utf-16-le")) // 2 <= 4096
+    await sender.send_document(
+        user.id, BufferedInputFile(b"1\n", "numbers.txt"), caption="<b>" + "й😀" * 600 + "</b>"
+    )
+    caption = (await user.expect_message()).text or ""
+    assert caption.endswith("…") and len(caption.encode("utf-16-le")) // 2 <= 1024
+    sent = fake_telegram.requests_for("sendMessage") + fake_telegram.requests_for("sendDocument")
+    assert [r.status for r in sent] == [200, 200]
+
+
+async def test_an_update_from_another_user_in_a_private_chat_is_ignored(
+    bot: RunningBot, fake_telegram: FakeTelegram
+) -> None:
+    """Telegram never sends one: a private chat's id is its user's. A forged one would act on
+    the account of the chat, so it is dropped without an answer."""
+    victim = fake_telegram.user(1032)
+    mallory = fake_telegram.user(1033, "Mallory")
+    await login(victim)
+    since = len(fake_telegram.requests)
+    message = {
+        "message_id": 77,
+        "date": 1_700_000_000,
+        "chat": victim.chat.json,
+        "from": mallory.json,
+        "text": "/logout",
+        "entities": [{"type": "bot_command", "offset": 0, "length": 7}],
+    }
+    fake_telegram.queue_update("message", message, chat_id=victim.id)
+    await fake_telegram.drained()
+    await victim.assert_no_reply()
+    await mallory.assert_no_reply()
+    assert [r.method for r in fake_telegram.requests[since:] if r.method != "getUpdates"] == []
+    await victim.send("/balance")
+    assert "1,000.00" in (await victim.expect_message()).text

@@ -147,3 +147,95 @@ async def test_webhook_mode_checks_the_secret_token(
     assert "/login" in reply.params["text"]
     assert len(fake_telegram.requests_for("sendMessage")) == 1
     assert "webhook-secret-0042" not in bot_process.log()
+
+
+async def test_a_webhook_without_a_secret_is_refused_unless_insecure_on_purpose(
+    bot_process: BotProcess, fake_telegram: FakeTelegram
+) -> None:
+    """Without WEBHOOK_SECRET the webhook server would take any POST on 0.0.0.0 as an update
+    from Telegram: the bot refuses to start, in one line, unless WEBHOOK_INSECURE=1 says so."""
+    from tests.conftest import closed_port
+
+    port = closed_port()
+    env = {
+        **bot_process.env,
+        "WEBHOOK_URL": "https://bot.example.org",
+        "WEBHOOK_HOST": "127.0.0.1",
+        "WEBHOOK_PORT": str(port),
+    }
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bot",
+        cwd=ROOT,
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    try:
+        out, err = await asyncio.wait_for(process.communicate(), 30)
+    finally:
+        if process.returncode is None:
+            process.kill()
+            await process.wait()
+    assert process.returncode == 1
+    lines = err.decode().strip().splitlines()
+    assert len(lines) == 1 and "WEBHOOK_SECRET" in lines[0] and "WEBHOOK_INSECURE" in lines[0]
+    assert out == b""
+    assert not fake_telegram.requests_for("setWebhook")
+
+    bot_process.env.update(env, WEBHOOK_INSECURE="1")
+    await bot_process.start(wait_for="setWebhook")
+    assert "secret_token" not in fake_telegram.requests_for("setWebhook")[-1].params
+    # The webhook server keeps the heartbeat too.
+    assert await healthy(bot_process)
+
+
+def docker_health_check() -> str:
+    """The shell command of the Dockerfile's HEALTHCHECK, as Docker runs it."""
+    text = (ROOT / "Dockerfile").read_text().replace("\\\n", " ")
+    [line] = [line for line in text.splitlines() if line.startswith("HEALTHCHECK")]
+    return line.split(" CMD ", 1)[1].strip()
+
+
+async def healthy(bot_process: BotProcess) -> bool:
+    env = {
+        **bot_process.env,
+        # The check's "python" is this test's interpreter, as the image's is the bot's.
+        "PATH": f"{Path(sys.executable).parent}:{bot_process.env['PATH']}",
+    }
+    check = await asyncio.create_subprocess_shell(
+        docker_health_check(),
+        cwd=ROOT,
+        env=env,
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.DEVNULL,
+    )
+    return await asyncio.wait_for(check.wait(), 30) == 0
+
+
+async def test_the_health_check_fails_when_the_bot_stops_polling(
+    bot_process: BotProcess, fake_telegram: FakeTelegram
+) -> None:
+    """Opening the database passed as long as the file was there, even with the bot frozen.
+    The check now reads the heartbeat polling leaves: a bot stopped (SIGSTOP) while the clock
+    moves on is unhealthy, and healthy again once it polls again."""
+    import os
+    import time
+
+    await bot_process.start()
+    assert await healthy(bot_process)
+    assert bot_process.process is not None
+    bot_process.process.send_signal(signal.SIGSTOP)
+    try:
+        # Three minutes pass while it is stopped: every file in its data is that old.
+        old = time.time() - 180
+        for name in os.listdir(bot_process.env["DATA_DIR"]):
+            os.utime(os.path.join(bot_process.env["DATA_DIR"], name), (old, old))
+        assert not await healthy(bot_process)
+    finally:
+        bot_process.process.send_signal(signal.SIGCONT)
+    user = fake_telegram.user(3005)
+    await user.send("/help")
+    await user.expect_message()
+    assert await healthy(bot_process)

@@ -179,3 +179,18 @@ async def test_table_buttons_work_after_a_restart(
     await user.expect_message()
     await user.send(f"{TODAY:%d.%m.%Y}")
     assert "alpha: 15 messages" in ((await user.expect_message()).text or "")
+
+
+async def test_a_login_of_2000_emoji_is_echoed_cut_to_fit(
+    bot: RunningBot, fake_telegram: FakeTelegram
+) -> None:
+    """/stats echoes its argument; 2,000 emoji are 4,000 UTF-16 units, which with the rest of
+    the prompt Telegram refuses. The echo is cut short with an ellipsis instead."""
+    user = fake_telegram.user(8061)
+    await login(user)
+    await user.send("/stats " + "😀" * 2000)
+    picker = (await user.expect_message()).text or ""
+    # 64 UTF-16 units: 31 emoji and the ellipsis.
+    assert picker.startswith("Statistics of " + "😀" * 31 + "….\n"), picker[:200]
+    assert "Choose the period" in picker
+    assert all(r.ok for r in fake_telegram.requests_for("sendMessage"))

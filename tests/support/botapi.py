@@ -1237,7 +1237,7 @@ class FakeTelegram:
             found = list(entities) if isinstance(entities, list) else []
         if not visible and not caption:
             raise _bad_request("message text is empty")
-        if len(visible) > limit:
+        if utf16_len(visible) > limit:
             raise _bad_request(f"{what} is too long" if caption else "message is too long")
         return visible, found
 
