@@ -452,7 +452,7 @@ class SmscClient:
         cnt: int | None = None,
         after_id: int | None = None,
     ) -> list[Contact]:
-        """One page of contacts (ascending ids after ``after_id``); empty when none match."""
+        """One page of contacts (ascending ``int_id`` after ``after_id``); empty when none match."""
         params = _params(
             get=1, grp=group, phone=phone, fio=fio, search=search, cnt=cnt, after_id=after_id
         )
@@ -466,7 +466,11 @@ class SmscClient:
         search: str | None = None,
         page_size: int = 200,
     ) -> AsyncIterator[Contact]:
-        """Every matching contact, fetched page by page with ``after_id``; never all in memory."""
+        """Every matching contact, fetched page by page with ``after_id``; never all in memory.
+
+        Paging needs the server's ``int_id``; when the answer has none, the first page is read
+        again as one page of MAX_PAGE (the most SMSC gives without a cursor) and the walk ends.
+        """
         page_size = min(page_size, MAX_PAGE)
         after_id: int | None = None
         while True:
@@ -479,7 +483,16 @@ class SmscClient:
                 yield contact
             if len(page) < page_size:
                 return
-            after_id = page[-1].id
+            cursor = page[-1].int_id
+            if advances(cursor, after_id, ascending=True):
+                after_id = cursor
+                continue
+            if after_id is None and cursor is None and page_size < MAX_PAGE:
+                params = _params(get=1, grp=group, fio=fio, search=search, cnt=MAX_PAGE)
+                whole = await self._list("phones", "get", params, Contact, cache=False)
+                for contact in whole[len(page) :]:
+                    yield contact
+            return
 
     # -- phones.php: groups ----------------------------------------------------------------------
 
@@ -698,6 +711,15 @@ class SmscClient:
         """Per-subclient, per-operator breakdown for a period."""
         params = _stat_params("get_stat_all", start, end, user, user_id, reseller)
         return await self._list("users", "get_stat_all", params, StatAllRow)
+
+
+def advances(cursor: int | None, previous: int | None, *, ascending: bool) -> bool:
+    """Whether a paging cursor moved on; a loop whose cursor stands still would never end."""
+    if cursor is None or cursor <= 0:
+        return False
+    if previous is None:
+        return True
+    return cursor > previous if ascending else cursor < previous
 
 
 async def _with_timeout(awaitable: Awaitable[T], seconds: float) -> T:

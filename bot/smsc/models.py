@@ -64,10 +64,14 @@ def _id_list(value: Any) -> Any:
 
 
 def _phone_list(value: Any) -> Any:
+    """phones.php: "a list of phone numbers separated by any separator"."""
     if value is None:
         return []
+    if isinstance(value, int):
+        return [str(value)]
     if isinstance(value, str):
-        return [part for part in re.split(r"[\s,;]+", value) if part]
+        # Anything but a digit separates numbers; a plus counts only at a number's start.
+        return re.findall(r"\+?\d+", value)
     return value
 
 
@@ -168,7 +172,14 @@ class Balance(SmscModel):
 
 
 class Contact(SmscModel):
-    id: Int
+    """A phones.php contact.
+
+    The page: ``<id>`` is the "contact Id assigned by the Client" (the ``myid`` a CRM sets: text,
+    often empty), while ``after_id`` takes the server's ``int_id``, present only in some answers.
+    """
+
+    id: Text = ""
+    int_id: OptInt = None
     phones: PhoneList = Field(default_factory=list, alias="phone")
     name: Text = ""
     groups: IdList = Field(default_factory=list, alias="group")

@@ -373,3 +373,44 @@ async def test_long_values_fit_one_message(
     assert len(card.text) <= 4096 and "…" in card.text
     await user.send("/contacts " + "поиск" * 20)
     assert "too long" in (await user.expect_message()).text
+
+
+async def test_pages_when_contacts_have_no_numeric_id(
+    bot: RunningBot, fake_telegram: FakeTelegram, smsc: SmscEmulator
+) -> None:
+    # phones.php's own shape: "id" is the client's myid (empty here) and there is no int_id.
+    smsc.shapes.contact_int_id = False
+    for i in range(1, 11):
+        seed_contact(smsc, f"799900002{i:02d}", f"Гость {i:02d}")
+    user = fake_telegram.user(3011)
+    await login(user)
+    await user.send("/contacts")
+    first = await user.expect_message()
+    assert "Гость 01" in first.text and "Гость 09" not in first.text
+    await user.press(first, "Next ▶")
+    second = await user.expect_edit()
+    assert "Гость 09" in second.text and "Гость 10" in second.text and "Гость 01" not in second.text
+    assert "Next ▶" not in second.button_texts
+    await user.press(second, "1. Гость 09")
+    card = await user.expect_message()
+    assert "+7 999 000-02-09" in card.text
+    await user.press(second, "◀ Previous")
+    assert "Гость 01" in (await user.expect_edit()).text
+
+
+async def test_pages_by_int_id_when_ids_are_crm_text(
+    bot: RunningBot, fake_telegram: FakeTelegram, smsc: SmscEmulator
+) -> None:
+    for i in range(1, 11):
+        seed_contact(smsc, f"799900003{i:02d}", f"Клиент CRM {i:02d}", myid=f"crm-{i}")
+    user = fake_telegram.user(3012)
+    await login(user)
+    await user.send("/contacts")
+    first = await user.expect_message()
+    assert "Клиент CRM 01" in first.text
+    await user.press(first, "Next ▶")
+    second = await user.expect_edit()
+    assert "Клиент CRM 09" in second.text and "Клиент CRM 01" not in second.text
+    after_ids = [r.params.get("after_id") for r in smsc.requests if r.params.get("get")]
+    int_ids = sorted(smsc.accounts[LOGIN].contacts)
+    assert after_ids[-1] == str(int_ids[7])
