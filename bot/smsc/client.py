@@ -248,6 +248,11 @@ class SmscClient:
     def __repr__(self) -> str:
         return f"SmscClient({self._credentials.identity!r} at {self._hosts[0]})"
 
+    @property
+    def account_key(self) -> tuple[str, str]:
+        """Which SMSC account this client speaks for (host and login or key digest; no secret)."""
+        return (self._hosts[0], self._credentials.identity)
+
     # -- transport ---------------------------------------------------------------------------
 
     async def _call(
@@ -528,26 +533,30 @@ class SmscClient:
         await self._ok("phones", "del_black", _params(del_black=1, phone=phone))
 
     async def get_black(
-        self, *, cnt: int | None = None, prev_id: int | None = None, phone: str | None = None
+        self, *, cnt: int | None = None, prev_id: int | None = None
     ) -> list[BlackEntry]:
-        """One page of the black list, newest first, older than ``prev_id``."""
-        params = _params(get_black=1, cnt=cnt, prev_id=prev_id, phone=phone)
+        """One page of the black list, newest first, older than ``prev_id``.
+
+        The page documents no filter for get_black: search by reading pages and comparing here.
+        """
+        params = _params(get_black=1, cnt=cnt, prev_id=prev_id)
         return await self._list("phones", "get_black", params, BlackEntry)
 
-    async def iter_black(
-        self, *, phone: str | None = None, page_size: int = MAX_PAGE
-    ) -> AsyncIterator[BlackEntry]:
+    async def iter_black(self, *, page_size: int = MAX_PAGE) -> AsyncIterator[BlackEntry]:
         """The whole black list, newest first, page by page with ``prev_id``."""
         page_size = min(page_size, MAX_PAGE)
         prev_id: int | None = None
         while True:
-            params = _params(get_black=1, cnt=page_size, prev_id=prev_id, phone=phone)
+            params = _params(get_black=1, cnt=page_size, prev_id=prev_id)
             page = await self._list("phones", "get_black", params, BlackEntry, cache=False)
             for entry in page:
                 yield entry
             if len(page) < page_size:
                 return
-            prev_id = page[-1].id
+            cursor = page[-1].id
+            if not advances(cursor, prev_id, ascending=False):
+                return
+            prev_id = cursor
 
     # -- senders.php -----------------------------------------------------------------------------
 

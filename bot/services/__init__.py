@@ -1,0 +1,1 @@
+"""Business logic with state or several SMSC calls, free of aiogram."""
