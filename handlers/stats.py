@@ -104,11 +104,12 @@ class StShow(CallbackData, prefix="sts"):
 
 
 class StOps(CallbackData, prefix="sto"):
-    """One subclient's per-operator breakdown for a period."""
+    """One subclient's per-operator breakdown for a period; ``r`` 1: it has its own balance."""
 
     s: int
     e: int
     ref: str
+    r: int = 0
 
 
 def explain(exc: SmscError) -> str:
@@ -149,6 +150,16 @@ async def known_subclients(
     for login in await accounts.repo.list_subclients(chat_id):
         found.setdefault(login, None)
     return dict(sorted(found.items(), key=lambda item: item[0].casefold()))
+
+
+async def has_own_balance(smsc: SmscClient) -> set[str]:
+    """Logins of the subclients with their own balance: SMSC names them only with reseller=1.
+
+    The same question as ``known_subclients`` asks, so a list just shown answers it from memory.
+    """
+    today = date.today()
+    since = date(today.year - LIST_SINCE_YEARS, 1, 1)
+    return {row.login for row in await smsc.get_stat(since, today, reseller=True)}
 
 
 async def resolve_ref(
@@ -265,10 +276,9 @@ def merge_rows(*lists: Sequence[StatRow]) -> list[StatRow]:
 
 async def all_report(smsc: SmscClient, period: Period) -> Report:
     # Subclients sharing the main balance and those with their own come from separate calls.
-    stat_rows = merge_rows(
-        await smsc.get_stat(period.start, period.end),
-        await smsc.get_stat(period.start, period.end, reseller=True),
-    )
+    own_rows = await smsc.get_stat(period.start, period.end, reseller=True)
+    stat_rows = merge_rows(await smsc.get_stat(period.start, period.end), own_rows)
+    own = {row.login for row in own_rows}
     header = [_("<b>Subclients, {period}</b>").format(period=esc(period_label(period)))]
     if period.clamped:
         header.append(_("The period ends today: later days have no statistics yet."))
@@ -297,7 +307,10 @@ async def all_report(smsc: SmscClient, period: Period) -> Report:
     start, end = encode_day(period.start), encode_day(period.end)
     buttons = [
         InlineKeyboardButton(
-            text=row.login, callback_data=StOps(s=start, e=end, ref=login_ref(row.login)).pack()
+            text=row.login,
+            callback_data=StOps(
+                s=start, e=end, ref=login_ref(row.login), r=int(row.login in own)
+            ).pack(),
         )
         for row in stat_rows[:MAX_BUTTONS]
     ]
@@ -315,7 +328,12 @@ def item_title(item: StatItem) -> str:
     return " · ".join(part for part in (where, item.description) if part) or "—"
 
 
-async def operators_report(smsc: SmscClient, login: str, period: Period) -> Report:
+async def operators_report(
+    smsc: SmscClient, login: str, period: Period, *, reseller: bool | None = None
+) -> Report:
+    """One subclient's breakdown; ``reseller`` None: looked up (own balance needs reseller=1)."""
+    if reseller is None:
+        reseller = login in await has_own_balance(smsc)
     start, end = encode_day(period.start), encode_day(period.end)
     keyboard = [
         [
@@ -335,7 +353,7 @@ async def operators_report(smsc: SmscClient, login: str, period: Period) -> Repo
         header.append(_("The period ends today: later days have no statistics yet."))
     header.append("")
     try:
-        found = await smsc.get_stat_all(period.start, period.end, user=login)
+        found = await smsc.get_stat_all(period.start, period.end, user=login, reseller=reseller)
     except SmscError as exc:
         if exc.code != 6:
             raise
@@ -577,4 +595,5 @@ async def show_operators(
         await bot.send_message(chat_id, _("There is no subclient with this login."))
         return
     # A new message, so the whole table stays on screen to tap the next subclient.
-    await deliver(bot, chat_id, await operators_report(smsc, login, period))
+    report = await operators_report(smsc, login, period, reseller=bool(callback_data.r))
+    await deliver(bot, chat_id, report)

@@ -41,6 +41,7 @@ from handlers.stats import (
     Totals,
     amounts_text,
     explain,
+    has_own_balance,
     known_subclients,
     login_ref,
     resolve_ref,
@@ -302,7 +303,9 @@ async def open_card(
         return
     today = date.today()
     try:
-        found = await smsc.get_stat(today.replace(day=1), today, user=login)
+        found = await smsc.get_stat(
+            today.replace(day=1), today, user=login, reseller=login in await has_own_balance(smsc)
+        )
     except SmscError as exc:
         if exc.code != 6:
             raise

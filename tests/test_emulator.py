@@ -410,7 +410,12 @@ async def test_subclients_pay_and_statistics(
     assert (await call(client, "users", pay=1, user="new1", sum=99999))["error_code"] == 10
     assert (await call(client, "users", pay=1, user="ghost", sum=1))["error_code"] == 6
 
-    [stat] = await call(client, "users", get_stat=1, user="new1")
+    # new1 has its own balance: asked without reseller=1 it is not among those sharing the main one.
+    assert (await call(client, "users", get_stat=1, user="new1"))["error_code"] == 3
+    assert (await call(client, "users", get_stat=1, user="callcenter", reseller=1))[
+        "error_code"
+    ] == 7
+    [stat] = await call(client, "users", get_stat=1, user="new1", reseller=1)
     assert stat == {
         "login": "new1",
         "sms": "0",
@@ -420,6 +425,8 @@ async def test_subclients_pay_and_statistics(
     }
     shared = await call(client, "users", get_stat=1, start="01.01.2000")
     assert {s["login"] for s in shared} == {"callcenter", "marketing"}
-    [everything] = await call(client, "users", get_stat_all=1, user="shop-msk", start="01.01.2000")
+    [everything] = await call(
+        client, "users", get_stat_all=1, user="shop-msk", reseller=1, start="01.01.2000"
+    )
     assert {i["operator"] for i in everything["items"]} >= {"МТС", "Билайн"}
     assert (await call(client, "users", get_stat=1, start="2024-01-01"))["error_code"] == 1

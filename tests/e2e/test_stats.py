@@ -179,3 +179,24 @@ async def test_table_buttons_work_after_a_restart(
     await user.expect_message()
     await user.send(f"{TODAY:%d.%m.%Y}")
     assert "alpha: 15 messages" in ((await user.expect_message()).text or "")
+
+
+async def test_a_subclient_with_its_own_balance_is_asked_about_with_reseller(
+    bot: RunningBot, fake_telegram: FakeTelegram, smsc: SmscEmulator
+) -> None:
+    # users.php: plain get_stat covers subclients sharing the main balance, reseller=1 the others.
+    fill(smsc.accounts[LOGIN])
+    user = fake_telegram.user(8010)
+    await login(user)
+    table = await pick(user, "/stats", "This month")
+    for login_, own in (("alpha", True), ("beta", False)):
+        await user.press(table, login_)
+        breakdown = (await user.expect_message()).text or ""
+        assert "Отправка SMS" in breakdown, breakdown
+        [asked] = [r.params for r in smsc.requests if r.params.get("get_stat_all")][-1:]
+        assert asked["user"] == login_ and ("reseller" in asked) is own
+    await user.send("/subclients")
+    listing = await user.expect_message()
+    await user.press(listing, "alpha")
+    card = (await user.expect_edit()).text or ""
+    assert "This month: 15 messages" in card
