@@ -612,7 +612,7 @@ class SmscClient:
 
     async def change_template(
         self,
-        template_id: int,
+        template: Template,
         *,
         name: str | None = None,
         message: str | None = None,
@@ -620,16 +620,19 @@ class SmscClient:
         sender: str | None = None,
         autosign: bool | None = None,
     ) -> None:
+        """Change a template as last read; every field is sent, the changed ones new.
+
+        The page does not promise that a field left out of ``chg`` is kept, so none is left out.
+        """
         params = _params(
             chg=1,
-            id=template_id,
-            name=name,
-            msg=message,
-            format=format.value if format is not None else None,
-            sender=sender,
+            id=template.id,
+            name=template.name if name is None else name,
+            msg=template.message if message is None else message,
+            format=template.format if format is None else format.value,
+            sender=template.sender if sender is None else sender,
         )
-        if autosign is not None:
-            params["fl[1]"] = "1" if autosign else "0"
+        params["fl[1]"] = "1" if (template.autosign if autosign is None else autosign) else "0"
         await self._ok("templates", "chg", params)
 
     async def delete_template(self, template_id: int) -> None:

@@ -358,7 +358,16 @@ async def test_templates_add_chg_del_get(smsc: SmscClient, emulator: SmscEmulato
     assert template.autosign
     assert template.format == "sms"
 
-    await smsc.change_template(template_id, message="Заказ готов", autosign=False)
+    await smsc.change_template(template, message="Заказ готов", autosign=False)
+    sent = last_params(emulator)
+    # Every field goes with a change (the page does not promise that left-out ones are kept).
+    assert (sent["name"], sent["msg"], sent["format"], sent["sender"], sent["fl[1]"]) == (
+        "Напоминание",
+        "Заказ готов",
+        "sms",
+        "MyShop",
+        "0",
+    )
     template = next(t for t in await smsc.get_templates() if t.id == template_id)
     assert (template.message, template.autosign, template.name) == (
         "Заказ готов",
