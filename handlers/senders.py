@@ -22,7 +22,7 @@ from bot.errors import StaleButton
 from bot.middlewares import ACCOUNT_FLAG
 from bot.phones import DEFAULT_REGION, display_stored
 from bot.smsc import SmscClient, SmscError
-from bot.smsc.models import OperatorStatus, Sender, SenderOperators, SenderStatus
+from bot.smsc.models import OperatorStatus, Sender, SenderOperators, SenderStatus, is_phone_name
 from bot.storage.audit import AuditLog
 from bot.ui import Confirm, esc, not_command, pager_row, rows
 from bot.ui import show_in_place as show
@@ -41,7 +41,6 @@ CODES_DESTINY: Final = "sn_codes"
 # letter), or a digital name of up to 15 digits. Only 10 digits or more make a phone number.
 _ALPHA_NAME = re.compile(r"^[A-Za-z0-9 .\-_!?&']{1,11}$")
 _DIGITAL_NAME = re.compile(r"^\d{1,15}$")
-_PHONE_NAME = re.compile(r"^\d{10,15}$")
 _CODE = re.compile(r"^\d{3,10}$")
 
 NOT_COMMAND = F.text & ~F.text.startswith("/")
@@ -146,10 +145,6 @@ def valid_name(name: str) -> bool:
     return bool(_ALPHA_NAME.match(name)) and any(ch.isalpha() for ch in name)
 
 
-def is_phone_name(name: str) -> bool:
-    return bool(_PHONE_NAME.match(name))
-
-
 def chat_of(query: CallbackQuery) -> int:
     return query.message.chat.id if query.message is not None else query.from_user.id
 
@@ -220,7 +215,7 @@ def card_view(
         f"<b>{esc(sender.name)}</b>",
         _("Status: {status}").format(status=esc(status_text(sender.status))),
     ]
-    if sender.is_digital:
+    if sender.is_phone:
         lines.append(_("A digital name: the phone number is confirmed with a code sent to it."))
     lines.append("")
     if operators is None or not operators.statuses:
@@ -232,7 +227,8 @@ def card_view(
             for key, code in operators.statuses.items()
         ]
     keyboard: list[list[InlineKeyboardButton]] = []
-    if sender.is_digital and sender.status != SenderStatus.APPROVED:
+    # senders.php sends codes to phone numbers only: a short numeric name gets error 7.
+    if sender.is_phone and sender.status != SenderStatus.APPROVED:
         keyboard.append(
             [
                 InlineKeyboardButton(

@@ -210,6 +210,11 @@ class BlackEntry(SmscModel):
     comment: Text = ""
 
 
+def is_phone_name(name: str) -> bool:
+    """A phone number (10 to 15 digits): the only sender names SMSC sends a code to."""
+    return name.isdigit() and name.isascii() and 10 <= len(name) <= 15
+
+
 class Sender(SmscModel):
     id: Int
     name: Text = Field(alias="sender")
@@ -218,6 +223,10 @@ class Sender(SmscModel):
     @property
     def is_digital(self) -> bool:
         return self.name.isdigit()
+
+    @property
+    def is_phone(self) -> bool:
+        return is_phone_name(self.name)
 
 
 class SenderOperators(SmscModel):
