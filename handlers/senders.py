@@ -218,14 +218,17 @@ def card_view(
     if sender.is_phone:
         lines.append(_("A digital name: the phone number is confirmed with a code sent to it."))
     lines.append("")
-    if operators is None or not operators.statuses:
+    if operators is None or not (operators.statuses or operators.replacements):
         lines.append(_("No operator has a registration status for this name yet."))
     else:
         lines.append(_("At the operators:"))
-        lines += [
-            f"{esc(operator_label(key))}: {esc(operator_status_text(code))}"
-            for key, code in operators.statuses.items()
-        ]
+        for key in dict.fromkeys([*operators.statuses, *operators.replacements]):
+            parts = []
+            if key in operators.statuses:
+                parts.append(operator_status_text(operators.statuses[key]))
+            if key in operators.replacements:
+                parts.append(_("replaced by {name}").format(name=operators.replacements[key]))
+            lines.append(f"{esc(operator_label(key))}: {esc(', '.join(parts))}")
     keyboard: list[list[InlineKeyboardButton]] = []
     # senders.php sends codes to phone numbers only: a short numeric name gets error 7.
     if sender.is_phone and sender.status != SenderStatus.APPROVED:

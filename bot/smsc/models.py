@@ -11,7 +11,7 @@ import re
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from enum import IntEnum, StrEnum
-from typing import Annotated, Any
+from typing import Annotated, Any, Final
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
@@ -229,12 +229,48 @@ class Sender(SmscModel):
         return is_phone_name(self.name)
 
 
+# The per-operator fields senders.php lists for operators=1.
+OPERATOR_FIELDS: Final = (
+    "mega_step",
+    "mega_int",
+    "bee_step",
+    "motiv",
+    "motiv_step",
+    "motiv_int",
+    "sber_step",
+    "sber_int",
+    "winmob_step",
+    "volnamob_step",
+    "mts_step",
+    "mts_int",
+    "tele2_step",
+    "tele2",
+    "tele2_int",
+    "ua_reg",
+    "ua_int",
+    "by_reg",
+    "by_int",
+)
+
+
+def _operator_of(key: str) -> str:
+    """The operator field a key belongs to (``mts_step_sender`` → ``mts_step``), else the key."""
+    known = [f for f in OPERATOR_FIELDS if key == f or key.startswith(f + "_")]
+    return max(known, key=len) if known else key
+
+
 class SenderOperators(SmscModel):
-    """A sender name with its registration status at each operator (``mts_step``, ``ua_reg``…)."""
+    """A sender name with its registration status at each operator (``mts_step``, ``ua_reg``…).
+
+    senders.php: "if an operator has a replacement for the sender name, operators=1 also includes
+    that replacement", without saying how. Whatever is not a documented status code (a number
+    such as 79001234567, or a name) is read as the replacement for that key's operator.
+    """
 
     id: Int
     name: Text = Field(alias="sender")
     statuses: dict[str, int] = Field(default_factory=dict)
+    replacements: dict[str, str] = Field(default_factory=dict)
 
     @model_validator(mode="before")
     @classmethod
@@ -242,17 +278,22 @@ class SenderOperators(SmscModel):
         if not isinstance(data, dict):
             return data
         statuses: dict[str, int] = {}
+        replacements: dict[str, str] = {}
         rest: dict[str, Any] = {}
+        codes = {int(s) for s in OperatorStatus}
         for key, value in data.items():
-            if key in ("id", "sender", "statuses"):
+            if key in ("id", "sender", "statuses", "replacements"):
                 rest[key] = value
                 continue
-            try:
-                statuses[key] = int(str(value).strip())
-            except ValueError:
-                # A replacement name for an operator comes as text; keep it aside.
-                rest[key] = value
-        rest["statuses"] = statuses
+            text = "" if value is None else str(value).strip()
+            if not text:
+                continue
+            if text.isdigit() and int(text) in codes:
+                statuses[key] = int(text)
+            else:
+                replacements[_operator_of(key)] = text
+        rest.setdefault("statuses", statuses)
+        rest.setdefault("replacements", replacements)
         return rest
 
 

@@ -309,3 +309,18 @@ async def test_error_2_inside_a_conversation_asks_to_log_in_again(
     assert bot.app is not None
     account = await bot.app.accounts.repo.get(user.chat.id)
     assert account is not None and account.needs_relogin
+
+
+async def test_the_card_says_what_an_operator_replaces_the_name_with(
+    bot: RunningBot, fake_telegram: FakeTelegram, smsc: SmscEmulator
+) -> None:
+    sender = add(smsc.accounts[LOGIN], "MyShop", 1, mega_step=2)
+    sender.replacements.update(mts_step="79001234567", bee_step="ShopBee")
+    user = fake_telegram.user(5020)
+    await login(user)
+    await user.press(await open_senders(user), "✅ MyShop")
+    card = (await user.expect_edit()).text or ""
+    assert "MTS: replaced by 79001234567" in card
+    assert "Beeline: replaced by ShopBee" in card
+    assert "MegaFon: approved by the operator" in card
+    assert "status 79001234567" not in card

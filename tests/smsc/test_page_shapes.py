@@ -123,3 +123,32 @@ async def test_contact_numbers_split_at_any_separator(
     await smsc.add_contact(f"79999999999{separator}+79990000000", name="Two numbers")
     [contact] = await smsc.get_contacts(search="Two numbers")
     assert contact.phones == ["79999999999", "79990000000"]
+
+
+# -- 8. operator replacement names (senders.php, operators=1) ----------------------------------
+
+
+async def test_operator_replacements_numeric_text_and_as_an_extra_key(
+    smsc: SmscClient, emulator: SmscEmulator
+) -> None:
+    # The page's fmt=3 row, with replacements where the page says they are "also included".
+    row = {
+        "sender": "MyShop",
+        "mega_step": "2",
+        "mega_int": "",
+        "bee_step": "MyShopBee",
+        "mts_step": "79001234567",
+        "tele2_step": "1",
+        "tele2_step_sender": "SHOP",
+        "ua_reg": "255",
+        "id": "3001",
+    }
+    answer(emulator, [row])
+    [entry] = await smsc.get_sender_operators()
+    assert entry.id == 3001 and entry.name == "MyShop"
+    assert entry.statuses == {"mega_step": 2, "tele2_step": 1, "ua_reg": 255}
+    assert entry.replacements == {
+        "bee_step": "MyShopBee",
+        "mts_step": "79001234567",
+        "tele2_step": "SHOP",
+    }

@@ -92,6 +92,9 @@ class Sender:
     status: int = 0
     comment: str = ""
     operators: dict[str, int] = field(default_factory=lambda: dict.fromkeys(OPERATOR_FIELDS, 0))
+    # Operator field → the name that operator puts in its place (a number or text). The page
+    # says operators=1 includes it but not where: here it stands in that operator's field.
+    replacements: dict[str, str] = field(default_factory=dict)
 
     @property
     def digital(self) -> bool:
