@@ -513,7 +513,8 @@ class SmscClient:
         await self._ok("phones", "del_group", _params(del_group=1, grp=group_id))
 
     async def get_groups(self) -> list[Group]:
-        return await self._list("phones", "get_group", _params(get_group=1), Group)
+        """The phone-number groups; type=0 is sent so e-mail groups (type 1) never mix in."""
+        return await self._list("phones", "get_group", _params(get_group=1, type=0), Group)
 
     async def move_group(self, phone: str, group_id: int, mode: MoveMode) -> None:
         """Move the contact to a group, add a group to it, or take it out of one."""

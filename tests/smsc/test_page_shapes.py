@@ -152,3 +152,16 @@ async def test_operator_replacements_numeric_text_and_as_an_extra_key(
         "mts_step": "79001234567",
         "tele2_step": "SHOP",
     }
+
+
+# -- 10. group lists ---------------------------------------------------------------------------
+
+
+async def test_groups_are_asked_for_phone_groups_and_read_with_their_number(
+    smsc: SmscClient, emulator: SmscEmulator
+) -> None:
+    # The page's fmt=3 group row: "number" is the mailing group's number.
+    answer(emulator, [{"id": 321, "name": "Group", "number": 5, "cnt": "12"}])
+    [group] = await smsc.get_groups()
+    assert (group.id, group.name, group.number, group.cnt) == (321, "Group", 5, 12)
+    assert emulator.requests[-1].params["type"] == "0"
