@@ -169,7 +169,7 @@ async def test_smsc_errors_in_the_middle_keep_the_conversation(
     # Saving fails with an SMSC error: the state and the buttons stay, Save works again.
     smsc.fault = 5
     await user.press(step, "Save")
-    assert "could not save" in (await user.expect_message()).text
+    assert "could not carry out the operation" in (await user.expect_message()).text
     smsc.fault = None
     await user.press(step, "Save")
     assert "Мария" in (await user.expect_edit()).text
