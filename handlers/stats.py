@@ -227,6 +227,16 @@ def amounts_text(totals: Totals, currency: str, *, every_part: bool = True) -> s
     return ", ".join(parts) or messages_text(0)
 
 
+def legend() -> str:
+    """What "spent" and "credited" mean, so the two are never taken for each other."""
+    return esc(
+        _(
+            "Spent: money paid for messages (SMSC's “credit”). "
+            "Credited: money put on the balance, such as top-ups (SMSC's “debit”)."
+        )
+    )
+
+
 def total_lines(totals: dict[str, Totals]) -> list[str]:
     return [
         _("<b>Total</b>: {amounts}").format(amounts=esc(amounts_text(t, currency)))
@@ -302,7 +312,9 @@ async def all_report(smsc: SmscClient, period: Period) -> Report:
     for currency, t in sorted(totals.items()):
         table.append(["TOTAL", str(t.sms), money_cell(t.spent), money_cell(t.credited), currency])
     text, shortened = fit(
-        header, body, [*total_lines(totals), "", _("Tap a subclient for its operators.")]
+        header,
+        body,
+        [*total_lines(totals), "", legend(), "", _("Tap a subclient for its operators.")],
     )
     start, end = encode_day(period.start), encode_day(period.end)
     buttons = [
@@ -387,7 +399,7 @@ async def operators_report(
         table.append(
             ["TOTAL", "", "", str(t.sms), money_cell(t.spent), money_cell(t.credited), currency]
         )
-    text, shortened = fit(header, body, total_lines(totals))
+    text, shortened = fit(header, body, [*total_lines(totals), "", legend()])
     report = Report(text, markup)
     if shortened:
         report.csv_name = csv_name(f"{login_ref(login).lstrip('#')}_operators", period)

@@ -317,7 +317,8 @@ class StatItem(SmscModel):
     operator: Text = ""
     mccmnc: Text = ""
     sms: Int = 0
-    # Named by meaning: the English page swaps the words for these two fields.
+    # users.php defines them crosswise: "<credit> - debit." and "<debit> - credit.", that is
+    # <credit> is the money spent and <debit> the money credited (a top-up). Named by meaning.
     spent: Money = Field(default=Decimal(0), alias="credit")
     credited: Money = Field(default=Decimal(0), alias="debit")
     currency: Text = ""
@@ -328,6 +329,7 @@ class StatRow(SmscModel):
 
     login: Text
     sms: Int = 0
+    # users.php: "<credit> - debit." (money spent), "<debit> - credit." (money credited).
     spent: Money = Field(default=Decimal(0), alias="credit")
     credited: Money = Field(default=Decimal(0), alias="debit")
     currency: Text = ""

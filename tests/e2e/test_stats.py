@@ -200,3 +200,21 @@ async def test_a_subclient_with_its_own_balance_is_asked_about_with_reseller(
     await user.press(listing, "alpha")
     card = (await user.expect_edit()).text or ""
     assert "This month: 15 messages" in card
+
+
+async def test_spent_and_credited_are_labelled_as_the_page_defines_credit_and_debit(
+    bot: RunningBot, fake_telegram: FakeTelegram, smsc: SmscEmulator
+) -> None:
+    # users.php: "<credit> - debit." (money spent), "<debit> - credit." (money credited).
+    add(
+        smsc.accounts[LOGIN], "gamma", 0, sms(TODAY, "МТС", "25001", 4, "9.00"), top_up(TODAY, "50")
+    )
+    user = fake_telegram.user(8011)
+    await login(user)
+    table = (await pick(user, "/stats", "This month")).text or ""
+    assert "gamma: 4 messages, spent RUB9.00, credited RUB50.00" in table
+    legend = "Spent: money paid for messages (SMSC's “credit”). Credited: money put on the balance"
+    assert legend in table
+    await user.send("/stats gamma")
+    await user.press(await user.expect_message(), "This month")
+    assert legend in ((await user.expect_edit()).text or "")
