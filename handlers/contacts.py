@@ -191,6 +191,17 @@ class PhoneBook:
 
         return await self._read(self._contact_key(digits), fetch)
 
+    async def unpaged(self, group: int | None, search: str | None) -> list[Contact]:
+        """Up to SCAN_PAGE contacts in one read, for answers without an int_id to page by.
+
+        Every page turn asks the same question, so SMSC's repeat limit is met by the recall.
+        """
+
+        async def fetch() -> list[Contact]:
+            return await self.smsc.get_contacts(group=group, search=search, cnt=SCAN_PAGE)
+
+        return await self._read((*self._owner, "unpaged", group, search), fetch)
+
     async def groups(self) -> list[Group]:
         """Every group (a recalled list may be up to a minute behind in its counts)."""
         return await self._read(self._groups_key(), self.smsc.get_groups)
@@ -376,13 +387,14 @@ def page_fits(query: str) -> bool:
 
 
 async def contacts_page(
-    smsc: SmscClient, page: CtPage
+    book: PhoneBook, page: CtPage
 ) -> tuple[list[Contact], CtPage | None, CtPage | None]:
     """One page of contacts with the buttons to the pages before and after it, if any.
 
     ``after_id`` takes the server's ``int_id``; when SMSC's answer has none, the pages are cut
     from one read of up to SCAN_PAGE contacts instead.
     """
+    smsc = book.smsc
     group = page.g or None
     search = page.q or None
 
@@ -390,7 +402,7 @@ async def contacts_page(
         return CtPage(d=d, at=value, g=page.g, q=page.q)
 
     if page.d == "o":
-        found = await smsc.get_contacts(group=group, search=search, cnt=SCAN_PAGE)
+        found = await book.unpaged(group, search)
         start = max(page.at, 0)
         items = found[start : start + PAGE_SIZE]
         previous = at("o", max(start - PAGE_SIZE, 0)) if start > 0 else None
@@ -443,7 +455,7 @@ def list_line(index: int, contact: Contact, region: str) -> str:
 async def render_list(
     book: PhoneBook, region: str, page: CtPage
 ) -> tuple[str, InlineKeyboardMarkup]:
-    items, previous, following = await contacts_page(book.smsc, page)
+    items, previous, following = await contacts_page(book, page)
     if page.g:
         header = _("Contacts in the group <b>{group}</b>:").format(
             group=esc(group_label(page.g, await book.names()))
