@@ -430,3 +430,27 @@ async def test_subclients_pay_and_statistics(
     )
     assert {i["operator"] for i in everything["items"]} >= {"МТС", "Билайн"}
     assert (await call(client, "users", get_stat=1, start="2024-01-01"))["error_code"] == 1
+
+
+async def test_shapes_the_pages_allow(emulator: SmscEmulator, client: httpx.AsyncClient) -> None:
+    # get_black has no documented filter: a phone parameter changes nothing.
+    everything = await call(client, "phones", get_black=1)
+    assert await call(client, "phones", get_black=1, phone="79160000001") == everything
+    # A re-add of a listed number may be refused.
+    emulator.shapes.black_readd_error = 5
+    assert (await call(client, "phones", add_black=1, phone="79160000001", type=1))[
+        "error_code"
+    ] == 5
+    # Contacts as the page's example writes them: the client's id, no int_id.
+    emulator.shapes.contact_int_id = False
+    emulator.shapes.phone_separator = " / "
+    await call(client, "phones", add=1, phone="79990000101; 79990000102", myid="crm-42")
+    [contact] = await call(client, "phones", get=1, phone="79990000101")
+    assert contact["id"] == "crm-42" and "int_id" not in contact
+    assert contact["phone"] == "79990000101 / 79990000102"
+    # A template change that names one field may blank the others.
+    emulator.shapes.template_chg_keeps = False
+    added = await call(client, "templates", add=1, name="T", msg="text", format="sms")
+    await call(client, "templates", chg=1, id=added["id"], name="T2")
+    [template] = [t for t in await call(client, "templates", get=1) if t["id"] == added["id"]]
+    assert (template["name"], template["message"], template["format"]) == ("T2", "", "")
