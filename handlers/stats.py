@@ -104,12 +104,16 @@ class StShow(CallbackData, prefix="sts"):
 
 
 class StOps(CallbackData, prefix="sto"):
-    """One subclient's per-operator breakdown for a period; ``r`` 1: it has its own balance."""
+    """One subclient's per-operator breakdown for a period.
+
+    ``r``: 1 it has its own balance (asked with reseller=1), 0 it shares the main one, -1 unknown
+    (a button from before ``r`` existed): looked up.
+    """
 
     s: int
     e: int
     ref: str
-    r: int = 0
+    r: int = -1
 
 
 def explain(exc: SmscError) -> str:
@@ -152,7 +156,7 @@ async def known_subclients(
     return dict(sorted(found.items(), key=lambda item: item[0].casefold()))
 
 
-async def has_own_balance(smsc: SmscClient) -> set[str]:
+async def own_balance_logins(smsc: SmscClient) -> set[str]:
     """Logins of the subclients with their own balance: SMSC names them only with reseller=1.
 
     The same question as ``known_subclients`` asks, so a list just shown answers it from memory.
@@ -345,7 +349,7 @@ async def operators_report(
 ) -> Report:
     """One subclient's breakdown; ``reseller`` None: looked up (own balance needs reseller=1)."""
     if reseller is None:
-        reseller = login in await has_own_balance(smsc)
+        reseller = login in await own_balance_logins(smsc)
     start, end = encode_day(period.start), encode_day(period.end)
     keyboard = [
         [
@@ -607,5 +611,6 @@ async def show_operators(
         await bot.send_message(chat_id, _("There is no subclient with this login."))
         return
     # A new message, so the whole table stays on screen to tap the next subclient.
-    report = await operators_report(smsc, login, period, reseller=bool(callback_data.r))
+    reseller = None if callback_data.r < 0 else bool(callback_data.r)
+    report = await operators_report(smsc, login, period, reseller=reseller)
     await deliver(bot, chat_id, report)

@@ -41,9 +41,9 @@ from handlers.stats import (
     Totals,
     amounts_text,
     explain,
-    has_own_balance,
     known_subclients,
     login_ref,
+    own_balance_logins,
     resolve_ref,
 )
 
@@ -303,9 +303,8 @@ async def open_card(
         return
     today = date.today()
     try:
-        found = await smsc.get_stat(
-            today.replace(day=1), today, user=login, reseller=login in await has_own_balance(smsc)
-        )
+        own = login in await own_balance_logins(smsc)
+        found = await smsc.get_stat(today.replace(day=1), today, user=login, reseller=own)
     except SmscError as exc:
         if exc.code != 6:
             raise
