@@ -10,9 +10,9 @@ import contextlib
 import logging
 import math
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from contextvars import ContextVar
-from typing import Any
+from typing import Any, Final
 
 from aiogram import BaseMiddleware, Bot
 from aiogram.exceptions import TelegramBadRequest, TelegramForbiddenError
@@ -42,10 +42,30 @@ def minutes(seconds: float | None) -> int:
     return max(1, math.ceil((seconds or 60) / 60))
 
 
+# The codes each script's page lists (balance.php's from NOTES.md). A code a page does not list
+# has no documented meaning there and is shown as a bare number.
+DOCUMENTED_CODES: Final[Mapping[str, frozenset[int]]] = {
+    "phones": frozenset({1, 2, 3, 4, 5, 9}),
+    "senders": frozenset({1, 2, 3, 4, 5, 7, 8, 9, 10, 11}),
+    "users": frozenset({1, 2, 3, 4, 5, 6, 7, 8, 9, 10}),
+    "templates": frozenset({1, 2, 3, 4, 5, 9}),
+    "balance": frozenset({1, 2, 4, 9}),
+}
+# Codes the client raises on SMSC's behalf (limits, a blocked host, refused credentials).
+_LOCAL_CODES: Final = frozenset({2, 4, 9})
+
+
 def smsc_error_text(exc: SmscError) -> str:
-    """What an SMSC error code means for the user, by command where the code depends on it."""
-    script = exc.command.split(".", 1)[0]
+    """What an SMSC error code means for the user, by script and command as each page says."""
+    script, _dot, command = exc.command.partition(".")
     code = exc.code
+    documented = DOCUMENTED_CODES.get(script)
+    if (
+        documented is not None
+        and code not in documented
+        and not (exc.local and code in _LOCAL_CODES)
+    ):
+        return _("SMSC answered with error {code}.").format(code=code)
     if code == 1:
         return _("SMSC did not accept the request: one of the values is not valid.")
     if code == AUTH_FAILED:
@@ -67,16 +87,37 @@ def smsc_error_text(exc: SmscError) -> str:
             count,
         ).format(n=count)
     if code == 5:
+        if script in ("phones", "users"):
+            # phones.php and users.php: "Operation execution error".
+            return _("SMSC could not carry out the operation.")
         return _("SMSC could not save or delete the record.")
     if code == 6:
         return _("There is no subclient with this login.")
     if code == 7:
         if script == "senders":
-            return _("This sender name is not a phone number, so no code can be sent to it.")
-        return _("This subclient uses the main account's balance, so it cannot be topped up.")
+            # senders.php: "Invalid number format".
+            if command in ("send_code", "check_code"):
+                return _(
+                    "This sender name is not a phone number SMSC can send a code to "
+                    "(10 to 15 digits)."
+                )
+            return _("SMSC says this is not a phone number in a valid format.")
+        # users.php: a sublogin sharing the main balance, or balance2=1 missing.
+        if command == "pay":
+            return _("This subclient uses the main account's balance, so it cannot be topped up.")
+        if command.startswith("get_stat"):
+            return _(
+                "SMSC keeps no statistics of its own for this subclient this way: "
+                "it uses the main account's balance."
+            )
+        return _(
+            "SMSC refused: this subclient uses the main account's balance, "
+            "or the operation needs the electronic balance."
+        )
     if code == 8:
         if script == "senders":
             return _("SMSC cannot deliver a confirmation code to this number.")
+        # users.php: "Error when saving a record".
         return _("SMSC could not save the subclient.")
     if code == 9:
         return _("SMSC asks to wait a minute before repeating this request. Try again in a minute.")

@@ -11,8 +11,9 @@ import logging
 import re
 import time
 from collections import deque
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 from aiogram import Bot, F, Router
 from aiogram.filters import Command, CommandObject, StateFilter
@@ -44,8 +45,10 @@ from bot.phones import (
     pick_phone,
     region_for_site,
 )
+from bot.services.blacklist import BlackLists
 from bot.services.confirmations import CHANGE_TTL, ConfirmationService, account_key
 from bot.smsc import SmscBadResponse, SmscClient, SmscError, SmscUnavailable
+from bot.smsc.client import AUTH_FAILED, advances
 from bot.smsc.models import BlackEntry, BlackType
 from bot.storage.accounts import Account
 from bot.storage.audit import AuditLog
@@ -54,11 +57,13 @@ from bot.ui import Cf, confirm_keyboard, esc, pager_row, user_id_of
 from handlers.confirm import Asked, cancel, claim, perform
 
 router = Router(name="blacklist")
+T = TypeVar("T")
 log = logging.getLogger(__name__)
 
 PAGE_SIZE = 10
 SCAN_PAGE = 1000
 SEARCH_PAGE = 200
+BLACK_LISTS = BlackLists()
 # Edits of the bulk progress message are this many seconds apart at least (Telegram's flood
 # control punishes faster edits); tests may lower it.
 PROGRESS_INTERVAL = 2.0
@@ -145,6 +150,15 @@ def type_label(kind: BlackType) -> str:
     return _("All messages")
 
 
+async def write(smsc: SmscClient, request: Awaitable[T]) -> T:
+    """A black-list write; when its outcome is unknown, the list is read afresh next time."""
+    try:
+        return await request
+    except (SmscUnavailable, SmscBadResponse):
+        BLACK_LISTS.forget(smsc)
+        raise
+
+
 def clip(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
@@ -153,11 +167,8 @@ def clip(text: str, limit: int) -> str:
 
 
 async def find_black(smsc: SmscClient, digits: str) -> BlackEntry | None:
-    """The entry for exactly this number; the phone filter narrows, the comparison decides."""
-    async for entry in smsc.iter_black(phone=digits, page_size=SEARCH_PAGE):
-        if digits_of(entry.phone) == digits:
-            return entry
-    return None
+    """The entry for exactly this number, from the list as read within the minute."""
+    return await BLACK_LISTS.find(smsc, digits)
 
 
 def entry_keyboard(digits: str, kind: BlackType, fresh: bool) -> InlineKeyboardMarkup:
@@ -199,7 +210,8 @@ async def block_one(
             reply_markup=entry_keyboard(digits, existing.type, fresh=False),
         )
         return
-    await smsc.add_black(digits, type=BlackType.ALL)
+    entry_id = await write(smsc, smsc.add_black(digits, type=BlackType.ALL))
+    BLACK_LISTS.added(smsc, digits, BlackType.ALL, entry_id)
     await audit.record(target.chat.id, user_id, "black_add", digits, "ok")
     await target.answer(
         _("<b>{number}</b> is now in the black list: {what}.").format(
@@ -299,11 +311,33 @@ async def change_type(
     if not isinstance(query.message, Message):
         return
     kind = BlackType(callback_data.t)
-    await smsc.add_black(callback_data.p, type=kind)
+    number = esc(display_stored(callback_data.p, region_of(account)))
+    try:
+        # The page describes no way to change a type: adding the number again is the one way
+        # known, and an error answer means the entry is as it was.
+        await write(smsc, smsc.add_black(callback_data.p, type=kind))
+    except SmscError as exc:
+        if exc.code == AUTH_FAILED:
+            raise
+        await audit.record(
+            query.message.chat.id,
+            query.from_user.id,
+            "black_type",
+            callback_data.p,
+            f"error {exc.code}",
+        )
+        await query.message.edit_text(
+            _(
+                "SMSC did not change the type of <b>{number}</b>: {reason} "
+                "The number stays in the black list as it was."
+            ).format(number=number, reason=esc(smsc_error_text(exc))),
+            reply_markup=query.message.reply_markup,
+        )
+        return
+    BLACK_LISTS.added(smsc, callback_data.p, kind)
     await audit.record(
         query.message.chat.id, query.from_user.id, "black_type", callback_data.p, kind.name
     )
-    number = esc(display_stored(callback_data.p, region_of(account)))
     await query.message.edit_text(
         _("<b>{number}</b> is in the black list: {what}.").format(
             number=number, what=type_text(kind)
@@ -323,13 +357,15 @@ async def remove(
     edit: bool,
 ) -> None:
     try:
-        await smsc.delete_black(digits)
+        await write(smsc, smsc.delete_black(digits))
     except SmscError as exc:
         if exc.code != NO_RECORDS:
             raise
+        BLACK_LISTS.removed(smsc, digits)
         await audit.record(target.chat.id, user_id, "black_delete", digits, "absent")
         await removed(target, region, digits, absent=True, edit=edit)
     else:
+        BLACK_LISTS.removed(smsc, digits)
         await audit.record(target.chat.id, user_id, "black_delete", digits, "ok")
         await removed(target, region, digits, absent=False, edit=edit)
 
@@ -500,9 +536,11 @@ async def older_entries(
     found: list[BlackEntry] = []
     count = SEARCH_PAGE if query else want
     while True:
-        chunk = await smsc.get_black(cnt=count, prev_id=before, phone=query or None)
+        chunk = await smsc.get_black(cnt=count, prev_id=before)
         found += [e for e in chunk if matches(e, query)]
         if len(found) >= want or len(chunk) < count:
+            return found[:want]
+        if not advances(chunk[-1].id, before, ascending=False):
             return found[:want]
         before = chunk[-1].id
 
@@ -517,7 +555,7 @@ async def black_page(smsc: SmscClient, page: BlPage) -> tuple[list[BlackEntry], 
     seen = 0
     before: int | None = None
     while True:
-        chunk = await smsc.get_black(cnt=SCAN_PAGE, prev_id=before, phone=page.q or None)
+        chunk = await smsc.get_black(cnt=SCAN_PAGE, prev_id=before)
         for entry in chunk:
             if not matches(entry, page.q):
                 continue
@@ -525,7 +563,7 @@ async def black_page(smsc: SmscClient, page: BlPage) -> tuple[list[BlackEntry], 
                 return list(window), seen > PAGE_SIZE, True
             window.append(entry)
             seen += 1
-        if len(chunk) < SCAN_PAGE:
+        if len(chunk) < SCAN_PAGE or not advances(chunk[-1].id, before, ascending=False):
             return list(window), seen > PAGE_SIZE, False
         before = chunk[-1].id
 
@@ -865,12 +903,8 @@ async def bulk_block(
     status = await message.answer(progress_text(bulk))
     last_edit: float | None = None
 
-    wanted = {p.digits for p in phones}
-    listed: set[str] = set()
-    async for entry in smsc.iter_black():
-        number = digits_of(entry.phone)
-        if number in wanted:
-            listed.add(number)
+    # The list as read within the minute: bulks in a row never repeat the identical read.
+    listed = await BLACK_LISTS.listed(smsc, {p.digits for p in phones})
     bulk.already = bulk.done = len(listed)
     queue: Iterator[Phone] = (p for p in phones if p.digits not in listed)
     started = clock()
@@ -881,7 +915,7 @@ async def bulk_block(
             if bulk.stopped is not None:
                 return
             try:
-                await smsc.add_black(phone.digits, type=BlackType.ALL)
+                entry_id = await write(smsc, smsc.add_black(phone.digits, type=BlackType.ALL))
             except SmscError as exc:
                 if exc.code in FATAL_CODES:
                     bulk.stopped = bulk.stopped or smsc_error_text(exc)
@@ -894,6 +928,7 @@ async def bulk_block(
                 bulk.stopped = bulk.stopped or failure_reason(exc)
                 return
             else:
+                BLACK_LISTS.added(smsc, phone.digits, BlackType.ALL, entry_id)
                 bulk.added += 1
             bulk.done += 1
 

@@ -34,6 +34,7 @@ from bot.phones import (
 )
 from bot.services.confirmations import CHANGE_TTL, ConfirmationService, account_key
 from bot.smsc import SmscClient, SmscError
+from bot.smsc.client import advances
 from bot.smsc.models import Contact, Group, MoveMode
 from bot.storage.accounts import Account
 from bot.storage.audit import AuditLog
@@ -76,7 +77,8 @@ class ContactSearch(StatesGroup):
 
 
 class CtPage(CallbackData, prefix="ctp"):
-    """A page of contacts: ``d`` "n" lists ids after ``at``, "p" the page just before id ``at``."""
+    """A page of contacts: ``d`` "n" lists int_ids after ``at``, "p" the page just before int_id
+    ``at``; "o" starts at position ``at`` of one read, for answers without an ``int_id``."""
 
     d: str
     at: int
@@ -192,6 +194,17 @@ class PhoneBook:
             return None
 
         return await self._read(self._contact_key(digits), fetch)
+
+    async def unpaged(self, group: int | None, search: str | None) -> list[Contact]:
+        """Up to SCAN_PAGE contacts in one read, for answers without an int_id to page by.
+
+        Every page turn asks the same question, so SMSC's repeat limit is met by the recall.
+        """
+
+        async def fetch() -> list[Contact]:
+            return await self.smsc.get_contacts(group=group, search=search, cnt=SCAN_PAGE)
+
+        return await self._read((*self._owner, "unpaged", group, search), fetch)
 
     async def groups(self) -> list[Group]:
         """Every group (a recalled list may be up to a minute behind in its counts)."""
@@ -377,15 +390,39 @@ def page_fits(query: str) -> bool:
     return True
 
 
-async def contacts_page(smsc: SmscClient, page: CtPage) -> tuple[list[Contact], bool, bool]:
-    """One page of contacts and whether there are pages before and after it."""
+async def contacts_page(
+    book: PhoneBook, page: CtPage
+) -> tuple[list[Contact], CtPage | None, CtPage | None]:
+    """One page of contacts with the buttons to the pages before and after it, if any.
+
+    ``after_id`` takes the server's ``int_id``; when SMSC's answer has none, the pages are cut
+    from one read of up to SCAN_PAGE contacts instead.
+    """
+    smsc = book.smsc
     group = page.g or None
     search = page.q or None
+
+    def at(d: str, value: int) -> CtPage:
+        return CtPage(d=d, at=value, g=page.g, q=page.q)
+
+    if page.d == "o":
+        found = await book.unpaged(group, search)
+        start = max(page.at, 0)
+        items = found[start : start + PAGE_SIZE]
+        previous = at("o", max(start - PAGE_SIZE, 0)) if start > 0 else None
+        following = at("o", start + PAGE_SIZE) if len(found) > start + PAGE_SIZE else None
+        return items, previous, following
     if page.d == "n":
         found = await smsc.get_contacts(
             group=group, search=search, cnt=PAGE_SIZE + 1, after_id=page.at or None
         )
-        return found[:PAGE_SIZE], page.at > 0, len(found) > PAGE_SIZE
+        items = found[:PAGE_SIZE]
+        first, last = (items[0].int_id, items[-1].int_id) if items else (None, None)
+        if page.at == 0 and len(found) > PAGE_SIZE and not last:
+            return items, None, at("o", PAGE_SIZE)
+        previous = at("p", first) if page.at > 0 and first else None
+        following = at("n", last) if len(found) > PAGE_SIZE and last else None
+        return items, previous, following
     # after_id pages forward only: walk from the start, keeping one page's worth before `at`.
     window: deque[Contact] = deque(maxlen=PAGE_SIZE)
     seen = 0
@@ -393,13 +430,24 @@ async def contacts_page(smsc: SmscClient, page: CtPage) -> tuple[list[Contact], 
     while True:
         chunk = await smsc.get_contacts(group=group, search=search, cnt=SCAN_PAGE, after_id=after)
         for contact in chunk:
-            if contact.id >= page.at:
-                return list(window), seen > PAGE_SIZE, True
+            if contact.int_id is None or contact.int_id >= page.at:
+                return page_around(list(window), seen, True, at)
             window.append(contact)
             seen += 1
-        if len(chunk) < SCAN_PAGE:
-            return list(window), seen > PAGE_SIZE, False
-        after = chunk[-1].id
+        cursor = chunk[-1].int_id if chunk else None
+        if len(chunk) < SCAN_PAGE or not advances(cursor, after, ascending=True):
+            return page_around(list(window), seen, False, at)
+        after = cursor
+
+
+def page_around(
+    items: list[Contact], seen: int, more: bool, at: Callable[[str, int], CtPage]
+) -> tuple[list[Contact], CtPage | None, CtPage | None]:
+    """The pager of a page found by walking back: ``seen`` contacts up to its end."""
+    first, last = (items[0].int_id, items[-1].int_id) if items else (None, None)
+    previous = at("p", first) if seen > PAGE_SIZE and first else None
+    following = at("n", last) if more and last else None
+    return items, previous, following
 
 
 def list_line(index: int, contact: Contact, region: str) -> str:
@@ -411,7 +459,7 @@ def list_line(index: int, contact: Contact, region: str) -> str:
 async def render_list(
     book: PhoneBook, region: str, page: CtPage
 ) -> tuple[str, InlineKeyboardMarkup]:
-    items, has_prev, has_next = await contacts_page(book.smsc, page)
+    items, previous, following = await contacts_page(book, page)
     if page.g:
         header = _("Contacts in the group <b>{group}</b>:").format(
             group=esc(group_label(page.g, await book.names()))
@@ -432,8 +480,6 @@ async def render_list(
         if c.phone
     ]
     rows = [buttons[i : i + 2] for i in range(0, len(buttons), 2)]
-    previous = CtPage(d="p", at=items[0].id, g=page.g, q=page.q) if items and has_prev else None
-    following = CtPage(d="n", at=items[-1].id, g=page.g, q=page.q) if items and has_next else None
     pager = pager_row(previous, following)
     if pager:
         rows.append(pager)
@@ -473,7 +519,7 @@ async def cmd_contacts(
     await answer_search(message, smsc, account, command.args or "")
 
 
-@router.callback_query(CtPage.filter(F.d.in_({"n", "p"})), flags={ACCOUNT_FLAG: True})
+@router.callback_query(CtPage.filter(F.d.in_({"n", "p", "o"})), flags={ACCOUNT_FLAG: True})
 async def turn_page(
     query: CallbackQuery, callback_data: CtPage, smsc: SmscClient, account: Account
 ) -> None:

@@ -104,6 +104,9 @@ def group_view(group: Group) -> tuple[str, InlineKeyboardMarkup]:
     text = _("Group <b>{name}</b>: {count}.").format(
         name=esc(clip(group.name, 256)), count=contacts_count(group.cnt)
     )
+    if group.number:
+        # phones.php: <number> is "the number of the mailing group".
+        text += "\n" + _("Mailing group number: {number}").format(number=group.number)
     rows = [
         [
             InlineKeyboardButton(

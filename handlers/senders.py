@@ -23,7 +23,7 @@ from bot.middlewares import ACCOUNT_FLAG
 from bot.phones import DEFAULT_REGION, display_stored
 from bot.services.confirmations import CHANGE_TTL, ConfirmationService, account_key
 from bot.smsc import SmscClient, SmscError
-from bot.smsc.models import OperatorStatus, Sender, SenderOperators, SenderStatus
+from bot.smsc.models import OperatorStatus, Sender, SenderOperators, SenderStatus, is_phone_name
 from bot.storage.accounts import Account
 from bot.storage.audit import AuditLog
 from bot.storage.confirmations import Confirmation
@@ -46,7 +46,6 @@ CODES_DESTINY: Final = "sn_codes"
 # letter), or a digital name of up to 15 digits. Only 10 digits or more make a phone number.
 _ALPHA_NAME = re.compile(r"^[A-Za-z0-9 .\-_!?&']{1,11}$")
 _DIGITAL_NAME = re.compile(r"^\d{1,15}$")
-_PHONE_NAME = re.compile(r"^\d{10,15}$")
 _CODE = re.compile(r"^\d{3,10}$")
 
 NOT_COMMAND = F.text & ~F.text.startswith("/")
@@ -151,10 +150,6 @@ def valid_name(name: str) -> bool:
     return bool(_ALPHA_NAME.match(name)) and any(ch.isalpha() for ch in name)
 
 
-def is_phone_name(name: str) -> bool:
-    return bool(_PHONE_NAME.match(name))
-
-
 def chat_of(query: CallbackQuery) -> int:
     return query.message.chat.id if query.message is not None else query.from_user.id
 
@@ -225,19 +220,23 @@ def card_view(
         f"<b>{esc(sender.name)}</b>",
         _("Status: {status}").format(status=esc(status_text(sender.status))),
     ]
-    if sender.is_digital:
+    if sender.is_phone:
         lines.append(_("A digital name: the phone number is confirmed with a code sent to it."))
     lines.append("")
-    if operators is None or not operators.statuses:
+    if operators is None or not (operators.statuses or operators.replacements):
         lines.append(_("No operator has a registration status for this name yet."))
     else:
         lines.append(_("At the operators:"))
-        lines += [
-            f"{esc(operator_label(key))}: {esc(operator_status_text(code))}"
-            for key, code in operators.statuses.items()
-        ]
+        for key in dict.fromkeys([*operators.statuses, *operators.replacements]):
+            parts = []
+            if key in operators.statuses:
+                parts.append(operator_status_text(operators.statuses[key]))
+            if key in operators.replacements:
+                parts.append(_("replaced by {name}").format(name=operators.replacements[key]))
+            lines.append(f"{esc(operator_label(key))}: {esc(', '.join(parts))}")
     keyboard: list[list[InlineKeyboardButton]] = []
-    if sender.is_digital and sender.status != SenderStatus.APPROVED:
+    # senders.php sends codes to phone numbers only: a short numeric name gets error 7.
+    if sender.is_phone and sender.status != SenderStatus.APPROVED:
         keyboard.append(
             [
                 InlineKeyboardButton(

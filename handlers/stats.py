@@ -107,11 +107,16 @@ class StShow(CallbackData, prefix="sts"):
 
 
 class StOps(CallbackData, prefix="sto"):
-    """One subclient's per-operator breakdown for a period."""
+    """One subclient's per-operator breakdown for a period.
+
+    ``r``: 1 it has its own balance (asked with reseller=1), 0 it shares the main one, -1 unknown
+    (a button from before ``r`` existed): looked up.
+    """
 
     s: int
     e: int
     ref: str
+    r: int = -1
 
 
 def explain(exc: SmscError) -> str:
@@ -152,6 +157,16 @@ async def known_subclients(
     for login in await accounts.repo.list_subclients(chat_id):
         found.setdefault(login, None)
     return dict(sorted(found.items(), key=lambda item: item[0].casefold()))
+
+
+async def own_balance_logins(smsc: SmscClient) -> set[str]:
+    """Logins of the subclients with their own balance: SMSC names them only with reseller=1.
+
+    The same question as ``known_subclients`` asks, so a list just shown answers it from memory.
+    """
+    today = date.today()
+    since = date(today.year - LIST_SINCE_YEARS, 1, 1)
+    return {row.login for row in await smsc.get_stat(since, today, reseller=True)}
 
 
 async def resolve_ref(
@@ -219,6 +234,16 @@ def amounts_text(totals: Totals, currency: str, *, every_part: bool = True) -> s
     return ", ".join(parts) or messages_text(0)
 
 
+def legend() -> str:
+    """What "spent" and "credited" mean, so the two are never taken for each other."""
+    return esc(
+        _(
+            "Spent: money paid for messages (SMSC's “credit”). "
+            "Credited: money put on the balance, such as top-ups (SMSC's “debit”)."
+        )
+    )
+
+
 def total_lines(totals: dict[str, Totals]) -> list[str]:
     return [
         _("<b>Total</b>: {amounts}").format(amounts=esc(amounts_text(t, currency)))
@@ -268,10 +293,9 @@ def merge_rows(*lists: Sequence[StatRow]) -> list[StatRow]:
 
 async def all_report(smsc: SmscClient, period: Period) -> Report:
     # Subclients sharing the main balance and those with their own come from separate calls.
-    stat_rows = merge_rows(
-        await smsc.get_stat(period.start, period.end),
-        await smsc.get_stat(period.start, period.end, reseller=True),
-    )
+    own_rows = await smsc.get_stat(period.start, period.end, reseller=True)
+    stat_rows = merge_rows(await smsc.get_stat(period.start, period.end), own_rows)
+    own = {row.login for row in own_rows}
     header = [_("<b>Subclients, {period}</b>").format(period=esc(period_label(period)))]
     if period.clamped:
         header.append(_("The period ends today: later days have no statistics yet."))
@@ -295,12 +319,17 @@ async def all_report(smsc: SmscClient, period: Period) -> Report:
     for currency, t in sorted(totals.items()):
         table.append(["TOTAL", str(t.sms), money_cell(t.spent), money_cell(t.credited), currency])
     text, shortened = fit(
-        header, body, [*total_lines(totals), "", _("Tap a subclient for its operators.")]
+        header,
+        body,
+        [*total_lines(totals), "", legend(), "", _("Tap a subclient for its operators.")],
     )
     start, end = encode_day(period.start), encode_day(period.end)
     buttons = [
         InlineKeyboardButton(
-            text=row.login, callback_data=StOps(s=start, e=end, ref=login_ref(row.login)).pack()
+            text=row.login,
+            callback_data=StOps(
+                s=start, e=end, ref=login_ref(row.login), r=int(row.login in own)
+            ).pack(),
         )
         for row in stat_rows[:MAX_BUTTONS]
     ]
@@ -318,7 +347,12 @@ def item_title(item: StatItem) -> str:
     return " · ".join(part for part in (where, item.description) if part) or "—"
 
 
-async def operators_report(smsc: SmscClient, login: str, period: Period) -> Report:
+async def operators_report(
+    smsc: SmscClient, login: str, period: Period, *, reseller: bool | None = None
+) -> Report:
+    """One subclient's breakdown; ``reseller`` None: looked up (own balance needs reseller=1)."""
+    if reseller is None:
+        reseller = login in await own_balance_logins(smsc)
     start, end = encode_day(period.start), encode_day(period.end)
     keyboard = [
         [
@@ -340,7 +374,7 @@ async def operators_report(smsc: SmscClient, login: str, period: Period) -> Repo
         header.append(_("The period ends today: later days have no statistics yet."))
     header.append("")
     try:
-        found = await smsc.get_stat_all(period.start, period.end, user=login)
+        found = await smsc.get_stat_all(period.start, period.end, user=login, reseller=reseller)
     except SmscError as exc:
         if exc.code != 6:
             raise
@@ -374,7 +408,7 @@ async def operators_report(smsc: SmscClient, login: str, period: Period) -> Repo
         table.append(
             ["TOTAL", "", "", str(t.sms), money_cell(t.spent), money_cell(t.credited), currency]
         )
-    text, shortened = fit(header, body, total_lines(totals))
+    text, shortened = fit(header, body, [*total_lines(totals), "", legend()])
     report = Report(text, markup)
     if shortened:
         report.csv_name = csv_name(f"{login_ref(login).lstrip('#')}_operators", period)
@@ -582,4 +616,6 @@ async def show_operators(
         await bot.send_message(chat_id, _("There is no subclient with this login."))
         return
     # A new message, so the whole table stays on screen to tap the next subclient.
-    await deliver(bot, chat_id, await operators_report(smsc, login, period))
+    reseller = None if callback_data.r < 0 else bool(callback_data.r)
+    report = await operators_report(smsc, login, period, reseller=reseller)
+    await deliver(bot, chat_id, report)

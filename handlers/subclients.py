@@ -44,6 +44,7 @@ from handlers.stats import (
     explain,
     known_subclients,
     login_ref,
+    own_balance_logins,
     resolve_ref,
 )
 
@@ -307,7 +308,8 @@ async def open_card(
         return
     today = date.today()
     try:
-        found = await smsc.get_stat(today.replace(day=1), today, user=login)
+        own = login in await own_balance_logins(smsc)
+        found = await smsc.get_stat(today.replace(day=1), today, user=login, reseller=own)
     except SmscError as exc:
         if exc.code != 6:
             raise

@@ -3,7 +3,8 @@ new text and deletion."""
 
 from __future__ import annotations
 
-from typing import Final
+import time
+from typing import Any, Final
 
 from aiogram import F, Router
 from aiogram.filters import Command
@@ -59,6 +60,10 @@ class TemplateForm(StatesGroup):
     format = State()
     sender = State()
     autosign = State()
+
+
+# A change begun within this many seconds of its card uses the card's fields without a new read.
+CARD_FRESH: Final = 60.0
 
 
 class TemplateEdit(StatesGroup):
@@ -218,12 +223,19 @@ def card_markup(template_id: int) -> InlineKeyboardMarkup:
 
 
 @router.callback_query(TpCard.filter(), flags={ACCOUNT_FLAG: True})
-async def open_card(query: CallbackQuery, callback_data: TpCard, smsc: SmscClient) -> None:
+async def open_card(
+    query: CallbackQuery,
+    callback_data: TpCard,
+    smsc: SmscClient,
+    state: FSMContext | None = None,
+) -> None:
     await query.answer()
     template = next((t for t in await smsc.get_templates() if t.id == callback_data.id), None)
     if template is None:
         await show(query, _("This template no longer exists."), back_markup())
         return
+    if state is not None:
+        await remember(state, template)
     parts = split_text(card_text(template))
     # A text longer than one message: the card edits in place, the rest follows with the buttons.
     await show(query, parts[0], card_markup(template.id) if len(parts) == 1 else None)
@@ -431,11 +443,39 @@ async def same_template(
 # -- renaming, new text --------------------------------------------------------------------------
 
 
-@router.callback_query(TpAct.filter(F.action.in_({"name", "text"})))
-async def start_edit(query: CallbackQuery, callback_data: TpAct, state: FSMContext) -> None:
+async def remember(state: FSMContext, template: Template) -> None:
+    """Keep the template as shown, for a change begun from its card within the minute."""
+    await state.update_data(card=template.model_dump(), card_at=time.time())
+
+
+def recalled(data: dict[str, Any], template_id: int) -> Template | None:
+    """The template as its card showed it less than CARD_FRESH seconds ago."""
+    card, shown_at = data.get("card"), data.get("card_at")
+    if not isinstance(card, dict) or card.get("id") != template_id:
+        return None
+    if not isinstance(shown_at, float) or not 0 <= time.time() - shown_at < CARD_FRESH:
+        return None
+    try:
+        return Template.model_validate(card)
+    except ValueError:
+        return None
+
+
+@router.callback_query(TpAct.filter(F.action.in_({"name", "text"})), flags={ACCOUNT_FLAG: True})
+async def start_edit(
+    query: CallbackQuery, callback_data: TpAct, state: FSMContext, smsc: SmscClient
+) -> None:
     await query.answer()
+    # A change sends every field (the page does not promise that left-out ones are kept): they
+    # are taken now, as the card just showed them or read afresh, and kept for the conversation.
+    template = recalled(await state.get_data(), callback_data.id)
     await state.clear()
-    await state.update_data(id=callback_data.id)
+    if template is None:
+        template = next((t for t in await smsc.get_templates() if t.id == callback_data.id), None)
+    if template is None:
+        await show(query, _("This template no longer exists."), back_markup())
+        return
+    await state.update_data(id=callback_data.id, template=template.model_dump())
     if callback_data.action == "name":
         await state.set_state(TemplateEdit.name)
         prompt = _("Send the new name of this template, or /cancel.")
@@ -458,10 +498,18 @@ async def save_edit(
     name: str | None = None,
     text: str | None = None,
 ) -> None:
-    template_id = int((await state.get_data()).get("id", 0))
+    data = await state.get_data()
+    template_id = int(data.get("id", 0))
     action = "template.rename" if name is not None else "template.text"
     try:
-        await smsc.change_template(template_id, name=name, message=text)
+        template = Template.model_validate(data["template"])
+    except (KeyError, ValueError):
+        # A conversation begun before every field was kept: begin it again.
+        await state.clear()
+        await message.answer(_("This button is out of date. Open the template again."))
+        return
+    try:
+        await smsc.change_template(template, name=name, message=text)
     except SmscError as exc:
         await audit.record(
             message.chat.id, user_id(message), action, str(template_id), f"error {exc.code}"
@@ -473,6 +521,8 @@ async def save_edit(
         await message.answer(explain(exc) + "\n" + _("Send it again, or /cancel."))
         return
     await state.clear()
+    changes = {"name": name} if name is not None else {"message": text}
+    await remember(state, template.model_copy(update=changes))
     await audit.record(message.chat.id, user_id(message), action, str(template_id), "ok")
     await message.answer(_("Saved."), reply_markup=open_markup(template_id))
 

@@ -340,12 +340,13 @@ async def test_contacts_add_change_page_delete(client: httpx.AsyncClient) -> Non
         "result": "OK"
     }
     [contact] = await call(client, "phones", get=1, phone="79991234599")
-    assert contact["id"] == str(added["id"])
+    # "id" is the client's myid (none given here); the server's id is int_id.
+    assert (contact["id"], contact["int_id"]) == ("", added["id"])
     assert contact["group"] == "501,502"
     assert contact["name"] == "Пётр"
     page = await call(client, "phones", get=1, cnt=5)
-    rest = await call(client, "phones", get=1, after_id=page[-1]["id"])
-    ids = [int(c["id"]) for c in page + rest]
+    rest = await call(client, "phones", get=1, after_id=page[-1]["int_id"])
+    ids = [int(c["int_id"]) for c in page + rest]
     assert ids == sorted(ids) and len(ids) == 13
     assert (await call(client, "phones", add=1, phone="1-2"))["error_code"] == 1
     assert (await call(client, "phones", add=1, phone="79990001111", bd="31.02.1990"))[
@@ -409,7 +410,12 @@ async def test_subclients_pay_and_statistics(
     assert (await call(client, "users", pay=1, user="new1", sum=99999))["error_code"] == 10
     assert (await call(client, "users", pay=1, user="ghost", sum=1))["error_code"] == 6
 
-    [stat] = await call(client, "users", get_stat=1, user="new1")
+    # new1 has its own balance: asked without reseller=1 it is not among those sharing the main one.
+    assert (await call(client, "users", get_stat=1, user="new1"))["error_code"] == 3
+    assert (await call(client, "users", get_stat=1, user="callcenter", reseller=1))[
+        "error_code"
+    ] == 7
+    [stat] = await call(client, "users", get_stat=1, user="new1", reseller=1)
     assert stat == {
         "login": "new1",
         "sms": "0",
@@ -419,6 +425,32 @@ async def test_subclients_pay_and_statistics(
     }
     shared = await call(client, "users", get_stat=1, start="01.01.2000")
     assert {s["login"] for s in shared} == {"callcenter", "marketing"}
-    [everything] = await call(client, "users", get_stat_all=1, user="shop-msk", start="01.01.2000")
+    [everything] = await call(
+        client, "users", get_stat_all=1, user="shop-msk", reseller=1, start="01.01.2000"
+    )
     assert {i["operator"] for i in everything["items"]} >= {"МТС", "Билайн"}
     assert (await call(client, "users", get_stat=1, start="2024-01-01"))["error_code"] == 1
+
+
+async def test_shapes_the_pages_allow(emulator: SmscEmulator, client: httpx.AsyncClient) -> None:
+    # get_black has no documented filter: a phone parameter changes nothing.
+    everything = await call(client, "phones", get_black=1)
+    assert await call(client, "phones", get_black=1, phone="79160000001") == everything
+    # A re-add of a listed number may be refused.
+    emulator.shapes.black_readd_error = 5
+    assert (await call(client, "phones", add_black=1, phone="79160000001", type=1))[
+        "error_code"
+    ] == 5
+    # Contacts as the page's example writes them: the client's id, no int_id.
+    emulator.shapes.contact_int_id = False
+    emulator.shapes.phone_separator = " / "
+    await call(client, "phones", add=1, phone="79990000101; 79990000102", myid="crm-42")
+    [contact] = await call(client, "phones", get=1, phone="79990000101")
+    assert contact["id"] == "crm-42" and "int_id" not in contact
+    assert contact["phone"] == "79990000101 / 79990000102"
+    # A template change that names one field may blank the others.
+    emulator.shapes.template_chg_keeps = False
+    added = await call(client, "templates", add=1, name="T", msg="text", format="sms")
+    await call(client, "templates", chg=1, id=added["id"], name="T2")
+    [template] = [t for t in await call(client, "templates", get=1) if t["id"] == added["id"]]
+    assert (template["name"], template["message"], template["format"]) == ("T2", "", "")

@@ -248,6 +248,11 @@ class SmscClient:
     def __repr__(self) -> str:
         return f"SmscClient({self._credentials.identity!r} at {self._hosts[0]})"
 
+    @property
+    def account_key(self) -> tuple[str, str]:
+        """Which SMSC account this client speaks for (host and login or key digest; no secret)."""
+        return (self._hosts[0], self._credentials.identity)
+
     # -- transport ---------------------------------------------------------------------------
 
     async def _call(
@@ -452,7 +457,7 @@ class SmscClient:
         cnt: int | None = None,
         after_id: int | None = None,
     ) -> list[Contact]:
-        """One page of contacts (ascending ids after ``after_id``); empty when none match."""
+        """One page of contacts (ascending ``int_id`` after ``after_id``); empty when none match."""
         params = _params(
             get=1, grp=group, phone=phone, fio=fio, search=search, cnt=cnt, after_id=after_id
         )
@@ -466,7 +471,11 @@ class SmscClient:
         search: str | None = None,
         page_size: int = 200,
     ) -> AsyncIterator[Contact]:
-        """Every matching contact, fetched page by page with ``after_id``; never all in memory."""
+        """Every matching contact, fetched page by page with ``after_id``; never all in memory.
+
+        Paging needs the server's ``int_id``; when the answer has none, the first page is read
+        again as one page of MAX_PAGE (the most SMSC gives without a cursor) and the walk ends.
+        """
         page_size = min(page_size, MAX_PAGE)
         after_id: int | None = None
         while True:
@@ -479,7 +488,16 @@ class SmscClient:
                 yield contact
             if len(page) < page_size:
                 return
-            after_id = page[-1].id
+            cursor = page[-1].int_id
+            if advances(cursor, after_id, ascending=True):
+                after_id = cursor
+                continue
+            if after_id is None and cursor is None and page_size < MAX_PAGE:
+                params = _params(get=1, grp=group, fio=fio, search=search, cnt=MAX_PAGE)
+                whole = await self._list("phones", "get", params, Contact, cache=False)
+                for contact in whole[len(page) :]:
+                    yield contact
+            return
 
     # -- phones.php: groups ----------------------------------------------------------------------
 
@@ -495,7 +513,8 @@ class SmscClient:
         await self._ok("phones", "del_group", _params(del_group=1, grp=group_id))
 
     async def get_groups(self) -> list[Group]:
-        return await self._list("phones", "get_group", _params(get_group=1), Group)
+        """The phone-number groups; type=0 is sent so e-mail groups (type 1) never mix in."""
+        return await self._list("phones", "get_group", _params(get_group=1, type=0), Group)
 
     async def move_group(self, phone: str, group_id: int, mode: MoveMode) -> None:
         """Move the contact to a group, add a group to it, or take it out of one."""
@@ -515,26 +534,30 @@ class SmscClient:
         await self._ok("phones", "del_black", _params(del_black=1, phone=phone))
 
     async def get_black(
-        self, *, cnt: int | None = None, prev_id: int | None = None, phone: str | None = None
+        self, *, cnt: int | None = None, prev_id: int | None = None
     ) -> list[BlackEntry]:
-        """One page of the black list, newest first, older than ``prev_id``."""
-        params = _params(get_black=1, cnt=cnt, prev_id=prev_id, phone=phone)
+        """One page of the black list, newest first, older than ``prev_id``.
+
+        The page documents no filter for get_black: search by reading pages and comparing here.
+        """
+        params = _params(get_black=1, cnt=cnt, prev_id=prev_id)
         return await self._list("phones", "get_black", params, BlackEntry)
 
-    async def iter_black(
-        self, *, phone: str | None = None, page_size: int = MAX_PAGE
-    ) -> AsyncIterator[BlackEntry]:
+    async def iter_black(self, *, page_size: int = MAX_PAGE) -> AsyncIterator[BlackEntry]:
         """The whole black list, newest first, page by page with ``prev_id``."""
         page_size = min(page_size, MAX_PAGE)
         prev_id: int | None = None
         while True:
-            params = _params(get_black=1, cnt=page_size, prev_id=prev_id, phone=phone)
+            params = _params(get_black=1, cnt=page_size, prev_id=prev_id)
             page = await self._list("phones", "get_black", params, BlackEntry, cache=False)
             for entry in page:
                 yield entry
             if len(page) < page_size:
                 return
-            prev_id = page[-1].id
+            cursor = page[-1].id
+            if not advances(cursor, prev_id, ascending=False):
+                return
+            prev_id = cursor
 
     # -- senders.php -----------------------------------------------------------------------------
 
@@ -590,7 +613,7 @@ class SmscClient:
 
     async def change_template(
         self,
-        template_id: int,
+        template: Template,
         *,
         name: str | None = None,
         message: str | None = None,
@@ -598,16 +621,19 @@ class SmscClient:
         sender: str | None = None,
         autosign: bool | None = None,
     ) -> None:
+        """Change a template as last read; every field is sent, the changed ones new.
+
+        The page does not promise that a field left out of ``chg`` is kept, so none is left out.
+        """
         params = _params(
             chg=1,
-            id=template_id,
-            name=name,
-            msg=message,
-            format=format.value if format is not None else None,
-            sender=sender,
+            id=template.id,
+            name=template.name if name is None else name,
+            msg=template.message if message is None else message,
+            format=template.format if format is None else format.value,
+            sender=template.sender if sender is None else sender,
         )
-        if autosign is not None:
-            params["fl[1]"] = "1" if autosign else "0"
+        params["fl[1]"] = "1" if (template.autosign if autosign is None else autosign) else "0"
         await self._ok("templates", "chg", params)
 
     async def delete_template(self, template_id: int) -> None:
@@ -698,6 +724,15 @@ class SmscClient:
         """Per-subclient, per-operator breakdown for a period."""
         params = _stat_params("get_stat_all", start, end, user, user_id, reseller)
         return await self._list("users", "get_stat_all", params, StatAllRow)
+
+
+def advances(cursor: int | None, previous: int | None, *, ascending: bool) -> bool:
+    """Whether a paging cursor moved on; a loop whose cursor stands still would never end."""
+    if cursor is None or cursor <= 0:
+        return False
+    if previous is None:
+        return True
+    return cursor > previous if ascending else cursor < previous
 
 
 async def _with_timeout(awaitable: Awaitable[T], seconds: float) -> T:

@@ -11,7 +11,7 @@ import re
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from enum import IntEnum, StrEnum
-from typing import Annotated, Any
+from typing import Annotated, Any, Final
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
@@ -64,10 +64,14 @@ def _id_list(value: Any) -> Any:
 
 
 def _phone_list(value: Any) -> Any:
+    """phones.php: "a list of phone numbers separated by any separator"."""
     if value is None:
         return []
+    if isinstance(value, int):
+        return [str(value)]
     if isinstance(value, str):
-        return [part for part in re.split(r"[\s,;]+", value) if part]
+        # Anything but a digit separates numbers; a plus counts only at a number's start.
+        return re.findall(r"\+?\d+", value)
     return value
 
 
@@ -168,7 +172,14 @@ class Balance(SmscModel):
 
 
 class Contact(SmscModel):
-    id: Int
+    """A phones.php contact.
+
+    The page: ``<id>`` is the "contact Id assigned by the Client" (the ``myid`` a CRM sets: text,
+    often empty), while ``after_id`` takes the server's ``int_id``, present only in some answers.
+    """
+
+    id: Text = ""
+    int_id: OptInt = None
     phones: PhoneList = Field(default_factory=list, alias="phone")
     name: Text = ""
     groups: IdList = Field(default_factory=list, alias="group")
@@ -199,6 +210,11 @@ class BlackEntry(SmscModel):
     comment: Text = ""
 
 
+def is_phone_name(name: str) -> bool:
+    """A phone number (10 to 15 digits): the only sender names SMSC sends a code to."""
+    return name.isdigit() and name.isascii() and 10 <= len(name) <= 15
+
+
 class Sender(SmscModel):
     id: Int
     name: Text = Field(alias="sender")
@@ -208,13 +224,53 @@ class Sender(SmscModel):
     def is_digital(self) -> bool:
         return self.name.isdigit()
 
+    @property
+    def is_phone(self) -> bool:
+        return is_phone_name(self.name)
+
+
+# The per-operator fields senders.php lists for operators=1.
+OPERATOR_FIELDS: Final = (
+    "mega_step",
+    "mega_int",
+    "bee_step",
+    "motiv",
+    "motiv_step",
+    "motiv_int",
+    "sber_step",
+    "sber_int",
+    "winmob_step",
+    "volnamob_step",
+    "mts_step",
+    "mts_int",
+    "tele2_step",
+    "tele2",
+    "tele2_int",
+    "ua_reg",
+    "ua_int",
+    "by_reg",
+    "by_int",
+)
+
+
+def _operator_of(key: str) -> str:
+    """The operator field a key belongs to (``mts_step_sender`` → ``mts_step``), else the key."""
+    known = [f for f in OPERATOR_FIELDS if key == f or key.startswith(f + "_")]
+    return max(known, key=len) if known else key
+
 
 class SenderOperators(SmscModel):
-    """A sender name with its registration status at each operator (``mts_step``, ``ua_reg``…)."""
+    """A sender name with its registration status at each operator (``mts_step``, ``ua_reg``…).
+
+    senders.php: "if an operator has a replacement for the sender name, operators=1 also includes
+    that replacement", without saying how. Whatever is not a documented status code (a number
+    such as 79001234567, or a name) is read as the replacement for that key's operator.
+    """
 
     id: Int
     name: Text = Field(alias="sender")
     statuses: dict[str, int] = Field(default_factory=dict)
+    replacements: dict[str, str] = Field(default_factory=dict)
 
     @model_validator(mode="before")
     @classmethod
@@ -222,17 +278,22 @@ class SenderOperators(SmscModel):
         if not isinstance(data, dict):
             return data
         statuses: dict[str, int] = {}
+        replacements: dict[str, str] = {}
         rest: dict[str, Any] = {}
+        codes = {int(s) for s in OperatorStatus}
         for key, value in data.items():
-            if key in ("id", "sender", "statuses"):
+            if key in ("id", "sender", "statuses", "replacements"):
                 rest[key] = value
                 continue
-            try:
-                statuses[key] = int(str(value).strip())
-            except ValueError:
-                # A replacement name for an operator comes as text; keep it aside.
-                rest[key] = value
-        rest["statuses"] = statuses
+            text = "" if value is None else str(value).strip()
+            if not text:
+                continue
+            if text.isdigit() and int(text) in codes:
+                statuses[key] = int(text)
+            else:
+                replacements[_operator_of(key)] = text
+        rest.setdefault("statuses", statuses)
+        rest.setdefault("replacements", replacements)
         return rest
 
 
@@ -256,7 +317,8 @@ class StatItem(SmscModel):
     operator: Text = ""
     mccmnc: Text = ""
     sms: Int = 0
-    # Named by meaning: the English page swaps the words for these two fields.
+    # users.php defines them crosswise: "<credit> - debit." and "<debit> - credit.", that is
+    # <credit> is the money spent and <debit> the money credited (a top-up). Named by meaning.
     spent: Money = Field(default=Decimal(0), alias="credit")
     credited: Money = Field(default=Decimal(0), alias="debit")
     currency: Text = ""
@@ -267,6 +329,7 @@ class StatRow(SmscModel):
 
     login: Text
     sms: Int = 0
+    # users.php: "<credit> - debit." (money spent), "<debit> - credit." (money credited).
     spent: Money = Field(default=Decimal(0), alias="credit")
     credited: Money = Field(default=Decimal(0), alias="debit")
     currency: Text = ""

@@ -287,3 +287,61 @@ async def test_a_file_over_the_bulk_limit_says_only_the_first_numbers_were_taken
         summary.text
     )
     assert len(black(smsc)) == 40
+
+
+async def test_one_number_is_found_by_paging_and_the_read_is_reused_within_the_minute(
+    bot: RunningBot, fake_telegram: FakeTelegram, smsc: SmscEmulator
+) -> None:
+    # phones.php documents no filter for get_black: the list is paged with prev_id.
+    account = smsc.accounts[LOGIN]
+    account.add_black("79991230000", 1)
+    for i in range(1500):
+        account.add_black(f"7998{i:07d}")
+    user = fake_telegram.user(4011)
+    await login(user)
+    await user.send("/black +79991230000")
+    reply = await user.expect_message()
+    assert "was already in the black list" in reply.text and "mass mailings" in reply.text
+    reads = phones_requests(smsc, "get_black")
+    assert all("phone" not in r for r in reads)
+    assert [r.get("prev_id") is None for r in reads] == [True, False]
+    await user.send("/black +79991230000")
+    assert "was already in the black list" in (await user.expect_message()).text
+    await user.send("/black +79991230001")
+    assert "is now in the black list" in (await user.expect_message()).text
+    await user.send("/black +79991230001")
+    assert "was already in the black list" in (await user.expect_message()).text
+    # One read of the list served all four.
+    assert len(phones_requests(smsc, "get_black")) == 2
+
+
+async def test_four_bulk_adds_within_a_minute_all_complete(
+    bot: RunningBot, fake_telegram: FakeTelegram, smsc: SmscEmulator
+) -> None:
+    user = fake_telegram.user(4012)
+    await login(user)
+    for round_ in range(4):
+        await user.send(f"/black +7999000{round_}001\n+7999000{round_}002")
+        await user.expect_message()
+        summary = await user.expect_edit()
+        assert "2 numbers added" in summary.text, summary.text
+        assert "Stopped early" not in summary.text
+    assert len(black(smsc)) == 8
+    # The duplicate check read the list once; no identical read came near SMSC's limit of 3.
+    assert len(phones_requests(smsc, "get_black")) == 1
+
+
+async def test_a_refused_type_change_says_the_type_is_unchanged(
+    bot: RunningBot, fake_telegram: FakeTelegram, smsc: SmscEmulator
+) -> None:
+    user = fake_telegram.user(4013)
+    await login(user)
+    await user.send("/black +79990004455")
+    added = await user.expect_message()
+    # SMSC's page does not describe adding a listed number again; here it refuses.
+    smsc.shapes.black_readd_error = 5
+    await user.press(added, "Single messages")
+    refused = await user.expect_edit()
+    assert "did not change the type" in refused.text and "stays" in refused.text
+    assert "✓ All messages" in refused.button_texts
+    assert black(smsc) == {"79990004455": 0}

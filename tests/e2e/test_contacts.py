@@ -169,7 +169,7 @@ async def test_smsc_errors_in_the_middle_keep_the_conversation(
     # Saving fails with an SMSC error: the state and the buttons stay, Save works again.
     smsc.fault = 5
     await user.press(step, "Save")
-    assert "could not save" in (await user.expect_message()).text
+    assert "could not carry out the operation" in (await user.expect_message()).text
     smsc.fault = None
     await user.press(step, "Save")
     assert "Мария" in (await user.expect_edit()).text
@@ -412,3 +412,51 @@ async def test_bidi_zero_width_and_control_characters_never_reach_smsc_or_the_sc
     await user.send(f"\u2067Клиенты{UNSAFE}")
     assert "Клиенты" in (await user.expect_message()).text
     assert "Клиенты" in {g.name for g in smsc.accounts[LOGIN].groups.values()}
+
+
+async def test_pages_when_contacts_have_no_numeric_id(
+    bot: RunningBot, fake_telegram: FakeTelegram, smsc: SmscEmulator
+) -> None:
+    # phones.php's own shape: "id" is the client's myid (empty here) and there is no int_id.
+    smsc.shapes.contact_int_id = False
+    for i in range(1, 11):
+        seed_contact(smsc, f"799900002{i:02d}", f"Гость {i:02d}")
+    user = fake_telegram.user(3011)
+    await login(user)
+    await user.send("/contacts")
+    first = await user.expect_message()
+    assert "Гость 01" in first.text and "Гость 09" not in first.text
+    await user.press(first, "Next ▶")
+    second = await user.expect_edit()
+    assert "Гость 09" in second.text and "Гость 10" in second.text and "Гость 01" not in second.text
+    assert "Next ▶" not in second.button_texts
+    await user.press(second, "1. Гость 09")
+    card = await user.expect_message()
+    assert "+7 999 000-02-09" in card.text
+    await user.press(second, "◀ Previous")
+    back = await user.expect_edit()
+    assert "Гость 01" in back.text
+    # Each turn asks SMSC the same question; past its three a minute the last answer is shown.
+    for _turn in range(2):
+        await user.press(back, "Next ▶")
+        assert "Гость 09" in (await user.expect_edit()).text
+        await user.press(back, "◀ Previous")
+        assert "Гость 01" in (await user.expect_edit()).text
+
+
+async def test_pages_by_int_id_when_ids_are_crm_text(
+    bot: RunningBot, fake_telegram: FakeTelegram, smsc: SmscEmulator
+) -> None:
+    for i in range(1, 11):
+        seed_contact(smsc, f"799900003{i:02d}", f"Клиент CRM {i:02d}", myid=f"crm-{i}")
+    user = fake_telegram.user(3012)
+    await login(user)
+    await user.send("/contacts")
+    first = await user.expect_message()
+    assert "Клиент CRM 01" in first.text
+    await user.press(first, "Next ▶")
+    second = await user.expect_edit()
+    assert "Клиент CRM 09" in second.text and "Клиент CRM 01" not in second.text
+    after_ids = [r.params.get("after_id") for r in smsc.requests if r.params.get("get")]
+    int_ids = sorted(smsc.accounts[LOGIN].contacts)
+    assert after_ids[-1] == str(int_ids[7])

@@ -136,3 +136,23 @@ async def test_a_group_deleted_elsewhere(
     del smsc.accounts[LOGIN].groups[ids["Временная"]]
     await user.press(listing, "Временная")
     assert "no longer exists" in (await user.expect_edit()).text
+
+
+async def test_only_phone_groups_are_listed_and_the_card_shows_the_mailing_number(
+    bot: RunningBot, fake_telegram: FakeTelegram, smsc: SmscEmulator
+) -> None:
+    account = smsc.accounts[LOGIN]
+    phones_id = account.new_id("group")
+    account.groups[phones_id] = EmuGroup(phones_id, "Клиенты", number=42)
+    mail_id = account.new_id("group")
+    account.groups[mail_id] = EmuGroup(mail_id, "Почтовая рассылка", type=1)
+    user = fake_telegram.user(5010)
+    await login(user)
+    await user.send("/groups")
+    listing = await user.expect_message()
+    assert "Клиенты" in listing.text and "Почтовая рассылка" not in listing.text
+    [asked] = [r.params for r in smsc.requests if r.params.get("get_group")]
+    assert asked["type"] == "0"
+    await user.press(listing, "Клиенты")
+    card = await user.expect_edit()
+    assert "Mailing group number: 42" in card.text

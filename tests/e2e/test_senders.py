@@ -130,7 +130,11 @@ async def test_code_errors_7_8_and_10_are_explained(
     listing = await open_senders(user)
     # Card buttons carry everything the code buttons need, so the card is opened once per name.
     await user.press(listing, "⏳ 12345")
-    await user.press(await user.expect_edit(), "Send a code")
+    # SMSC sends codes to phone numbers only (10 to 15 digits): a short numeric name gets none.
+    card = await user.expect_edit()
+    assert "Send a code" not in card.button_texts and "I have a code" not in card.button_texts
+    assert "confirmed with a code" not in (card.text or "")
+    await user.press_data(listing.message_id, f"sna:code:{short.id}:{short.name}")
     assert "not a phone number" in ((await user.expect_message()).text or "")
 
     await user.press_data(listing.message_id, f"sna:code:{far.id}:{far.name}")
@@ -305,3 +309,18 @@ async def test_error_2_inside_a_conversation_asks_to_log_in_again(
     assert bot.app is not None
     account = await bot.app.accounts.repo.get(user.chat.id)
     assert account is not None and account.needs_relogin
+
+
+async def test_the_card_says_what_an_operator_replaces_the_name_with(
+    bot: RunningBot, fake_telegram: FakeTelegram, smsc: SmscEmulator
+) -> None:
+    sender = add(smsc.accounts[LOGIN], "MyShop", 1, mega_step=2)
+    sender.replacements.update(mts_step="79001234567", bee_step="ShopBee")
+    user = fake_telegram.user(5020)
+    await login(user)
+    await user.press(await open_senders(user), "✅ MyShop")
+    card = (await user.expect_edit()).text or ""
+    assert "MTS: replaced by 79001234567" in card
+    assert "Beeline: replaced by ShopBee" in card
+    assert "MegaFon: approved by the operator" in card
+    assert "status 79001234567" not in card

@@ -194,3 +194,42 @@ async def test_a_login_of_2000_emoji_is_echoed_cut_to_fit(
     assert picker.startswith("Statistics of " + "😀" * 31 + "….\n"), picker[:200]
     assert "Choose the period" in picker
     assert all(r.ok for r in fake_telegram.requests_for("sendMessage"))
+
+
+async def test_a_subclient_with_its_own_balance_is_asked_about_with_reseller(
+    bot: RunningBot, fake_telegram: FakeTelegram, smsc: SmscEmulator
+) -> None:
+    # users.php: plain get_stat covers subclients sharing the main balance, reseller=1 the others.
+    fill(smsc.accounts[LOGIN])
+    user = fake_telegram.user(8010)
+    await login(user)
+    table = await pick(user, "/stats", "This month")
+    for login_, own in (("alpha", True), ("beta", False)):
+        await user.press(table, login_)
+        breakdown = (await user.expect_message()).text or ""
+        assert "Отправка SMS" in breakdown, breakdown
+        [asked] = [r.params for r in smsc.requests if r.params.get("get_stat_all")][-1:]
+        assert asked["user"] == login_ and ("reseller" in asked) is own
+    await user.send("/subclients")
+    listing = await user.expect_message()
+    await user.press(listing, "alpha")
+    card = (await user.expect_edit()).text or ""
+    assert "This month: 15 messages" in card
+
+
+async def test_spent_and_credited_are_labelled_as_the_page_defines_credit_and_debit(
+    bot: RunningBot, fake_telegram: FakeTelegram, smsc: SmscEmulator
+) -> None:
+    # users.php: "<credit> - debit." (money spent), "<debit> - credit." (money credited).
+    add(
+        smsc.accounts[LOGIN], "gamma", 0, sms(TODAY, "МТС", "25001", 4, "9.00"), top_up(TODAY, "50")
+    )
+    user = fake_telegram.user(8011)
+    await login(user)
+    table = (await pick(user, "/stats", "This month")).text or ""
+    assert "gamma: 4 messages, spent RUB9.00, credited RUB50.00" in table
+    legend = "Spent: money paid for messages (SMSC's “credit”). Credited: money put on the balance"
+    assert legend in table
+    await user.send("/stats gamma")
+    await user.press(await user.expect_message(), "This month")
+    assert legend in ((await user.expect_edit()).text or "")

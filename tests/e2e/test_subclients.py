@@ -253,7 +253,7 @@ async def test_top_up_confirmation_works_after_a_restart(
 USERS_ERRORS = {
     1: "one of the values is not valid",
     3: "found no such record",
-    5: "could not save or delete",
+    5: "could not carry out the operation",
     6: "no subclient with this login",
     7: "uses the main account's balance",
     8: "could not save the subclient",

@@ -213,3 +213,40 @@ async def test_every_error_code_is_explained_in_place_and_the_conversation_stays
         assert "temporarily blocked" in ((await user.expect_message()).text or "")
     finally:
         smsc.fault = None
+
+
+async def test_a_rename_sends_every_field_so_nothing_is_blanked(
+    bot: RunningBot, fake_telegram: FakeTelegram, smsc: SmscEmulator
+) -> None:
+    # templates.php does not promise that a field left out of chg is kept; here it is not.
+    smsc.shapes.template_chg_keeps = False
+    account = smsc.accounts[LOGIN]
+    template = add(account, "Promo", "Скидка 10%", format="viber", sender="MyShop", flag=1)
+    user = fake_telegram.user(6010)
+    await login(user)
+    await user.press(await open_templates(user), "Promo")
+    card = await user.expect_edit()
+    await user.press(card, "Rename")
+    await user.expect_message()
+    await user.send("Promo 2")
+    assert "Saved" in ((await user.expect_message()).text or "")
+    changed = account.templates[template.id]
+    assert (changed.name, changed.message, changed.format, changed.sender, changed.flag) == (
+        "Promo 2",
+        "Скидка 10%",
+        "viber",
+        "MyShop",
+        1,
+    )
+    await user.press(card, "New text")
+    await user.expect_message()
+    await user.send("Скидка 20%")
+    assert "Saved" in ((await user.expect_message()).text or "")
+    changed = account.templates[template.id]
+    assert (changed.name, changed.message, changed.format, changed.sender, changed.flag) == (
+        "Promo 2",
+        "Скидка 20%",
+        "viber",
+        "MyShop",
+        1,
+    )

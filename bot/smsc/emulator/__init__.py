@@ -12,6 +12,7 @@ from .state import (
     Group,
     LedgerEntry,
     Sender,
+    Shapes,
     Subclient,
     Template,
 )
@@ -29,6 +30,7 @@ __all__ = [
     "LedgerEntry",
     "RecordedRequest",
     "Sender",
+    "Shapes",
     "SmscEmulator",
     "Subclient",
     "Template",

@@ -10,6 +10,7 @@ from .state import (
     Call,
     Contact,
     Group,
+    Shapes,
     digits,
     is_set,
     parse_date,
@@ -42,6 +43,10 @@ def handle(call: Call) -> Answer:
     for key, command in _COMMANDS.items():
         if is_set(params, key):
             return command(call.account, params)
+    if is_set(params, "get"):
+        return _get(call)
+    if is_set(params, "add_black"):
+        return _add_black(call)
     raise ApiError(1)
 
 
@@ -105,20 +110,24 @@ def _del(account: Account, params: Params) -> Answer:
     return ok()
 
 
-def _contact_row(contact: Contact) -> Row:
-    return {
-        "phone": ",".join(contact.phones),
+def _contact_row(contact: Contact, shapes: Shapes) -> Row:
+    row: dict[str, str | int] = {
+        "phone": shapes.phone_separator.join(contact.phones),
         "name": contact.name,
         "group": ",".join(str(g) for g in contact.groups),
         "first_name": contact.first_name,
         "last_name": contact.last_name,
         "middle_name": contact.middle_name,
         "birthday": contact.birthday,
-        "id": str(contact.id),
+        # The page: <id> is the "contact Id assigned by the Client" (myid), text and maybe empty.
+        "id": contact.myid,
         "comments": contact.comments,
         "tags": contact.tags,
         "phone_other": contact.phone_other,
     }
+    if shapes.contact_int_id:
+        row["int_id"] = contact.id
+    return row
 
 
 def _matches(contact: Contact, params: Params) -> bool:
@@ -149,7 +158,8 @@ def _count(params: Params) -> int:
     return min(cnt, MAX_COUNT)
 
 
-def _get(account: Account, params: Params) -> Answer:
+def _get(call: Call) -> Answer:
+    account, params = call.account, call.params
     after_id = parse_int(params.get("after_id"), 0)
     cnt = _count(params)
     found = [
@@ -157,7 +167,7 @@ def _get(account: Account, params: Params) -> Answer:
     ]
     if not found:
         raise ApiError(3)
-    return table([_contact_row(c) for c in found[:cnt]], "contact")
+    return table([_contact_row(c, call.shapes) for c in found[:cnt]], "contact")
 
 
 def _group_type(params: Params) -> int:
@@ -249,12 +259,15 @@ def _move_group(account: Account, params: Params) -> Answer:
     return ok()
 
 
-def _add_black(account: Account, params: Params) -> Answer:
+def _add_black(call: Call) -> Answer:
+    account, params = call.account, call.params
     phone = parse_phone(params.get("phone", ""))
     kind = parse_int(params.get("type"), 0)
     if kind not in (0, 1, 2):
         raise ApiError(1)
     old = next((e for e in account.black.values() if e.phone == phone), None)
+    if old is not None and call.shapes.black_readd_error is not None:
+        raise ApiError(call.shapes.black_readd_error)
     # Re-adding a number without cmt keeps its comment.
     comment = params.get("cmt", old.comment if old else "")
     return created(account.add_black(phone, kind, comment).id, "phone")
@@ -272,12 +285,11 @@ def _del_black(account: Account, params: Params) -> Answer:
 def _get_black(account: Account, params: Params) -> Answer:
     cnt = _count(params)
     prev_id = parse_int(params.get("prev_id"), 0)
-    # (inferred) a phone filter by substring: the page lists no filter, the bot's search needs one.
-    wanted = digits(params.get("phone", ""))
+    # The page lists no filter for get_black: a ``phone`` parameter is ignored.
     entries = [
         e
         for e in sorted(account.black.values(), key=lambda e: e.id, reverse=True)
-        if (not prev_id or e.id < prev_id) and wanted in e.phone
+        if not prev_id or e.id < prev_id
     ]
     if not entries:
         raise ApiError(3)
@@ -287,17 +299,15 @@ def _get_black(account: Account, params: Params) -> Answer:
     return table(rows, "record")
 
 
-# Should a request carry two commands, the first one here wins.
+# Should a request carry two commands, the first one here wins (then get, then add_black).
 _COMMANDS: dict[str, Callable[[Account, Params], Answer]] = {
     "add_group": _add_group,
     "chg_group": _chg_group,
     "del_group": _del_group,
     "get_group": _get_group,
-    "add_black": _add_black,
     "del_black": _del_black,
     "get_black": _get_black,
     "add": _add,
     "chg": _chg,
     "del": _del,
-    "get": _get,
 }

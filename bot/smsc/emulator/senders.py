@@ -79,7 +79,11 @@ def _get(call: Call) -> Answer:
     senders = sorted(call.account.senders.values(), key=lambda s: s.id)
     if is_set(call.params, "operators"):
         rows: list[Row] = [
-            {"sender": s.name, **{k: str(s.operators[k]) for k in OPERATOR_FIELDS}, "id": str(s.id)}
+            {
+                "sender": s.name,
+                **{k: s.replacements.get(k, str(s.operators[k])) for k in OPERATOR_FIELDS},
+                "id": str(s.id),
+            }
             for s in senders
         ]
         order: tuple[str, ...] = ("sender", *_TEXT_OPERATOR_ORDER, "id")

@@ -16,7 +16,7 @@ from aiohttp import web
 from . import balance, phones, senders, templates, users
 from .demo import DEMO_UNDELIVERABLE, build_demo_account
 from .limits import CONCURRENT, IpGuard, RateWindows, rules_for
-from .state import Account, Call, CodeDesk
+from .state import Account, Call, CodeDesk, Shapes
 from .wire import (
     Answer,
     ApiError,
@@ -87,6 +87,7 @@ class SmscEmulator:
         # What the "garbage" fault answers: non-JSON bytes unless a test sets, e.g., a wrong shape.
         self.garbage_body = _GARBAGE
         self.max_concurrent = max_concurrent
+        self.shapes = Shapes()
         self.max_in_flight: dict[str, int] = {}
         self._in_flight: dict[str, int] = {}
         self._clock = clock
@@ -236,7 +237,7 @@ class SmscEmulator:
             if broken is not None:
                 return error(9, broken.description)
             try:
-                return SCRIPTS[script](Call(account, params, now, self._codes))
+                return SCRIPTS[script](Call(account, params, now, self._codes, self.shapes))
             except ApiError as exc:
                 return error(exc.code, exc.description or describe(script, exc.code))
         finally:

@@ -92,6 +92,9 @@ class Sender:
     status: int = 0
     comment: str = ""
     operators: dict[str, int] = field(default_factory=lambda: dict.fromkeys(OPERATOR_FIELDS, 0))
+    # Operator field → the name that operator puts in its place (a number or text). The page
+    # says operators=1 includes it but not where: here it stands in that operator's field.
+    replacements: dict[str, str] = field(default_factory=dict)
 
     @property
     def digital(self) -> bool:
@@ -205,6 +208,24 @@ class CodeDesk:
 
 
 @dataclass
+class Shapes:
+    """Answers the pages allow besides the emulator's usual ones; tests switch them on.
+
+    ``contact_int_id``: contact rows carry the server's ``int_id`` beside the client's ``id``
+    (the page's fmt=3 example shows only ``id``). ``phone_separator`` joins a contact's numbers
+    (the page: "separated by any separator"). ``black_readd_error``: adding a listed number
+    again answers this error code instead of changing the entry (the page does not describe a
+    re-add). ``template_chg_keeps``: a template change keeps the fields it does not name (the page
+    does not promise it; False blanks them).
+    """
+
+    contact_int_id: bool = True
+    phone_separator: str = ","
+    black_readd_error: int | None = None
+    template_chg_keeps: bool = True
+
+
+@dataclass
 class Call:
     """What a script's command needs: the authorised account, the parameters and the clock."""
 
@@ -212,6 +233,7 @@ class Call:
     params: Params
     now: float
     codes: CodeDesk
+    shapes: Shapes = field(default_factory=Shapes)
 
 
 def is_set(params: Params, key: str) -> bool:
@@ -225,7 +247,8 @@ def digits(text: str) -> str:
 
 
 _PHONE_CHARS = re.compile(r"^[\d\s+().\-]+$")
-_PHONE_SEPARATORS = re.compile(r"[,;|\r\n\t]+")
+# "Separated by any separator": anything that cannot be part of one written number.
+_PHONE_SEPARATORS = re.compile(r"[^\d +().\-]+")
 
 
 def parse_phone(text: str) -> str:

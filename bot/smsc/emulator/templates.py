@@ -24,7 +24,8 @@ def handle(call: Call) -> Answer:
         return created(template.id, "template", text0_sep="-")
     if is_set(params, "chg"):
         template = _find(call)
-        probe = replace(template)
+        # The page does not say whether fields left out of chg are kept; a mode blanks them.
+        probe = replace(template) if call.shapes.template_chg_keeps else Template(template.id, "")
         _apply(probe, params)
         if not probe.name:
             raise ApiError(1)

@@ -150,17 +150,24 @@ def _period(params: Params) -> tuple[date, date]:
 
 
 def _selected(account: Account, params: Params) -> list[Subclient]:
+    # The page: plain get_stat covers subclients sharing the main balance, reseller=1 those with
+    # their own; a user= request is answered within that selection too.
+    own = is_set(params, "reseller")
     if params.get("user", "").strip():
-        return [_find(account, params)]
-    if params.get("user_id", "").strip():
+        found = [_find(account, params)]
+    elif params.get("user_id", "").strip():
         user_id = parse_int(params["user_id"], 0)
         found = [s for s in account.subclients.values() if s.id == user_id]
         if not found:
             raise ApiError(6)
-        return found
-    own = is_set(params, "reseller")
-    subs = [s for s in account.subclients.values() if (s.type in OWN_BALANCE_TYPES) == own]
-    return sorted(subs, key=lambda s: s.id)
+    else:
+        subs = [s for s in account.subclients.values() if (s.type in OWN_BALANCE_TYPES) == own]
+        return sorted(subs, key=lambda s: s.id)
+    if (found[0].type in OWN_BALANCE_TYPES) != own:
+        # Error 7: "a sublogin that shares a balance with the main account is specified";
+        # an own-balance subclient is simply not among those sharing it.
+        raise ApiError(7 if own else 3)
+    return found
 
 
 def _in_period(sub: Subclient, start: date, end: date) -> list[LedgerEntry]:
