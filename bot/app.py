@@ -15,6 +15,7 @@ from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.enums import ParseMode
 from aiogram.types import TelegramObject
+from aiogram.utils.callback_answer import CallbackAnswerMiddleware
 from aiogram.utils.i18n import I18n
 
 from bot.accounts import AccountService
@@ -184,6 +185,8 @@ async def build_app(settings: Settings) -> App:
     dp.update.outer_middleware(AllowlistMiddleware(settings.allowed_user_ids))
     dp.update.outer_middleware(ChatLocaleMiddleware(i18n, LanguagePrefs(repo)))
     dp.update.outer_middleware(ErrorLayerMiddleware(accounts))
+    # Before the account middleware: a button is answered even when the chat has no account.
+    dp.callback_query.middleware(CallbackAnswerMiddleware(pre=True))
     account_middleware = AccountMiddleware(accounts)
     dp.message.middleware(account_middleware)
     dp.callback_query.middleware(account_middleware)

@@ -218,8 +218,8 @@ class ErrorLayerMiddleware(BaseMiddleware):
             log.info("chat %s cannot be written to: %s", chat and chat.id, exc.message)
             return
         elif isinstance(exc, TelegramBadRequest) and "message is not modified" in exc.message:
-            # A double tap on the same button: the screen already shows the answer. The handler
-            # has usually answered the query already, and Telegram refuses a second answer.
+            # A double tap on the same button: the screen already shows the answer. The query
+            # was usually answered before the handler ran, and Telegram refuses a second answer.
             if update.callback_query is not None:
                 with contextlib.suppress(TelegramBadRequest):
                     await update.callback_query.answer()
@@ -245,7 +245,7 @@ class ErrorLayerMiddleware(BaseMiddleware):
         chat = data.get("event_chat")
         try:
             if update.callback_query is not None:
-                # Handlers answer the query before calling SMSC; a second answer is refused,
+                # Buttons are answered before their handler runs; a second answer is refused,
                 # and that must not stop the error text.
                 with contextlib.suppress(TelegramBadRequest):
                     await update.callback_query.answer()

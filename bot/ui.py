@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import html
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import Any, Final
 
+from aiogram import F
 from aiogram.exceptions import TelegramBadRequest
 from aiogram.filters.callback_data import CallbackData
 from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
@@ -14,6 +15,10 @@ from aiogram.utils.i18n import gettext as _
 from bot.text import TEXT_LIMIT, units_prefix, utf16_len
 
 MESSAGE_LIMIT = TEXT_LIMIT
+# Every button is answered before its handler runs (aiogram's CallbackAnswerMiddleware with
+# pre=True, see bot/app.py), so the spinner stops before a slow SMSC call. A handler that answers
+# with a text of its own takes these flags and sets ``callback_answer.text``.
+ANSWER_AFTER: Final[dict[str, Any]] = {"callback_answer": {"pre": False}}
 
 
 def esc(value: Any) -> str:
@@ -70,9 +75,18 @@ async def show_in_place(
         await query.bot.send_message(message.chat.id, text, reply_markup=markup)
 
 
+# Filter for conversation steps that take text: a command goes on to its own handler, even mid-way.
+NOT_COMMAND: Final = F.text & ~F.text.startswith("/")
+
+
 def not_command(message: Message) -> bool:
-    """Filter for conversation steps: a command goes on to its own handler, even mid-way."""
+    """Filter for conversation steps that take any message: a command goes on to its handler."""
     return not (message.text or "").startswith("/")
+
+
+def chat_of(query: CallbackQuery) -> int:
+    """The chat a button was pressed in (its own user's chat when the message is gone)."""
+    return query.message.chat.id if query.message is not None else query.from_user.id
 
 
 class Cf(CallbackData, prefix="cf"):

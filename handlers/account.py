@@ -167,7 +167,6 @@ async def cmd_login(
 
 @router.callback_query(Menu.filter(F.action == "login"))
 async def menu_login(query: CallbackQuery, state: FSMContext, accounts: AccountService) -> None:
-    await query.answer()
     if isinstance(query.message, Message):
         await ask_site(query.message, state, accounts)
 
@@ -180,7 +179,6 @@ async def chose_site(
     accounts: AccountService,
     audit: AuditLog,
 ) -> None:
-    await query.answer()
     message = query.message
     if not isinstance(message, Message):
         return
@@ -206,7 +204,6 @@ async def chose_site(
 
 @router.callback_query(LoginForm.method, LoginMethod.filter())
 async def chose_method(query: CallbackQuery, callback_data: LoginMethod, state: FSMContext) -> None:
-    await query.answer()
     if not isinstance(query.message, Message):
         return
     await state.update_data(apikey=callback_data.apikey)
@@ -435,19 +432,16 @@ async def confirm_logout(
     audit: AuditLog,
 ) -> None:
     if not isinstance(query.message, Message):
-        await query.answer()
         return
     chat_id = query.message.chat.id
     if not callback_data.yes:
         if await cancel(query, asked, confirmations):
-            await query.answer()
             await query.message.edit_text(_("You stay logged in."))
         return
     # Asked for the account the chat is on now: after a log-in to another one it is out of date.
     record = await claim(query, asked, confirmations, await accounts.repo.get(chat_id))
     if record is None:
         return
-    await query.answer()
     had = await accounts.logout(chat_id)
     await confirmations.finish(record.id, "done")
     await audit.record(chat_id, query.from_user.id, "logout", "", "ok" if had else "none")
@@ -477,6 +471,5 @@ async def cmd_balance(message: Message, smsc: SmscClient) -> None:
 
 @router.callback_query(Menu.filter(F.action == "balance"), flags={ACCOUNT_FLAG: True})
 async def menu_balance(query: CallbackQuery, smsc: SmscClient) -> None:
-    await query.answer()
     if isinstance(query.message, Message):
         await show_balance(query.message, smsc)

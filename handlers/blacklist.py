@@ -288,7 +288,6 @@ async def press_block(
     account: Account,
     audit: AuditLog,
 ) -> None:
-    await query.answer()
     if not isinstance(query.message, Message):
         return
     await state.clear()
@@ -307,7 +306,6 @@ async def change_type(
     account: Account,
     audit: AuditLog,
 ) -> None:
-    await query.answer()
     if not isinstance(query.message, Message):
         return
     kind = BlackType(callback_data.t)
@@ -397,7 +395,6 @@ async def undo(
     audit: AuditLog,
 ) -> None:
     """Undo of an add made a moment ago with this very message: no second question."""
-    await query.answer()
     if isinstance(query.message, Message):
         await remove(
             query.message,
@@ -417,7 +414,6 @@ async def ask_remove(
     account: Account,
     confirmations: ConfirmationService,
 ) -> None:
-    await query.answer()
     if isinstance(query.message, Message):
         number = esc(display_stored(callback_data.p, region_of(account)))
         record_id = await confirmations.ask(
@@ -445,13 +441,11 @@ async def confirm_remove(
     audit: AuditLog,
 ) -> None:
     if not isinstance(query.message, Message):
-        await query.answer()
         return
     region = region_of(account)
     digits = asked.payload.get("phone", "")
     if not callback_data.yes:
         if await cancel(query, asked, confirmations):
-            await query.answer()
             number = esc(display_stored(digits, region))
             await query.message.edit_text(
                 _("{number} stays in the black list.").format(number=number)
@@ -460,7 +454,6 @@ async def confirm_remove(
     record = await claim(query, asked, confirmations, account)
     if record is None:
         return
-    await query.answer()
     try:
         done = await perform(
             query,
@@ -613,7 +606,6 @@ async def render_list(
 async def turn_page(
     query: CallbackQuery, callback_data: BlPage, smsc: SmscClient, account: Account
 ) -> None:
-    await query.answer()
     if not isinstance(query.message, Message):
         return
     body, markup = await render_list(smsc, region_of(account), callback_data)
@@ -623,7 +615,6 @@ async def turn_page(
 @router.callback_query(BlMenu.filter(F.a == "list"), flags={ACCOUNT_FLAG: True})
 async def menu_list(query: CallbackQuery, smsc: SmscClient, account: Account) -> None:
     """The list as a new message, so the message with the button (a summary) stays."""
-    await query.answer()
     if isinstance(query.message, Message):
         body, markup = await render_list(smsc, region_of(account), BlPage(d="n", at=0))
         await query.message.answer(body, reply_markup=markup)
@@ -631,7 +622,6 @@ async def menu_list(query: CallbackQuery, smsc: SmscClient, account: Account) ->
 
 @router.callback_query(BlMenu.filter(F.a == "search"))
 async def menu_search(query: CallbackQuery, state: FSMContext) -> None:
-    await query.answer()
     await state.set_state(BlackSearch.query)
     if isinstance(query.message, Message):
         await query.message.answer(_("Send the number, or some of its digits, to search for."))
@@ -658,7 +648,6 @@ async def got_search(
 
 @router.callback_query(BlMenu.filter(F.a == "add"))
 async def menu_add(query: CallbackQuery, state: FSMContext) -> None:
-    await query.answer()
     await state.set_state(BlackAdd.numbers)
     if isinstance(query.message, Message):
         await query.message.answer(

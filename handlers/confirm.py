@@ -15,14 +15,16 @@ from typing import Any
 from aiogram import F, Router
 from aiogram.filters import Filter
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
+from aiogram.utils.callback_answer import CallbackAnswer
 from aiogram.utils.i18n import gettext as _
 
+from bot.errors import StaleButton
 from bot.services.confirmations import ConfirmationService, Refusal, account_key
 from bot.smsc import SmscBadResponse, SmscError, SmscUnavailable
 from bot.storage.accounts import Account
 from bot.storage.audit import AuditLog
 from bot.storage.confirmations import Confirmation
-from bot.ui import Cf
+from bot.ui import ANSWER_AFTER, Cf, chat_of
 from bot.ui import show_in_place as show
 
 log = logging.getLogger(__name__)
@@ -43,13 +45,10 @@ class Asked(Filter):
         self, query: CallbackQuery, callback_data: Cf, confirmations: ConfirmationService
     ) -> bool | dict[str, Any]:
         record = await confirmations.get(callback_data.id)
-        if record is None or record.action != self.action:
+        # Another chat's question is as unknown here as a made-up id: ``no_record`` answers it.
+        if record is None or record.action != self.action or record.chat_id != chat_of(query):
             return False
         return {"asked": record}
-
-
-def chat_of(query: CallbackQuery) -> int:
-    return query.message.chat.id if query.message is not None else query.from_user.id
 
 
 def out_of_date_text() -> str:
@@ -98,9 +97,7 @@ async def refuse(
     )
     if refusal.reason == "missing":
         # No record in this chat: nothing on screen belongs to a question to edit.
-        await query.answer(out_of_date_text(), show_alert=True)
-        return
-    await query.answer()
+        raise StaleButton("no confirmation record in this chat")
     await show(query, refusal_text(refusal), check if refusal.reason == "unknown" else None)
 
 
@@ -193,9 +190,10 @@ async def perform(
     return True
 
 
-@router.callback_query(Cf.filter())
-@router.callback_query(F.data.startswith(OLD_PREFIX))
-async def no_record(query: CallbackQuery) -> None:
+@router.callback_query(Cf.filter(), flags=ANSWER_AFTER)
+@router.callback_query(F.data.startswith(OLD_PREFIX), flags=ANSWER_AFTER)
+async def no_record(query: CallbackQuery, callback_answer: CallbackAnswer) -> None:
     """An id with no record (forged, or from another bot's database) or a pre-record button."""
     log.info("confirmation button without a record in chat %s", chat_of(query))
-    await query.answer(out_of_date_text(), show_alert=True)
+    callback_answer.text = out_of_date_text()
+    callback_answer.show_alert = True

@@ -523,7 +523,6 @@ async def cmd_contacts(
 async def turn_page(
     query: CallbackQuery, callback_data: CtPage, smsc: SmscClient, account: Account
 ) -> None:
-    await query.answer()
     if not isinstance(query.message, Message):
         return
     body, markup = await render_list(PhoneBook(smsc, account), region_of(account), callback_data)
@@ -532,7 +531,6 @@ async def turn_page(
 
 @router.callback_query(CtMenu.filter(F.a == "search"))
 async def menu_search(query: CallbackQuery, state: FSMContext) -> None:
-    await query.answer()
     await state.clear()
     await state.set_state(ContactSearch.query)
     if isinstance(query.message, Message):
@@ -551,7 +549,6 @@ async def got_search(
 async def open_card(
     query: CallbackQuery, callback_data: CtCard, smsc: SmscClient, account: Account
 ) -> None:
-    await query.answer()
     if isinstance(query.message, Message):
         book = PhoneBook(smsc, account)
         await show_card(query.message, book, region_of(account), callback_data.p)
@@ -758,7 +755,6 @@ async def wizard_name(
 async def wizard_no_name(
     query: CallbackQuery, state: FSMContext, smsc: SmscClient, account: Account
 ) -> None:
-    await query.answer()
     if isinstance(query.message, Message):
         await state.update_data(name="")
         await ask_groups(query.message, state, PhoneBook(smsc, account))
@@ -766,7 +762,6 @@ async def wizard_no_name(
 
 @router.callback_query(AddContact.groups, CtWiz.filter(F.a.in_({"t", "none"})))
 async def wizard_toggle(query: CallbackQuery, callback_data: CtWiz, state: FSMContext) -> None:
-    await query.answer()
     data = await state.get_data()
     selected: list[int] = list(data.get("groups", []))
     if callback_data.a == "none":
@@ -783,7 +778,6 @@ async def wizard_toggle(query: CallbackQuery, callback_data: CtWiz, state: FSMCo
 
 @router.callback_query(AddContact.groups, CtWiz.filter(F.a == "new"))
 async def wizard_new_group(query: CallbackQuery, state: FSMContext) -> None:
-    await query.answer()
     await state.set_state(AddContact.new_group)
     if isinstance(query.message, Message):
         await query.message.answer(_("Send the name of the new group."))
@@ -815,7 +809,6 @@ async def wizard_save(
     account: Account,
     audit: AuditLog,
 ) -> None:
-    await query.answer()
     if not isinstance(query.message, Message):
         return
     region = region_of(account)
@@ -838,7 +831,6 @@ async def wizard_save(
 
 @router.callback_query(CtMenu.filter(F.a == "add"))
 async def menu_add(query: CallbackQuery, state: FSMContext) -> None:
-    await query.answer()
     await state.clear()
     await state.set_state(AddContact.phone)
     if isinstance(query.message, Message):
@@ -890,7 +882,6 @@ async def shared_contact(
 
 @router.callback_query(CtAct.filter(F.a == "rn"))
 async def ask_rename(query: CallbackQuery, callback_data: CtAct, state: FSMContext) -> None:
-    await query.answer()
     await state.clear()
     await state.set_state(EditContact.name)
     await state.update_data(phone=callback_data.p)
@@ -920,7 +911,6 @@ async def got_new_name(
 
 @router.callback_query(CtAct.filter(F.a == "ph"))
 async def ask_number(query: CallbackQuery, callback_data: CtAct, state: FSMContext) -> None:
-    await query.answer()
     await state.clear()
     await state.set_state(EditContact.phone)
     await state.update_data(phone=callback_data.p)
@@ -969,7 +959,6 @@ async def ask_delete(
     account: Account,
     confirmations: ConfirmationService,
 ) -> None:
-    await query.answer()
     if isinstance(query.message, Message):
         number = display_stored(callback_data.p, region_of(account))
         record_id = await confirmations.ask(
@@ -997,19 +986,16 @@ async def confirm_delete(
     audit: AuditLog,
 ) -> None:
     if not isinstance(query.message, Message):
-        await query.answer()
         return
     digits = asked.payload.get("phone", "")
     number = esc(display_stored(digits, region_of(account)))
     if not callback_data.yes:
         if await cancel(query, asked, confirmations):
-            await query.answer()
             await query.message.edit_text(_("The contact {number} stays.").format(number=number))
         return
     record = await claim(query, asked, confirmations, account)
     if record is None:
         return
-    await query.answer()
     if await perform(
         query,
         confirmations,
@@ -1080,7 +1066,6 @@ def groups_from_markup(markup: InlineKeyboardMarkup | None) -> list[GroupMark]:
 async def open_groups(
     query: CallbackQuery, callback_data: CtAct, smsc: SmscClient, account: Account
 ) -> None:
-    await query.answer()
     if not isinstance(query.message, Message):
         return
     region = region_of(account)
@@ -1101,7 +1086,6 @@ async def switch_groups_view(
     query: CallbackQuery, callback_data: CtGrpView, account: Account
 ) -> None:
     """Between add/remove and move: redrawn from the keyboard itself, nothing to read."""
-    await query.answer()
     if not isinstance(query.message, Message):
         return
     groups = groups_from_markup(query.message.reply_markup)
@@ -1121,7 +1105,6 @@ async def change_groups(
     audit: AuditLog,
 ) -> None:
     """Apply one group change, then redraw the keyboard from itself: no re-read needed."""
-    await query.answer()
     if not isinstance(query.message, Message):
         return
     mode = MoveMode(callback_data.m)

@@ -7,10 +7,12 @@ from __future__ import annotations
 
 from aiogram import Bot, Dispatcher, F, Router
 from aiogram.types import CallbackQuery, Message, Update
+from aiogram.utils.callback_answer import CallbackAnswer
 from aiogram.utils.i18n import gettext as _
 
 from bot.accounts import AccountService
 from bot.errors import RETRY_PREFIX
+from bot.ui import ANSWER_AFTER
 from handlers.start import main_menu
 
 router = Router(name="fallback")
@@ -19,7 +21,6 @@ router = Router(name="fallback")
 @router.callback_query(F.data.startswith(RETRY_PREFIX))
 async def retry_command(query: CallbackQuery, bot: Bot, dispatcher: Dispatcher) -> None:
     """Replays the command that failed, as if the user had sent it again."""
-    await query.answer()
     if not isinstance(query.message, Message) or query.data is None:
         return
     replay = query.message.model_copy(
@@ -31,12 +32,13 @@ async def retry_command(query: CallbackQuery, bot: Bot, dispatcher: Dispatcher) 
 @router.callback_query(F.data == "noop")
 async def inert_button(query: CallbackQuery) -> None:
     """Labels inside keyboards (such as a page number) do nothing when tapped."""
-    await query.answer()
 
 
-@router.callback_query()
-async def stale_button(query: CallbackQuery, accounts: AccountService) -> None:
-    await query.answer(_("This menu is out of date."))
+@router.callback_query(flags=ANSWER_AFTER)
+async def stale_button(
+    query: CallbackQuery, accounts: AccountService, callback_answer: CallbackAnswer
+) -> None:
+    callback_answer.text = _("This menu is out of date.")
     if isinstance(query.message, Message):
         logged_in = await accounts.repo.get(query.message.chat.id) is not None
         await query.message.answer(

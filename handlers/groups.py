@@ -90,7 +90,6 @@ async def cmd_groups(
 async def turn_page(
     query: CallbackQuery, callback_data: GrPage, smsc: SmscClient, account: Account
 ) -> None:
-    await query.answer()
     if isinstance(query.message, Message):
         body, markup = await render_groups(PhoneBook(smsc, account), callback_data.o)
         await query.message.edit_text(body, reply_markup=markup)
@@ -130,7 +129,6 @@ def gone_text() -> str:
 async def open_group(
     query: CallbackQuery, callback_data: GrOpen, smsc: SmscClient, account: Account
 ) -> None:
-    await query.answer()
     if not isinstance(query.message, Message):
         return
     group = await find_group(PhoneBook(smsc, account), callback_data.g)
@@ -143,7 +141,6 @@ async def open_group(
 
 @router.callback_query(GrNew.filter())
 async def ask_new(query: CallbackQuery, state: FSMContext) -> None:
-    await query.answer()
     await state.clear()
     await state.set_state(GroupEdit.new)
     if isinstance(query.message, Message):
@@ -171,7 +168,6 @@ async def got_new(
 
 @router.callback_query(GrAct.filter(F.a == "rn"))
 async def ask_rename(query: CallbackQuery, callback_data: GrAct, state: FSMContext) -> None:
-    await query.answer()
     await state.clear()
     await state.set_state(GroupEdit.rename)
     await state.update_data(group=callback_data.g)
@@ -214,7 +210,6 @@ async def ask_delete(
     account: Account,
     confirmations: ConfirmationService,
 ) -> None:
-    await query.answer()
     if not isinstance(query.message, Message):
         return
     group = await find_group(PhoneBook(smsc, account), callback_data.g)
@@ -250,18 +245,15 @@ async def confirm_delete(
     audit: AuditLog,
 ) -> None:
     if not isinstance(query.message, Message):
-        await query.answer()
         return
     group_id = int(asked.payload.get("group", "0"))
     if not callback_data.yes:
         if await cancel(query, asked, confirmations):
-            await query.answer()
             await query.message.edit_text(_("The group stays."))
         return
     record = await claim(query, asked, confirmations, account)
     if record is None:
         return
-    await query.answer()
     if await perform(
         query,
         confirmations,

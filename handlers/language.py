@@ -37,7 +37,6 @@ async def cmd_lang(message: Message) -> None:
 
 @router.callback_query(Menu.filter(F.action == "lang"))
 async def menu_lang(query: CallbackQuery) -> None:
-    await query.answer()
     if isinstance(query.message, Message):
         await query.message.answer(_("Choose the language:"), reply_markup=language_keyboard())
 
@@ -47,10 +46,8 @@ async def chose_language(
     query: CallbackQuery, callback_data: Lang, language_prefs: LanguagePrefs, i18n: I18n
 ) -> None:
     if not isinstance(query.message, Message):
-        await query.answer()
         return
     await language_prefs.set(query.message.chat.id, callback_data.code)
     # The rest of this update already speaks the new language.
     i18n.current_locale = callback_data.code
-    await query.answer()
     await query.message.edit_text(_("Done: I will speak English with you."))

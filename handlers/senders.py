@@ -28,7 +28,7 @@ from bot.storage.accounts import Account
 from bot.storage.audit import AuditLog
 from bot.storage.confirmations import Confirmation
 from bot.text import clean
-from bot.ui import Cf, confirm_keyboard, esc, not_command, pager_row, rows
+from bot.ui import NOT_COMMAND, Cf, chat_of, confirm_keyboard, esc, not_command, pager_row, rows
 from bot.ui import show_in_place as show
 from bot.ui import user_id_of as user_id
 from handlers.confirm import Asked, cancel, claim, perform
@@ -47,8 +47,6 @@ CODES_DESTINY: Final = "sn_codes"
 _ALPHA_NAME = re.compile(r"^[A-Za-z0-9 .\-_!?&']{1,11}$")
 _DIGITAL_NAME = re.compile(r"^\d{1,15}$")
 _CODE = re.compile(r"^\d{3,10}$")
-
-NOT_COMMAND = F.text & ~F.text.startswith("/")
 
 
 STATUS_WORDS: Final = {
@@ -150,10 +148,6 @@ def valid_name(name: str) -> bool:
     return bool(_ALPHA_NAME.match(name)) and any(ch.isalpha() for ch in name)
 
 
-def chat_of(query: CallbackQuery) -> int:
-    return query.message.chat.id if query.message is not None else query.from_user.id
-
-
 def phone_text(name: str) -> str:
     return display_stored(name, DEFAULT_REGION)
 
@@ -208,7 +202,6 @@ async def cmd_senders(message: Message, state: FSMContext, smsc: SmscClient) -> 
 
 @router.callback_query(SnList.filter(), flags={ACCOUNT_FLAG: True})
 async def list_page(query: CallbackQuery, callback_data: SnList, smsc: SmscClient) -> None:
-    await query.answer()
     text, markup = list_view(await smsc.get_senders(), callback_data.page)
     await show(query, text, markup)
 
@@ -284,7 +277,6 @@ def gone_view() -> tuple[str, InlineKeyboardMarkup]:
 
 @router.callback_query(SnCard.filter(), flags={ACCOUNT_FLAG: True})
 async def open_card(query: CallbackQuery, callback_data: SnCard, smsc: SmscClient) -> None:
-    await query.answer()
     view = await load_card(smsc, callback_data.id) or gone_view()
     await show(query, *view)
 
@@ -303,7 +295,6 @@ def name_rules() -> str:
 
 @router.callback_query(SnAct.filter(F.action == "add"))
 async def start_add(query: CallbackQuery, state: FSMContext, bot: Bot) -> None:
-    await query.answer()
     await state.clear()
     await state.set_state(SenderForm.name)
     await bot.send_message(
@@ -395,7 +386,6 @@ async def got_comment(
 async def start_comment(
     query: CallbackQuery, callback_data: SnAct, state: FSMContext, bot: Bot
 ) -> None:
-    await query.answer()
     await state.clear()
     await state.set_state(SenderComment.text)
     await state.update_data(id=callback_data.id)
@@ -454,7 +444,6 @@ async def ask_delete(
     account: Account,
     confirmations: ConfirmationService,
 ) -> None:
-    await query.answer()
     card = query.message.html_text if isinstance(query.message, Message) else ""
     # The question goes under the card itself, so the name being deleted is in plain sight.
     first_line = card.split("\n", 1)[0]
@@ -492,14 +481,12 @@ async def confirm_delete(
     )
     if not callback_data.yes:
         if await cancel(query, asked, confirmations, back):
-            await query.answer()
             view = await load_card(smsc, sender_id) or gone_view()
             await show(query, *view)
         return
     record = await claim(query, asked, confirmations, account, back)
     if record is None:
         return
-    await query.answer()
     try:
         done = await perform(
             query,
@@ -574,7 +561,6 @@ async def send_code(
     audit: AuditLog,
     bot: Bot,
 ) -> None:
-    await query.answer()
     name = callback_data.name
     if not name.isdigit():
         raise StaleButton("malformed code button")
@@ -622,7 +608,6 @@ async def send_code(
 async def start_enter_code(
     query: CallbackQuery, callback_data: SnAct, state: FSMContext, bot: Bot
 ) -> None:
-    await query.answer()
     if not callback_data.name.isdigit():
         raise StaleButton("malformed code button")
     await state.clear()

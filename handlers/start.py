@@ -76,7 +76,6 @@ async def cmd_help(message: Message) -> None:
 
 @router.callback_query(Menu.filter(F.action == "help"))
 async def menu_help(query: CallbackQuery) -> None:
-    await query.answer()
     if query.message is not None:
         await query.bot.send_message(query.message.chat.id, help_text())  # type: ignore[union-attr]
 

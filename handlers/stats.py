@@ -544,7 +544,6 @@ async def picked(
     accounts: AccountService,
     bot: Bot,
 ) -> None:
-    await query.answer()
     try:
         preset = Preset(callback_data.preset)
     except ValueError:
@@ -571,7 +570,6 @@ async def another_period(
     accounts: AccountService,
     bot: Bot,
 ) -> None:
-    await query.answer()
     chat_id = query.message.chat.id if query.message else query.from_user.id
     login = None
     if callback_data.ref:
@@ -593,7 +591,6 @@ def period_from(s: int, e: int) -> Period:
 
 @router.callback_query(StShow.filter(), flags={ACCOUNT_FLAG: True})
 async def show_all(query: CallbackQuery, callback_data: StShow, smsc: SmscClient, bot: Bot) -> None:
-    await query.answer()
     period = period_from(callback_data.s, callback_data.e)
     chat_id = query.message.chat.id if query.message else query.from_user.id
     edit = query.message if isinstance(query.message, Message) else None
@@ -608,7 +605,6 @@ async def show_operators(
     accounts: AccountService,
     bot: Bot,
 ) -> None:
-    await query.answer()
     period = period_from(callback_data.s, callback_data.e)
     chat_id = query.message.chat.id if query.message else query.from_user.id
     login = await resolve_ref(callback_data.ref, smsc, accounts, chat_id)

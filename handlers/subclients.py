@@ -32,7 +32,7 @@ from bot.smsc.models import SubclientType
 from bot.storage.accounts import Account
 from bot.storage.audit import AuditLog
 from bot.storage.confirmations import Confirmation
-from bot.ui import Cf, confirm_keyboard, esc, not_command, pager_row, rows
+from bot.ui import NOT_COMMAND, Cf, chat_of, confirm_keyboard, esc, not_command, pager_row, rows
 from bot.ui import show_in_place as show
 from bot.ui import user_id_of as user_id
 from handlers.account import delete_secret
@@ -55,7 +55,6 @@ PAGE_SIZE: Final = 20
 _LOGIN = re.compile(r"^[A-Za-z0-9_.@\-]{1,32}$")
 _AMOUNT = re.compile(r"^\d{1,9}(?:[.,]\d{1,2})?$")
 
-NOT_COMMAND = F.text & ~F.text.startswith("/")
 
 TYPE_NAMES: Final = {
     SubclientType.OWN_TARIFF_OWN_BALANCE: N_("Own tariff and balance"),
@@ -128,10 +127,6 @@ class ScNew(CallbackData, prefix="scn"):
 
     step: str
     value: str = ""
-
-
-def chat_of(query: CallbackQuery) -> int:
-    return query.message.chat.id if query.message is not None else query.from_user.id
 
 
 def valid_password(password: str) -> bool:
@@ -268,7 +263,6 @@ async def cmd_subclients(
 async def list_page(
     query: CallbackQuery, callback_data: ScList, smsc: SmscClient, accounts: AccountService
 ) -> None:
-    await query.answer()
     found = await known_subclients(smsc, accounts, chat_of(query))
     await show(query, *list_view(found, callback_data.page))
 
@@ -302,7 +296,6 @@ def card_markup(ref: str) -> InlineKeyboardMarkup:
 async def open_card(
     query: CallbackQuery, callback_data: ScCard, smsc: SmscClient, accounts: AccountService
 ) -> None:
-    await query.answer()
     login = await login_for(query, callback_data.ref, smsc, accounts)
     if login is None:
         return
@@ -332,7 +325,6 @@ async def open_card(
 
 @router.callback_query(ScAct.filter(F.action == "new"))
 async def start_create(query: CallbackQuery, state: FSMContext, bot: Bot) -> None:
-    await query.answer()
     await state.clear()
     await state.set_state(SubclientForm.login)
     await bot.send_message(
@@ -403,13 +395,11 @@ async def got_phone(message: Message, state: FSMContext, account: Account, bot: 
 
 @router.callback_query(SubclientForm.phone, ScNew.filter(F.step == "phone"))
 async def skipped_phone(query: CallbackQuery, state: FSMContext, bot: Bot) -> None:
-    await query.answer()
     await phone_chosen(bot, chat_of(query), state, "")
 
 
 @router.callback_query(SubclientForm.type, ScType.filter(F.ref == ""))
 async def chose_new_type(query: CallbackQuery, callback_data: ScType, state: FSMContext) -> None:
-    await query.answer()
     kind = subclient_type(callback_data.type)
     await state.update_data(type=int(kind))
     await state.set_state(SubclientForm.main_senders)
@@ -435,7 +425,6 @@ async def chose_new_type(query: CallbackQuery, callback_data: ScType, state: FSM
 
 @router.callback_query(SubclientForm.main_senders, ScNew.filter(F.step == "main"))
 async def chose_main_senders(query: CallbackQuery, callback_data: ScNew, state: FSMContext) -> None:
-    await query.answer()
     allowed = callback_data.value == "1"
     await state.update_data(main_senders=allowed)
     await state.set_state(SubclientForm.password)
@@ -519,7 +508,6 @@ async def start_password(
     accounts: AccountService,
     bot: Bot,
 ) -> None:
-    await query.answer()
     login = await login_for(query, callback_data.ref, smsc, accounts)
     if login is None:
         return
@@ -611,7 +599,6 @@ async def start_rename(
     accounts: AccountService,
     bot: Bot,
 ) -> None:
-    await query.answer()
     login = await login_for(query, callback_data.ref, smsc, accounts)
     if login is None:
         return
@@ -657,7 +644,6 @@ async def got_new_login(
 async def start_type(
     query: CallbackQuery, callback_data: ScAct, smsc: SmscClient, accounts: AccountService
 ) -> None:
-    await query.answer()
     login = await login_for(query, callback_data.ref, smsc, accounts)
     if login is None:
         return
@@ -677,7 +663,6 @@ async def ask_type(
     account: Account,
     confirmations: ConfirmationService,
 ) -> None:
-    await query.answer()
     kind = subclient_type(callback_data.type)
     login = await login_for(query, callback_data.ref, smsc, accounts)
     if login is None:
@@ -721,7 +706,6 @@ async def confirm_type(
     record = await claim(query, asked, confirmations, account, open_markup(login))
     if record is None:
         return
-    await query.answer()
     try:
         changed = await perform(
             query,
@@ -770,7 +754,6 @@ async def start_pay(
     accounts: AccountService,
     bot: Bot,
 ) -> None:
-    await query.answer()
     login = await login_for(query, callback_data.ref, smsc, accounts)
     if login is None:
         return
@@ -844,13 +827,14 @@ async def check_pay(
     query: CallbackQuery, callback_data: ScCheck, smsc: SmscClient, accounts: AccountService
 ) -> None:
     """Today's money credited to the subclient and the main balance, as SMSC counts them now."""
-    await query.answer()
     login = await login_for(query, callback_data.ref, smsc, accounts)
     if login is None:
         return
     today = date.today()
     try:
-        found = await smsc.get_stat(today, today, user=login)
+        # Only a subclient with its own balance can be topped up, and SMSC reports those only
+        # with reseller=1.
+        found = await smsc.get_stat(today, today, user=login, reseller=True)
     except SmscError as exc:
         if exc.code != 6:
             raise
@@ -888,13 +872,11 @@ async def confirm_pay(
         raise StaleButton("top-up record without an amount")
     if not callback_data.yes:
         if await cancel(query, asked, confirmations, check_markup(login)):
-            await query.answer()
             await show(query, _("Nothing was moved."), None)
         return
     record = await claim(query, asked, confirmations, account, check_markup(login))
     if record is None:
         return
-    await query.answer()
     await show(query, _("Topping up <b>{login}</b>…").format(login=esc(login)), None)
     try:
         paid = await perform(

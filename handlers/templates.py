@@ -25,7 +25,7 @@ from bot.storage.accounts import Account
 from bot.storage.audit import AuditLog
 from bot.storage.confirmations import Confirmation
 from bot.text import clean
-from bot.ui import Cf, confirm_keyboard, esc, not_command, pager_row, rows, split_text
+from bot.ui import NOT_COMMAND, Cf, confirm_keyboard, esc, not_command, pager_row, rows, split_text
 from bot.ui import show_in_place as show
 from bot.ui import user_id_of as user_id
 from handlers.confirm import Asked, cancel, claim, perform
@@ -39,7 +39,6 @@ NAME_LIMIT: Final = 100
 TEXT_LIMIT: Final = 3500
 BUTTON_LABEL: Final = 40
 
-NOT_COMMAND = F.text & ~F.text.startswith("/")
 
 FORMAT_WORDS: Final = {
     TemplateFormat.NONE: N_("not set"),
@@ -182,7 +181,6 @@ async def cmd_templates(message: Message, state: FSMContext, smsc: SmscClient) -
 
 @router.callback_query(TpList.filter(), flags={ACCOUNT_FLAG: True})
 async def list_page(query: CallbackQuery, callback_data: TpList, smsc: SmscClient) -> None:
-    await query.answer()
     text, markup = list_view(await smsc.get_templates(), callback_data.page)
     await show(query, text, markup)
 
@@ -229,7 +227,6 @@ async def open_card(
     smsc: SmscClient,
     state: FSMContext | None = None,
 ) -> None:
-    await query.answer()
     template = next((t for t in await smsc.get_templates() if t.id == callback_data.id), None)
     if template is None:
         await show(query, _("This template no longer exists."), back_markup())
@@ -253,7 +250,6 @@ async def open_card(
 
 @router.callback_query(TpAct.filter(F.action == "add"))
 async def start_add(query: CallbackQuery, state: FSMContext) -> None:
-    await query.answer()
     await state.clear()
     await state.set_state(TemplateForm.name)
     if query.bot is not None:
@@ -320,7 +316,6 @@ async def got_text(message: Message, state: FSMContext) -> None:
 async def chose_format(
     query: CallbackQuery, callback_data: TpFormat, state: FSMContext, smsc: SmscClient
 ) -> None:
-    await query.answer()
     value = "" if callback_data.format == "none" else callback_data.format
     try:
         fmt = TemplateFormat(value)
@@ -360,7 +355,6 @@ def sign_keyboard() -> InlineKeyboardMarkup:
 
 @router.callback_query(TemplateForm.sender, TpSender.filter())
 async def chose_sender(query: CallbackQuery, callback_data: TpSender, state: FSMContext) -> None:
-    await query.answer()
     data = await state.get_data()
     offered: dict[str, str] = data.get("senders", {})
     if callback_data.id and str(callback_data.id) not in offered:
@@ -386,7 +380,6 @@ async def chose_sign(
     smsc: SmscClient,
     audit: AuditLog,
 ) -> None:
-    await query.answer()
     data = await state.get_data()
     name, text = str(data.get("name", "")), str(data.get("text", ""))
     fmt, sender = TemplateFormat(str(data.get("format", ""))), str(data.get("sender", ""))
@@ -465,7 +458,6 @@ def recalled(data: dict[str, Any], template_id: int) -> Template | None:
 async def start_edit(
     query: CallbackQuery, callback_data: TpAct, state: FSMContext, smsc: SmscClient
 ) -> None:
-    await query.answer()
     # A change sends every field (the page does not promise that left-out ones are kept): they
     # are taken now, as the card just showed them or read afresh, and kept for the conversation.
     template = recalled(await state.get_data(), callback_data.id)
@@ -555,7 +547,6 @@ async def ask_delete(
     account: Account,
     confirmations: ConfirmationService,
 ) -> None:
-    await query.answer()
     card = query.message.html_text if isinstance(query.message, Message) else ""
     # The question replaces the card under its first line, the template's name.
     first_line = card.split("\n", 1)[0]
@@ -593,7 +584,6 @@ async def confirm_delete(
     record = await claim(query, asked, confirmations, account, back_markup())
     if record is None:
         return
-    await query.answer()
     try:
         done = await perform(
             query,

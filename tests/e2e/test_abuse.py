@@ -717,7 +717,7 @@ def _part(annotation: Any) -> st.SearchStrategy[str]:
     if annotation is bool:
         return st.sampled_from(["0", "1", "", "2", "yes", "true", "off", "x"])
     return st.one_of(
-        st.text(st.characters(exclude_characters=":"), max_size=16),
+        st.text(st.characters(exclude_characters=":", codec="utf-8"), max_size=16),
         st.sampled_from(["", "#", "#000000000000", "sub_1", "79991234567", "del", "n", "p"]),
     )
 
