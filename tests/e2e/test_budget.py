@@ -3,15 +3,21 @@ SMSC's IP block (5 failed authorisations in 30 minutes) on every customer, and f
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from bot.smsc import Site
 from bot.smsc.emulator import SmscEmulator
+from bot.smsc.emulator.wire import Answer
 from bot.storage.accounts import Account
-from tests.conftest import APIKEY, LOGIN, PASSWORD
+from tests.conftest import APIKEY, LOGIN, PASSWORD, ManualClock
 from tests.e2e.conftest import ConcurrentBot, RunningBot
 from tests.e2e.test_abuse import sent_codes
 from tests.support.botapi import FakeTelegram, FakeUser
@@ -240,3 +246,125 @@ async def test_a_strangers_three_wrong_passwords_do_not_lock_out_a_customer(
     await y.send(f"/login {LOGIN} {PASSWORD}")
     assert "Logged in as" in (await answers(y))[0]
     assert_never_blocked(smsc, codes)
+
+
+# -- any interleaving --------------------------------------------------------------------------
+
+_examples = itertools.count()
+WRONG = "wrong"
+RIGHT = "right"
+# What one chat does in a step: a log-in (wrong or right, password or API key) or a command.
+# Wrong log-ins come up more often than people type them, to reach the budget's edges.
+DEEDS = (
+    *[("login", WRONG)] * 3,
+    ("login", RIGHT),
+    *[("apikey", WRONG)] * 2,
+    ("apikey", RIGHT),
+    *(("command", command) for command in COMMANDS),
+)
+STEPS = ("burst", "burst", "burst", "burst", "change password", "change key", "restart", "wait")
+# Chats 0-2 are saved on the password, 3-4 on the API key, 5 has no account.
+ON_PASSWORD, ON_KEY, CHATS = 3, 2, 6
+
+
+class SmscSite:
+    """What SMSC's site holds now, as changed by the example."""
+
+    def __init__(self, smsc: SmscEmulator) -> None:
+        self.smsc = smsc
+        self.changes = itertools.count(1)
+
+    def change(self, what: str, register: Callable[..., None]) -> None:
+        account = self.smsc.accounts[LOGIN]
+        new = f"Changed-On-Site-{next(self.changes)}"
+        register(new)
+        if what == "change password":
+            account.password = new
+        else:
+            account.apikey = new.lower()
+            register(account.apikey)
+
+
+def deed_text(deed: tuple[str, str], smsc: SmscEmulator, wrong: str) -> str:
+    kind, what = deed
+    account = smsc.accounts[LOGIN]
+    if kind == "login":
+        return f"/login {LOGIN} {account.password if what == RIGHT else wrong}"
+    if kind == "apikey":
+        return f"/login apikey {account.apikey if what == RIGHT else wrong}"
+    return what
+
+
+@pytest.mark.timeout(180)
+@settings(
+    max_examples=25,
+    deadline=None,
+    # A fresh emulator, database and bot per example; only the fake Telegram is shared.
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+    print_blob=True,
+)
+@given(data=st.data())
+async def test_no_interleaving_brings_a_fifth_failure_within_30_minutes(
+    data: st.DataObject,
+    fake_telegram: FakeTelegram,
+    make_settings,  # type: ignore[no-untyped-def]
+    tmp_path: Path,
+    register_secret: Callable[..., None],
+) -> None:
+    """Wrong and right log-ins, passwords and keys changed on SMSC's site, restarts, the clock
+    moving on, and commands of several chats at once, interleaved at random: SMSC never counts
+    a 5th failed authorisation within any 30 minutes, so it never blocks the bot's IP."""
+    example = next(_examples)
+    clock = ManualClock()
+    smsc = SmscEmulator(clock=clock, demo=False)
+    smsc.add_account(LOGIN, PASSWORD, apikey=APIKEY)
+    # Answers take a moment, so the chats of a burst are in flight together.
+    smsc.latency = 0.02
+    codes: list[int] = []
+    respond = smsc._respond
+
+    def spy(answer: Answer, fmt: int, charset: Any) -> Any:
+        value = answer.json_value
+        if isinstance(value, dict) and "error_code" in value:
+            codes.append(int(value["error_code"]))
+        return respond(answer, fmt, charset)
+
+    smsc._respond = spy  # type: ignore[method-assign]
+    await smsc.start()
+    settings_ = make_settings(smsc_api_url=smsc.base_url, data_dir=tmp_path / f"ex{example}")
+    running = ConcurrentBot(fake_telegram, settings_, clock=clock)
+    await running.start()
+    site = SmscSite(smsc)
+    wrongs = itertools.count()
+    try:
+        chats = [fake_telegram.user(700_000 + 10 * example + i) for i in range(CHATS)]
+        for index, chat in enumerate(chats[: ON_PASSWORD + ON_KEY]):
+            await save(running, chat, apikey=index >= ON_PASSWORD)
+        for _ in range(data.draw(st.integers(min_value=1, max_value=12), label="steps")):
+            step = data.draw(st.sampled_from(STEPS), label="step")
+            if step == "burst":
+                who = data.draw(
+                    st.lists(
+                        st.sampled_from(range(CHATS)), min_size=1, max_size=CHATS, unique=True
+                    ),
+                    label="chats",
+                )
+                for index in who:
+                    deed = data.draw(st.sampled_from(DEEDS), label="deed")
+                    wrong = f"Wrong-Secret-{example}-{next(wrongs)}"
+                    register_secret(wrong)
+                    await chats[index].send(deed_text(deed, smsc, wrong))
+                for index in who:
+                    await chats[index].expect_message(timeout=30)
+            elif step == "restart":
+                await running.restart()
+            elif step == "wait":
+                minutes = data.draw(st.sampled_from([1, 10, 20, 31]), label="minutes")
+                clock.advance(minutes * 60)
+            else:
+                site.change(step, register_secret)
+        assert most_in_a_window(failures(smsc)) < SMSC_BLOCKS_AT, failures(smsc)
+        assert IP_BLOCKED not in codes
+    finally:
+        await running.stop()
+        await smsc.stop()
