@@ -44,13 +44,14 @@ import asyncio
 import hashlib
 import hmac
 import time
+from collections import deque
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import Final, Protocol
 
-from bot.smsc.errors import AuthPaused, CredentialsRefused
+from bot.smsc.errors import AuthPaused, CredentialsRefused, SmscError
 
 LIMIT: Final = 4
 WINDOW: Final = 30 * 60.0
@@ -168,6 +169,14 @@ class Lease:
 
 
 @dataclass(eq=False)
+class _Waiter:
+    lease: Lease
+    since: float
+    command: str
+    granted: asyncio.Future[None]
+
+
+@dataclass(eq=False)
 class _Host:
     failures: list[Failure] = field(default_factory=list)
     leases: list[Lease] = field(default_factory=list)
@@ -193,7 +202,8 @@ class AuthBudget:
         self._rejected: dict[bytes, float] = {}
         self._loaded = False
         self._load_lock = asyncio.Lock()
-        self._waiters: set[asyncio.Future[None]] = set()
+        # Requests waiting for a place, oldest first; a release hands places out in this order.
+        self._queue: deque[_Waiter] = deque()
 
     def credential_key(self, host: str, login: str | None, secret: str) -> bytes:
         """A keyed hash: a plain hash of a password could be brute-forced from the database."""
@@ -258,18 +268,44 @@ class AuthBudget:
 
     async def _acquire(self, lease: Lease, command: str) -> None:
         since = self._clock()
+        if self._try(lease, since, command):
+            return
+        waiter = _Waiter(lease, since, command, asyncio.get_running_loop().create_future())
+        self._queue.append(waiter)
         try:
             async with asyncio.timeout(self._call_timeout):
-                while not self._try(lease, since, command):
-                    waiter = asyncio.get_running_loop().create_future()
-                    self._waiters.add(waiter)
-                    try:
-                        await waiter
-                    finally:
-                        self._waiters.discard(waiter)
-        except TimeoutError:
-            until = self._clock() + BUSY_RETRY
-            raise AuthPaused(command, until=until, retry_after=BUSY_RETRY) from None
+                await waiter.granted
+        except BaseException as exc:
+            # Cancelling the task cancels the future it awaits, unless a place was handed out
+            # first; a cancelled waiter is dropped from the queue at the next release.
+            granted = waiter.granted
+            granted.cancel()
+            if not granted.cancelled() and granted.exception() is None:
+                # Granted, but this request gave up before it could use the place.
+                self._release(lease)
+            if isinstance(exc, TimeoutError):
+                until = self._clock() + BUSY_RETRY
+                raise AuthPaused(command, until=until, retry_after=BUSY_RETRY) from None
+            raise
+
+    def _grant(self) -> None:
+        """Hand free places to waiting requests, oldest first; refuse those that cannot wait."""
+        # Synchronous and in order: waking every waiter to race for a place would cost each
+        # release a task switch per waiter, and let a late request overtake an early one.
+        waiting: deque[_Waiter] = deque()
+        for waiter in self._queue:
+            if waiter.granted.done():
+                continue
+            try:
+                granted = self._try(waiter.lease, waiter.since, waiter.command)
+            except SmscError as exc:
+                waiter.granted.set_exception(exc)
+                continue
+            if granted:
+                waiter.granted.set_result(None)
+            else:
+                waiting.append(waiter)
+        self._queue = waiting
 
     def _try(self, lease: Lease, since: float, command: str) -> bool:
         """Take a place (True), or wait for one (False); raise when waiting cannot help."""
@@ -327,9 +363,7 @@ class AuthBudget:
         credential.in_flight -= 1
         if not credential.in_flight and not credential.good:
             del self._credentials[lease.key]
-        for waiter in self._waiters:
-            if not waiter.done():
-                waiter.set_result(None)
+        self._grant()
 
     async def _finish(self, lease: Lease, credential: _Credential) -> None:
         outcome = lease.outcome

@@ -207,3 +207,33 @@ async def test_unproven_credentials_go_one_at_a_time_and_known_good_two(
         for lease in leases:
             lease.outcome = Outcome.AUTHORISED
     await third
+
+
+async def test_places_go_to_waiting_requests_in_order_and_a_cancelled_one_takes_none(
+    budgets: Budgets,
+) -> None:
+    budget = await budgets.open()
+    held = [budget.lease(HOST, key(budget, n), command="t") for n in range(LIMIT)]
+    for lease in held:
+        await lease.__aenter__()
+    first, second, third = (
+        asyncio.create_task(succeed(budget, key(budget, n))) for n in (10, 11, 12)
+    )
+    await asyncio.sleep(0)
+    # One place frees: the oldest waiter has it, the others wait on.
+    await held[0].__aexit__(None, None, None)
+    await first
+    assert not second.done() and not third.done()
+    # A waiter that gives up is skipped: the next place goes to the one behind it.
+    second.cancel()
+    await held[1].__aexit__(None, None, None)
+    await third
+    assert second.cancelled()
+    for lease in held[2:]:
+        await lease.__aexit__(None, None, None)
+    # Every place is free again: four requests at once go through without waiting.
+    async with AsyncExitStack() as again:
+        for n in range(20, 20 + LIMIT):
+            await asyncio.wait_for(
+                again.enter_async_context(budget.lease(HOST, key(budget, n), command="t")), 1
+            )
