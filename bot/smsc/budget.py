@@ -43,6 +43,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import hmac
+import logging
 import time
 from collections import deque
 from collections.abc import AsyncIterator, Callable
@@ -52,6 +53,8 @@ from enum import Enum
 from typing import Final, Protocol
 
 from bot.smsc.errors import AuthPaused, CredentialsRefused, SmscError
+
+log = logging.getLogger(__name__)
 
 LIMIT: Final = 4
 WINDOW: Final = 30 * 60.0
@@ -371,7 +374,16 @@ class AuthBudget:
         now = self._clock()
         if failed:
             failure = Failure(lease.host, now, lease.user_id, lease.purpose, lease.newcomer)
-            self._host(lease.host).failures.append(failure)
+            failures = self._host(lease.host).failures
+            failures.append(failure)
+            log.warning(
+                "%s: failed authorisation (%s, %s), %d of %d allowed in 30 minutes",
+                lease.host,
+                lease.purpose.value,
+                outcome.value,
+                sum(1 for f in failures if f.at > now - WINDOW),
+                LIMIT,
+            )
         if outcome is Outcome.REFUSED:
             credential.good = False
             self._rejected[lease.key] = now
