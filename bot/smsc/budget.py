@@ -174,7 +174,7 @@ class Lease:
 @dataclass(eq=False)
 class _Waiter:
     lease: Lease
-    since: float
+    since: int
     command: str
     granted: asyncio.Future[None]
 
@@ -203,6 +203,10 @@ class AuthBudget:
         self._hosts: dict[str, _Host] = {}
         self._credentials: dict[bytes, _Credential] = {}
         self._rejected: dict[bytes, float] = {}
+        # Which refusal came when, in order: a log-in check is refused unsent only if its
+        # credentials were refused after it began (clocks can tie; this cannot).
+        self._refusals: dict[bytes, int] = {}
+        self._refusal_count = 0
         self._loaded = False
         self._load_lock = asyncio.Lock()
         # Requests waiting for a place, oldest first; a release hands places out in this order.
@@ -270,7 +274,7 @@ class AuthBudget:
             await self._finish(lease, credential)
 
     async def _acquire(self, lease: Lease, command: str) -> None:
-        since = self._clock()
+        since = self._refusal_count
         if self._try(lease, since, command):
             return
         waiter = _Waiter(lease, since, command, asyncio.get_running_loop().create_future())
@@ -310,12 +314,13 @@ class AuthBudget:
                 waiting.append(waiter)
         self._queue = waiting
 
-    def _try(self, lease: Lease, since: float, command: str) -> bool:
+    def _try(self, lease: Lease, since: int, command: str) -> bool:
         """Take a place (True), or wait for one (False); raise when waiting cannot help."""
         rejected = self._rejected.get(lease.key)
         # A log-in check may send refused credentials again (they are typed anew), unless they
         # were refused while it waited: an identical check just failed.
-        if rejected is not None and (lease.purpose is Purpose.SAVED or rejected >= since):
+        refused_since = self._refusals.get(lease.key, 0) > since
+        if rejected is not None and (lease.purpose is Purpose.SAVED or refused_since):
             raise CredentialsRefused(command, rejected_at=rejected)
         now = self._clock()
         state = self._host(lease.host)
@@ -387,9 +392,12 @@ class AuthBudget:
         if outcome is Outcome.REFUSED:
             credential.good = False
             self._rejected[lease.key] = now
+            self._refusal_count += 1
+            self._refusals[lease.key] = self._refusal_count
         elif outcome is Outcome.AUTHORISED:
             credential.good = True
             self._rejected.pop(lease.key, None)
+            self._refusals.pop(lease.key, None)
         # Memory first, in one step with the release, so waiters see the verdict when they wake.
         self._release(lease)
         if lease.row is not None:

@@ -237,3 +237,19 @@ async def test_places_go_to_waiting_requests_in_order_and_a_cancelled_one_takes_
             await asyncio.wait_for(
                 again.enter_async_context(budget.lease(HOST, key(budget, n), command="t")), 1
             )
+
+
+async def test_an_identical_log_in_check_waiting_behind_a_refused_one_is_not_sent(
+    budgets: Budgets,
+) -> None:
+    budget = await budgets.open()
+    typo = key(budget, 1)
+    check = {"purpose": Purpose.LOGIN, "user_id": 1, "newcomer": True}
+    async with budget.lease(HOST, typo, command="t", **check) as first:  # type: ignore[arg-type]
+        same = asyncio.create_task(fail(budget, typo, **check))
+        await asyncio.sleep(0)
+        first.outcome = Outcome.REFUSED
+    with pytest.raises(CredentialsRefused):
+        await same
+    # Typed in again afterwards, even at the same clock reading: a new check, and it is sent.
+    await succeed(budget, typo, **check)
