@@ -16,9 +16,10 @@ lets a bot send about 30 messages a second, and 4 SMSC calls in flight at 100-30
 
 Failures and rejected credentials live in the store (SQLite in the bot), so a restart keeps
 them. A request with credentials not yet known good writes a pending row before it is sent, and
-a pending row left by a crash counts as a failure: its answer was never seen. Requests with known
-good credentials write nothing, so the usual path costs no disk write; the price is that a crash
-at the very moment a known good password stops working loses up to 4 failures from the count.
+a pending row left by a crash counts as a failure: its answer was never seen, and so does such a
+request that times out. Requests with known good credentials write nothing, so the usual path
+costs no disk write, and a timeout of theirs is not counted; the price is that a crash or an
+outage at the very moment a known good password stops working can hide up to 4 failures.
 
 Per credential (a keyed hash of host, login and secret): one never seen to work in this process,
 or refused since, has at most 1 request in flight, so calls queued behind a wrong one are refused
@@ -400,11 +401,16 @@ class AuthBudget:
             self._refusals.pop(lease.key, None)
         # Memory first, in one step with the release, so waiters see the verdict when they wake.
         self._release(lease)
-        if lease.row is not None:
-            await self._store.settle(lease.row, now if failed else None)
-        elif failed:
-            await self._store.add_failure(failure)
-        if outcome is Outcome.REFUSED:
-            await self._store.reject(lease.key, now)
-        elif outcome is Outcome.AUTHORISED and lease.purpose is Purpose.LOGIN:
-            await self._store.unreject(lease.key)
+        try:
+            if lease.row is not None:
+                await self._store.settle(lease.row, now if failed else None)
+            elif failed:
+                await self._store.add_failure(failure)
+            if outcome is Outcome.REFUSED:
+                await self._store.reject(lease.key, now)
+            elif outcome is Outcome.AUTHORISED and lease.purpose is Purpose.LOGIN:
+                await self._store.unreject(lease.key)
+        except Exception:
+            # The verdict holds in memory; only a restart would forget it. The request's own
+            # outcome (an answer, an SMSC error) must still reach the user.
+            log.exception("%s: could not store the outcome of a request", lease.host)
