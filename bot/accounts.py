@@ -28,9 +28,10 @@ SITES: Final = tuple(site.value for site in Site)
 class LoginPaused(Exception):
     """Log-in checks are paused so SMSC does not block the bot's IP; ``until`` is a UTC time."""
 
-    def __init__(self, until: datetime) -> None:
+    def __init__(self, until: datetime, *, busy: bool = False) -> None:
         super().__init__(f"log-in checks paused until {until:%H:%M:%S} UTC")
         self.until = until
+        self.busy = busy
 
 
 class NotLoggedIn(Exception):
@@ -149,7 +150,7 @@ class AccountService:
         try:
             balance = await client.get_balance()
         except AuthPaused as exc:
-            raise LoginPaused(moment(exc.until)) from None
+            raise LoginPaused(moment(exc.until), busy=exc.busy) from None
         account = Account(
             chat_id=chat_id,
             site=site,

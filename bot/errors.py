@@ -45,8 +45,14 @@ def minutes(seconds: float | None) -> int:
     return max(1, math.ceil((seconds or 60) / 60))
 
 
-def paused_text(until: datetime) -> str:
+def paused_text(until: datetime, *, busy: bool = False) -> str:
     """Why the bot sends nothing to SMSC for now, and until when."""
+    if busy:
+        return _(
+            "The bot is busy sending other users' requests to SMSC, and to protect every user's "
+            "connection to SMSC it sends only a few at once: this one could not go out in time. "
+            "Nothing was sent. Please try again at {time}."
+        ).format(time=fmt_time(until))
     return _(
         "Wrong passwords reached SMSC several times lately, and SMSC blocks the bot's server "
         "for every user after 5 in 30 minutes. To protect every user's connection to SMSC, "
@@ -78,7 +84,7 @@ def smsc_error_text(exc: SmscError) -> str:
     script = exc.command.split(".", 1)[0]
     code = exc.code
     if isinstance(exc, AuthPaused):
-        return paused_text(moment(exc.until))
+        return paused_text(moment(exc.until), busy=exc.busy)
     if code == 1:
         return _("SMSC did not accept the request: one of the values is not valid.")
     if code == AUTH_FAILED:

@@ -22,7 +22,7 @@ from bot.accounts import (
     LoginResult,
 )
 from bot.commands import COMMANDS
-from bot.errors import secret_taken, smsc_error_text
+from bot.errors import paused_text, secret_taken, smsc_error_text
 from bot.i18n import fmt_money, fmt_time
 from bot.middlewares import ACCOUNT_FLAG
 from bot.smsc import Site, SmscBadResponse, SmscClient, SmscError, SmscUnavailable
@@ -259,7 +259,9 @@ async def finish_login(
         )
     except LoginPaused as exc:
         await message.answer(
-            _(
+            paused_text(exc.until, busy=True)
+            if exc.busy
+            else _(
                 "Log-in checks are paused until {time}. Wrong passwords reached SMSC several "
                 "times lately, and SMSC blocks the bot's server for every user after 5 in 30 "
                 "minutes: the pause protects every user's connection to SMSC. Nothing was sent "

@@ -293,7 +293,7 @@ class AuthBudget:
                 self._release(lease)
             if isinstance(exc, TimeoutError):
                 until = self._clock() + BUSY_RETRY
-                raise AuthPaused(command, until=until, retry_after=BUSY_RETRY) from None
+                raise AuthPaused(command, until=until, retry_after=BUSY_RETRY, busy=True) from None
             raise
 
     def _grant(self) -> None:

@@ -68,7 +68,9 @@ class AuthPaused(SmscError):
     ``until`` is the wall-clock time (seconds since the epoch) when trying again makes sense.
     """
 
-    def __init__(self, command: str, *, until: float, retry_after: float) -> None:
+    def __init__(
+        self, command: str, *, until: float, retry_after: float, busy: bool = False
+    ) -> None:
         super().__init__(
             command,
             4,
@@ -77,6 +79,8 @@ class AuthPaused(SmscError):
             retry_after=retry_after,
         )
         self.until = until
+        # True: no failure forced it, only the requests already in flight (a busy moment).
+        self.busy = busy
 
 
 class CredentialsRefused(SmscError):
