@@ -3,14 +3,12 @@ the bot talks to the SMSC emulator, state lives in SQLite on disk."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
-from bot.app import DB_NAME
 from bot.smsc.emulator import SmscEmulator
 from tests.conftest import LOGIN, PASSWORD, closed_port
 from tests.e2e.conftest import RunningBot
+from tests.e2e.helpers import db_bytes, login
 from tests.support.botapi import FakeTelegram
 
 CYRILLIC = set("абвгдеёжзийклмнопрстуфхцчшщъыьэюя")
@@ -18,15 +16,6 @@ CYRILLIC = set("абвгдеёжзийклмнопрстуфхцчшщъыьэю
 
 def has_cyrillic(text: str) -> bool:
     return bool(CYRILLIC & set(text.lower()))
-
-
-async def login(user, password: str = PASSWORD) -> str:  # type: ignore[no-untyped-def]
-    await user.send(f"/login {LOGIN} {password}")
-    return (await user.expect_message()).text
-
-
-def db_bytes(data_dir: Path) -> bytes:
-    return b"".join(p.read_bytes() for p in data_dir.glob(f"{DB_NAME}*"))
 
 
 async def test_start_in_english_and_russian(bot: RunningBot, fake_telegram: FakeTelegram) -> None:
@@ -138,14 +127,14 @@ async def test_failed_logins_are_throttled_before_smsc_blocks_the_ip(
     users = [fake_telegram.user(2000 + i) for i in range(3)]
     for i in range(4):
         user = users[i % 3] if i < 3 else users[0]
-        assert "did not accept" in await login(user, f"wrong-{i}") or i == 3
+        assert "did not accept" in await login(user, f"wrong-{i}", expect=None) or i == 3
     # Three failures across all chats: the fourth check is refused before it reaches SMSC.
     failed = [r for r in smsc.requests if r.login is None]
     assert len(failed) == 3
     last = users[0].chat.last_bot_message
     assert last is not None and "Too many failed log-ins" in last.text
     fourth_chat = fake_telegram.user(2100)
-    assert "Too many failed log-ins" in await login(fourth_chat)
+    assert "Too many failed log-ins" in await login(fourth_chat, expect=None)
     assert len([r for r in smsc.requests if r.login is None]) == 3
 
 
@@ -160,7 +149,7 @@ async def test_smsc_down_at_login(
     await running.start()
     try:
         user = fake_telegram.user(1009)
-        assert "not reachable" in await login(user)
+        assert "not reachable" in await login(user, expect=None)
         await user.send("/balance")
         assert "not logged in" in (await user.expect_message()).text
     finally:
