@@ -1,6 +1,6 @@
 """Bulk black-list adds through the bot: 1,000 numbers in a .txt file, 50 ms per SMSC request.
 
-The real app from ``build_app`` polls the fake Telegram Bot API server (tests/support/botapi.py),
+The real app from ``build_app`` polls the fake Telegram Bot API server (tests/support/botapi/),
 both in this process; SMSC is the emulator, in this process too so that its count of concurrent
 requests per login can be read, with ``latency`` seconds added to every request. A user logs in,
 then sends the file with the caption /black; the figure is the time from sending it to the

@@ -9,25 +9,15 @@ import pytest
 
 import handlers.blacklist
 from bot.smsc.emulator import SmscEmulator
-from tests.conftest import LOGIN, PASSWORD
+from tests.conftest import LOGIN
 from tests.e2e.conftest import RunningBot
+from tests.e2e.helpers import login, phone_requests
 from tests.support.botapi import FakeTelegram, FakeUser
-
-
-async def login(user: FakeUser) -> None:
-    await user.send(f"/login {LOGIN} {PASSWORD}")
-    assert "Logged in" in (await user.expect_message()).text
 
 
 def black(smsc: SmscEmulator) -> dict[str, int]:
     """Number → type, as SMSC holds them."""
     return {e.phone: e.type for e in smsc.accounts[LOGIN].black.values()}
-
-
-def phones_requests(smsc: SmscEmulator, command: str) -> list[dict[str, str]]:
-    return [
-        r.params for r in smsc.requests if r.path == "/sys/phones.php" and r.params.get(command)
-    ]
 
 
 async def forward(user: FakeUser, text: str) -> None:
@@ -72,7 +62,7 @@ async def test_a_listed_number_is_left_as_it_is(
     reply = await user.expect_message()
     assert "was already in the black list" in reply.text and "single messages" in reply.text
     assert "Remove from the black list" in reply.button_texts
-    assert not phones_requests(smsc, "add_black")  # re-adding would reset the type
+    assert not phone_requests(smsc, "add_black")  # re-adding would reset the type
     await user.press(reply, "Remove from the black list")
     question = await user.expect_message()
     await user.press(question, "No")
@@ -302,7 +292,7 @@ async def test_one_number_is_found_by_paging_and_the_read_is_reused_within_the_m
     await user.send("/black +79991230000")
     reply = await user.expect_message()
     assert "was already in the black list" in reply.text and "mass mailings" in reply.text
-    reads = phones_requests(smsc, "get_black")
+    reads = phone_requests(smsc, "get_black")
     assert all("phone" not in r for r in reads)
     assert [r.get("prev_id") is None for r in reads] == [True, False]
     await user.send("/black +79991230000")
@@ -312,7 +302,7 @@ async def test_one_number_is_found_by_paging_and_the_read_is_reused_within_the_m
     await user.send("/black +79991230001")
     assert "was already in the black list" in (await user.expect_message()).text
     # One read of the list served all four.
-    assert len(phones_requests(smsc, "get_black")) == 2
+    assert len(phone_requests(smsc, "get_black")) == 2
 
 
 async def test_four_bulk_adds_within_a_minute_all_complete(
@@ -328,7 +318,7 @@ async def test_four_bulk_adds_within_a_minute_all_complete(
         assert "Stopped early" not in summary.text
     assert len(black(smsc)) == 8
     # The duplicate check read the list once; no identical read came near SMSC's limit of 3.
-    assert len(phones_requests(smsc, "get_black")) == 1
+    assert len(phone_requests(smsc, "get_black")) == 1
 
 
 async def test_a_refused_type_change_says_the_type_is_unchanged(

@@ -14,27 +14,15 @@ import time_machine
 from bot.services.confirmations import ConfirmationService, account_key
 from bot.smsc import Site
 from bot.smsc.emulator import SmscEmulator
-from bot.smsc.emulator.state import Account as EmuAccount
-from bot.smsc.emulator.state import Subclient
 from bot.storage.accounts import Account
 from bot.storage.confirmations import Confirmation
 from tests.conftest import LOGIN, PASSWORD
 from tests.e2e.conftest import RunningBot
+from tests.e2e.helpers import login, seed_subclient
 from tests.support.botapi import Chat, FakeTelegram, FakeUser, MessageView
 
 OUT_OF_DATE = "This question is out of date. Nothing was done."
 UNKNOWN = "Whether SMSC carried this out is unknown"
-
-
-async def login(user: FakeUser) -> None:
-    await user.send(f"/login {LOGIN} {PASSWORD}")
-    assert "Logged in" in ((await user.expect_message()).text or "")
-
-
-def add_sub(account: EmuAccount, login: str) -> Subclient:
-    sub = Subclient(account.new_id("user"), login, "Old-Passw0rd", type=0)
-    account.subclients[login] = sub
-    return sub
 
 
 def payments(smsc: SmscEmulator) -> list[dict[str, str]]:
@@ -79,7 +67,7 @@ def record_id(question: MessageView, label: str = "Yes, top up") -> str:
 async def test_three_people_tapping_one_yes_pay_once(
     bot: RunningBot, fake_telegram: FakeTelegram, smsc: SmscEmulator
 ) -> None:
-    sub = add_sub(smsc.accounts[LOGIN], "shop")
+    sub = seed_subclient(smsc.accounts[LOGIN], "shop")
     # A group chat logged in to one account, where everyone sees the same question.
     group = Chat(-4001, {"id": -4001, "type": "group", "title": "Shop team"})
     fake_telegram.chats[group.id] = group
@@ -127,7 +115,7 @@ async def test_three_people_tapping_one_yes_pay_once(
 async def test_a_forged_yes_without_a_question_pays_nothing(
     bot: RunningBot, fake_telegram: FakeTelegram, smsc: SmscEmulator
 ) -> None:
-    add_sub(smsc.accounts[LOGIN], "sub")
+    seed_subclient(smsc.accounts[LOGIN], "sub")
     user = fake_telegram.user(8101)
     await login(user)
     # The old button format carried the whole payment; a made-up id; another chat's question.
@@ -146,7 +134,7 @@ async def test_a_forged_yes_without_a_question_pays_nothing(
 async def test_no_then_yes_pays_nothing(
     bot: RunningBot, fake_telegram: FakeTelegram, smsc: SmscEmulator
 ) -> None:
-    add_sub(smsc.accounts[LOGIN], "sub")
+    seed_subclient(smsc.accounts[LOGIN], "sub")
     user = fake_telegram.user(8103)
     await login(user)
     question = await ask_top_up(user, "sub", "10")
@@ -161,7 +149,7 @@ async def test_no_then_yes_pays_nothing(
 async def test_a_confirmation_from_ten_days_ago_pays_nothing_after_a_restart(
     bot: RunningBot, fake_telegram: FakeTelegram, smsc: SmscEmulator
 ) -> None:
-    add_sub(smsc.accounts[LOGIN], "sub")
+    seed_subclient(smsc.accounts[LOGIN], "sub")
     user = fake_telegram.user(8104)
     await login(user)
     question = await ask_top_up(user, "sub", "10")
@@ -175,7 +163,7 @@ async def test_a_confirmation_from_ten_days_ago_pays_nothing_after_a_restart(
 async def test_an_old_confirmation_pays_nothing_after_many_later_top_ups(
     bot: RunningBot, fake_telegram: FakeTelegram, smsc: SmscEmulator
 ) -> None:
-    sub = add_sub(smsc.accounts[LOGIN], "sub")
+    sub = seed_subclient(smsc.accounts[LOGIN], "sub")
     user = fake_telegram.user(8105)
     await login(user)
     first = await ask_top_up(user, "sub", "10")
@@ -213,7 +201,7 @@ async def test_a_kill_between_the_claim_and_the_request_leaves_the_outcome_unkno
     """The bot died right after claiming (what the handler does first): the record is left
     claimed. A tap after the restart must not say "already made", nor pay: it says the outcome
     is unknown and offers a check, which shows that no money moved."""
-    add_sub(smsc.accounts[LOGIN], "sub")
+    seed_subclient(smsc.accounts[LOGIN], "sub")
     user = fake_telegram.user(8106)
     await login(user)
     question = await ask_top_up(user, "sub", "10")
@@ -264,7 +252,7 @@ async def test_a_question_asked_before_a_new_log_in_does_nothing(
     bot: RunningBot, fake_telegram: FakeTelegram, smsc: SmscEmulator
 ) -> None:
     """Asked on one account, tapped after the chat logged in again (maybe to another one)."""
-    add_sub(smsc.accounts[LOGIN], "sub")
+    seed_subclient(smsc.accounts[LOGIN], "sub")
     user = fake_telegram.user(8108)
     await login(user)
     question = await ask_top_up(user, "sub", "10")
@@ -278,7 +266,7 @@ async def test_a_top_up_that_never_reached_smsc_can_be_confirmed_again(
     bot: RunningBot, fake_telegram: FakeTelegram, smsc: SmscEmulator
 ) -> None:
     """Connection refused: the request certainly never left, so the record is open again."""
-    sub = add_sub(smsc.accounts[LOGIN], "sub")
+    sub = seed_subclient(smsc.accounts[LOGIN], "sub")
     user = fake_telegram.user(8109)
     await login(user)
     question = await ask_top_up(user, "sub", "10")

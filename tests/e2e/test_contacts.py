@@ -5,40 +5,15 @@ from __future__ import annotations
 import urllib.parse
 
 from bot.smsc.emulator import Contact as EmuContact
-from bot.smsc.emulator import Group as EmuGroup
 from bot.smsc.emulator import SmscEmulator
-from tests.conftest import LOGIN, PASSWORD
+from tests.conftest import LOGIN
 from tests.e2e.conftest import RunningBot
-from tests.support.botapi import FakeTelegram, FakeUser
-
-
-async def login(user: FakeUser) -> None:
-    await user.send(f"/login {LOGIN} {PASSWORD}")
-    assert "Logged in" in (await user.expect_message()).text
-
-
-def seed_group(smsc: SmscEmulator, name: str) -> int:
-    account = smsc.accounts[LOGIN]
-    group_id = account.new_id("group")
-    account.groups[group_id] = EmuGroup(group_id, name)
-    return group_id
-
-
-def seed_contact(smsc: SmscEmulator, phone: str, name: str, **fields: object) -> int:
-    account = smsc.accounts[LOGIN]
-    contact_id = account.new_id("contact")
-    account.contacts[contact_id] = EmuContact(contact_id, [phone], name, **fields)  # type: ignore[arg-type]
-    return contact_id
+from tests.e2e.helpers import login, phone_requests, seed_contact, seed_group
+from tests.support.botapi import FakeTelegram
 
 
 def contacts(smsc: SmscEmulator) -> list[EmuContact]:
     return list(smsc.accounts[LOGIN].contacts.values())
-
-
-def phone_writes(smsc: SmscEmulator, command: str) -> list[dict[str, str]]:
-    return [
-        r.params for r in smsc.requests if r.path == "/sys/phones.php" and r.params.get(command)
-    ]
 
 
 async def test_one_line_addcontact_keeps_a_cyrillic_name_intact(
@@ -213,7 +188,7 @@ async def test_search_and_pages_edit_one_message(
     first = await user.expect_message()
     assert "Клиент 01" in first.text and "Клиент 08" in first.text and "Клиент 09" not in first.text
     assert "Next ▶" in first.button_texts and "◀ Previous" not in first.button_texts
-    [get] = phone_writes(smsc, "get")
+    [get] = phone_requests(smsc, "get")
     assert get["cnt"] == "9" and get["search"] == "Клиент"  # one page (+1), searched by SMSC
     await user.press(first, "Next ▶")
     second = await user.expect_edit()
@@ -326,7 +301,7 @@ async def test_the_card_and_its_buttons(
     await user.press(question, "Yes")
     assert "deleted" in (await user.expect_edit()).text
     assert not contacts(smsc)
-    assert phone_writes(smsc, "del")[0]["phone"] == "79995550022"
+    assert phone_requests(smsc, "del")[0]["phone"] == "79995550022"
 
 
 async def test_stale_buttons(

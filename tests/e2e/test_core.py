@@ -3,14 +3,12 @@ the bot talks to the SMSC emulator, state lives in SQLite on disk."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
-from bot.app import DB_NAME
 from bot.smsc.emulator import SmscEmulator
 from tests.conftest import LOGIN, PASSWORD, closed_port
 from tests.e2e.conftest import RunningBot
+from tests.e2e.helpers import db_bytes, login
 from tests.support.botapi import FakeTelegram
 
 CYRILLIC = set("абвгдеёжзийклмнопрстуфхцчшщъыьэюя")
@@ -18,15 +16,6 @@ CYRILLIC = set("абвгдеёжзийклмнопрстуфхцчшщъыьэю
 
 def has_cyrillic(text: str) -> bool:
     return bool(CYRILLIC & set(text.lower()))
-
-
-async def login(user, password: str = PASSWORD) -> str:  # type: ignore[no-untyped-def]
-    await user.send(f"/login {LOGIN} {password}")
-    return (await user.expect_message()).text
-
-
-def db_bytes(data_dir: Path) -> bytes:
-    return b"".join(p.read_bytes() for p in data_dir.glob(f"{DB_NAME}*"))
 
 
 async def test_start_in_english_and_russian(bot: RunningBot, fake_telegram: FakeTelegram) -> None:
@@ -138,11 +127,11 @@ async def test_failed_logins_are_paused_before_smsc_blocks_the_ip(
     """Chats without a working saved account share 2 failed log-in checks per 30 minutes; the
     next check is refused before it reaches SMSC, saying why and until when."""
     users = [fake_telegram.user(2000 + i) for i in range(3)]
-    assert "did not accept" in await login(users[0], "wrong-0")
-    assert "did not accept" in await login(users[1], "wrong-1")
-    paused = await login(users[2], "wrong-2")
+    assert "did not accept" in await login(users[0], "wrong-0", expect=None)
+    assert "did not accept" in await login(users[1], "wrong-1", expect=None)
+    paused = await login(users[2], "wrong-2", expect=None)
     assert "paused until" in paused and "every user's connection to SMSC" in paused
-    assert "paused until" in await login(users[0])
+    assert "paused until" in await login(users[0], expect=None)
     assert len([r for r in smsc.requests if r.login is None]) == 2
 
 
@@ -157,7 +146,7 @@ async def test_smsc_down_at_login(
     await running.start()
     try:
         user = fake_telegram.user(1009)
-        assert "not reachable" in await login(user)
+        assert "not reachable" in await login(user, expect=None)
         await user.send("/balance")
         assert "not logged in" in (await user.expect_message()).text
     finally:

@@ -17,11 +17,12 @@ import pytest
 from aiohttp import web
 
 from bot.config import Settings
-from bot.smsc.emulator import Fault, Group, RecordedRequest, SmscEmulator, Subclient
+from bot.smsc.emulator import Fault, Group, RecordedRequest, SmscEmulator
 from bot.smsc.emulator.wire import Answer as SmscAnswer
 from bot.smsc.emulator.wire import Params
 from tests.conftest import LOGIN, PASSWORD
 from tests.e2e.conftest import RunningBot
+from tests.e2e.helpers import seed_subclient
 from tests.support.botapi import FakeTelegram, FakeUser, MessageView
 
 # Shorter than the emulator's "slow" answer, so that fault is a timeout, without slowing the file.
@@ -447,8 +448,7 @@ async def test_subclients_top_up(
     bot: RunningBot, fake_telegram: FakeTelegram, smsc: SmscEmulator, faulty: Faulty, fault: Kind
 ) -> None:
     account = smsc.accounts[LOGIN]
-    sub = Subclient(account.new_id("user"), "shop", "Old-Passw0rd")
-    account.subclients[sub.login] = sub
+    sub = seed_subclient(account, "shop")
     user = fake_telegram.user(8009)
     await logged_in(user)
 

@@ -5,16 +5,11 @@ from __future__ import annotations
 import pytest
 
 from bot.smsc.emulator import Contact as EmuContact
-from bot.smsc.emulator import Group as EmuGroup
 from bot.smsc.emulator import SmscEmulator
-from tests.conftest import LOGIN, PASSWORD
+from tests.conftest import LOGIN
 from tests.e2e.conftest import RunningBot
-from tests.support.botapi import FakeTelegram, FakeUser
-
-
-async def login(user: FakeUser) -> None:
-    await user.send(f"/login {LOGIN} {PASSWORD}")
-    await user.expect_message()
+from tests.e2e.helpers import login, seed_group
+from tests.support.botapi import FakeTelegram
 
 
 def seed(smsc: SmscEmulator, groups: dict[str, int]) -> dict[str, int]:
@@ -22,8 +17,7 @@ def seed(smsc: SmscEmulator, groups: dict[str, int]) -> dict[str, int]:
     account = smsc.accounts[LOGIN]
     ids = {}
     for name, size in groups.items():
-        group_id = ids[name] = account.new_id("group")
-        account.groups[group_id] = EmuGroup(group_id, name)
+        group_id = ids[name] = seed_group(smsc, name)
         for _i in range(size):
             contact_id = account.new_id("contact")
             account.contacts[contact_id] = EmuContact(
@@ -58,7 +52,7 @@ async def test_russian_plural_forms_of_the_size(
         pytest.skip("the Russian catalog has no translation of the group size yet")
     seed(smsc, {"Один": 1, "Два": 2, "Пять": 5, "Двадцать один": 21})
     user = fake_telegram.user(5002, language_code="ru")
-    await login(user)
+    await login(user, expect=None)
     await user.send("/groups")
     text = (await user.expect_message()).text
     forms = {line.split(" ", 2)[-1] for line in text.splitlines()[1:]}
@@ -141,11 +135,8 @@ async def test_a_group_deleted_elsewhere(
 async def test_only_phone_groups_are_listed_and_the_card_shows_the_mailing_number(
     bot: RunningBot, fake_telegram: FakeTelegram, smsc: SmscEmulator
 ) -> None:
-    account = smsc.accounts[LOGIN]
-    phones_id = account.new_id("group")
-    account.groups[phones_id] = EmuGroup(phones_id, "Клиенты", number=42)
-    mail_id = account.new_id("group")
-    account.groups[mail_id] = EmuGroup(mail_id, "Почтовая рассылка", type=1)
+    seed_group(smsc, "Клиенты", number=42)
+    seed_group(smsc, "Почтовая рассылка", type=1)
     user = fake_telegram.user(5010)
     await login(user)
     await user.send("/groups")

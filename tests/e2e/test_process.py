@@ -7,16 +7,12 @@ import signal
 import sys
 from pathlib import Path
 
-from bot.app import DB_NAME
 from bot.smsc.emulator import SmscEmulator
 from tests.conftest import LOGIN, PASSWORD
 from tests.e2e.conftest import ROOT, BotProcess
+from tests.e2e.helpers import db_bytes
 from tests.support.botapi import FakeTelegram
 from tests.support.fixtures import TEST_TOKEN
-
-
-def stored_bytes(data_dir: Path) -> bytes:
-    return b"".join(p.read_bytes() for p in data_dir.glob(f"{DB_NAME}*"))
 
 
 async def test_production_start_login_and_no_secret_anywhere(
@@ -39,7 +35,7 @@ async def test_production_start_login_and_no_secret_anywhere(
     assert "Start polling" in log
     for secret in secrets:
         assert secret not in log
-        assert secret.encode() not in stored_bytes(data_dir)
+        assert secret.encode() not in db_bytes(data_dir)
     # What the bot sent to Telegram, apart from the user's own message it deleted.
     assert not fake_telegram.requests_containing(PASSWORD)
     for request in smsc.requests:

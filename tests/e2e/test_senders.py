@@ -4,9 +4,10 @@ digital name (errors 7, 8, 10, 11), comments, deletion, and buttons across a res
 from __future__ import annotations
 
 from bot.smsc.emulator import SmscEmulator
-from bot.smsc.emulator.state import OPERATOR_FIELDS, Account, Sender
-from tests.conftest import LOGIN, PASSWORD
+from bot.smsc.emulator.state import OPERATOR_FIELDS
+from tests.conftest import LOGIN
 from tests.e2e.conftest import RunningBot
+from tests.e2e.helpers import login, seed_sender
 from tests.support.botapi import FakeTelegram, FakeUser, MessageView
 
 OPERATOR_WORDS = {
@@ -22,18 +23,6 @@ OPERATOR_WORDS = {
 }
 
 
-async def login(user: FakeUser) -> None:
-    await user.send(f"/login {LOGIN} {PASSWORD}")
-    assert "Logged in" in ((await user.expect_message()).text or "")
-
-
-def add(account: Account, name: str, status: int = 0, **operators: int) -> Sender:
-    sender = Sender(account.new_id("sender"), name, status)
-    sender.operators.update(operators)
-    account.senders[sender.id] = sender
-    return sender
-
-
 async def open_senders(user: FakeUser) -> MessageView:
     await user.send("/senders")
     return await user.expect_message()
@@ -44,9 +33,9 @@ async def test_list_and_card_say_every_status_in_words(
 ) -> None:
     account = smsc.accounts[LOGIN]
     codes = list(OPERATOR_WORDS)
-    add(account, "Waiting", 0)
-    add(account, "Shop&Co", 1, **dict(zip(OPERATOR_FIELDS, codes * 3, strict=False)))
-    add(account, "Old", 2)
+    seed_sender(account, "Waiting", 0)
+    seed_sender(account, "Shop&Co", 1, **dict(zip(OPERATOR_FIELDS, codes * 3, strict=False)))
+    seed_sender(account, "Old", 2)
     user = fake_telegram.user(5001)
     await login(user)
     listing = await open_senders(user)
@@ -66,7 +55,7 @@ async def test_adding_a_name_checks_it_first_and_keeps_the_wizard_on_error_5(
     bot: RunningBot, fake_telegram: FakeTelegram, smsc: SmscEmulator
 ) -> None:
     account = smsc.accounts[LOGIN]
-    add(account, "Taken", 1)
+    seed_sender(account, "Taken", 1)
     user = fake_telegram.user(5002)
     await login(user)
     await user.press(await open_senders(user), "Add a name")
@@ -121,10 +110,10 @@ async def test_code_errors_7_8_and_10_are_explained(
     bot: RunningBot, fake_telegram: FakeTelegram, smsc: SmscEmulator
 ) -> None:
     account = smsc.accounts[LOGIN]
-    short = add(account, "12345")
-    far = add(account, "79000000001")
+    short = seed_sender(account, "12345")
+    far = seed_sender(account, "79000000001")
     smsc.undeliverable.add(far.name)
-    pending = add(account, "79995550102")
+    pending = seed_sender(account, "79995550102")
     user = fake_telegram.user(5004)
     await login(user)
     listing = await open_senders(user)
@@ -159,7 +148,7 @@ async def test_code_errors_7_8_and_10_are_explained(
 async def test_code_sent_elsewhere_gives_error_10_without_a_time(
     bot: RunningBot, fake_telegram: FakeTelegram, smsc: SmscEmulator
 ) -> None:
-    pending = add(smsc.accounts[LOGIN], "79995550103")
+    pending = seed_sender(smsc.accounts[LOGIN], "79995550103")
     user = fake_telegram.user(5005)
     await login(user)
     smsc.fault = 10
@@ -175,7 +164,7 @@ async def test_comment_and_deletion_with_confirmation(
     bot: RunningBot, fake_telegram: FakeTelegram, smsc: SmscEmulator
 ) -> None:
     account = smsc.accounts[LOGIN]
-    sender = add(account, "Brand", 1)
+    sender = seed_sender(account, "Brand", 1)
     user = fake_telegram.user(5006)
     await login(user)
     await user.press(await open_senders(user), "✅ Brand")
@@ -205,7 +194,7 @@ async def test_comment_and_deletion_with_confirmation(
 async def test_buttons_and_the_code_conversation_survive_a_restart(
     bot: RunningBot, fake_telegram: FakeTelegram, smsc: SmscEmulator
 ) -> None:
-    pending = add(smsc.accounts[LOGIN], "79995550104")
+    pending = seed_sender(smsc.accounts[LOGIN], "79995550104")
     user = fake_telegram.user(5007)
     await login(user)
     listing = await open_senders(user)
@@ -250,7 +239,7 @@ SENDERS_ERRORS = {
 async def test_every_error_code_is_explained_in_place_and_the_conversation_stays(
     bot: RunningBot, fake_telegram: FakeTelegram, smsc: SmscEmulator
 ) -> None:
-    sender = add(smsc.accounts[LOGIN], "Brand", 1)
+    sender = seed_sender(smsc.accounts[LOGIN], "Brand", 1)
     user = fake_telegram.user(5009)
     await login(user)
     await user.press_data(2, f"sna:cmt:{sender.id}:")
@@ -295,7 +284,7 @@ async def test_every_error_code_is_explained_in_place_and_the_conversation_stays
 async def test_error_2_inside_a_conversation_asks_to_log_in_again(
     bot: RunningBot, fake_telegram: FakeTelegram, smsc: SmscEmulator
 ) -> None:
-    sender = add(smsc.accounts[LOGIN], "Brand", 1)
+    sender = seed_sender(smsc.accounts[LOGIN], "Brand", 1)
     user = fake_telegram.user(5010)
     await login(user)
     await user.press_data(2, f"sna:cmt:{sender.id}:")
@@ -314,7 +303,7 @@ async def test_error_2_inside_a_conversation_asks_to_log_in_again(
 async def test_the_card_says_what_an_operator_replaces_the_name_with(
     bot: RunningBot, fake_telegram: FakeTelegram, smsc: SmscEmulator
 ) -> None:
-    sender = add(smsc.accounts[LOGIN], "MyShop", 1, mega_step=2)
+    sender = seed_sender(smsc.accounts[LOGIN], "MyShop", 1, mega_step=2)
     sender.replacements.update(mts_step="79001234567", bee_step="ShopBee")
     user = fake_telegram.user(5020)
     await login(user)

@@ -10,24 +10,13 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 from bot.smsc.emulator import SmscEmulator
-from bot.smsc.emulator.state import Account, LedgerEntry, Subclient
-from tests.conftest import LOGIN, PASSWORD
+from bot.smsc.emulator.state import Account, LedgerEntry
+from tests.conftest import LOGIN
 from tests.e2e.conftest import RunningBot
+from tests.e2e.helpers import login, seed_subclient
 from tests.support.botapi import FakeTelegram, FakeUser, MessageView
 
 TODAY = date.today()
-
-
-async def login(user: FakeUser) -> None:
-    await user.send(f"/login {LOGIN} {PASSWORD}")
-    assert (await user.expect_message()).text
-
-
-def add(account: Account, login: str, kind: int = 0, *entries: LedgerEntry) -> Subclient:
-    sub = Subclient(account.new_id("user"), login, "Old-Passw0rd", type=kind)
-    sub.ledger.extend(entries)
-    account.subclients[login] = sub
-    return sub
 
 
 def sms(day: date, operator: str, mccmnc: str, count: int, spent: str) -> LedgerEntry:
@@ -39,7 +28,7 @@ def top_up(day: date, amount: str) -> LedgerEntry:
 
 
 def fill(account: Account) -> None:
-    add(
+    seed_subclient(
         account,
         "alpha",
         0,
@@ -48,7 +37,7 @@ def fill(account: Account) -> None:
         top_up(TODAY, "500"),
         sms(date(2024, 6, 1), "МТС", "25001", 2, "4.30"),
     )
-    add(account, "beta", 2, sms(TODAY, "Tele2", "25020", 3, "6.45"))
+    seed_subclient(account, "beta", 2, sms(TODAY, "Tele2", "25020", 3, "6.45"))
 
 
 async def pick(user: FakeUser, command: str, button: str) -> MessageView:
@@ -133,7 +122,9 @@ async def test_a_long_table_is_shortened_and_sent_as_csv(
 ) -> None:
     account = smsc.accounts[LOGIN]
     for n in range(150):
-        add(account, f"client-{n:03d}", 0, sms(TODAY, "МТС", "25001", n + 1, f"{n + 1}.00"))
+        seed_subclient(
+            account, f"client-{n:03d}", 0, sms(TODAY, "МТС", "25001", n + 1, f"{n + 1}.00")
+        )
     user = fake_telegram.user(8004)
     await login(user)
     table = await pick(user, "/stats", "Today")
@@ -153,9 +144,9 @@ async def test_a_long_table_is_shortened_and_sent_as_csv(
 async def test_russian_number_formats(
     bot: RunningBot, fake_telegram: FakeTelegram, smsc: SmscEmulator
 ) -> None:
-    add(smsc.accounts[LOGIN], "alpha", 0, top_up(TODAY, "1500"))
+    seed_subclient(smsc.accounts[LOGIN], "alpha", 0, top_up(TODAY, "1500"))
     user = fake_telegram.user(8005, language_code="ru")
-    await login(user)
+    await login(user, expect=None)
     await user.send("/stats")
     picker = await user.expect_message()
     # The first button is "Today" in whatever words the catalog gives it.
@@ -221,7 +212,7 @@ async def test_spent_and_credited_are_labelled_as_the_page_defines_credit_and_de
     bot: RunningBot, fake_telegram: FakeTelegram, smsc: SmscEmulator
 ) -> None:
     # users.php: "<credit> - debit." (money spent), "<debit> - credit." (money credited).
-    add(
+    seed_subclient(
         smsc.accounts[LOGIN], "gamma", 0, sms(TODAY, "МТС", "25001", 4, "9.00"), top_up(TODAY, "50")
     )
     user = fake_telegram.user(8011)

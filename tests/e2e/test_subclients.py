@@ -8,23 +8,12 @@ from decimal import Decimal
 
 from bot.app import DB_NAME
 from bot.smsc.emulator import SmscEmulator
-from bot.smsc.emulator.state import Account, Subclient
-from tests.conftest import LOGIN, PASSWORD
+from tests.conftest import LOGIN
 from tests.e2e.conftest import RunningBot
+from tests.e2e.helpers import login, seed_subclient
 from tests.support.botapi import FakeTelegram, FakeUser, MessageView
 
 SUB_PASSWORD = "Str0ng-Pass"
-
-
-async def login(user: FakeUser) -> None:
-    await user.send(f"/login {LOGIN} {PASSWORD}")
-    assert "Logged in" in ((await user.expect_message()).text or "")
-
-
-def add(account: Account, login: str, kind: int = 0) -> Subclient:
-    sub = Subclient(account.new_id("user"), login, "Old-Passw0rd", type=kind)
-    account.subclients[login] = sub
-    return sub
 
 
 async def open_list(user: FakeUser) -> MessageView:
@@ -50,8 +39,8 @@ async def test_list_comes_from_both_kinds_of_statistics_and_the_bot(
     bot: RunningBot, fake_telegram: FakeTelegram, smsc: SmscEmulator
 ) -> None:
     account = smsc.accounts[LOGIN]
-    add(account, "own-1", 0)
-    add(account, "shared-1", 2)
+    seed_subclient(account, "own-1", 0)
+    seed_subclient(account, "shared-1", 2)
     user = fake_telegram.user(7001)
     await login(user)
     assert bot.app is not None
@@ -106,7 +95,7 @@ async def test_a_taken_login_asks_for_another_and_keeps_the_other_answers(
     bot: RunningBot, fake_telegram: FakeTelegram, smsc: SmscEmulator
 ) -> None:
     account = smsc.accounts[LOGIN]
-    add(account, "taken")
+    seed_subclient(account, "taken")
     user = fake_telegram.user(7003)
     await login(user)
     await user.press(await open_list(user), "Create a subclient")
@@ -131,7 +120,7 @@ async def test_new_password_type_and_login(
     bot: RunningBot, fake_telegram: FakeTelegram, smsc: SmscEmulator
 ) -> None:
     account = smsc.accounts[LOGIN]
-    add(account, "sub", 0)
+    seed_subclient(account, "sub", 0)
     user = fake_telegram.user(7004)
     await login(user)
     await user.press(await open_list(user), "sub")
@@ -171,7 +160,7 @@ async def test_top_up_asks_first_pays_once_and_shows_the_balance(
     bot: RunningBot, fake_telegram: FakeTelegram, smsc: SmscEmulator
 ) -> None:
     account = smsc.accounts[LOGIN]
-    sub = add(account, "shop", 0)
+    sub = seed_subclient(account, "shop", 0)
     user = fake_telegram.user(7005)
     await login(user)
     await user.press(await open_list(user), "shop")
@@ -209,9 +198,9 @@ async def test_top_up_errors_6_7_and_10_are_explained(
     bot: RunningBot, fake_telegram: FakeTelegram, smsc: SmscEmulator
 ) -> None:
     account = smsc.accounts[LOGIN]
-    add(account, "shared", 2)
-    add(account, "rich", 0)
-    add(account, "gone", 0)
+    seed_subclient(account, "shared", 2)
+    seed_subclient(account, "rich", 0)
+    seed_subclient(account, "gone", 0)
     user = fake_telegram.user(7006)
     await login(user)
     cases = (
@@ -236,7 +225,7 @@ async def test_top_up_confirmation_works_after_a_restart(
     bot: RunningBot, fake_telegram: FakeTelegram, smsc: SmscEmulator
 ) -> None:
     account = smsc.accounts[LOGIN]
-    sub = add(account, "later", 1)
+    sub = seed_subclient(account, "later", 1)
     user = fake_telegram.user(7007)
     await login(user)
     await user.press_data(2, "sca:pay:later")
@@ -266,7 +255,7 @@ async def test_every_users_error_code_is_explained_in_place(
     bot: RunningBot, fake_telegram: FakeTelegram, smsc: SmscEmulator
 ) -> None:
     account = smsc.accounts[LOGIN]
-    add(account, "sub", 0)
+    seed_subclient(account, "sub", 0)
     user = fake_telegram.user(7008)
     await login(user)
     for code, words in USERS_ERRORS.items():

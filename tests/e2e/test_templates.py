@@ -4,15 +4,11 @@ restart and through an SMSC error), renaming, new text and deletion."""
 from __future__ import annotations
 
 from bot.smsc.emulator import SmscEmulator
-from bot.smsc.emulator.state import Account, Sender, Template
-from tests.conftest import LOGIN, PASSWORD
+from bot.smsc.emulator.state import Account, Template
+from tests.conftest import LOGIN
 from tests.e2e.conftest import RunningBot
+from tests.e2e.helpers import login, seed_sender
 from tests.support.botapi import FakeTelegram, FakeUser, MessageView
-
-
-async def login(user: FakeUser) -> None:
-    await user.send(f"/login {LOGIN} {PASSWORD}")
-    assert "Logged in" in ((await user.expect_message()).text or "")
 
 
 def add(account: Account, name: str, message: str, **fields: object) -> Template:
@@ -63,8 +59,7 @@ async def test_adding_wizard_with_format_sender_and_signature_across_a_restart(
 ) -> None:
     account = smsc.accounts[LOGIN]
     for name, status in (("Approved", 1), ("Waiting", 0)):
-        sender = Sender(account.new_id("sender"), name, status)
-        account.senders[sender.id] = sender
+        seed_sender(account, name, status)
     user = fake_telegram.user(6002)
     await login(user)
     await user.press(await open_templates(user), "Add a template")
