@@ -82,6 +82,11 @@ class Outcome(Enum):
     UNKNOWN = "unknown"  # sent, but no verdict seen (timeout, broken answer)
 
 
+# How a store keeps a failure: host, time, Telegram user, purpose's value, newcomer. Plain values,
+# so that bot.storage needs nothing of this module.
+FailureRow = tuple[str, float, int | None, str, bool]
+
+
 @dataclass(frozen=True, slots=True)
 class Failure:
     host: str
@@ -90,17 +95,25 @@ class Failure:
     purpose: Purpose
     newcomer: bool
 
+    def row(self) -> FailureRow:
+        return (self.host, self.at, self.user_id, self.purpose.value, self.newcomer)
+
+    @classmethod
+    def of(cls, row: FailureRow) -> Failure:
+        host, at, user_id, purpose, newcomer = row
+        return cls(host, at, user_id, Purpose(purpose), newcomer)
+
 
 class BudgetStore(Protocol):
     """Where failures and rejections outlive the process (``bot.storage.budget`` in the bot)."""
 
-    async def load_failures(self, since: float) -> list[Failure]:
+    async def load_failures(self, since: float) -> list[FailureRow]:
         """Failures (pending rows left by a crash included) at or after ``since``, oldest first."""
         ...
 
     async def load_rejections(self) -> dict[bytes, float]: ...
 
-    async def begin(self, failure: Failure) -> int:
+    async def begin(self, failure: FailureRow) -> int:
         """A pending row: counted as ``failure`` should the process die before ``settle``."""
         ...
 
@@ -108,7 +121,7 @@ class BudgetStore(Protocol):
         """The pending ``row`` turned out a failure at ``failed_at``, or (None) no failure."""
         ...
 
-    async def add_failure(self, failure: Failure) -> None: ...
+    async def add_failure(self, failure: FailureRow) -> None: ...
 
     async def reject(self, key: bytes, at: float) -> None: ...
 
@@ -124,16 +137,16 @@ class MemoryBudgetStore:
         self.rejections: dict[bytes, float] = {}
         self._rows = 0
 
-    async def load_failures(self, since: float) -> list[Failure]:
+    async def load_failures(self, since: float) -> list[FailureRow]:
         rows = [*self.failures, *self.pending.values()]
-        return sorted((f for f in rows if f.at >= since), key=lambda f: f.at)
+        return sorted((f.row() for f in rows if f.at >= since), key=lambda f: f[1])
 
     async def load_rejections(self) -> dict[bytes, float]:
         return dict(self.rejections)
 
-    async def begin(self, failure: Failure) -> int:
+    async def begin(self, failure: FailureRow) -> int:
         self._rows += 1
-        self.pending[self._rows] = failure
+        self.pending[self._rows] = Failure.of(failure)
         return self._rows
 
     async def settle(self, row: int, failed_at: float | None) -> None:
@@ -143,8 +156,8 @@ class MemoryBudgetStore:
                 Failure(failure.host, failed_at, failure.user_id, failure.purpose, failure.newcomer)
             )
 
-    async def add_failure(self, failure: Failure) -> None:
-        self.failures.append(failure)
+    async def add_failure(self, failure: FailureRow) -> None:
+        self.failures.append(Failure.of(failure))
 
     async def reject(self, key: bytes, at: float) -> None:
         self.rejections[key] = at
@@ -223,7 +236,8 @@ class AuthBudget:
         async with self._load_lock:
             if self._loaded:
                 return
-            for failure in await self._store.load_failures(self._clock() - WINDOW):
+            for row in await self._store.load_failures(self._clock() - WINDOW):
+                failure = Failure.of(row)
                 self._host(failure.host).failures.append(failure)
             self._rejected.update(await self._store.load_rejections())
             self._loaded = True
@@ -265,7 +279,7 @@ class AuthBudget:
             # The lease's failure could happen as late as the call timeout from now.
             pending = Failure(host, self._clock() + self._call_timeout, user_id, purpose, newcomer)
             try:
-                lease.row = await self._store.begin(pending)
+                lease.row = await self._store.begin(pending.row())
             except BaseException:
                 self._release(lease)
                 raise
@@ -405,7 +419,7 @@ class AuthBudget:
             if lease.row is not None:
                 await self._store.settle(lease.row, now if failed else None)
             elif failed:
-                await self._store.add_failure(failure)
+                await self._store.add_failure(failure.row())
             if outcome is Outcome.REFUSED:
                 await self._store.reject(lease.key, now)
             elif outcome is Outcome.AUTHORISED and lease.purpose is Purpose.LOGIN:

@@ -1,10 +1,17 @@
-"""The failed-authorisation budget's memory in SQLite (``bot.smsc.budget.BudgetStore``)."""
+"""The failed-authorisation budget's memory in SQLite (``bot.smsc.budget.BudgetStore``).
+
+Rows are plain values (host, time, Telegram user, purpose, newcomer): storage knows nothing of SMSC.
+"""
 
 from __future__ import annotations
 
+from typing import Final
+
 import aiosqlite
 
-from bot.smsc.budget import WINDOW, Failure, Purpose
+FailureRow = tuple[str, float, int | None, str, bool]
+# SMSC counts failures over 30 minutes; older rows can never count again.
+KEEP: Final = 60 * 60.0
 
 
 class SqliteBudgetStore:
@@ -13,14 +20,14 @@ class SqliteBudgetStore:
     def __init__(self, conn: aiosqlite.Connection) -> None:
         self._conn = conn
 
-    async def load_failures(self, since: float) -> list[Failure]:
+    async def load_failures(self, since: float) -> list[FailureRow]:
         # Older rows can never count again.
         await self._conn.execute("DELETE FROM auth_failures WHERE at < ?", (since,))
         rows = await self._conn.execute_fetchall(
             "SELECT host, at, user_id, kind, newcomer FROM auth_failures ORDER BY at"
         )
         return [
-            Failure(host, float(at), user_id, Purpose(kind), bool(newcomer))
+            (str(host), float(at), user_id, str(kind), bool(newcomer))
             for host, at, user_id, kind, newcomer in rows
         ]
 
@@ -28,7 +35,7 @@ class SqliteBudgetStore:
         rows = await self._conn.execute_fetchall("SELECT key, at FROM auth_rejections")
         return {bytes(key): float(at) for key, at in rows}
 
-    async def begin(self, failure: Failure) -> int:
+    async def begin(self, failure: FailureRow) -> int:
         async with self._conn.execute(
             "INSERT INTO auth_failures (host, at, user_id, kind, newcomer, pending)"
             " VALUES (?, ?, ?, ?, ?, 1)",
@@ -47,13 +54,13 @@ class SqliteBudgetStore:
         )
         await self._prune(failed_at)
 
-    async def add_failure(self, failure: Failure) -> None:
+    async def add_failure(self, failure: FailureRow) -> None:
         await self._conn.execute(
             "INSERT INTO auth_failures (host, at, user_id, kind, newcomer, pending)"
             " VALUES (?, ?, ?, ?, ?, 0)",
             _values(failure),
         )
-        await self._prune(failure.at)
+        await self._prune(failure[1])
 
     async def reject(self, key: bytes, at: float) -> None:
         await self._conn.execute(
@@ -67,14 +74,9 @@ class SqliteBudgetStore:
 
     async def _prune(self, now: float) -> None:
         # Failures are rare (at most 4 in a window), so pruning on each costs nothing.
-        await self._conn.execute("DELETE FROM auth_failures WHERE at < ?", (now - 2 * WINDOW,))
+        await self._conn.execute("DELETE FROM auth_failures WHERE at < ?", (now - KEEP,))
 
 
-def _values(failure: Failure) -> tuple[object, ...]:
-    return (
-        failure.host,
-        failure.at,
-        failure.user_id,
-        failure.purpose.value,
-        int(failure.newcomer),
-    )
+def _values(failure: FailureRow) -> tuple[object, ...]:
+    host, at, user_id, purpose, newcomer = failure
+    return (host, at, user_id, purpose, int(newcomer))
