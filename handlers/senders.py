@@ -18,7 +18,7 @@ from aiogram.utils.i18n import gettext as _
 from aiogram.utils.i18n import ngettext
 
 from bot.commands import N_
-from bot.errors import StaleButton
+from bot.errors import StaleButton, explain
 from bot.middlewares import ACCOUNT_FLAG
 from bot.phones import DEFAULT_REGION, display_stored
 from bot.services.confirmations import CHANGE_TTL, ConfirmationService, account_key
@@ -32,7 +32,6 @@ from bot.ui import NOT_COMMAND, Cf, chat_of, confirm_keyboard, esc, not_command,
 from bot.ui import show_in_place as show
 from bot.ui import user_id_of as user_id
 from handlers.confirm import Asked, cancel, claim, perform
-from handlers.stats import explain
 
 router = Router(name="senders")
 
