@@ -210,6 +210,12 @@ async def ask(
         await query.bot.send_message(chat_of(query), prompt)
 
 
+def first_line(query: CallbackQuery) -> str:
+    """The first line of the message under a button (a card's title), as HTML."""
+    text = query.message.html_text if isinstance(query.message, Message) else ""
+    return text.split("\n", 1)[0]
+
+
 async def expected_text(message: Message) -> None:
     """A conversation step that takes text got something else (a photo, a sticker)."""
     await message.answer(_("Please send it as a text message, or /cancel."))

@@ -27,7 +27,7 @@ from handlers.account import LoginMethod, LoginSite
 from handlers.blacklist import BlMenu
 from handlers.contacts import CtAct, CtMenu, CtWiz
 from handlers.groups import GrAct, GrNew
-from handlers.senders import SnAct
+from handlers.senders.data import SnAct
 from handlers.subclients.data import ScAct, ScNew, ScType
 from handlers.templates import TpAct, TpFormat, TpSender
 from tests.conftest import LOGIN, PASSWORD
