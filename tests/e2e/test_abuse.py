@@ -29,7 +29,7 @@ from handlers.contacts import CtAct, CtMenu, CtWiz
 from handlers.groups import GrAct, GrNew
 from handlers.senders.data import SnAct
 from handlers.subclients.data import ScAct, ScNew, ScType
-from handlers.templates import TpAct, TpFormat, TpSender
+from handlers.templates.data import TpAct, TpFormat, TpSender
 from tests.conftest import LOGIN, PASSWORD
 from tests.e2e.conftest import ConcurrentBot, RunningBot
 from tests.support.botapi import FakeTelegram, FakeUser
