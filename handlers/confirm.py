@@ -19,12 +19,12 @@ from aiogram.utils.callback_answer import CallbackAnswer
 from aiogram.utils.i18n import gettext as _
 
 from bot.errors import StaleButton, explain
-from bot.services.confirmations import ConfirmationService, Refusal, account_key
+from bot.services.confirmations import CHANGE_TTL, ConfirmationService, Refusal, account_key
 from bot.smsc import SmscBadResponse, SmscError, SmscUnavailable
 from bot.storage.accounts import Account
 from bot.storage.audit import AuditLog
 from bot.storage.confirmations import Confirmation
-from bot.ui import ANSWER_AFTER, Cf, chat_of, confirm_keyboard
+from bot.ui import ANSWER_AFTER, Cf, chat_of, confirm_keyboard, first_line
 from bot.ui import show_in_place as show
 
 log = logging.getLogger(__name__)
@@ -211,6 +211,30 @@ async def ask_in_place(
         ttl=ttl,
     )
     await show(query, question, confirm_keyboard(record_id, yes=yes))
+
+
+async def ask_delete(
+    query: CallbackQuery,
+    confirmations: ConfirmationService,
+    account: Account,
+    *,
+    action: str,
+    payload: dict[str, str],
+    question: str,
+) -> None:
+    """Ask a deletion in place of a card, under its first line (the item's name), so what is
+    being deleted stays in plain sight."""
+    name = first_line(query)
+    await ask_in_place(
+        query,
+        confirmations,
+        account,
+        action=action,
+        payload=payload,
+        question=f"{name}\n\n{question}" if name else question,
+        yes=_("Yes, delete"),
+        ttl=CHANGE_TTL,
+    )
 
 
 async def settle(

@@ -10,15 +10,15 @@ from aiogram.utils.i18n import gettext as _
 from bot.errors import explain
 from bot.middlewares import ACCOUNT_FLAG
 from bot.services.audit import audited
-from bot.services.confirmations import CHANGE_TTL, ConfirmationService
+from bot.services.confirmations import ConfirmationService
 from bot.smsc import SmscClient, SmscError
 from bot.storage.accounts import Account
 from bot.storage.audit import AuditLog
 from bot.storage.confirmations import Confirmation
-from bot.ui import NOT_COMMAND, Cf, ask, first_line
+from bot.ui import NOT_COMMAND, Cf, ask
 from bot.ui import show_in_place as show
 from bot.ui import user_id_of as user_id
-from handlers.confirm import Asked, ask_in_place, settle
+from handlers.confirm import Asked, ask_delete, settle
 from handlers.senders.add import take_comment
 from handlers.senders.browse import load_card
 from handlers.senders.data import SenderComment, SnAct, SnAction
@@ -62,24 +62,19 @@ async def got_new_comment(
 
 
 @router.callback_query(SnAct.filter(F.action == SnAction.DELETE), flags={ACCOUNT_FLAG: True})
-async def ask_delete(
+async def start_delete(
     query: CallbackQuery,
     callback_data: SnAct,
     account: Account,
     confirmations: ConfirmationService,
 ) -> None:
-    # The question goes under the card itself, so the name being deleted is in plain sight.
-    name = first_line(query)
-    question = _("Delete this sender name? Messages can no longer be sent from it.")
-    await ask_in_place(
+    await ask_delete(
         query,
         confirmations,
         account,
         action="sndel",
         payload={"sender": str(callback_data.id)},
-        question=f"{name}\n\n{question}" if name else question,
-        yes=_("Yes, delete"),
-        ttl=CHANGE_TTL,
+        question=_("Delete this sender name? Messages can no longer be sent from it."),
     )
 
 

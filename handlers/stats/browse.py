@@ -31,7 +31,8 @@ _PERIOD_ARG = re.compile(r"^\d{1,2}\.\d{1,2}\.\d{4}")
 async def subclient(
     bot: Bot, chat_id: int, ref: str, smsc: SmscClient, accounts: AccountService
 ) -> str | None:
-    """The login behind a button's reference; None (answered) when no known subclient has it."""
+    """The login behind a button's reference ("" for every subclient); None (answered) when no
+    known subclient has it."""
     login = await resolve_ref(ref, smsc, accounts.repo, chat_id)
     if login is None:
         await bot.send_message(chat_id, _("There is no subclient with this login."))
@@ -108,11 +109,9 @@ async def picked(
     except ValueError:
         raise StaleButton("unknown period button") from None
     chat_id = chat_of(query)
-    login = None
-    if callback_data.ref:
-        login = await subclient(bot, chat_id, callback_data.ref, smsc, accounts)
-        if login is None:
-            return
+    login = await subclient(bot, chat_id, callback_data.ref, smsc, accounts)
+    if login is None:
+        return
     await state.clear()
     period = preset_period(preset, date.today())
     edit = query.message if isinstance(query.message, Message) else None
@@ -129,11 +128,9 @@ async def another_period(
     bot: Bot,
 ) -> None:
     chat_id = chat_of(query)
-    login = None
-    if callback_data.ref:
-        login = await subclient(bot, chat_id, callback_data.ref, smsc, accounts)
-        if login is None:
-            return
+    login = await subclient(bot, chat_id, callback_data.ref, smsc, accounts)
+    if login is None:
+        return
     # A new message: the table above stays readable.
     await ask_period(bot, chat_id, state, login)
 

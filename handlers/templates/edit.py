@@ -10,16 +10,16 @@ from aiogram.utils.i18n import gettext as _
 from bot.errors import explain
 from bot.middlewares import ACCOUNT_FLAG
 from bot.services.audit import audited
-from bot.services.confirmations import CHANGE_TTL, ConfirmationService
+from bot.services.confirmations import ConfirmationService
 from bot.smsc import SmscClient, SmscError
 from bot.smsc.models import Template
 from bot.storage.accounts import Account
 from bot.storage.audit import AuditLog
 from bot.storage.confirmations import Confirmation
-from bot.ui import NOT_COMMAND, Cf, ask, first_line
+from bot.ui import NOT_COMMAND, Cf, ask
 from bot.ui import show_in_place as show
 from bot.ui import user_id_of as user_id
-from handlers.confirm import Asked, ask_in_place, settle
+from handlers.confirm import Asked, ask_delete, settle
 from handlers.templates.add import check_name, check_text
 from handlers.templates.browse import find, open_card, recalled, remember
 from handlers.templates.data import TemplateEdit, TpAct, TpAction, TpCard
@@ -119,24 +119,19 @@ async def got_new_text(
 
 
 @router.callback_query(TpAct.filter(F.action == TpAction.DELETE), flags={ACCOUNT_FLAG: True})
-async def ask_delete(
+async def start_delete(
     query: CallbackQuery,
     callback_data: TpAct,
     account: Account,
     confirmations: ConfirmationService,
 ) -> None:
-    # The question replaces the card under its first line, the template's name.
-    name = first_line(query)
-    question = _("Delete this template?")
-    await ask_in_place(
+    await ask_delete(
         query,
         confirmations,
         account,
         action="tpdel",
         payload={"template": str(callback_data.id)},
-        question=f"{name}\n\n{question}" if name else question,
-        yes=_("Yes, delete"),
-        ttl=CHANGE_TTL,
+        question=_("Delete this template?"),
     )
 
 
