@@ -1,32 +1,29 @@
-"""Which SMSC account a chat uses: log-in checks (throttled), saved credentials, client hand-out.
+"""Which SMSC account a chat uses: log-in checks, saved credentials, client hand-out.
 
 SMSC blocks a server's IP for 30 minutes after 5 failed log-ins in 30 minutes, and every
-customer of the bot shares that IP. So failed checks are counted per chat and across all chats,
-and a saved account whose password stopped working is not sent to SMSC again until a new log-in.
+customer of the bot shares that IP. The SMSC client's failed-authorisation budget
+(``bot.smsc.budget``) keeps every request under that; this service tells it whose request each is,
+and stops using a saved account whose password stopped working until a new log-in.
 """
 
 from __future__ import annotations
 
 import re
 import secrets
-import time
-from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Final
 
 from bot.crypto import SecretError
-from bot.smsc import Credentials, Site, SmscClient, SmscConnector, SmscError
-from bot.smsc.limits import Clock
+from bot.smsc import Credentials, Site, SmscClient, SmscConnector
+from bot.smsc.budget import Purpose
+from bot.smsc.errors import AuthPaused
 from bot.smsc.models import Balance
 from bot.storage.accounts import Account, AccountRepo
 
 DEMO_SITE: Final = "demo"
 AUTH_FAILED: Final = 2
-FAILURE_WINDOW: Final = 30 * 60.0
-# What a chat is told to wait when only checks still under way fill the limit.
-PENDING_WAIT: Final = 60.0
 SITES: Final = tuple(site.value for site in Site)
 # SMSC's API pages say nothing of the characters a login may hold, so this rule is ours, and
 # conservative: the Latin letters, digits and signs _ . - @ that the bot allows for subclient
@@ -40,12 +37,13 @@ def looks_like_login(text: str) -> bool:
     return LOGIN_SHAPE.fullmatch(text) is not None
 
 
-class LoginThrottled(Exception):
-    """Too many failed log-ins lately; ``retry_after`` seconds until the next check may go out."""
+class LoginPaused(Exception):
+    """Log-in checks are paused so SMSC does not block the bot's IP; ``until`` is a UTC time."""
 
-    def __init__(self, retry_after: float) -> None:
-        super().__init__(f"log-in checks paused for {retry_after:.0f} s")
-        self.retry_after = retry_after
+    def __init__(self, until: datetime, *, busy: bool = False) -> None:
+        super().__init__(f"log-in checks paused until {until:%H:%M:%S} UTC")
+        self.until = until
+        self.busy = busy
 
 
 class NotLoggedIn(Exception):
@@ -53,63 +51,17 @@ class NotLoggedIn(Exception):
 
 
 class NeedsRelogin(Exception):
-    """SMSC rejected the saved credentials; they stay unused until the user logs in again."""
+    """SMSC refused the saved credentials (at ``rejected_at``, when known); they stay unused
+    until the user logs in again."""
+
+    def __init__(self, rejected_at: datetime | None = None, *, apikey: bool = False) -> None:
+        super().__init__("the saved credentials were refused")
+        self.rejected_at = rejected_at
+        self.apikey = apikey
 
 
-class LoginThrottle:
-    """At most ``limit`` failed checks per chat and ``limit`` overall per ``window`` seconds."""
-
-    def __init__(
-        self, limit: int = 3, window: float = FAILURE_WINDOW, clock: Clock = time.monotonic
-    ):
-        self._limit = limit
-        self._window = window
-        self._clock = clock
-        self._all: deque[float] = deque()
-        self._per_chat: dict[int, deque[float]] = {}
-        # Checks still waiting for SMSC's answer count as failures until they are known not to
-        # be: updates are handled concurrently, and a burst of wrong passwords would otherwise
-        # all pass the check before the first failure is counted.
-        self._pending_all = 0
-        self._pending: dict[int, int] = {}
-
-    def _wait(self, events: deque[float], pending: int, now: float) -> float:
-        while events and now - events[0] >= self._window:
-            events.popleft()
-        if len(events) + pending < self._limit:
-            return 0.0
-        if len(events) >= self._limit:
-            return self._window - (now - events[0])
-        # Full only with checks under way: they end within a call timeout, and may free a place.
-        return PENDING_WAIT
-
-    def check(self, chat_id: int) -> None:
-        """Raise ``LoginThrottled`` when a check now could bring SMSC's IP block closer."""
-        now = self._clock()
-        wait = max(
-            self._wait(self._all, self._pending_all, now),
-            self._wait(self._per_chat.get(chat_id, deque()), self._pending.get(chat_id, 0), now),
-        )
-        if wait > 0:
-            raise LoginThrottled(wait)
-
-    def begin(self, chat_id: int) -> None:
-        """A check is going out: it holds a place until ``end``."""
-        self._pending_all += 1
-        self._pending[chat_id] = self._pending.get(chat_id, 0) + 1
-
-    def end(self, chat_id: int) -> None:
-        self._pending_all -= 1
-        left = self._pending[chat_id] - 1
-        if left:
-            self._pending[chat_id] = left
-        else:
-            del self._pending[chat_id]
-
-    def failed(self, chat_id: int) -> None:
-        now = self._clock()
-        self._all.append(now)
-        self._per_chat.setdefault(chat_id, deque()).append(now)
+def moment(epoch: float) -> datetime:
+    return datetime.fromtimestamp(epoch, UTC)
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,25 +81,51 @@ class AccountService:
         demo_connector: SmscConnector | None = None,
         demo_provision: Callable[[str, str], object] | None = None,
         forget_login: Callable[[int], Awaitable[object]] | None = None,
-        throttle: LoginThrottle | None = None,
     ) -> None:
         self.repo = repo
         self._connector = connector
         self._demo = demo_connector
         self._demo_provision = demo_provision
         self._forget_login = forget_login
-        self.throttle = throttle or LoginThrottle()
 
     @property
     def demo_available(self) -> bool:
         return self._demo is not None
 
-    def _client(self, site: str, credentials: Credentials) -> SmscClient:
+    def _connector_for(self, site: str) -> tuple[SmscConnector, Site]:
         if site == DEMO_SITE:
             if self._demo is None:
                 raise NotLoggedIn("the demo account is not enabled")
-            return self._demo.client(credentials)
-        return self._connector.client(credentials, Site(site))
+            return self._demo, Site.RU
+        return self._connector, Site(site)
+
+    def _client(
+        self,
+        site: str,
+        credentials: Credentials,
+        *,
+        purpose: Purpose = Purpose.SAVED,
+        user_id: int | None = None,
+        newcomer: bool = False,
+    ) -> SmscClient:
+        connector, smsc_site = self._connector_for(site)
+        return connector.client(
+            credentials, smsc_site, purpose=purpose, user_id=user_id, newcomer=newcomer
+        )
+
+    def _refused_at(self, account: Account) -> datetime | None:
+        if not account.secret:
+            return None
+        connector, smsc_site = self._connector_for(account.site)
+        at = connector.rejected_at(self._credentials(account), smsc_site)
+        return None if at is None else moment(at)
+
+    async def _has_working_account(self, chat_id: int) -> bool:
+        """Whether the chat's saved account on a real SMSC site still works, as far as known."""
+        account = await self.repo.get(chat_id)
+        if account is None or account.needs_relogin or account.site == DEMO_SITE:
+            return False
+        return self._refused_at(account) is None
 
     @staticmethod
     def _credentials(account: Account) -> Credentials:
@@ -156,9 +134,19 @@ class AccountService:
         return Credentials.with_password(account.login or "", account.secret)
 
     async def login(
-        self, chat_id: int, site: str, *, login: str | None, secret: str, apikey: bool
+        self,
+        chat_id: int,
+        site: str,
+        *,
+        login: str | None,
+        secret: str,
+        apikey: bool,
+        user_id: int | None = None,
     ) -> LoginResult:
-        """Check the credentials against SMSC (balance) and save them when SMSC accepts them."""
+        """Check the credentials against SMSC (balance) and save them when SMSC accepts them.
+
+        ``LoginPaused`` when the check could bring SMSC's IP block closer (``bot.smsc.budget``).
+        """
         if site not in SITES and site != DEMO_SITE:
             raise ValueError(f"unknown site {site!r}")
         credentials = (
@@ -166,16 +154,17 @@ class AccountService:
             if apikey
             else Credentials.with_password(login or "", secret)
         )
-        self.throttle.check(chat_id)
-        self.throttle.begin(chat_id)
+        client = self._client(
+            site,
+            credentials,
+            purpose=Purpose.LOGIN,
+            user_id=user_id,
+            newcomer=not await self._has_working_account(chat_id),
+        )
         try:
-            balance = await self._client(site, credentials).get_balance()
-        except SmscError as exc:
-            if exc.code == AUTH_FAILED and not exc.local:
-                self.throttle.failed(chat_id)
-            raise
-        finally:
-            self.throttle.end(chat_id)
+            balance = await client.get_balance()
+        except AuthPaused as exc:
+            raise LoginPaused(moment(exc.until), busy=exc.busy) from None
         account = Account(
             chat_id=chat_id,
             site=site,
@@ -219,15 +208,17 @@ class AccountService:
         except (SecretError, UnicodeEncodeError):
             return None
 
-    async def client_for(self, chat_id: int) -> tuple[Account, SmscClient]:
+    async def client_for(
+        self, chat_id: int, user_id: int | None = None
+    ) -> tuple[Account, SmscClient]:
         account = await self.repo.get(chat_id)
         if account is None:
             raise NotLoggedIn
         if account.needs_relogin:
-            raise NeedsRelogin
-        return account, self._client(account.site, self._credentials(account))
+            raise NeedsRelogin(self._refused_at(account), apikey=account.auth_kind == "apikey")
+        return account, self._client(account.site, self._credentials(account), user_id=user_id)
 
-    async def rejected(self, chat_id: int) -> None:
-        """SMSC answered error 2 to the saved credentials: stop using them, count the failure."""
-        self.throttle.failed(chat_id)
+    async def rejected(self, chat_id: int) -> Account | None:
+        """SMSC refused the saved credentials: stop using them until the next log-in."""
         await self.repo.mark_needs_relogin(chat_id)
+        return await self.repo.get(chat_id)

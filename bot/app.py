@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -36,9 +37,11 @@ from bot.middlewares import (
 )
 from bot.services.confirmations import ConfirmationService
 from bot.smsc import SmscConnector, SmscSettings
+from bot.smsc.budget import AuthBudget
 from bot.smsc.emulator import SmscEmulator
 from bot.storage.accounts import AccountRepo
 from bot.storage.audit import AuditLog
+from bot.storage.budget import SqliteBudgetStore
 from bot.storage.confirmations import ConfirmationRepo
 from bot.storage.db import open_database
 from bot.storage.fsm import SQLiteStorage
@@ -136,20 +139,29 @@ def make_bot(settings: Settings, heartbeat: Heartbeat) -> Bot:
     )
 
 
-async def build_app(settings: Settings) -> App:
+async def build_app(settings: Settings, *, clock: Callable[[], float] = time.time) -> App:
+    """The application on ``settings``; ``clock`` (epoch seconds) times the failure budget."""
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     db = await open_database(settings.data_dir / DB_NAME)
     secret_key = settings.secret_key.get_secret_value() if settings.secret_key else None
     box = SecretBox.from_settings(secret_key, settings.data_dir)
     repo = AccountRepo(db, box)
     audit = AuditLog(db)
+    budget = AuthBudget(
+        SqliteBudgetStore(db),
+        box.derive_key("auth-budget"),
+        clock=clock,
+        call_timeout=settings.smsc_timeout,
+    )
+    await budget.load()
     connector = SmscConnector(
         SmscSettings(
             api_url=settings.smsc_api_url,
             call_timeout=settings.smsc_timeout,
             max_concurrency=settings.smsc_max_concurrency,
             cache_ttl=settings.smsc_cache_ttl,
-        )
+        ),
+        budget=budget,
     )
     emulator = demo_connector = None
     if settings.demo:

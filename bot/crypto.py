@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
 import logging
 import os
 import secrets
@@ -46,6 +49,7 @@ class SecretBox:
                     "Fernet; print(Fernet.generate_key().decode())'"
                 ) from None
         self._fernet = MultiFernet(fernets)
+        self._first_key = base64.urlsafe_b64decode(keys[0])
 
     @staticmethod
     def generate_key() -> str:
@@ -86,6 +90,12 @@ class SecretBox:
                 "%s is readable by other users (mode %o); run: chmod 600 %s", path, mode, path
             )
         return cls(keys)
+
+    def derive_key(self, purpose: str) -> bytes:
+        """A 32-byte key for ``purpose`` (an HMAC key, say), derived from the encrypting key."""
+        # Another key per purpose, so a value keyed with it says nothing about the Fernet key.
+        message = b"smsc-bot/derived/" + purpose.encode()
+        return hmac.new(self._first_key, message, hashlib.sha256).digest()
 
     def encrypt(self, secret: str, *, chat_id: int) -> bytes:
         """Encrypt `secret` for `chat_id`; only decrypt() with the same chat id opens it."""

@@ -13,6 +13,7 @@ import math
 import uuid
 from collections.abc import Awaitable, Callable, Mapping
 from contextvars import ContextVar
+from datetime import UTC, datetime
 from typing import Any, Final
 
 from aiogram import BaseMiddleware, Bot
@@ -26,8 +27,10 @@ from aiogram.types import (
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.i18n import ngettext
 
-from bot.accounts import AUTH_FAILED, AccountService, NeedsRelogin, NotLoggedIn
+from bot.accounts import AUTH_FAILED, AccountService, NeedsRelogin, NotLoggedIn, moment
+from bot.i18n import fmt_time, fmt_when
 from bot.smsc import SmscBadResponse, SmscError, SmscUnavailable
+from bot.smsc.errors import AuthPaused, CredentialsRefused
 from bot.text import CALLBACK_DATA_LIMIT
 
 log = logging.getLogger(__name__)
@@ -41,6 +44,40 @@ class StaleButton(Exception):
 
 def minutes(seconds: float | None) -> int:
     return max(1, math.ceil((seconds or 60) / 60))
+
+
+def paused_text(until: datetime, *, busy: bool = False) -> str:
+    """Why the bot sends nothing to SMSC for now, and until when."""
+    if busy:
+        return _(
+            "The bot is busy sending other users' requests to SMSC, and to protect every user's "
+            "connection to SMSC it sends only a few at once: this one could not go out in time. "
+            "Nothing was sent. Please try again at {time}."
+        ).format(time=fmt_time(until))
+    return _(
+        "Wrong passwords reached SMSC several times lately, and SMSC blocks the bot's server "
+        "for every user after 5 in 30 minutes. To protect every user's connection to SMSC, "
+        "the bot sends SMSC nothing more until {time}. Please try again then."
+    ).format(time=fmt_time(until))
+
+
+def refused_text(rejected_at: datetime | None, apikey: bool) -> str:
+    """The saved credentials were refused: when, and how to go on."""
+    if rejected_at is None:
+        return smsc_error_text(SmscError("saved", AUTH_FAILED))
+    if apikey:
+        text = _(
+            "SMSC refused the saved API key on {when}. The bot does not send it again: every "
+            "wrong one brings SMSC closer to blocking the bot's server for all users. If the key "
+            "was changed on SMSC's site, send the new one with /login."
+        )
+    else:
+        text = _(
+            "SMSC refused the saved password on {when}. The bot does not send it again: every "
+            "wrong one brings SMSC closer to blocking the bot's server for all users. If the "
+            "password was changed on SMSC's site, send the new one with /login."
+        )
+    return text.format(when=fmt_when(rejected_at))
 
 
 # The codes each script's page lists (balance.php's from NOTES.md). A code a page does not list
@@ -60,6 +97,8 @@ def smsc_error_text(exc: SmscError) -> str:
     """What an SMSC error code means for the user, by script and command as each page says."""
     script, _dot, command = exc.command.partition(".")
     code = exc.code
+    if isinstance(exc, AuthPaused):
+        return paused_text(moment(exc.until), busy=exc.busy)
     documented = DOCUMENTED_CODES.get(script)
     if (
         documented is not None
@@ -201,11 +240,18 @@ class ErrorLayerMiddleware(BaseMiddleware):
         if isinstance(exc, NotLoggedIn):
             text = _("You are not logged in to SMSC yet. Send /login to connect your account.")
         elif isinstance(exc, NeedsRelogin):
-            text = smsc_error_text(SmscError("saved", AUTH_FAILED))
+            text = refused_text(exc.rejected_at, exc.apikey)
         elif isinstance(exc, SmscError):
-            if exc.code == AUTH_FAILED and chat is not None:
-                await self.accounts.rejected(chat.id)
             text = smsc_error_text(exc)
+            if exc.code == AUTH_FAILED and chat is not None:
+                account = await self.accounts.rejected(chat.id)
+                when = (
+                    moment(exc.rejected_at)
+                    if isinstance(exc, CredentialsRefused)
+                    else datetime.now(UTC)
+                )
+                if account is not None:
+                    text = refused_text(when, account.auth_kind == "apikey")
             log.info(
                 "SMSC error %s on %s shown to chat %s", exc.code, exc.command, chat and chat.id
             )

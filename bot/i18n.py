@@ -14,6 +14,7 @@ from aiogram.types import TelegramObject, User
 from aiogram.utils.i18n import I18n, I18nMiddleware
 from babel import Locale, UnknownLocaleError
 from babel.dates import format_date as babel_format_date
+from babel.dates import format_skeleton
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.numbers import format_currency, format_decimal
@@ -125,3 +126,15 @@ def fmt_money(amount: Decimal, currency: str) -> str:
 
 def fmt_date(value: date | datetime) -> str:
     return babel_format_date(value, format="medium", locale=_babel_locale())
+
+
+def fmt_time(moment: datetime) -> str:
+    """Hours and minutes in the server's time zone, named: ``19:40 UTC``."""
+    local = moment.astimezone()
+    return f"{format_skeleton('Hm', local, locale=_babel_locale())} {local.tzname()}"
+
+
+def fmt_when(moment: datetime) -> str:
+    """Day, month and time in the server's time zone: ``Dec 2, 19:40 UTC``."""
+    local = moment.astimezone()
+    return f"{format_skeleton('MMMd', local, locale=_babel_locale())}, {fmt_time(local)}"

@@ -111,7 +111,10 @@ class AccountMiddleware(BaseMiddleware):
     ) -> Any:
         if get_flag(data, ACCOUNT_FLAG):
             chat = data["event_chat"]
-            data["account"], data["smsc"] = await self.accounts.client_for(chat.id)
+            user: User | None = data.get("event_from_user")
+            data["account"], data["smsc"] = await self.accounts.client_for(
+                chat.id, user.id if user else None
+            )
         return await handler(event, data)
 
 

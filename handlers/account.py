@@ -14,20 +14,19 @@ from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import gettext as _
-from aiogram.utils.i18n import ngettext
 
 from bot.accounts import (
     AUTH_FAILED,
     DEMO_SITE,
     SITES,
     AccountService,
+    LoginPaused,
     LoginResult,
-    LoginThrottled,
     looks_like_login,
 )
 from bot.commands import COMMANDS
-from bot.errors import minutes, secret_taken, smsc_error_text
-from bot.i18n import fmt_money
+from bot.errors import paused_text, secret_taken, smsc_error_text
+from bot.i18n import fmt_money, fmt_time
 from bot.middlewares import ACCOUNT_FLAG
 from bot.services.confirmations import CHANGE_TTL, ConfirmationService, account_key
 from bot.smsc import Site, SmscBadResponse, SmscClient, SmscError, SmscUnavailable
@@ -346,19 +345,21 @@ async def finish_login(
     # log, kept in clear and for good, names only the site and the method.
     target = f"{site}:{'apikey' if apikey else 'password'}"
     try:
-        result = await accounts.login(chat_id, site, login=login, secret=secret, apikey=apikey)
-    except LoginThrottled as exc:
-        count = minutes(exc.retry_after)
-        await message.answer(
-            ngettext(
-                "Too many failed log-ins. So that SMSC does not block the bot, the next check "
-                "is possible in {n} minute.",
-                "Too many failed log-ins. So that SMSC does not block the bot, the next check "
-                "is possible in {n} minutes.",
-                count,
-            ).format(n=count)
+        result = await accounts.login(
+            chat_id, site, login=login, secret=secret, apikey=apikey, user_id=user_id
         )
-        await audit.record(chat_id, user_id, "login", target, "throttled")
+    except LoginPaused as exc:
+        await message.answer(
+            paused_text(exc.until, busy=True)
+            if exc.busy
+            else _(
+                "Log-in checks are paused until {time}. Wrong passwords reached SMSC several "
+                "times lately, and SMSC blocks the bot's server for every user after 5 in 30 "
+                "minutes: the pause protects every user's connection to SMSC. Nothing was sent "
+                "to SMSC; please send the password again after {time}."
+            ).format(time=fmt_time(exc.until))
+        )
+        await audit.record(chat_id, user_id, "login", target, "paused")
         return
     except SmscError as exc:
         if exc.code == AUTH_FAILED:

@@ -12,8 +12,10 @@ import functools
 import hashlib
 import json
 import logging
+import secrets
 import time
-from collections.abc import AsyncIterator, Awaitable, Iterable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
@@ -22,6 +24,7 @@ from typing import Any, Final, TypedDict, TypeVar, Unpack
 import httpx
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
+from bot.smsc.budget import AuthBudget, Lease, MemoryBudgetStore, Outcome, Purpose
 from bot.smsc.errors import SmscBadResponse, SmscError, SmscUnavailable
 from bot.smsc.limits import AccountLimits, Clock, HostCooldown
 from bot.smsc.models import (
@@ -51,6 +54,12 @@ NO_RECORDS: Final = 3
 AUTH_FAILED: Final = 2
 IP_BLOCKED: Final = 4
 TOO_MANY: Final = 9
+# What an error code says about the credentials; any other answer means SMSC authorised them.
+_OUTCOMES: Final[Mapping[int | None, Outcome]] = {
+    AUTH_FAILED: Outcome.REFUSED,
+    IP_BLOCKED: Outcome.NEUTRAL,
+    TOO_MANY: Outcome.NEUTRAL,
+}
 # SMSC answers error 9 at 15 concurrent requests under one login.
 SMSC_CONCURRENCY_LIMIT: Final = 15
 MAX_PAGE: Final = 1000
@@ -86,6 +95,10 @@ class Credentials:
             return "apikey:" + hashlib.sha256(self.apikey.encode()).hexdigest()[:16]
         assert self.login is not None
         return self.login
+
+    @property
+    def secret(self) -> str:
+        return self.apikey or self.password
 
     @property
     def fingerprint(self) -> str:
@@ -187,8 +200,13 @@ class SmscConnector:
         *,
         http: httpx.AsyncClient | None = None,
         clock: Clock = time.monotonic,
+        budget: AuthBudget | None = None,
     ) -> None:
         self.settings = settings or SmscSettings()
+        # On its own a connector budgets in memory; the bot gives it one kept in SQLite.
+        self.budget = budget or AuthBudget(
+            MemoryBudgetStore(), secrets.token_bytes(32), call_timeout=self.settings.call_timeout
+        )
         self._own_http = http is None
         self.http = http or httpx.AsyncClient(
             timeout=httpx.Timeout(
@@ -200,19 +218,37 @@ class SmscConnector:
         self._clock = clock
         self._accounts: dict[tuple[str, str], AccountLimits] = {}
         self.cooldown = HostCooldown(self.settings.block_cooldown, clock)
-        # Credentials SMSC answered error 2 to, by fingerprint. Every failed authorisation counts
-        # toward SMSC's IP block (5 in 30 minutes) for all the bot's users, so known-bad
-        # credentials, shared by several chats of one team, are not sent again for as long.
-        self.rejected = HostCooldown(self.settings.block_cooldown, clock)
 
-    def client(self, credentials: Credentials, site: Site = Site.RU) -> SmscClient:
-        """A client for one account; cheap, make one per request if that is convenient."""
+    def _hosts(self, site: Site) -> list[str]:
         if self.settings.api_url:
             hosts = [self.settings.api_url.rstrip("/")]
             if self.settings.backup_api_url:
                 hosts.append(self.settings.backup_api_url.rstrip("/"))
-        else:
-            hosts = [site.base_url, site.backup_url]
+            return hosts
+        return [site.base_url, site.backup_url]
+
+    def rejected_at(self, credentials: Credentials, site: Site = Site.RU) -> float | None:
+        """When SMSC refused these credentials (epoch seconds), if it did and they were not
+        typed in anew since."""
+        host = self._hosts(site)[0]
+        key = self.budget.credential_key(host, credentials.login, credentials.secret)
+        return self.budget.rejected_at(key)
+
+    def client(
+        self,
+        credentials: Credentials,
+        site: Site = Site.RU,
+        *,
+        purpose: Purpose = Purpose.SAVED,
+        user_id: int | None = None,
+        newcomer: bool = False,
+    ) -> SmscClient:
+        """A client for one account; cheap, make one per request if that is convenient.
+
+        ``purpose``, ``user_id`` and ``newcomer`` place its requests in the failed-authorisation
+        budget (``bot.smsc.budget``): a log-in check of typed credentials, or saved ones.
+        """
+        hosts = self._hosts(site)
         key = (hosts[0], credentials.identity)
         limits = self._accounts.get(key)
         if limits is None:
@@ -223,7 +259,15 @@ class SmscConnector:
                 balance_per_minute=self.settings.balance_per_minute,
                 clock=self._clock,
             )
-        return SmscClient(self, credentials, hosts, limits)
+        lease = functools.partial(
+            self.budget.lease,
+            hosts[0],
+            self.budget.credential_key(hosts[0], credentials.login, credentials.secret),
+            purpose=purpose,
+            user_id=user_id,
+            newcomer=newcomer,
+        )
+        return SmscClient(self, credentials, hosts, limits, lease)
 
     async def aclose(self) -> None:
         if self._own_http:
@@ -239,11 +283,13 @@ class SmscClient:
         credentials: Credentials,
         hosts: Sequence[str],
         limits: AccountLimits,
+        lease: Callable[..., AbstractAsyncContextManager[Lease]],
     ) -> None:
         self._connector = connector
         self._credentials = credentials
         self._hosts = list(hosts)
         self._limits = limits
+        self._lease = lease
 
     def __repr__(self) -> str:
         return f"SmscClient({self._credentials.identity!r} at {self._hosts[0]})"
@@ -318,27 +364,31 @@ class SmscClient:
             "fmt": "3",
             "charset": "utf-8",
         }
-        async with self._limits.gate:
-            # Checked inside the gate: calls queued behind the one that failed are stopped too.
-            if self._connector.rejected.remaining(self._credentials.fingerprint):
-                raise SmscError(name, AUTH_FAILED, "credentials rejected before", local=True)
+        # The lease is taken inside the gate: calls queued behind one that fails are refused.
+        async with self._limits.gate, self._lease(command=name) as lease:
             self._check_caps(script, name, command, params)
             started = time.perf_counter()
             hosts = self._hosts[:1] if write else self._hosts
             for index, host in enumerate(hosts):
                 try:
+                    # Sent: unless an answer says otherwise, it may have failed authorisation.
+                    lease.outcome = Outcome.UNKNOWN
                     response = await self._post(f"{host}/sys/{script}.php", form, name, write)
                     break
                 except _Unreachable as exc:
+                    lease.outcome = Outcome.NOT_SENT
                     if index == len(hosts) - 1:
                         raise SmscUnavailable(name, str(exc)) from None
                     log.warning("%s: %s unreachable, trying the backup host", name, host)
-        payload = self._decode(response, name, write)
+            payload = self._decode(response, name, write)
+            code = (
+                self._error_code(payload, name)
+                if isinstance(payload, dict) and "error_code" in payload
+                else None
+            )
+            lease.outcome = _OUTCOMES.get(code, Outcome.AUTHORISED)
         log.debug("%s answered in %.0f ms", name, (time.perf_counter() - started) * 1000)
-        if isinstance(payload, dict) and "error_code" in payload:
-            code = self._error_code(payload, name)
-            if code == AUTH_FAILED:
-                self._connector.rejected.block(self._credentials.fingerprint)
+        if code is not None:
             if code == IP_BLOCKED:
                 self._connector.cooldown.block(host)
                 log.warning("%s: SMSC blocked this server's IP; pausing calls to it", name)

@@ -60,3 +60,32 @@ class SmscBadResponse(SmscClientError):
         super().__init__(command, f"{command}: answer not understood ({reason})")
         self.reason = reason
         self.uncertain = uncertain
+
+
+class AuthPaused(SmscError):
+    """Refused locally: one more request could bring SMSC's IP block on every user of the bot.
+
+    ``until`` is the wall-clock time (seconds since the epoch) when trying again makes sense.
+    """
+
+    def __init__(
+        self, command: str, *, until: float, retry_after: float, busy: bool = False
+    ) -> None:
+        super().__init__(
+            command,
+            4,
+            "paused to keep SMSC from blocking the IP",
+            local=True,
+            retry_after=retry_after,
+        )
+        self.until = until
+        # True: no failure forced it, only the requests already in flight (a busy moment).
+        self.busy = busy
+
+
+class CredentialsRefused(SmscError):
+    """Refused locally: SMSC refused these credentials at ``rejected_at`` (epoch seconds)."""
+
+    def __init__(self, command: str, *, rejected_at: float) -> None:
+        super().__init__(command, 2, "credentials refused before", local=True)
+        self.rejected_at = rejected_at

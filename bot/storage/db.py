@@ -103,6 +103,26 @@ MIGRATIONS: tuple[str, ...] = (
         used_at REAL
     ) WITHOUT ROWID;
     """,
+    # 5: the failed-authorisation budget (bot.smsc.budget, bot.storage.budget): failures per SMSC
+    # host, so a restart does not reset SMSC's count, and credentials SMSC refused, by keyed hash.
+    """
+    CREATE TABLE auth_failures (
+        id INTEGER PRIMARY KEY,
+        host TEXT NOT NULL,
+        at REAL NOT NULL,
+        user_id INTEGER,
+        kind TEXT NOT NULL CHECK (kind IN ('login', 'saved')),
+        newcomer INTEGER NOT NULL CHECK (newcomer IN (0, 1)),
+        -- 1 while the request is in flight: a crash leaves it, and it counts as a failure.
+        pending INTEGER NOT NULL CHECK (pending IN (0, 1))
+    );
+    CREATE INDEX auth_failures_at ON auth_failures (at);
+
+    CREATE TABLE auth_rejections (
+        key BLOB PRIMARY KEY,
+        at REAL NOT NULL
+    ) WITHOUT ROWID;
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

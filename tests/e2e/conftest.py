@@ -74,10 +74,17 @@ class RunningBot:
     telegram: FakeTelegram
     settings: Settings
     app: App | None = None
+    # The wall clock of the failed-authorisation budget (epoch seconds); None: time.time.
+    clock: Callable[[], float] | None = None
     _polling: object | None = field(default=None, repr=False)
 
+    async def _build(self) -> App:
+        if self.clock is None:
+            return await build_app(self.settings)
+        return await build_app(self.settings, clock=self.clock)
+
     async def start(self) -> App:
-        self.app = await build_app(self.settings)
+        self.app = await self._build()
         self._polling = self.telegram.polling(self.app.dp, self.app.bot)
         await self._polling.__aenter__()  # type: ignore[attr-defined]
         return self.app
@@ -275,7 +282,7 @@ class ConcurrentBot(RunningBot):
     (``POLLING_TASKS`` is true by default). ``drained`` then no longer covers the handlers."""
 
     async def start(self) -> App:
-        self.app = await build_app(self.settings)
+        self.app = await self._build()
         self._polling = self.telegram.polling(
             self.app.dp,
             self.app.bot,

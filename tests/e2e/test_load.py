@@ -18,6 +18,7 @@ import pytest
 
 from bot.config import Settings
 from bot.smsc import Site
+from bot.smsc.budget import KNOWN_GOOD_IN_FLIGHT
 from bot.smsc.emulator import SmscEmulator
 from bot.smsc.emulator.server import RecordedRequest
 from bot.smsc.emulator.state import Sender, Template
@@ -31,8 +32,9 @@ UPDATES_PER_CHAT = 50
 # cache; every fourth chat is not logged in at all.
 LOGINS = {"load-a": "Load-A-Password-1", "load-b": "Load-B-Password-2", "load-c": "Load-C-Pw-3"}
 NOT_LOGGED_IN_EVERY = 4
-# The client's cap per login (Settings.smsc_max_concurrency) and SMSC's duplicate rule.
-MAX_IN_FLIGHT = 4
+# The client's cap per known good credentials (bot.smsc.budget: 2, under the per-login
+# Settings.smsc_max_concurrency of 4) and SMSC's duplicate rule.
+MAX_IN_FLIGHT = KNOWN_GOOD_IN_FLIGHT
 IDENTICAL_PER_MINUTE = 3
 WINDOW = 60.0
 # What one chat sends, over and over, and how the answer to each begins. "{query}" is a search

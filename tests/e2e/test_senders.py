@@ -303,7 +303,7 @@ async def test_error_2_inside_a_conversation_asks_to_log_in_again(
     smsc.fault = 2
     try:
         await user.send("new comment")
-        assert "Log in again" in ((await user.expect_message()).text or "")
+        assert "refused the saved password" in ((await user.expect_message()).text or "")
     finally:
         smsc.fault = None
     assert bot.app is not None
