@@ -7,6 +7,7 @@ language; SMSC error 2 on a saved account also stops the bot from sending those 
 from __future__ import annotations
 
 import contextlib
+import html
 import logging
 import math
 import uuid
@@ -170,6 +171,16 @@ def smsc_error_text(exc: SmscError) -> str:
     if code == 11:
         return _("The confirmation code is wrong. Check it and send it again.")
     return _("SMSC answered with error {code}.").format(code=code)
+
+
+def explain(exc: SmscError) -> str:
+    """An SMSC error in words (HTML-escaped) for answering in place.
+
+    A rejected login is raised on to the error layer, which also stops using those credentials.
+    """
+    if exc.code == AUTH_FAILED:
+        raise exc
+    return html.escape(smsc_error_text(exc), quote=False)
 
 
 # Set while an update is handled, once its message turned out to carry a secret.

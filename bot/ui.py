@@ -3,15 +3,22 @@
 from __future__ import annotations
 
 import html
-from collections.abc import Iterable, Sequence
-from typing import Any, Final
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any, Final, Generic, TypeVar
 
 from aiogram import F
 from aiogram.exceptions import TelegramBadRequest
 from aiogram.filters.callback_data import CallbackData
+from aiogram.fsm.context import FSMContext
+from aiogram.fsm.state import State
 from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import gettext as _
+from aiogram.utils.i18n import ngettext
 
+from bot.errors import secret_taken
+from bot.i18n import fmt_money, fmt_number
 from bot.text import TEXT_LIMIT, units_prefix, utf16_len
 
 MESSAGE_LIMIT = TEXT_LIMIT
@@ -144,3 +151,126 @@ def pager_row(
     if following is not None:
         row.append(InlineKeyboardButton(text=_("Next") + " ▶", callback_data=following.pack()))
     return row
+
+
+# -- pieces the feature packages share ------------------------------------------------------------
+
+T = TypeVar("T")
+
+
+def button(text: str, data: CallbackData) -> InlineKeyboardButton:
+    return InlineKeyboardButton(text=text, callback_data=data.pack())
+
+
+@dataclass(frozen=True)
+class Page(Generic[T]):
+    """One page of a list shown whole from memory: its items, its number and how many there are."""
+
+    items: Sequence[T]
+    number: int
+    count: int
+
+    def pager(self, at: Callable[[int], CallbackData]) -> list[list[InlineKeyboardButton]]:
+        """The ◀ n/N ▶ row, or no row for a list of one page; ``at`` makes a page's button."""
+        if self.count <= 1:
+            return []
+        previous = at(self.number - 1) if self.number > 0 else None
+        following = at(self.number + 1) if self.number < self.count - 1 else None
+        return [pager_row(previous, following, f"{self.number + 1}/{self.count}")]
+
+
+def page_of(items: Sequence[T], number: int, size: int) -> Page[T]:
+    """Page ``number`` of ``items``, ``size`` a page; out of range: the nearest page."""
+    count = max(1, -(-len(items) // size))
+    number = min(max(number, 0), count - 1)
+    return Page(items[number * size : (number + 1) * size], number, count)
+
+
+async def ask(
+    query: CallbackQuery,
+    state: FSMContext,
+    step: State,
+    prompt: str,
+    *,
+    reply: bool = False,
+    **data: Any,
+) -> None:
+    """Begin a conversation step from a button: a fresh state holding ``data``, and the question.
+
+    The question is a new message; with ``reply`` it answers the message under the button, so
+    the card above shows what the answer is for.
+    """
+    await state.clear()
+    await state.set_state(step)
+    if data:
+        await state.update_data(**data)
+    if reply and isinstance(query.message, Message):
+        await query.message.reply(prompt)
+    elif query.bot is not None:
+        await query.bot.send_message(chat_of(query), prompt)
+
+
+def first_line(query: CallbackQuery) -> str:
+    """The first line of the message under a button (a card's title), as HTML."""
+    text = query.message.html_text if isinstance(query.message, Message) else ""
+    return text.split("\n", 1)[0]
+
+
+async def expected_text(message: Message) -> None:
+    """A conversation step that takes text got something else (a photo, a sticker)."""
+    await message.answer(_("Please send it as a text message, or /cancel."))
+
+
+async def expected_button(message: Message) -> None:
+    """A conversation step that takes a button got a message."""
+    await message.answer(_("Please choose with the buttons above, or send /cancel."))
+
+
+async def delete_secret(message: Message) -> None:
+    """Delete a message carrying a secret (and keep its text off any "Try again" button)."""
+    secret_taken()
+    try:
+        await message.delete()
+    except TelegramBadRequest:
+        await message.answer(
+            _("I could not delete your message with the secret. Please delete it yourself.")
+        )
+
+
+@dataclass
+class Totals:
+    """Messages, money spent and money credited, summed (statistics, a subclient's card)."""
+
+    sms: int = 0
+    spent: Decimal = Decimal(0)
+    credited: Decimal = Decimal(0)
+
+    def add(self, sms: int, spent: Decimal, credited: Decimal) -> None:
+        self.sms += sms
+        self.spent += spent
+        self.credited += credited
+
+
+def messages_text(count: int) -> str:
+    return ngettext("{n} message", "{n} messages", count).format(n=fmt_number(count))
+
+
+def amounts_text(totals: Totals, currency: str, *, every_part: bool = True) -> str:
+    """Messages, money spent and money credited; without ``every_part`` zeros are left out."""
+    parts = []
+    if every_part or totals.sms:
+        parts.append(messages_text(totals.sms))
+    if every_part or totals.spent:
+        parts.append(_("spent {amount}").format(amount=fmt_money(totals.spent, currency)))
+    if every_part or totals.credited:
+        parts.append(_("credited {amount}").format(amount=fmt_money(totals.credited, currency)))
+    return ", ".join(parts) or messages_text(0)
+
+
+class StAsk(CallbackData, prefix="sta"):
+    """Statistics' period buttons again, for every subclient (``ref`` empty) or one.
+
+    Here because a subclient's card shows it too.
+    """
+
+    ref: str = ""

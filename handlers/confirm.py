@@ -18,13 +18,13 @@ from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from aiogram.utils.callback_answer import CallbackAnswer
 from aiogram.utils.i18n import gettext as _
 
-from bot.errors import StaleButton
-from bot.services.confirmations import ConfirmationService, Refusal, account_key
+from bot.errors import StaleButton, explain
+from bot.services.confirmations import CHANGE_TTL, ConfirmationService, Refusal, account_key
 from bot.smsc import SmscBadResponse, SmscError, SmscUnavailable
 from bot.storage.accounts import Account
 from bot.storage.audit import AuditLog
 from bot.storage.confirmations import Confirmation
-from bot.ui import ANSWER_AFTER, Cf, chat_of
+from bot.ui import ANSWER_AFTER, Cf, chat_of, confirm_keyboard, first_line
 from bot.ui import show_in_place as show
 
 log = logging.getLogger(__name__)
@@ -188,6 +188,99 @@ async def perform(
     await confirmations.finish(record.id, "done")
     await audit.record(chat_id, user, what, target, "ok", detail)
     return True
+
+
+async def ask_in_place(
+    query: CallbackQuery,
+    confirmations: ConfirmationService,
+    account: Account,
+    *,
+    action: str,
+    payload: dict[str, str],
+    question: str,
+    yes: str,
+    ttl: float,
+) -> None:
+    """Make the record for a question and show it with Yes/No in place of the button's message."""
+    record_id = await confirmations.ask(
+        chat_id=chat_of(query),
+        account=account_key(account),
+        action=action,
+        payload=payload,
+        asked_by=query.from_user.id,
+        ttl=ttl,
+    )
+    await show(query, question, confirm_keyboard(record_id, yes=yes))
+
+
+async def ask_delete(
+    query: CallbackQuery,
+    confirmations: ConfirmationService,
+    account: Account,
+    *,
+    action: str,
+    payload: dict[str, str],
+    question: str,
+) -> None:
+    """Ask a deletion in place of a card, under its first line (the item's name), so what is
+    being deleted stays in plain sight."""
+    name = first_line(query)
+    await ask_in_place(
+        query,
+        confirmations,
+        account,
+        action=action,
+        payload=payload,
+        question=f"{name}\n\n{question}" if name else question,
+        yes=_("Yes, delete"),
+        ttl=CHANGE_TTL,
+    )
+
+
+async def settle(
+    query: CallbackQuery,
+    callback_data: Cf,
+    asked: Confirmation,
+    confirmations: ConfirmationService,
+    account: Account,
+    audit: AuditLog,
+    call: Callable[[], Awaitable[object]],
+    *,
+    what: str,
+    target: str,
+    detail: str | None = None,
+    check: InlineKeyboardMarkup | None,
+    on_no: Callable[[], Awaitable[None]],
+    refused: InlineKeyboardMarkup | None = None,
+    progress: str | None = None,
+) -> bool:
+    """A tap on Yes or No, whole: No ends the record and runs ``on_no``; Yes claims it, shows
+    ``progress``, performs ``call`` and explains an SMSC refusal in place (under ``refused``,
+    else ``check``). True when the change was made: the caller says so."""
+    if not callback_data.yes:
+        if await cancel(query, asked, confirmations, check):
+            await on_no()
+        return False
+    record = await claim(query, asked, confirmations, account, check)
+    if record is None:
+        return False
+    if progress is not None:
+        await show(query, progress, None)
+    try:
+        return await perform(
+            query,
+            confirmations,
+            audit,
+            record,
+            call,
+            what=what,
+            target=target,
+            detail=detail,
+            check=check,
+        )
+    except SmscError as exc:
+        await show(query, explain(exc), refused if refused is not None else check)
+        return False
 
 
 @router.callback_query(Cf.filter(), flags=ANSWER_AFTER)

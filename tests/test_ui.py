@@ -92,3 +92,26 @@ def test_clean_strips_what_hides_or_reorders_text_but_keeps_emoji_sequences() ->
     assert clean("line one\nline two", multiline=True) == "line one\nline two"
     family = "👨\u200d👩\u200d👧"
     assert clean(f"{family} a\u200db") == f"{family} ab"
+
+
+def test_page_of_clamps_the_number_and_gives_a_pager_only_for_several_pages() -> None:
+    from aiogram.filters.callback_data import CallbackData
+
+    from bot.i18n import build_i18n
+    from bot.ui import page_of
+
+    class At(CallbackData, prefix="t"):
+        page: int
+
+    items = list(range(45))
+    last = page_of(items, 7, 20)
+    assert (list(last.items), last.number, last.count) == ([40, 41, 42, 43, 44], 2, 3)
+    first = page_of(items, -1, 20)
+    assert first.number == 0 and len(first.items) == 20
+    i18n = build_i18n()
+    with i18n.context(), i18n.use_locale("en"):
+        [row] = first.pager(lambda n: At(page=n))
+        [middle] = page_of(items, 1, 20).pager(lambda n: At(page=n))
+    assert [b.callback_data for b in row] == ["noop", "t:1"]
+    assert [b.text for b in middle] == ["◀ Previous", "2/3", "Next ▶"]
+    assert page_of([], 0, 20).count == 1 and page_of(items[:3], 0, 20).pager(At) == []

@@ -28,9 +28,9 @@ from handlers.account import LoginMethod, LoginSite
 from handlers.blacklist import BlMenu
 from handlers.contacts import CtAct, CtMenu, CtWiz
 from handlers.groups import GrAct, GrNew
-from handlers.senders import SnAct
-from handlers.subclients import ScAct, ScNew, ScType
-from handlers.templates import TpAct, TpFormat, TpSender
+from handlers.senders.data import SnAct
+from handlers.subclients.data import ScAct, ScNew, ScType
+from handlers.templates.data import TpAct, TpFormat, TpSender
 from tests.conftest import LOGIN, PASSWORD
 from tests.e2e.conftest import ConcurrentBot, RunningBot
 from tests.support.botapi import FakeTelegram, FakeUser

@@ -281,9 +281,10 @@ async def test_every_users_error_code_is_explained_in_place(
 
 
 def test_the_longest_buttons_fit_telegrams_64_bytes() -> None:
+    from bot.services.subclients import login_ref
     from bot.ui import Cf
-    from handlers.stats import StOps, StPick, login_ref
-    from handlers.subclients import ScAct, ScCheck, ScType
+    from handlers.stats.data import StOps, StPick
+    from handlers.subclients.data import ScAct, ScCheck, ScType
 
     longest = "x" * 32
     assert login_ref(longest) == longest and login_ref("y" * 33).startswith("#")

@@ -1,0 +1,147 @@
+"""Subclients: which ones the account has (SMSC has no command that lists them), the references
+that stand for a login in button data, the bot's records of those it created, and SMSC's rules
+for their logins, passwords and top-up amounts."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from datetime import date
+from decimal import Decimal, InvalidOperation
+from typing import Final
+
+from bot.smsc import SmscClient
+from bot.smsc.models import StatRow, SubclientType
+from bot.storage.accounts import AccountRepo
+
+# How far back the list looks: a subclient shows up in get_stat only for a period it existed in,
+# and SMSC documents no limit on the period's length.
+LIST_SINCE_YEARS: Final = 5
+
+# Logins the bot creates or renames to, and the ones that stand for themselves in button data;
+# any other login travels as a digest of itself.
+_LOGIN: Final = re.compile(r"^[A-Za-z0-9_.@\-]{1,32}$")
+_DIGEST_PREFIX: Final = "#"
+_AMOUNT: Final = re.compile(r"^\d{1,9}(?:[.,]\d{1,2})?$")
+
+
+def valid_login(login: str) -> bool:
+    """1 to 32 Latin letters, digits and ``_ . - @``."""
+    return bool(_LOGIN.match(login))
+
+
+def valid_password(password: str) -> bool:
+    """SMSC's rule: at least 8 characters and three of lower case, capitals, digits, symbols."""
+    classes = (
+        any(ch.islower() for ch in password),
+        any(ch.isupper() for ch in password),
+        any(ch.isdigit() for ch in password),
+        any(not ch.isalnum() for ch in password),
+    )
+    return len(password) >= 8 and sum(classes) >= 3 and not any(ch.isspace() for ch in password)
+
+
+def parse_amount(text: str) -> Decimal | None:
+    """A positive top-up amount with at most two decimals (a comma or a point); None otherwise."""
+    text = re.sub(r"[\s\u00a0\u202f]", "", text)
+    if not _AMOUNT.match(text):
+        return None
+    try:
+        amount = Decimal(text.replace(",", "."))
+    except InvalidOperation:
+        return None
+    return amount if amount > 0 else None
+
+
+def login_ref(login: str) -> str:
+    """What stands for a login in callback data: the login, or a digest when it would not fit."""
+    if _LOGIN.match(login):
+        return login
+    return _DIGEST_PREFIX + hashlib.sha256(login.encode()).hexdigest()[:12]
+
+
+def _since(today: date) -> date:
+    return date(today.year - LIST_SINCE_YEARS, 1, 1)
+
+
+async def known_subclients(
+    smsc: SmscClient, repo: AccountRepo, chat_id: int, *, today: date | None = None
+) -> dict[str, bool | None]:
+    """Every subclient we know of, by login: True own balance, False main balance, None unknown.
+
+    get_stat without ``reseller`` lists the subclients sharing the main balance, with it those
+    with their own; subclients created through the bot are added even before any activity.
+    """
+    today = today or date.today()
+    found: dict[str, bool | None] = {}
+    for row in await smsc.get_stat(_since(today), today):
+        found[row.login] = False
+    for row in await smsc.get_stat(_since(today), today, reseller=True):
+        found[row.login] = True
+    for login in await repo.list_subclients(chat_id):
+        found.setdefault(login, None)
+    return dict(sorted(found.items(), key=lambda item: item[0].casefold()))
+
+
+async def own_balance_logins(smsc: SmscClient, *, today: date | None = None) -> set[str]:
+    """Logins of the subclients with their own balance: SMSC names them only with reseller=1.
+
+    The same question as ``known_subclients`` asks, so a list just shown answers it from memory.
+    """
+    today = today or date.today()
+    return {row.login for row in await smsc.get_stat(_since(today), today, reseller=True)}
+
+
+async def resolve_ref(ref: str, smsc: SmscClient, repo: AccountRepo, chat_id: int) -> str | None:
+    """The login a reference stands for; None when no known subclient matches a digest."""
+    if not ref.startswith(_DIGEST_PREFIX):
+        return ref
+    for login in await known_subclients(smsc, repo, chat_id):
+        if login_ref(login) == ref:
+            return login
+    return None
+
+
+def row_of(rows: list[StatRow], login: str) -> StatRow | None:
+    return next((row for row in rows if row.login == login), None)
+
+
+async def this_month(smsc: SmscClient, login: str, *, today: date | None = None) -> StatRow | None:
+    """The subclient's figures since the first of the month; None when it has none."""
+    today = today or date.today()
+    own = login in await own_balance_logins(smsc, today=today)
+    found = await smsc.get_stat(today.replace(day=1), today, user=login, reseller=own)
+    return row_of(found, login) or (found[0] if found else None)
+
+
+async def today_of(smsc: SmscClient, login: str, *, today: date | None = None) -> StatRow | None:
+    """Today's figures of a subclient with its own balance (the only kind that can be topped up,
+    which SMSC reports only with reseller=1)."""
+    today = today or date.today()
+    return row_of(await smsc.get_stat(today, today, user=login, reseller=True), login)
+
+
+async def create(
+    smsc: SmscClient,
+    repo: AccountRepo,
+    chat_id: int,
+    login: str,
+    password: str,
+    *,
+    phone: str | None,
+    type: SubclientType,
+    use_main_senders: bool,
+) -> None:
+    """Create the subclient in SMSC and remember it: the list shows it before it has activity."""
+    await smsc.add_subclient(
+        login, password, phone=phone, type=type, use_main_senders=use_main_senders
+    )
+    await repo.add_subclient(chat_id, login)
+
+
+async def rename(
+    smsc: SmscClient, repo: AccountRepo, chat_id: int, login: str, new_login: str
+) -> None:
+    """Give the subclient a new login in SMSC, and in the bot's record when it made it."""
+    await smsc.change_subclient(login, new_login=new_login)
+    await repo.rename_subclient(chat_id, login, new_login)

@@ -1,0 +1,122 @@
+"""Adding a sender name: the name, then a comment for SMSC's moderators."""
+
+from __future__ import annotations
+
+import re
+from typing import Final
+
+from aiogram import F, Router
+from aiogram.fsm.context import FSMContext
+from aiogram.types import CallbackQuery, Message
+from aiogram.utils.i18n import gettext as _
+
+from bot.errors import explain
+from bot.middlewares import ACCOUNT_FLAG
+from bot.services.audit import audited
+from bot.smsc import SmscClient, SmscError
+from bot.smsc.models import is_phone_name
+from bot.storage.audit import AuditLog
+from bot.text import clean
+from bot.ui import NOT_COMMAND, ask, esc
+from bot.ui import user_id_of as user_id
+from handlers.senders.data import SenderForm, SnAct, SnAction
+from handlers.senders.views import code_button, name_rules, open_markup
+
+router = Router(name="senders.add")
+
+COMMENT_LIMIT: Final = 500
+# What SMSC accepts as a name: up to 11 Latin letters, digits and these signs (at least one
+# letter), or a digital name of up to 15 digits. Only 10 digits or more make a phone number.
+_ALPHA_NAME = re.compile(r"^[A-Za-z0-9 .\-_!?&']{1,11}$")
+_DIGITAL_NAME = re.compile(r"^\d{1,15}$")
+
+
+def valid_name(name: str) -> bool:
+    if _DIGITAL_NAME.match(name):
+        return True
+    return bool(_ALPHA_NAME.match(name)) and any(ch.isalpha() for ch in name)
+
+
+async def take_comment(message: Message) -> str | None:
+    """The comment in the message; None (answered) when it is empty or too long."""
+    comment = clean(message.text or "", multiline=True).strip()
+    if not comment or len(comment) > COMMENT_LIMIT:
+        await message.answer(
+            _("The comment must be 1 to {limit} characters. Send it again.").format(
+                limit=COMMENT_LIMIT
+            )
+        )
+        return None
+    return comment
+
+
+@router.callback_query(SnAct.filter(F.action == SnAction.ADD))
+async def start_add(query: CallbackQuery, state: FSMContext) -> None:
+    prompt = _("Send the new sender name.") + "\n" + name_rules() + "\n" + _("/cancel to stop.")
+    await ask(query, state, SenderForm.name, prompt)
+
+
+@router.message(SenderForm.name, NOT_COMMAND)
+async def got_name(message: Message, state: FSMContext) -> None:
+    name = (message.text or "").strip()
+    if not valid_name(name):
+        await message.answer(
+            _("<b>{name}</b> cannot be a sender name.").format(name=esc(name[:40]))
+            + "\n"
+            + name_rules()
+            + "\n"
+            + _("Send another one, or /cancel.")
+        )
+        return
+    await state.update_data(name=name)
+    await state.set_state(SenderForm.comment)
+    await message.answer(
+        _(
+            "Now a comment for SMSC's moderators: what <b>{name}</b> will be used for "
+            "(your company, website or brand)."
+        ).format(name=esc(name))
+    )
+
+
+@router.message(SenderForm.comment, NOT_COMMAND, flags={ACCOUNT_FLAG: True})
+async def got_comment(
+    message: Message, state: FSMContext, smsc: SmscClient, audit: AuditLog
+) -> None:
+    comment = await take_comment(message)
+    if comment is None:
+        return
+    name = str((await state.get_data()).get("name", ""))
+    try:
+        sender_id = await audited(
+            audit,
+            message.chat.id,
+            user_id(message),
+            "sender.add",
+            name,
+            smsc.add_sender(name, comment=comment),
+        )
+    except SmscError as exc:
+        if exc.code in (1, 5):
+            # The name itself was refused (or exists already): ask for another, keep the wizard.
+            await state.set_state(SenderForm.name)
+            await message.answer(
+                _("SMSC did not accept the name <b>{name}</b>: it may exist already.").format(
+                    name=esc(name)
+                )
+                + "\n"
+                + _("Send another name, or /cancel.")
+            )
+            return
+        await message.answer(explain(exc) + "\n" + _("Send the comment again, or /cancel."))
+        return
+    await state.clear()
+    lines = [
+        _("Sender name <b>{name}</b> added. SMSC's moderators will check it.").format(
+            name=esc(name)
+        )
+    ]
+    before = []
+    if is_phone_name(name):
+        lines.append(_("It is a phone number: confirm it with a code sent to that number."))
+        before.append(code_button(sender_id, name))
+    await message.answer("\n".join(lines), reply_markup=open_markup(sender_id, *before))

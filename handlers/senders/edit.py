@@ -1,0 +1,109 @@
+"""Changing a sender name's comment, and deleting a name (confirmed through a record)."""
+
+from __future__ import annotations
+
+from aiogram import F, Router
+from aiogram.fsm.context import FSMContext
+from aiogram.types import CallbackQuery, Message
+from aiogram.utils.i18n import gettext as _
+
+from bot.errors import explain
+from bot.middlewares import ACCOUNT_FLAG
+from bot.services.audit import audited
+from bot.services.confirmations import ConfirmationService
+from bot.smsc import SmscClient, SmscError
+from bot.storage.accounts import Account
+from bot.storage.audit import AuditLog
+from bot.storage.confirmations import Confirmation
+from bot.ui import NOT_COMMAND, Cf, ask
+from bot.ui import show_in_place as show
+from bot.ui import user_id_of as user_id
+from handlers.confirm import Asked, ask_delete, settle
+from handlers.senders.add import take_comment
+from handlers.senders.browse import load_card
+from handlers.senders.data import SenderComment, SnAct, SnAction
+from handlers.senders.views import back_markup, open_markup
+
+router = Router(name="senders.edit")
+
+
+@router.callback_query(SnAct.filter(F.action == SnAction.COMMENT))
+async def start_comment(query: CallbackQuery, callback_data: SnAct, state: FSMContext) -> None:
+    prompt = _("Send the new comment for this sender name, or /cancel.")
+    await ask(query, state, SenderComment.text, prompt, reply=True, id=callback_data.id)
+
+
+@router.message(SenderComment.text, NOT_COMMAND, flags={ACCOUNT_FLAG: True})
+async def got_new_comment(
+    message: Message, state: FSMContext, smsc: SmscClient, audit: AuditLog
+) -> None:
+    comment = await take_comment(message)
+    if comment is None:
+        return
+    sender_id = int((await state.get_data()).get("id", 0))
+    try:
+        await audited(
+            audit,
+            message.chat.id,
+            user_id(message),
+            "sender.comment",
+            str(sender_id),
+            smsc.change_sender(sender_id=sender_id, comment=comment),
+        )
+    except SmscError as exc:
+        if exc.code == 3:
+            await state.clear()
+            await message.answer(_("This sender name no longer exists."))
+            return
+        await message.answer(explain(exc) + "\n" + _("Send the comment again, or /cancel."))
+        return
+    await state.clear()
+    await message.answer(_("Comment saved."), reply_markup=open_markup(sender_id))
+
+
+@router.callback_query(SnAct.filter(F.action == SnAction.DELETE), flags={ACCOUNT_FLAG: True})
+async def start_delete(
+    query: CallbackQuery,
+    callback_data: SnAct,
+    account: Account,
+    confirmations: ConfirmationService,
+) -> None:
+    await ask_delete(
+        query,
+        confirmations,
+        account,
+        action="sndel",
+        payload={"sender": str(callback_data.id)},
+        question=_("Delete this sender name? Messages can no longer be sent from it."),
+    )
+
+
+@router.callback_query(Cf.filter(), Asked("sndel"), flags={ACCOUNT_FLAG: True})
+async def confirm_delete(
+    query: CallbackQuery,
+    callback_data: Cf,
+    asked: Confirmation,
+    confirmations: ConfirmationService,
+    smsc: SmscClient,
+    account: Account,
+    audit: AuditLog,
+) -> None:
+    sender_id = int(asked.payload.get("sender", "0"))
+
+    async def card_again() -> None:
+        await show(query, *await load_card(smsc, sender_id))
+
+    if await settle(
+        query,
+        callback_data,
+        asked,
+        confirmations,
+        account,
+        audit,
+        lambda: smsc.delete_sender(sender_id=sender_id),
+        what="sender.delete",
+        target=str(sender_id),
+        check=back_markup(),
+        on_no=card_again,
+    ):
+        await show(query, _("The sender name is deleted."), back_markup())

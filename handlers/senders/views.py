@@ -1,0 +1,196 @@
+"""Texts and keyboards of /senders."""
+
+from __future__ import annotations
+
+from typing import Final
+
+from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
+from aiogram.utils.i18n import gettext as _
+from aiogram.utils.i18n import ngettext
+
+from bot.commands import N_
+from bot.phones import DEFAULT_REGION, display_stored
+from bot.smsc.models import OperatorStatus, Sender, SenderOperators, SenderStatus
+from bot.ui import button, esc, keyboard, page_of
+from handlers.senders.data import SnAct, SnAction, SnCard, SnList
+
+PAGE_SIZE: Final = 20
+
+STATUS_WORDS: Final = {
+    SenderStatus.MODERATION: N_("awaiting moderation"),
+    SenderStatus.APPROVED: N_("approved"),
+    SenderStatus.DISABLED: N_("disabled"),
+}
+STATUS_MARKS: Final = {
+    SenderStatus.MODERATION: "⏳",
+    SenderStatus.APPROVED: "✅",
+    SenderStatus.DISABLED: "⛔",
+}
+OPERATOR_STATUS_WORDS: Final = {
+    OperatorStatus.AWAITING: N_("awaiting registration"),
+    OperatorStatus.SUBMITTED: N_("sent for registration"),
+    OperatorStatus.APPROVED: N_("approved by the operator"),
+    OperatorStatus.REJECTED: N_("rejected by the operator"),
+    OperatorStatus.SUSPENDED: N_("temporarily disabled"),
+    OperatorStatus.NO_FUNDS: N_("not enough money on the account"),
+    OperatorStatus.DOCUMENTS_NEEDED: N_("supporting documents needed"),
+    OperatorStatus.FROM_MONTH_START: N_("activated from the start of the month"),
+    OperatorStatus.DEREGISTERING: N_("approved, marked for deregistration"),
+}
+# The page names the per-operator fields but not what each one is; the labels are our reading.
+# Bare ``tele2`` and ``motiv`` sit beside ``tele2_step`` and ``motiv_step``, so they keep their key.
+OPERATOR_LABELS: Final = {
+    "mts_step": N_("MTS"),
+    "mega_step": N_("MegaFon"),
+    "bee_step": N_("Beeline"),
+    "tele2_step": N_("Tele2"),
+    "tele2": N_("Tele2 (tele2)"),
+    "motiv_step": N_("Motiv"),
+    "motiv": N_("Motiv (motiv)"),
+    "sber_step": N_("SberMobile"),
+    "winmob_step": N_("Win Mobile"),
+    "volnamob_step": N_("Volna Mobile"),
+    "ua_reg": N_("Ukraine"),
+    "by_reg": N_("Belarus"),
+    "mts_int": N_("MTS, international"),
+    "mega_int": N_("MegaFon, international"),
+    "tele2_int": N_("Tele2, international"),
+    "motiv_int": N_("Motiv, international"),
+    "sber_int": N_("SberMobile, international"),
+    "ua_int": N_("Ukraine, international"),
+    "by_int": N_("Belarus, international"),
+}
+
+
+def status_text(status: SenderStatus | None) -> str:
+    if status is None:
+        return _("status unknown")
+    return _(STATUS_WORDS[status])
+
+
+def operator_status_text(code: int) -> str:
+    try:
+        return _(OPERATOR_STATUS_WORDS[OperatorStatus(code)])
+    except ValueError:
+        return _("status {code}").format(code=code)
+
+
+def operator_label(key: str) -> str:
+    label = OPERATOR_LABELS.get(key)
+    return _(label) if label is not None else key
+
+
+def phone_text(name: str) -> str:
+    return display_stored(name, DEFAULT_REGION)
+
+
+def name_rules() -> str:
+    return esc(
+        _(
+            "A name is up to 11 Latin letters, digits, spaces and the signs . - _ ! ? & ' "
+            "(with at least one letter), or a phone number of up to 15 digits."
+        )
+    )
+
+
+def list_view(senders: list[Sender], number: int) -> tuple[str, InlineKeyboardMarkup]:
+    page = page_of(senders, number, PAGE_SIZE)
+    if not senders:
+        text = _("You have no sender names yet.")
+    else:
+        lines = [
+            ngettext(
+                "<b>{n} sender name</b>. Tap one for its status at each operator.",
+                "<b>{n} sender names</b>. Tap one for its status at each operator.",
+                len(senders),
+            ).format(n=len(senders))
+        ]
+        lines += [f"{esc(s.name)} — {esc(status_text(s.status))}" for s in page.items]
+        text = "\n".join(lines)
+    buttons = [
+        button(
+            f"{STATUS_MARKS[s.status] if s.status is not None else '•'} {s.name}", SnCard(id=s.id)
+        )
+        for s in page.items
+    ]
+    return text, keyboard(
+        buttons,
+        2,
+        *page.pager(lambda n: SnList(page=n)),
+        [button(_("Add a name"), SnAct(action=SnAction.ADD))],
+    )
+
+
+def card_view(
+    sender: Sender, operators: SenderOperators | None
+) -> tuple[str, InlineKeyboardMarkup]:
+    lines = [
+        f"<b>{esc(sender.name)}</b>",
+        _("Status: {status}").format(status=esc(status_text(sender.status))),
+    ]
+    if sender.is_phone:
+        lines.append(_("A digital name: the phone number is confirmed with a code sent to it."))
+    lines.append("")
+    if operators is None or not (operators.statuses or operators.replacements):
+        lines.append(_("No operator has a registration status for this name yet."))
+    else:
+        lines.append(_("At the operators:"))
+        for key in dict.fromkeys([*operators.statuses, *operators.replacements]):
+            parts = []
+            if key in operators.statuses:
+                parts.append(operator_status_text(operators.statuses[key]))
+            if key in operators.replacements:
+                parts.append(_("replaced by {name}").format(name=operators.replacements[key]))
+            lines.append(f"{esc(operator_label(key))}: {esc(', '.join(parts))}")
+    rows: list[list[InlineKeyboardButton]] = []
+    # senders.php sends codes to phone numbers only: a short numeric name gets error 7.
+    if sender.is_phone and sender.status != SenderStatus.APPROVED:
+        rows.append(
+            [
+                code_button(sender.id, sender.name),
+                button(
+                    _("I have a code"), SnAct(action=SnAction.ENTER, id=sender.id, name=sender.name)
+                ),
+            ]
+        )
+    rows.append(
+        [
+            button(_("Change the comment"), SnAct(action=SnAction.COMMENT, id=sender.id)),
+            button(_("Delete"), SnAct(action=SnAction.DELETE, id=sender.id)),
+        ]
+    )
+    rows.append([button("« " + _("All names"), SnList())])
+    return "\n".join(lines), InlineKeyboardMarkup(inline_keyboard=rows)
+
+
+def code_button(sender_id: int, name: str) -> InlineKeyboardButton:
+    return button(_("Send a code"), SnAct(action=SnAction.CODE, id=sender_id, name=name))
+
+
+def back_markup() -> InlineKeyboardMarkup:
+    return keyboard([button("« " + _("All names"), SnList())])
+
+
+def open_markup(sender_id: int, *before: InlineKeyboardButton) -> InlineKeyboardMarkup:
+    return keyboard([*before, button(_("Open"), SnCard(id=sender_id))], 3)
+
+
+def gone_view() -> tuple[str, InlineKeyboardMarkup]:
+    return _("This sender name no longer exists."), back_markup()
+
+
+def wait_text(seconds: float) -> str:
+    total = max(1, int(seconds + 59) // 60)
+    hours, mins = divmod(total, 60)
+    parts = []
+    if hours:
+        parts.append(ngettext("{n} hour", "{n} hours", hours).format(n=hours))
+    if mins:
+        parts.append(ngettext("{n} minute", "{n} minutes", mins).format(n=mins))
+    return " ".join(parts)
+
+
+def enter_code_keyboard(sender_id: int, name: str) -> InlineKeyboardMarkup:
+    return keyboard(
+        [button(_("I have a code"), SnAct(action=SnAction.ENTER, id=sender_id, name=name))]
+    )

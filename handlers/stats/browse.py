@@ -1,0 +1,162 @@
+"""/stats [login] [period], the period buttons and a typed period, and the buttons under a
+report: every subclient, one subclient's operators, another period."""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+
+from aiogram import Bot, Router
+from aiogram.filters import Command, CommandObject
+from aiogram.fsm.context import FSMContext
+from aiogram.types import CallbackQuery, Message
+from aiogram.utils.i18n import gettext as _
+
+from bot.accounts import AccountService
+from bot.errors import StaleButton
+from bot.middlewares import ACCOUNT_FLAG
+from bot.periods import PeriodError, Preset, parse_period, preset_period
+from bot.services.subclients import login_ref, resolve_ref
+from bot.smsc import SmscClient
+from bot.ui import StAsk, chat_of, esc, not_command
+from handlers.stats.data import StatsForm, StOps, StPick, StShow, period_from
+from handlers.stats.reports import all_report, deliver, operators_report, report_for
+from handlers.stats.views import period_problem_text, picker_markup, picker_text
+
+router = Router(name="stats.browse")
+
+_PERIOD_ARG = re.compile(r"^\d{1,2}\.\d{1,2}\.\d{4}")
+
+
+async def subclient(
+    bot: Bot, chat_id: int, ref: str, smsc: SmscClient, accounts: AccountService
+) -> str | None:
+    """The login behind a button's reference ("" for every subclient); None (answered) when no
+    known subclient has it."""
+    login = await resolve_ref(ref, smsc, accounts.repo, chat_id)
+    if login is None:
+        await bot.send_message(chat_id, _("There is no subclient with this login."))
+    return login
+
+
+async def ask_period(
+    bot: Bot, chat_id: int, state: FSMContext, login: str | None, edit: Message | None = None
+) -> None:
+    ref = login_ref(login) if login else ""
+    await state.clear()
+    await state.set_state(StatsForm.period)
+    await state.update_data(login=login or "")
+    text, markup = picker_text(login), picker_markup(ref)
+    if edit is not None:
+        await edit.edit_text(text, reply_markup=markup)
+    else:
+        await bot.send_message(chat_id, text, reply_markup=markup)
+
+
+@router.message(Command("stats"), flags={ACCOUNT_FLAG: True})
+async def cmd_stats(
+    message: Message,
+    command: CommandObject,
+    state: FSMContext,
+    smsc: SmscClient,
+    bot: Bot,
+) -> None:
+    args = (command.args or "").split()
+    typed = [a for a in args if _PERIOD_ARG.match(a)]
+    logins = [a for a in args if not _PERIOD_ARG.match(a)]
+    if len(logins) > 1 or len(typed) > 1:
+        await message.answer(
+            esc(_("Use /stats, /stats <login> or /stats <login> dd.mm.yyyy-dd.mm.yyyy."))
+        )
+        return
+    login = logins[0] if logins else None
+    if not typed:
+        await ask_period(bot, message.chat.id, state, login)
+        return
+    await state.clear()
+    try:
+        period = parse_period(typed[0], date.today())
+    except PeriodError as exc:
+        await message.answer(period_problem_text(exc.problem))
+        return
+    await deliver(bot, message.chat.id, await report_for(smsc, login, period))
+
+
+@router.message(StatsForm.period, not_command, flags={ACCOUNT_FLAG: True})
+async def typed_period(message: Message, state: FSMContext, smsc: SmscClient, bot: Bot) -> None:
+    try:
+        period = parse_period(message.text or "", date.today())
+    except PeriodError as exc:
+        # The state stays: the next message is another try.
+        await message.answer(period_problem_text(exc.problem) + "\n" + _("/cancel to stop."))
+        return
+    login = str((await state.get_data()).get("login", "")) or None
+    await state.clear()
+    await deliver(bot, message.chat.id, await report_for(smsc, login, period))
+
+
+@router.callback_query(StPick.filter(), flags={ACCOUNT_FLAG: True})
+async def picked(
+    query: CallbackQuery,
+    callback_data: StPick,
+    state: FSMContext,
+    smsc: SmscClient,
+    accounts: AccountService,
+    bot: Bot,
+) -> None:
+    try:
+        preset = Preset(callback_data.preset)
+    except ValueError:
+        raise StaleButton("unknown period button") from None
+    chat_id = chat_of(query)
+    login = await subclient(bot, chat_id, callback_data.ref, smsc, accounts)
+    if login is None:
+        return
+    await state.clear()
+    period = preset_period(preset, date.today())
+    edit = query.message if isinstance(query.message, Message) else None
+    await deliver(bot, chat_id, await report_for(smsc, login, period), edit)
+
+
+@router.callback_query(StAsk.filter(), flags={ACCOUNT_FLAG: True})
+async def another_period(
+    query: CallbackQuery,
+    callback_data: StAsk,
+    state: FSMContext,
+    smsc: SmscClient,
+    accounts: AccountService,
+    bot: Bot,
+) -> None:
+    chat_id = chat_of(query)
+    login = await subclient(bot, chat_id, callback_data.ref, smsc, accounts)
+    if login is None:
+        return
+    # A new message: the table above stays readable.
+    await ask_period(bot, chat_id, state, login)
+
+
+@router.callback_query(StShow.filter(), flags={ACCOUNT_FLAG: True})
+async def show_all(query: CallbackQuery, callback_data: StShow, smsc: SmscClient, bot: Bot) -> None:
+    period = period_from(callback_data.s, callback_data.e)
+    chat_id = chat_of(query)
+    edit = query.message if isinstance(query.message, Message) else None
+    await deliver(bot, chat_id, await all_report(smsc, period), edit)
+
+
+@router.callback_query(StOps.filter(), flags={ACCOUNT_FLAG: True})
+async def show_operators(
+    query: CallbackQuery,
+    callback_data: StOps,
+    smsc: SmscClient,
+    accounts: AccountService,
+    bot: Bot,
+) -> None:
+    period = period_from(callback_data.s, callback_data.e)
+    chat_id = chat_of(query)
+    login = await subclient(bot, chat_id, callback_data.ref, smsc, accounts)
+    if login is None:
+        return
+    # A new message, so the whole table stays on screen to tap the next subclient.
+    reseller = None if callback_data.r < 0 else bool(callback_data.r)
+    report = await operators_report(smsc, login, period, reseller=reseller)
+    await deliver(bot, chat_id, report)

@@ -1,0 +1,52 @@
+"""Conversation state and button data of /stats: stored in the wild (FSM rows, buttons already
+sent), so they keep their names, prefixes and fields. "Another period" (``StAsk``) is in bot/ui.py:
+a subclient's card shows it too."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from aiogram.filters.callback_data import CallbackData
+from aiogram.fsm.state import State, StatesGroup
+
+from bot.errors import StaleButton
+from bot.periods import Period, decode_day
+
+
+class StatsForm(StatesGroup):
+    period = State()
+
+
+class StPick(CallbackData, prefix="stp"):
+    """A period button: for every subclient (``ref`` empty) or for one."""
+
+    preset: str
+    ref: str = ""
+
+
+class StShow(CallbackData, prefix="sts"):
+    """Every subclient's line for a period (days as ``encode_day`` numbers)."""
+
+    s: int
+    e: int
+
+
+class StOps(CallbackData, prefix="sto"):
+    """One subclient's per-operator breakdown for a period.
+
+    ``r``: 1 it has its own balance (asked with reseller=1), 0 it shares the main one, -1 unknown
+    (a button from before ``r`` existed): looked up.
+    """
+
+    s: int
+    e: int
+    ref: str
+    r: int = -1
+
+
+def period_from(s: int, e: int) -> Period:
+    try:
+        start, end = decode_day(s), decode_day(e)
+        return Period(start, min(end, date.today()))
+    except ValueError:
+        raise StaleButton("malformed period button") from None

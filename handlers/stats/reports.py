@@ -1,0 +1,182 @@
+"""The two reports of /stats, read from SMSC: every subclient's line for a period, and one
+subclient's per-operator breakdown; and how a report reaches the chat."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Final
+
+from aiogram import Bot
+from aiogram.exceptions import TelegramBadRequest
+from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup, Message
+from aiogram.utils.i18n import gettext as _
+
+from bot.errors import explain
+from bot.periods import Period, encode_day
+from bot.services.subclients import login_ref, own_balance_logins
+from bot.smsc import SmscClient, SmscError
+from bot.smsc.models import StatRow
+from bot.text import clip
+from bot.ui import StAsk, Totals, amounts_text, esc, rows
+from handlers.stats.data import StOps, StShow
+from handlers.stats.views import (
+    LOGIN_ECHO,
+    Report,
+    csv_name,
+    fit,
+    item_title,
+    legend,
+    money_cell,
+    period_label,
+    total_lines,
+)
+
+# Subclient buttons under a table; the rest stay reachable with /stats <login>.
+MAX_BUTTONS: Final = 40
+
+
+def merge_rows(*lists: Sequence[StatRow]) -> list[StatRow]:
+    seen: dict[str, StatRow] = {}
+    for rows_ in lists:
+        for row in rows_:
+            seen.setdefault(row.login, row)
+    return sorted(seen.values(), key=lambda r: (-r.spent, r.login.casefold()))
+
+
+async def all_report(smsc: SmscClient, period: Period) -> Report:
+    # Subclients sharing the main balance and those with their own come from separate calls.
+    own_rows = await smsc.get_stat(period.start, period.end, reseller=True)
+    stat_rows = merge_rows(await smsc.get_stat(period.start, period.end), own_rows)
+    own = {row.login for row in own_rows}
+    header = [_("<b>Subclients, {period}</b>").format(period=esc(period_label(period)))]
+    if period.clamped:
+        header.append(_("The period ends today: later days have no statistics yet."))
+    header.append("")
+    choose = [
+        InlineKeyboardButton(text=_("Another period"), callback_data=StAsk().pack()),
+    ]
+    if not stat_rows:
+        header.append(_("No subclient has statistics for this period."))
+        return Report("\n".join(header), InlineKeyboardMarkup(inline_keyboard=[choose]))
+    totals: dict[str, Totals] = {}
+    body = []
+    table = [["login", "messages", "spent", "credited", "currency"]]
+    for row in stat_rows:
+        line_totals = Totals(row.sms, row.spent, row.credited)
+        totals.setdefault(row.currency, Totals()).add(row.sms, row.spent, row.credited)
+        body.append(f"<b>{esc(row.login)}</b>: {esc(amounts_text(line_totals, row.currency))}")
+        table.append(
+            [row.login, str(row.sms), money_cell(row.spent), money_cell(row.credited), row.currency]
+        )
+    for currency, t in sorted(totals.items()):
+        table.append(["TOTAL", str(t.sms), money_cell(t.spent), money_cell(t.credited), currency])
+    text, shortened = fit(
+        header,
+        body,
+        [*total_lines(totals), "", legend(), "", _("Tap a subclient for its operators.")],
+    )
+    start, end = encode_day(period.start), encode_day(period.end)
+    buttons = [
+        InlineKeyboardButton(
+            text=row.login,
+            callback_data=StOps(
+                s=start, e=end, ref=login_ref(row.login), r=int(row.login in own)
+            ).pack(),
+        )
+        for row in stat_rows[:MAX_BUTTONS]
+    ]
+    keyboard = [*rows(buttons, 3), choose]
+    report = Report(text, InlineKeyboardMarkup(inline_keyboard=keyboard))
+    if shortened:
+        report.csv_name, report.csv_rows = csv_name("subclients", period), table
+    return report
+
+
+async def operators_report(
+    smsc: SmscClient, login: str, period: Period, *, reseller: bool | None = None
+) -> Report:
+    """One subclient's breakdown; ``reseller`` None: looked up (own balance needs reseller=1)."""
+    if reseller is None:
+        reseller = login in await own_balance_logins(smsc)
+    start, end = encode_day(period.start), encode_day(period.end)
+    keyboard = [
+        [
+            InlineKeyboardButton(
+                text="« " + _("All subclients"), callback_data=StShow(s=start, e=end).pack()
+            ),
+            InlineKeyboardButton(
+                text=_("Another period"), callback_data=StAsk(ref=login_ref(login)).pack()
+            ),
+        ]
+    ]
+    markup = InlineKeyboardMarkup(inline_keyboard=keyboard)
+    header = [
+        _("<b>{login}</b>, {period}").format(
+            login=esc(clip(login, LOGIN_ECHO)), period=esc(period_label(period))
+        )
+    ]
+    if period.clamped:
+        header.append(_("The period ends today: later days have no statistics yet."))
+    header.append("")
+    try:
+        found = await smsc.get_stat_all(period.start, period.end, user=login, reseller=reseller)
+    except SmscError as exc:
+        if exc.code != 6:
+            raise
+        return Report(explain(exc), markup)
+    items = [item for row in found if row.login in (login, "") for item in row.items] or [
+        item for row in found for item in row.items
+    ]
+    if not items:
+        header.append(_("No statistics for this period."))
+        return Report("\n".join(header), markup)
+    totals: dict[str, Totals] = {}
+    body = []
+    table = [["operator", "mccmnc", "description", "messages", "spent", "credited", "currency"]]
+    for item in items:
+        item_totals = Totals(item.sms, item.spent, item.credited)
+        totals.setdefault(item.currency, Totals()).add(item.sms, item.spent, item.credited)
+        amounts = amounts_text(item_totals, item.currency, every_part=False)
+        body.append(f"{esc(item_title(item))}: {esc(amounts)}")
+        table.append(
+            [
+                item.operator,
+                item.mccmnc,
+                item.description,
+                str(item.sms),
+                money_cell(item.spent),
+                money_cell(item.credited),
+                item.currency,
+            ]
+        )
+    for currency, t in sorted(totals.items()):
+        table.append(
+            ["TOTAL", "", "", str(t.sms), money_cell(t.spent), money_cell(t.credited), currency]
+        )
+    text, shortened = fit(header, body, [*total_lines(totals), "", legend()])
+    report = Report(text, markup)
+    if shortened:
+        report.csv_name = csv_name(f"{login_ref(login).lstrip('#')}_operators", period)
+        report.csv_rows = table
+    return report
+
+
+async def deliver(bot: Bot, chat_id: int, report: Report, edit: Message | None = None) -> None:
+    """The report as a new message, or in place of ``edit``; the CSV file follows when needed."""
+    if edit is not None:
+        try:
+            await edit.edit_text(report.text, reply_markup=report.markup)
+        except TelegramBadRequest as exc:
+            if "not modified" not in exc.message:
+                raise
+    else:
+        await bot.send_message(chat_id, report.text, reply_markup=report.markup)
+    document = report.csv_file()
+    if document is not None:
+        await bot.send_document(chat_id, document)
+
+
+async def report_for(smsc: SmscClient, login: str | None, period: Period) -> Report:
+    if login:
+        return await operators_report(smsc, login, period)
+    return await all_report(smsc, period)

@@ -1,0 +1,290 @@
+"""Changing a subclient: a new password (deleted at once, never kept), a new login, a new type
+(confirmed through a record)."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable
+
+from aiogram import F, Router
+from aiogram.fsm.context import FSMContext
+from aiogram.fsm.state import State
+from aiogram.types import CallbackQuery, Message
+from aiogram.utils.i18n import gettext as _
+
+from bot.accounts import AccountService
+from bot.errors import explain
+from bot.middlewares import ACCOUNT_FLAG
+from bot.services import subclients
+from bot.services.audit import audited
+from bot.services.confirmations import CHANGE_TTL, ConfirmationService
+from bot.smsc import SmscClient, SmscError
+from bot.storage.accounts import Account
+from bot.storage.audit import AuditLog
+from bot.storage.confirmations import Confirmation
+from bot.ui import NOT_COMMAND, Cf, ask, delete_secret, esc
+from bot.ui import show_in_place as show
+from bot.ui import user_id_of as user_id
+from handlers.confirm import Asked, ask_in_place, settle
+from handlers.subclients.browse import login_for, open_card
+from handlers.subclients.data import ScAct, ScAction, ScCard, ScType, SubclientEdit, subclient_type
+from handlers.subclients.views import (
+    login_rule,
+    open_markup,
+    password_rule,
+    type_help,
+    type_keyboard,
+    type_name,
+    types_text,
+)
+
+router = Router(name="subclients.edit")
+
+
+async def ask_password(message: Message) -> None:
+    await message.answer(
+        _("Last step: the subclient's password. I will delete your message with it right away.")
+        + "\n"
+        + password_rule()
+    )
+
+
+async def take_password(message: Message) -> str | None:
+    """The password in the message, which is deleted; None (answered) when SMSC would refuse it."""
+    password = (message.text or "").strip()
+    await delete_secret(message)
+    if subclients.valid_password(password):
+        return password
+    await message.answer(
+        _("This password is too simple for SMSC.")
+        + "\n"
+        + password_rule()
+        + "\n"
+        + _("Send another one, or /cancel.")
+    )
+    return None
+
+
+async def ask_about(
+    query: CallbackQuery,
+    ref: str,
+    state: FSMContext,
+    smsc: SmscClient,
+    accounts: AccountService,
+    step: State,
+    question: str,
+    *more: str,
+) -> None:
+    """Ask for something about the subclient behind a button; ``question`` has ``{login}``."""
+    login = await login_for(query, ref, smsc, accounts)
+    if login is not None:
+        prompt = "\n".join([question.format(login=esc(login)), *more])
+        await ask(query, state, step, prompt, login=login)
+
+
+async def change(
+    message: Message,
+    state: FSMContext,
+    audit: AuditLog,
+    login: str,
+    action: str,
+    call: Awaitable[None],
+    *,
+    new_login: str | None = None,
+) -> bool:
+    """One change of a subclient from a conversation; on an error the conversation stays."""
+    try:
+        await audited(audit, message.chat.id, user_id(message), action, login, call)
+    except SmscError as exc:
+        if exc.code == 6:
+            await state.clear()
+            await message.answer(explain(exc))
+            return False
+        if exc.code == 5 and new_login:
+            await message.answer(
+                _("SMSC could not rename the subclient: <b>{login}</b> may be taken.").format(
+                    login=esc(new_login)
+                )
+                + "\n"
+                + _("Send another login, or /cancel.")
+            )
+            return False
+        await message.answer(explain(exc) + "\n" + _("Send it again, or /cancel."))
+        return False
+    await state.clear()
+    return True
+
+
+# -- password ------------------------------------------------------------------------------------
+
+
+@router.callback_query(ScAct.filter(F.action == ScAction.PW), flags={ACCOUNT_FLAG: True})
+async def start_password(
+    query: CallbackQuery,
+    callback_data: ScAct,
+    state: FSMContext,
+    smsc: SmscClient,
+    accounts: AccountService,
+) -> None:
+    question = _(
+        "Send the new password for <b>{login}</b>. I will delete your message with it right away."
+    )
+    await ask_about(
+        query,
+        callback_data.ref,
+        state,
+        smsc,
+        accounts,
+        SubclientEdit.password,
+        question,
+        password_rule(),
+    )
+
+
+@router.message(SubclientEdit.password, NOT_COMMAND, flags={ACCOUNT_FLAG: True})
+async def got_new_password(
+    message: Message, state: FSMContext, smsc: SmscClient, audit: AuditLog
+) -> None:
+    password = await take_password(message)
+    if password is None:
+        return
+    login = str((await state.get_data()).get("login", ""))
+    call = smsc.change_subclient(login, password=password)
+    if not await change(message, state, audit, login, "subclient.password", call):
+        return
+    await message.answer(
+        _("The password of <b>{login}</b> is changed.").format(login=esc(login)),
+        reply_markup=open_markup(login),
+    )
+
+
+# -- login ---------------------------------------------------------------------------------------
+
+
+@router.callback_query(ScAct.filter(F.action == ScAction.LOGIN), flags={ACCOUNT_FLAG: True})
+async def start_rename(
+    query: CallbackQuery,
+    callback_data: ScAct,
+    state: FSMContext,
+    smsc: SmscClient,
+    accounts: AccountService,
+) -> None:
+    question = _("Send the new login for <b>{login}</b>.")
+    await ask_about(
+        query,
+        callback_data.ref,
+        state,
+        smsc,
+        accounts,
+        SubclientEdit.login,
+        question,
+        login_rule(),
+        _("/cancel to stop."),
+    )
+
+
+@router.message(SubclientEdit.login, NOT_COMMAND, flags={ACCOUNT_FLAG: True})
+async def got_new_login(
+    message: Message,
+    state: FSMContext,
+    smsc: SmscClient,
+    accounts: AccountService,
+    audit: AuditLog,
+) -> None:
+    new_login = (message.text or "").strip()
+    if not subclients.valid_login(new_login):
+        await message.answer(login_rule() + "\n" + _("Send it again, or /cancel."))
+        return
+    login = str((await state.get_data()).get("login", ""))
+    call = subclients.rename(smsc, accounts.repo, message.chat.id, login, new_login)
+    if not await change(message, state, audit, login, "subclient.login", call, new_login=new_login):
+        return
+    await message.answer(
+        _("<b>{old}</b> is now <b>{new}</b>.").format(old=esc(login), new=esc(new_login)),
+        reply_markup=open_markup(new_login),
+    )
+
+
+# -- type ----------------------------------------------------------------------------------------
+
+
+@router.callback_query(ScAct.filter(F.action == ScAction.TYPE), flags={ACCOUNT_FLAG: True})
+async def start_type(
+    query: CallbackQuery, callback_data: ScAct, smsc: SmscClient, accounts: AccountService
+) -> None:
+    login = await login_for(query, callback_data.ref, smsc, accounts)
+    if login is None:
+        return
+    await show(
+        query,
+        _("New type for <b>{login}</b>:").format(login=esc(login)) + "\n\n" + types_text(),
+        type_keyboard(subclients.login_ref(login)),
+    )
+
+
+@router.callback_query(ScType.filter(F.ref != ""), flags={ACCOUNT_FLAG: True})
+async def ask_type(
+    query: CallbackQuery,
+    callback_data: ScType,
+    smsc: SmscClient,
+    accounts: AccountService,
+    account: Account,
+    confirmations: ConfirmationService,
+) -> None:
+    kind = subclient_type(callback_data.type)
+    login = await login_for(query, callback_data.ref, smsc, accounts)
+    if login is None:
+        return
+    await ask_in_place(
+        query,
+        confirmations,
+        account,
+        action="sctype",
+        payload={"login": login, "type": str(int(kind))},
+        question=_("Change the type of <b>{login}</b> to “{type}”?").format(
+            login=esc(login), type=esc(type_name(kind))
+        )
+        + "\n"
+        + esc(type_help(kind)),
+        yes=_("Yes, change"),
+        ttl=CHANGE_TTL,
+    )
+
+
+@router.callback_query(Cf.filter(), Asked("sctype"), flags={ACCOUNT_FLAG: True})
+async def confirm_type(
+    query: CallbackQuery,
+    callback_data: Cf,
+    asked: Confirmation,
+    confirmations: ConfirmationService,
+    smsc: SmscClient,
+    account: Account,
+    accounts: AccountService,
+    audit: AuditLog,
+) -> None:
+    login = asked.payload.get("login", "")
+    kind = subclient_type(int(asked.payload.get("type", "-1")))
+
+    async def card_again() -> None:
+        await open_card(query, ScCard(ref=subclients.login_ref(login)), smsc, accounts)
+
+    if await settle(
+        query,
+        callback_data,
+        asked,
+        confirmations,
+        account,
+        audit,
+        lambda: smsc.change_subclient(login, type=kind),
+        what="subclient.type",
+        target=login,
+        detail=str(int(kind)),
+        check=open_markup(login),
+        on_no=card_again,
+    ):
+        await show(
+            query,
+            _("<b>{login}</b> is now of type “{type}”.").format(
+                login=esc(login), type=esc(type_name(kind))
+            ),
+            open_markup(login),
+        )

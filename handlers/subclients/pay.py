@@ -1,0 +1,175 @@
+"""Topping a subclient up: the amount, a confirmation record (it pays once, survives a restart),
+and a check in SMSC's figures when the answer was lost."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from aiogram import F, Router
+from aiogram.fsm.context import FSMContext
+from aiogram.types import CallbackQuery, Message
+from aiogram.utils.i18n import gettext as _
+
+from bot.accounts import AccountService
+from bot.errors import StaleButton, explain
+from bot.i18n import fmt_money
+from bot.middlewares import ACCOUNT_FLAG
+from bot.services import subclients
+from bot.services.confirmations import MONEY_TTL, ConfirmationService, account_key
+from bot.smsc import SmscBadResponse, SmscClient, SmscError, SmscUnavailable
+from bot.storage.accounts import Account
+from bot.storage.audit import AuditLog
+from bot.storage.confirmations import Confirmation
+from bot.ui import NOT_COMMAND, Cf, ask, confirm_keyboard, esc
+from bot.ui import show_in_place as show
+from bot.ui import user_id_of as user_id
+from handlers.confirm import Asked, settle
+from handlers.subclients.browse import login_for
+from handlers.subclients.data import ScAct, ScAction, ScCheck, SubclientEdit
+from handlers.subclients.views import back_markup, check_markup, open_markup
+
+router = Router(name="subclients.pay")
+
+
+@router.callback_query(ScAct.filter(F.action == ScAction.PAY), flags={ACCOUNT_FLAG: True})
+async def start_pay(
+    query: CallbackQuery,
+    callback_data: ScAct,
+    state: FSMContext,
+    smsc: SmscClient,
+    accounts: AccountService,
+) -> None:
+    login = await login_for(query, callback_data.ref, smsc, accounts)
+    if login is None:
+        return
+    balance = await smsc.get_balance()
+    prompt = (
+        _(
+            "How much to move from your balance to <b>{login}</b>, in {currency}? "
+            "Your balance: {balance}."
+        ).format(
+            login=esc(login),
+            currency=esc(balance.currency or _("your account's currency")),
+            balance=esc(fmt_money(balance.balance, balance.currency)),
+        )
+        + "\n"
+        + _("/cancel to stop.")
+    )
+    await ask(query, state, SubclientEdit.amount, prompt, login=login, currency=balance.currency)
+
+
+@router.message(SubclientEdit.amount, NOT_COMMAND, flags={ACCOUNT_FLAG: True})
+async def got_amount(
+    message: Message,
+    state: FSMContext,
+    account: Account,
+    confirmations: ConfirmationService,
+) -> None:
+    amount = subclients.parse_amount(message.text or "")
+    if amount is None:
+        await message.answer(_("Send the amount as a number, such as 500 or 250.50, or /cancel."))
+        return
+    data = await state.get_data()
+    login, currency = str(data.get("login", "")), str(data.get("currency", ""))
+    await state.clear()
+    # The question is a record of its own: it works after a restart and after /cancel, once.
+    record_id = await confirmations.ask(
+        chat_id=message.chat.id,
+        account=account_key(account),
+        action="scpay",
+        payload={"login": login, "amount": f"{amount:.2f}", "currency": currency},
+        asked_by=user_id(message),
+        ttl=MONEY_TTL,
+    )
+    await message.answer(
+        _("Move <b>{amount}</b> from your balance to <b>{login}</b>?").format(
+            amount=esc(fmt_money(amount, currency)), login=esc(login)
+        ),
+        reply_markup=confirm_keyboard(record_id, yes=_("Yes, top up")),
+    )
+
+
+@router.callback_query(ScCheck.filter(), flags={ACCOUNT_FLAG: True})
+async def check_pay(
+    query: CallbackQuery, callback_data: ScCheck, smsc: SmscClient, accounts: AccountService
+) -> None:
+    """Today's money credited to the subclient and the main balance, as SMSC counts them now."""
+    login = await login_for(query, callback_data.ref, smsc, accounts)
+    if login is None:
+        return
+    try:
+        row = await subclients.today_of(smsc, login)
+    except SmscError as exc:
+        if exc.code != 6:
+            raise
+        await show(query, explain(exc), back_markup())
+        return
+    balance = await smsc.get_balance()
+    credited = row.credited if row is not None else Decimal(0)
+    lines = [
+        f"<b>{esc(login)}</b>",
+        _("Credited today: {amount}.").format(
+            amount=esc(fmt_money(credited, row.currency if row else balance.currency))
+        ),
+        _("Your balance: {balance}.").format(
+            balance=esc(fmt_money(balance.balance, balance.currency))
+        ),
+        _("If the top-up is not in today's credit, it was not made: ask again."),
+    ]
+    await show(query, "\n".join(lines), check_markup(login))
+
+
+@router.callback_query(Cf.filter(), Asked("scpay"), flags={ACCOUNT_FLAG: True})
+async def confirm_pay(
+    query: CallbackQuery,
+    callback_data: Cf,
+    asked: Confirmation,
+    confirmations: ConfirmationService,
+    smsc: SmscClient,
+    account: Account,
+    audit: AuditLog,
+) -> None:
+    login = asked.payload.get("login", "")
+    amount = subclients.parse_amount(asked.payload.get("amount", ""))
+    if amount is None:
+        raise StaleButton("top-up record without an amount")
+
+    async def nothing_moved() -> None:
+        await show(query, _("Nothing was moved."), None)
+
+    paid = await settle(
+        query,
+        callback_data,
+        asked,
+        confirmations,
+        account,
+        audit,
+        lambda: smsc.pay_subclient(login, amount),
+        what="subclient.pay",
+        target=login,
+        detail=f"{amount:.2f}",
+        check=check_markup(login),
+        on_no=nothing_moved,
+        refused=open_markup(login),
+        progress=_("Topping up <b>{login}</b>…").format(login=esc(login)),
+    )
+    if not paid:
+        return
+    text = _("Done: {login} got {amount}.")
+    try:
+        balance = await smsc.get_balance()
+    except (SmscError, SmscUnavailable, SmscBadResponse):
+        # The money moved; only the new balance is missing from the answer.
+        await show(
+            query, text.format(login=esc(login), amount=esc(f"{amount:.2f}")), open_markup(login)
+        )
+        return
+    await show(
+        query,
+        text.format(login=f"<b>{esc(login)}</b>", amount=esc(fmt_money(amount, balance.currency)))
+        + "\n"
+        + _("Your balance: {balance}.").format(
+            balance=esc(fmt_money(balance.balance, balance.currency))
+        ),
+        open_markup(login),
+    )

@@ -1,0 +1,132 @@
+"""Texts and keyboards of /subclients."""
+
+from __future__ import annotations
+
+from typing import Final
+
+from aiogram.types import InlineKeyboardMarkup
+from aiogram.utils.i18n import gettext as _
+
+from bot.commands import N_
+from bot.services.subclients import login_ref
+from bot.smsc.models import SubclientType
+from bot.ui import StAsk, button, esc, keyboard, page_of
+from handlers.subclients.data import ScAct, ScAction, ScCard, ScCheck, ScList, ScType
+
+PAGE_SIZE: Final = 20
+
+TYPE_NAMES: Final = {
+    SubclientType.OWN_TARIFF_OWN_BALANCE: N_("Own tariff and balance"),
+    SubclientType.MAIN_TARIFF_OWN_BALANCE: N_("Your tariff, own balance"),
+    SubclientType.MAIN_TARIFF_MAIN_BALANCE: N_("Your tariff and balance"),
+    SubclientType.MAIN_BALANCE_OWN_TARIFF: N_("Your balance, own tariff"),
+    SubclientType.EXTRA_LOGIN: N_("Extra login of your account"),
+}
+TYPE_HELP: Final = {
+    SubclientType.OWN_TARIFF_OWN_BALANCE: N_(
+        "Pays from its own balance at its own prices; you top it up."
+    ),
+    SubclientType.MAIN_TARIFF_OWN_BALANCE: N_(
+        "Pays from its own balance at your account's prices; you top it up."
+    ),
+    SubclientType.MAIN_TARIFF_MAIN_BALANCE: N_(
+        "Spends your account's balance at your prices; it cannot be topped up."
+    ),
+    SubclientType.MAIN_BALANCE_OWN_TARIFF: N_(
+        "Spends your account's balance at its own prices; it cannot be topped up."
+    ),
+    SubclientType.EXTRA_LOGIN: N_("Another login into your own account, sharing everything."),
+}
+
+
+def password_rule() -> str:
+    return _(
+        "At least 8 characters, no spaces, with three of these four: lower-case letters, "
+        "capital letters, digits, symbols."
+    )
+
+
+def login_rule() -> str:
+    return _("A login is 1 to 32 Latin letters, digits and the signs _ . - @.")
+
+
+def type_name(kind: SubclientType) -> str:
+    return _(TYPE_NAMES[kind])
+
+
+def type_help(kind: SubclientType) -> str:
+    return _(TYPE_HELP[kind])
+
+
+def types_text() -> str:
+    return "\n".join(
+        f"<b>{esc(type_name(kind))}</b>: {esc(type_help(kind))}" for kind in SubclientType
+    )
+
+
+def type_keyboard(ref: str) -> InlineKeyboardMarkup:
+    return keyboard(
+        [button(type_name(kind), ScType(type=kind, ref=ref)) for kind in SubclientType], 1
+    )
+
+
+def back_markup() -> InlineKeyboardMarkup:
+    return keyboard([button("« " + _("All subclients"), ScList())])
+
+
+def open_markup(login: str) -> InlineKeyboardMarkup:
+    return keyboard([button(_("Open"), ScCard(ref=login_ref(login)))])
+
+
+def check_markup(login: str) -> InlineKeyboardMarkup:
+    """For a top-up with no answer: see in SMSC's figures whether the money moved."""
+    ref = login_ref(login)
+    return keyboard(
+        [button(_("Check in SMSC"), ScCheck(ref=ref)), button(_("Open"), ScCard(ref=ref))]
+    )
+
+
+def list_view(found: dict[str, bool | None], number: int) -> tuple[str, InlineKeyboardMarkup]:
+    page = page_of(list(found), number, PAGE_SIZE)
+    if not found:
+        text = _(
+            "No subclients found. SMSC has no command that lists them, so this list shows the "
+            "subclients in your statistics and the ones created here."
+        )
+    else:
+        lines = [_("<b>Subclients</b>. Tap one to top it up or change it.")]
+        for login in page.items:
+            own = found[login]
+            kind = (
+                _("own balance")
+                if own
+                else _("your balance")
+                if own is False
+                else _("created here")
+            )
+            lines.append(f"{esc(login)} — {esc(kind)}")
+        text = "\n".join(lines)
+    markup = keyboard(
+        [button(login, ScCard(ref=login_ref(login))) for login in page.items],
+        2,
+        *page.pager(lambda n: ScList(page=n)),
+        [button(_("Create a subclient"), ScAct(action=ScAction.NEW))],
+    )
+    return text, markup
+
+
+def card_markup(ref: str) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup(
+        inline_keyboard=[
+            [
+                button(_("Top up"), ScAct(action=ScAction.PAY, ref=ref)),
+                button(_("Statistics"), StAsk(ref=ref)),
+            ],
+            [
+                button(_("Password"), ScAct(action=ScAction.PW, ref=ref)),
+                button(_("Type"), ScAct(action=ScAction.TYPE, ref=ref)),
+                button(_("Login"), ScAct(action=ScAction.LOGIN, ref=ref)),
+            ],
+            [button("« " + _("All subclients"), ScList())],
+        ]
+    )

@@ -1,0 +1,56 @@
+"""Conversation states and button data of /templates: stored in the wild (FSM rows, buttons already
+sent), so they keep their names, prefixes, fields and order."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from aiogram.filters.callback_data import CallbackData
+from aiogram.fsm.state import State, StatesGroup
+
+
+class TemplateForm(StatesGroup):
+    name = State()
+    text = State()
+    format = State()
+    sender = State()
+    autosign = State()
+
+
+class TemplateEdit(StatesGroup):
+    name = State()
+    text = State()
+
+
+class TpList(CallbackData, prefix="tpl"):
+    page: int = 0
+
+
+class TpCard(CallbackData, prefix="tpc"):
+    id: int
+
+
+class TpAction(StrEnum):
+    ADD = "add"
+    NAME = "name"
+    TEXT = "text"
+    DELETE = "del"
+
+
+class TpAct(CallbackData, prefix="tpa"):
+    action: TpAction
+    id: int = 0
+
+
+class TpFormat(CallbackData, prefix="tpf"):
+    format: str
+
+
+class TpSender(CallbackData, prefix="tps"):
+    """A sender name offered in the wizard, by id; 0 is "no sender name"."""
+
+    id: int
+
+
+class TpSign(CallbackData, prefix="tpg"):
+    yes: bool

@@ -1,0 +1,166 @@
+"""Renaming a template, a new text, and deleting one (confirmed through a record)."""
+
+from __future__ import annotations
+
+from aiogram import F, Router
+from aiogram.fsm.context import FSMContext
+from aiogram.types import CallbackQuery, Message
+from aiogram.utils.i18n import gettext as _
+
+from bot.errors import explain
+from bot.middlewares import ACCOUNT_FLAG
+from bot.services.audit import audited
+from bot.services.confirmations import ConfirmationService
+from bot.smsc import SmscClient, SmscError
+from bot.smsc.models import Template
+from bot.storage.accounts import Account
+from bot.storage.audit import AuditLog
+from bot.storage.confirmations import Confirmation
+from bot.ui import NOT_COMMAND, Cf, ask
+from bot.ui import show_in_place as show
+from bot.ui import user_id_of as user_id
+from handlers.confirm import Asked, ask_delete, settle
+from handlers.templates.add import check_name, check_text
+from handlers.templates.browse import find, open_card, recalled, remember
+from handlers.templates.data import TemplateEdit, TpAct, TpAction, TpCard
+from handlers.templates.views import back_markup, open_markup
+
+router = Router(name="templates.edit")
+
+
+@router.callback_query(
+    TpAct.filter(F.action.in_({TpAction.NAME, TpAction.TEXT})), flags={ACCOUNT_FLAG: True}
+)
+async def start_edit(
+    query: CallbackQuery, callback_data: TpAct, state: FSMContext, smsc: SmscClient
+) -> None:
+    # A change sends every field (the page does not promise that left-out ones are kept): they
+    # are taken now, as the card just showed them or read afresh, and kept for the conversation.
+    template = recalled(await state.get_data(), callback_data.id)
+    await state.clear()
+    if template is None:
+        template = await find(smsc, callback_data.id)
+    if template is None:
+        await show(query, _("This template no longer exists."), back_markup())
+        return
+    if callback_data.action == TpAction.NAME:
+        step, prompt = TemplateEdit.name, _("Send the new name of this template, or /cancel.")
+    else:
+        step, prompt = TemplateEdit.text, _("Send the new text of this template, or /cancel.")
+    # A reply, so the card above shows which template is being changed.
+    await ask(
+        query,
+        state,
+        step,
+        prompt,
+        reply=True,
+        id=callback_data.id,
+        template=template.model_dump(),
+    )
+
+
+async def save_edit(
+    message: Message,
+    state: FSMContext,
+    smsc: SmscClient,
+    audit: AuditLog,
+    *,
+    name: str | None = None,
+    text: str | None = None,
+) -> None:
+    data = await state.get_data()
+    template_id = int(data.get("id", 0))
+    action = "template.rename" if name is not None else "template.text"
+    try:
+        template = Template.model_validate(data["template"])
+    except (KeyError, ValueError):
+        # A conversation begun before every field was kept: begin it again.
+        await state.clear()
+        await message.answer(_("This button is out of date. Open the template again."))
+        return
+    try:
+        await audited(
+            audit,
+            message.chat.id,
+            user_id(message),
+            action,
+            str(template_id),
+            smsc.change_template(template, name=name, message=text),
+        )
+    except SmscError as exc:
+        if exc.code == 3:
+            await state.clear()
+            await message.answer(_("This template no longer exists."))
+            return
+        await message.answer(explain(exc) + "\n" + _("Send it again, or /cancel."))
+        return
+    await state.clear()
+    changes = {"name": name} if name is not None else {"message": text}
+    await remember(state, template.model_copy(update=changes))
+    await message.answer(_("Saved."), reply_markup=open_markup(template_id))
+
+
+@router.message(TemplateEdit.name, NOT_COMMAND, flags={ACCOUNT_FLAG: True})
+async def got_new_name(
+    message: Message, state: FSMContext, smsc: SmscClient, audit: AuditLog
+) -> None:
+    name = await check_name(message)
+    if name is not None:
+        await save_edit(message, state, smsc, audit, name=name)
+
+
+@router.message(TemplateEdit.text, NOT_COMMAND, flags={ACCOUNT_FLAG: True})
+async def got_new_text(
+    message: Message, state: FSMContext, smsc: SmscClient, audit: AuditLog
+) -> None:
+    text = await check_text(message)
+    if text is not None:
+        await save_edit(message, state, smsc, audit, text=text)
+
+
+@router.callback_query(TpAct.filter(F.action == TpAction.DELETE), flags={ACCOUNT_FLAG: True})
+async def start_delete(
+    query: CallbackQuery,
+    callback_data: TpAct,
+    account: Account,
+    confirmations: ConfirmationService,
+) -> None:
+    await ask_delete(
+        query,
+        confirmations,
+        account,
+        action="tpdel",
+        payload={"template": str(callback_data.id)},
+        question=_("Delete this template?"),
+    )
+
+
+@router.callback_query(Cf.filter(), Asked("tpdel"), flags={ACCOUNT_FLAG: True})
+async def confirm_delete(
+    query: CallbackQuery,
+    callback_data: Cf,
+    asked: Confirmation,
+    confirmations: ConfirmationService,
+    smsc: SmscClient,
+    account: Account,
+    audit: AuditLog,
+) -> None:
+    template_id = int(asked.payload.get("template", "0"))
+
+    async def card_again() -> None:
+        await open_card(query, TpCard(id=template_id), smsc)
+
+    if await settle(
+        query,
+        callback_data,
+        asked,
+        confirmations,
+        account,
+        audit,
+        lambda: smsc.delete_template(template_id),
+        what="template.delete",
+        target=str(template_id),
+        check=back_markup(),
+        on_no=card_again,
+    ):
+        await show(query, _("The template is deleted."), back_markup())

@@ -1,0 +1,112 @@
+"""Texts and keyboards of /templates."""
+
+from __future__ import annotations
+
+from typing import Final
+
+from aiogram.types import InlineKeyboardMarkup
+from aiogram.utils.i18n import gettext as _
+from aiogram.utils.i18n import ngettext
+
+from bot.commands import N_
+from bot.smsc.models import Template, TemplateFormat
+from bot.ui import button, esc, keyboard, page_of
+from handlers.templates.data import TpAct, TpAction, TpCard, TpFormat, TpList, TpSign
+
+PAGE_SIZE: Final = 20
+BUTTON_LABEL: Final = 40
+
+FORMAT_WORDS: Final = {
+    TemplateFormat.NONE: N_("not set"),
+    TemplateFormat.SMS: N_("SMS"),
+    TemplateFormat.FLASH: N_("Flash SMS"),
+    TemplateFormat.BIN: N_("binary SMS"),
+    TemplateFormat.PUSH: N_("WAP push"),
+    TemplateFormat.MMS: N_("MMS"),
+    TemplateFormat.CALL: N_("voice call"),
+    TemplateFormat.MAIL: N_("e-mail"),
+    TemplateFormat.VIBER: N_("Viber"),
+}
+
+
+def format_text(value: str) -> str:
+    try:
+        return _(FORMAT_WORDS[TemplateFormat(value)])
+    except ValueError:
+        return value
+
+
+def label(text: str) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= BUTTON_LABEL else text[: BUTTON_LABEL - 1] + "…"
+
+
+def back_markup() -> InlineKeyboardMarkup:
+    return keyboard([button("« " + _("All templates"), TpList())])
+
+
+def open_markup(template_id: int) -> InlineKeyboardMarkup:
+    return keyboard([button(_("Open"), TpCard(id=template_id))])
+
+
+def list_view(templates: list[Template], number: int) -> tuple[str, InlineKeyboardMarkup]:
+    page = page_of(templates, number, PAGE_SIZE)
+    if not templates:
+        text = _("You have no message templates yet.")
+    else:
+        lines = [
+            ngettext(
+                "<b>{n} template</b>. Tap one to see its text.",
+                "<b>{n} templates</b>. Tap one to see its text.",
+                len(templates),
+            ).format(n=len(templates))
+        ]
+        lines += [f"{esc(t.name)} — {esc(label(t.message))}" for t in page.items]
+        text = "\n".join(lines)
+    return text, keyboard(
+        [button(label(t.name) or str(t.id), TpCard(id=t.id)) for t in page.items],
+        2,
+        *page.pager(lambda n: TpList(page=n)),
+        [button(_("Add a template"), TpAct(action=TpAction.ADD))],
+    )
+
+
+def card_text(template: Template) -> str:
+    lines = [
+        f"<b>{esc(template.name)}</b>",
+        _("Format: {format}").format(format=esc(format_text(template.format))),
+        _("Sender name: {sender}").format(
+            sender=esc(template.sender) if template.sender else _("none")
+        ),
+        _("Auto-signature: {answer}").format(answer=_("yes") if template.autosign else _("no")),
+        "",
+        esc(template.message) if template.message else _("(no text)"),
+    ]
+    return "\n".join(lines)
+
+
+def card_markup(template_id: int) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup(
+        inline_keyboard=[
+            [
+                button(_("Rename"), TpAct(action=TpAction.NAME, id=template_id)),
+                button(_("New text"), TpAct(action=TpAction.TEXT, id=template_id)),
+            ],
+            [button(_("Delete"), TpAct(action=TpAction.DELETE, id=template_id))],
+            [button("« " + _("All templates"), TpList())],
+        ]
+    )
+
+
+def format_keyboard() -> InlineKeyboardMarkup:
+    return keyboard(
+        [
+            button(_(words), TpFormat(format=fmt.value or "none"))
+            for fmt, words in FORMAT_WORDS.items()
+        ],
+        3,
+    )
+
+
+def sign_keyboard() -> InlineKeyboardMarkup:
+    return keyboard([button(_("Yes"), TpSign(yes=True)), button(_("No"), TpSign(yes=False))])

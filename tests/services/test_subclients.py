@@ -1,0 +1,158 @@
+"""bot.services.subclients against the SMSC emulator over HTTP and a real database file: the list
+from both kinds of statistics and the bot's records, references, creating and renaming."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from pathlib import Path
+
+import aiosqlite
+import pytest
+
+from bot.crypto import SecretBox
+from bot.services import subclients
+from bot.smsc import Credentials, SmscClient, SmscConnector, SmscError
+from bot.smsc.emulator import SmscEmulator
+from bot.smsc.emulator.state import LedgerEntry, Subclient
+from bot.smsc.models import SubclientType
+from bot.storage.accounts import Account, AccountRepo
+from bot.storage.db import open_database
+from tests.conftest import LOGIN, PASSWORD
+
+CHAT = 42
+
+
+@pytest.fixture
+def smsc(connector: SmscConnector, credentials: Credentials) -> SmscClient:
+    return connector.client(credentials)
+
+
+@pytest.fixture
+async def repo(tmp_path: Path) -> AsyncIterator[AccountRepo]:
+    conn: aiosqlite.Connection = await open_database(tmp_path / "bot.db")
+    accounts = AccountRepo(conn, SecretBox([SecretBox.generate_key()]))
+    await accounts.save(
+        Account(
+            chat_id=CHAT,
+            site="smsc.ru",
+            login=LOGIN,
+            auth_kind="password",
+            secret=PASSWORD,
+            verified_at=datetime.now(UTC),
+        )
+    )
+    try:
+        yield accounts
+    finally:
+        await conn.close()
+
+
+def add(emulator: SmscEmulator, login: str, kind: int = 0) -> Subclient:
+    account = emulator.accounts[LOGIN]
+    sub = Subclient(account.new_id("user"), login, "Old-Passw0rd", type=kind)
+    account.subclients[login] = sub
+    return sub
+
+
+async def test_known_subclients_from_both_statistics_and_the_bots_records(
+    smsc: SmscClient, repo: AccountRepo, emulator: SmscEmulator
+) -> None:
+    add(emulator, "own-1", 0)
+    add(emulator, "Shared-1", 2)
+    await repo.add_subclient(CHAT, "quiet-1")
+    await repo.add_subclient(CHAT, "own-1")
+    found = await subclients.known_subclients(smsc, repo, CHAT)
+    assert found == {"own-1": True, "quiet-1": None, "Shared-1": False}
+    assert list(found) == ["own-1", "quiet-1", "Shared-1"]
+    resellers = sorted(r.params.get("reseller", "") for r in emulator.requests)
+    assert resellers == ["", "1"]
+    assert await subclients.own_balance_logins(smsc) == {"own-1"}
+
+
+async def test_a_long_or_foreign_login_travels_as_a_digest_and_resolves_back(
+    smsc: SmscClient, repo: AccountRepo, emulator: SmscEmulator
+) -> None:
+    add(emulator, "имя-клиента", 0)
+    ref = subclients.login_ref("имя-клиента")
+    assert ref.startswith("#") and len(ref.encode()) == 13
+    assert subclients.login_ref("plain_login-1") == "plain_login-1"
+    assert await subclients.resolve_ref(ref, smsc, repo, CHAT) == "имя-клиента"
+    assert await subclients.resolve_ref("#000000000000", smsc, repo, CHAT) is None
+    before = len(emulator.requests)
+    assert await subclients.resolve_ref("plain", smsc, repo, CHAT) == "plain"
+    assert len(emulator.requests) == before
+
+
+async def test_create_remembers_only_what_smsc_made(
+    smsc: SmscClient, repo: AccountRepo, emulator: SmscEmulator
+) -> None:
+    await subclients.create(
+        smsc,
+        repo,
+        CHAT,
+        "shop-2",
+        "Str0ng-Pass",
+        phone=None,
+        type=SubclientType.MAIN_TARIFF_MAIN_BALANCE,
+        use_main_senders=True,
+    )
+    made = emulator.accounts[LOGIN].subclients["shop-2"]
+    assert made.type == int(SubclientType.MAIN_TARIFF_MAIN_BALANCE)
+    assert await repo.list_subclients(CHAT) == ["shop-2"]
+    add(emulator, "taken")
+    with pytest.raises(SmscError) as refused:
+        await subclients.create(
+            smsc,
+            repo,
+            CHAT,
+            "taken",
+            "Str0ng-Pass",
+            phone=None,
+            type=SubclientType.OWN_TARIFF_OWN_BALANCE,
+            use_main_senders=False,
+        )
+    assert refused.value.code == 5
+    assert await repo.list_subclients(CHAT) == ["shop-2"]
+
+
+async def test_rename_follows_in_the_bots_record(
+    smsc: SmscClient, repo: AccountRepo, emulator: SmscEmulator
+) -> None:
+    add(emulator, "old-name")
+    await repo.add_subclient(CHAT, "old-name")
+    await subclients.rename(smsc, repo, CHAT, "old-name", "new-name")
+    assert "new-name" in emulator.accounts[LOGIN].subclients
+    assert await repo.list_subclients(CHAT) == ["new-name"]
+
+
+async def test_figures_of_the_month_and_of_today(
+    smsc: SmscClient, repo: AccountRepo, emulator: SmscEmulator
+) -> None:
+    today = date.today()
+    own = add(emulator, "own-1", 0)
+    own.ledger.append(LedgerEntry(today, "SMS", sms=3, credit=Decimal("4.50")))
+    own.ledger.append(LedgerEntry(today, "top-up", debit=Decimal("100")))
+    shared = add(emulator, "shared-1", 2)
+    shared.ledger.append(LedgerEntry(today, "SMS", sms=2, credit=Decimal("3")))
+    month = await subclients.this_month(smsc, "own-1")
+    assert month is not None and (month.sms, month.spent) == (3, Decimal("4.50"))
+    # A subclient sharing the main balance is asked about without reseller=1.
+    month = await subclients.this_month(smsc, "shared-1")
+    assert month is not None and month.sms == 2
+    assert emulator.requests[-1].params.get("reseller", "") == ""
+    day = await subclients.today_of(smsc, "own-1")
+    assert day is not None and day.credited == Decimal("100")
+
+
+def test_smsc_rules_for_logins_passwords_and_amounts() -> None:
+    assert subclients.valid_login("a.b-c_d@e") and not subclients.valid_login("bad login!")
+    assert not subclients.valid_login("x" * 33)
+    assert subclients.valid_password("Str0ng-Pass")
+    assert not subclients.valid_password("weakpass1")
+    assert not subclients.valid_password("Str0ng Pass")
+    assert subclients.parse_amount("1 250,50") == Decimal("1250.50")
+    assert subclients.parse_amount("0") is None
+    assert subclients.parse_amount("1.234") is None
+    assert subclients.parse_amount("-5") is None
