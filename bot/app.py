@@ -31,10 +31,13 @@ from bot.middlewares import (
     HeartbeatMiddleware,
     OnceMiddleware,
     OutgoingTextMiddleware,
+    PhoneBookMiddleware,
     RetryAfterMiddleware,
     SameUserMiddleware,
 )
+from bot.services.blacklist import BlackLists
 from bot.services.confirmations import ConfirmationService
+from bot.services.phonebook import PhoneBooks
 from bot.smsc import SmscConnector, SmscSettings
 from bot.smsc.emulator import SmscEmulator
 from bot.storage.accounts import AccountRepo
@@ -176,6 +179,7 @@ async def build_app(settings: Settings) -> App:
         accounts=accounts,
         audit=audit,
         confirmations=ConfirmationService(ConfirmationRepo(db)),
+        black_lists=BlackLists(),
     )
     in_flight = InFlight()
     # Order matters: the error layer sits inside the locale middleware so errors are localized.
@@ -190,6 +194,9 @@ async def build_app(settings: Settings) -> App:
     account_middleware = AccountMiddleware(accounts)
     dp.message.middleware(account_middleware)
     dp.callback_query.middleware(account_middleware)
+    phonebooks = PhoneBookMiddleware(PhoneBooks())
+    dp.message.middleware(phonebooks)
+    dp.callback_query.middleware(phonebooks)
     dp.include_routers(*get_routers())
 
     heartbeat = Heartbeat(settings.data_dir)

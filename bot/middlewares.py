@@ -20,6 +20,7 @@ from aiogram.types import Chat, InlineKeyboardMarkup, TelegramObject, Update, Us
 
 from bot.accounts import AccountService
 from bot.health import Heartbeat
+from bot.services.phonebook import PhoneBooks
 from bot.storage.updates import UpdateJournal
 from bot.text import (
     CALLBACK_ANSWER_LIMIT,
@@ -112,6 +113,23 @@ class AccountMiddleware(BaseMiddleware):
         if get_flag(data, ACCOUNT_FLAG):
             chat = data["event_chat"]
             data["account"], data["smsc"] = await self.accounts.client_for(chat.id)
+        return await handler(event, data)
+
+
+class PhoneBookMiddleware(BaseMiddleware):
+    """Hands ``book``, the chat's contacts and groups, to handlers that were given an account."""
+
+    def __init__(self, books: PhoneBooks) -> None:
+        self.books = books
+
+    async def __call__(
+        self,
+        handler: Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]],
+        event: TelegramObject,
+        data: dict[str, Any],
+    ) -> Any:
+        if "smsc" in data:
+            data["book"] = self.books.of(data["smsc"], data["account"])
         return await handler(event, data)
 
 

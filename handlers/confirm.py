@@ -19,12 +19,12 @@ from aiogram.utils.callback_answer import CallbackAnswer
 from aiogram.utils.i18n import gettext as _
 
 from bot.errors import StaleButton
-from bot.services.confirmations import ConfirmationService, Refusal, account_key
+from bot.services.confirmations import CHANGE_TTL, ConfirmationService, Refusal, account_key
 from bot.smsc import SmscBadResponse, SmscError, SmscUnavailable
 from bot.storage.accounts import Account
 from bot.storage.audit import AuditLog
 from bot.storage.confirmations import Confirmation
-from bot.ui import ANSWER_AFTER, Cf, chat_of
+from bot.ui import ANSWER_AFTER, Cf, chat_of, confirm_keyboard, send_to_chat
 from bot.ui import show_in_place as show
 
 log = logging.getLogger(__name__)
@@ -187,6 +187,58 @@ async def perform(
         return False
     await confirmations.finish(record.id, "done")
     await audit.record(chat_id, user, what, target, "ok", detail)
+    return True
+
+
+async def ask(
+    query: CallbackQuery,
+    confirmations: ConfirmationService,
+    account: Account,
+    *,
+    action: str,
+    payload: dict[str, str],
+    question: str,
+    ttl: float = CHANGE_TTL,
+) -> None:
+    """Record the question ``action`` and send it with Yes and No (a delete, by default)."""
+    record_id = await confirmations.ask(
+        chat_id=chat_of(query),
+        account=account_key(account),
+        action=action,
+        payload=payload,
+        asked_by=query.from_user.id,
+        ttl=ttl,
+    )
+    await send_to_chat(query, question, confirm_keyboard(record_id))
+
+
+async def answer(
+    query: CallbackQuery,
+    callback_data: Cf,
+    asked: Confirmation,
+    confirmations: ConfirmationService,
+    account: Account,
+    audit: AuditLog,
+    call: Callable[[], Awaitable[object]],
+    *,
+    what: str,
+    target: str,
+    kept: str,
+    done: str | None,
+) -> bool:
+    """A tap on Yes or No of a delete: No shows ``kept``; Yes claims the record, performs the
+    call and shows ``done``. True when it was done; refusals and failures are answered here."""
+    if not callback_data.yes:
+        if await cancel(query, asked, confirmations):
+            await show(query, kept, None)
+        return False
+    record = await claim(query, asked, confirmations, account)
+    if record is None:
+        return False
+    if not await perform(query, confirmations, audit, record, call, what=what, target=target):
+        return False
+    if done is not None:
+        await show(query, done, None)
     return True
 
 
