@@ -27,11 +27,11 @@ from bot.health import Heartbeat
 from bot.i18n import ChatLocaleMiddleware, LanguagePrefs, build_i18n
 from bot.middlewares import (
     AccountMiddleware,
+    AccountToolsMiddleware,
     AllowlistMiddleware,
     HeartbeatMiddleware,
     OnceMiddleware,
     OutgoingTextMiddleware,
-    PhoneBookMiddleware,
     RetryAfterMiddleware,
     SameUserMiddleware,
 )
@@ -179,7 +179,6 @@ async def build_app(settings: Settings) -> App:
         accounts=accounts,
         audit=audit,
         confirmations=ConfirmationService(ConfirmationRepo(db)),
-        black_lists=BlackLists(),
     )
     in_flight = InFlight()
     # Order matters: the error layer sits inside the locale middleware so errors are localized.
@@ -194,9 +193,9 @@ async def build_app(settings: Settings) -> App:
     account_middleware = AccountMiddleware(accounts)
     dp.message.middleware(account_middleware)
     dp.callback_query.middleware(account_middleware)
-    phonebooks = PhoneBookMiddleware(PhoneBooks())
-    dp.message.middleware(phonebooks)
-    dp.callback_query.middleware(phonebooks)
+    tools = AccountToolsMiddleware(PhoneBooks(), BlackLists())
+    dp.message.middleware(tools)
+    dp.callback_query.middleware(tools)
     dp.include_routers(*get_routers())
 
     heartbeat = Heartbeat(settings.data_dir)

@@ -20,6 +20,8 @@ from aiogram.types import Chat, InlineKeyboardMarkup, TelegramObject, Update, Us
 
 from bot.accounts import AccountService
 from bot.health import Heartbeat
+from bot.phones import region_for_site
+from bot.services.blacklist import BlackLists
 from bot.services.phonebook import PhoneBooks
 from bot.storage.updates import UpdateJournal
 from bot.text import (
@@ -116,11 +118,13 @@ class AccountMiddleware(BaseMiddleware):
         return await handler(event, data)
 
 
-class PhoneBookMiddleware(BaseMiddleware):
-    """Hands ``book``, the chat's contacts and groups, to handlers that were given an account."""
+class AccountToolsMiddleware(BaseMiddleware):
+    """For handlers that were given an account: ``book`` (its contacts and groups), ``black``
+    (its black list) and ``region`` (where numbers without a country code are read)."""
 
-    def __init__(self, books: PhoneBooks) -> None:
+    def __init__(self, books: PhoneBooks, black_lists: BlackLists) -> None:
         self.books = books
+        self.black_lists = black_lists
 
     async def __call__(
         self,
@@ -129,7 +133,10 @@ class PhoneBookMiddleware(BaseMiddleware):
         data: dict[str, Any],
     ) -> Any:
         if "smsc" in data:
-            data["book"] = self.books.of(data["smsc"], data["account"])
+            smsc, account = data["smsc"], data["account"]
+            data["book"] = self.books.of(smsc, account)
+            data["black"] = self.black_lists.of(smsc)
+            data["region"] = region_for_site(account.site)
         return await handler(event, data)
 
 

@@ -25,7 +25,7 @@ from bot.smsc import SmscBadResponse, SmscError, SmscUnavailable
 from bot.smsc.client import SmscClient
 from bot.smsc.models import BlackEntry, BlackType
 
-__all__ = ["BlackLists", "Bulk", "digits_of"]
+__all__ = ["BlackList", "BlackLists", "Bulk", "digits_of"]
 
 T = TypeVar("T")
 
@@ -249,8 +249,43 @@ class BlackLists:
                 await asyncio.sleep(wait)
         return bulk
 
+    def of(self, smsc: SmscClient) -> BlackList:
+        return BlackList(self, smsc)
+
     def _fresh(self, key: tuple[str, str]) -> _Snapshot | None:
         snapshot = self._snapshots.get(key)
         if snapshot is None or self._clock() - snapshot.read_at >= self.reuse_seconds:
             return None
         return snapshot
+
+
+class BlackList:
+    """One account's black list, as one chat sees it: BlackLists bound to the chat's client."""
+
+    def __init__(self, lists: BlackLists, smsc: SmscClient) -> None:
+        self.lists = lists
+        self.smsc = smsc
+
+    async def find(self, digits: str) -> BlackEntry | None:
+        return await self.lists.find(self.smsc, digits)
+
+    async def add(self, digits: str, kind: BlackType) -> int:
+        return await self.lists.add(self.smsc, digits, kind)
+
+    async def delete(self, digits: str) -> None:
+        await self.lists.delete(self.smsc, digits)
+
+    async def page(
+        self, query: str, direction: str, at: int, size: int
+    ) -> tuple[list[BlackEntry], bool, bool]:
+        return await self.lists.page(self.smsc, query, direction, at, size)
+
+    async def bulk_add(
+        self,
+        bulk: Bulk,
+        phones: Sequence[Phone],
+        progress: Callable[[Bulk], Awaitable[object]],
+        *,
+        interval: float,
+    ) -> Bulk:
+        return await self.lists.bulk_add(self.smsc, bulk, phones, progress, interval=interval)

@@ -3,7 +3,7 @@
 Every button carries the number or page boundary it acts on, so it keeps working after a restart.
 ``data`` holds the states and button data, ``views`` the texts and keyboards, ``one`` a single
 number, ``browse`` the list and search, ``bulk`` lists and files. The list as last read, pages
-and the bulk engine are ``bot.services.blacklist``'s, handed in as ``black_lists``.
+and the bulk engine are ``bot.services.blacklist``'s, handed in as ``black``.
 """
 
 from __future__ import annotations
@@ -15,10 +15,7 @@ from aiogram.types import Message
 from aiogram.utils.i18n import gettext as _
 
 from bot.middlewares import ACCOUNT_FLAG
-from bot.phones import region_for_site
-from bot.services.blacklist import BlackLists
-from bot.smsc import SmscClient
-from bot.storage.accounts import Account
+from bot.services.blacklist import BlackList
 from bot.storage.audit import AuditLog
 from bot.ui import not_command
 from handlers.blacklist import browse, bulk, one
@@ -68,22 +65,17 @@ async def cmd_black(
     command: CommandObject,
     state: FSMContext,
     bot: Bot,
-    black_lists: BlackLists,
-    smsc: SmscClient,
-    account: Account,
+    black: BlackList,
+    region: str,
     audit: AuditLog,
 ) -> None:
     await state.clear()
     if message.document is not None:
-        await bulk.take_file(
-            message, state, bot, black_lists, smsc, account, audit, message.document
-        )
+        await bulk.take_file(message, state, bot, black, region, audit, message.document)
     elif command.args:
-        await bulk.take_numbers(message, state, black_lists, smsc, account, audit, command.args)
+        await bulk.take_numbers(message, state, black, region, audit, command.args)
     else:
-        region = region_for_site(account.site)
-        first = BlPage(d="n", at=0)
-        body, markup = await browse.render_list(black_lists, smsc, region, first)
+        body, markup = await browse.render_list(black, region, BlPage(d="n", at=0))
         await message.answer(body, reply_markup=markup)
 
 

@@ -8,10 +8,8 @@ from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import gettext as _
 
 from bot.middlewares import ACCOUNT_FLAG
-from bot.phones import digits_of, parse_phone, region_for_site
-from bot.services.blacklist import BlackLists
-from bot.smsc import SmscClient
-from bot.storage.accounts import Account
+from bot.phones import digits_of, parse_phone
+from bot.services.blacklist import BlackList
 from bot.ui import NOT_COMMAND, send_to_chat, show_in_place
 from handlers.blacklist.data import PAGE_SIZE, PARTIAL_NUMBER, BlackSearch, BlMenu, BlPage
 from handlers.blacklist.views import list_view
@@ -20,9 +18,9 @@ router = Router(name="blacklist.browse")
 
 
 async def render_list(
-    lists: BlackLists, smsc: SmscClient, region: str, page: BlPage
+    black: BlackList, region: str, page: BlPage
 ) -> tuple[str, InlineKeyboardMarkup]:
-    items, has_prev, has_next = await lists.page(smsc, page.q, page.d, page.at, PAGE_SIZE)
+    items, has_prev, has_next = await black.page(page.q, page.d, page.at, PAGE_SIZE)
     return list_view(items, has_prev, has_next, region, page)
 
 
@@ -30,22 +28,16 @@ async def render_list(
 async def turn_page(
     query: CallbackQuery,
     callback_data: BlPage,
-    black_lists: BlackLists,
-    smsc: SmscClient,
-    account: Account,
+    black: BlackList,
+    region: str,
 ) -> None:
-    region = region_for_site(account.site)
-    await show_in_place(query, *await render_list(black_lists, smsc, region, callback_data))
+    await show_in_place(query, *await render_list(black, region, callback_data))
 
 
 @router.callback_query(BlMenu.filter(F.a == "list"), flags={ACCOUNT_FLAG: True})
-async def menu_list(
-    query: CallbackQuery, black_lists: BlackLists, smsc: SmscClient, account: Account
-) -> None:
+async def menu_list(query: CallbackQuery, black: BlackList, region: str) -> None:
     """The list as a new message, so the message with the button (a summary) stays."""
-    region = region_for_site(account.site)
-    first = BlPage(d="n", at=0)
-    await send_to_chat(query, *await render_list(black_lists, smsc, region, first))
+    await send_to_chat(query, *await render_list(black, region, BlPage(d="n", at=0)))
 
 
 @router.callback_query(BlMenu.filter(F.a == "search"))
@@ -58,11 +50,9 @@ async def menu_search(query: CallbackQuery, state: FSMContext) -> None:
 async def got_search(
     message: Message,
     state: FSMContext,
-    black_lists: BlackLists,
-    smsc: SmscClient,
-    account: Account,
+    black: BlackList,
+    region: str,
 ) -> None:
-    region = region_for_site(account.site)
     text = (message.text or "").strip()
     phone = parse_phone(text, region)
     if phone is not None:
@@ -73,5 +63,5 @@ async def got_search(
         await message.answer(_("Send at least 3 digits of the number to search for, or /cancel."))
         return
     await state.clear()
-    body, markup = await render_list(black_lists, smsc, region, BlPage(d="n", at=0, q=query))
+    body, markup = await render_list(black, region, BlPage(d="n", at=0, q=query))
     await message.answer(body, reply_markup=markup)

@@ -9,10 +9,8 @@ from aiogram.types import CallbackQuery, Document, Message
 from aiogram.utils.i18n import gettext as _
 
 from bot.middlewares import ACCOUNT_FLAG
-from bot.phones import ParsedList, parse_file, parse_list, parse_shared, region_for_site
-from bot.services.blacklist import BlackLists, Bulk
-from bot.smsc import SmscClient
-from bot.storage.accounts import Account
+from bot.phones import ParsedList, parse_file, parse_list, parse_shared
+from bot.services.blacklist import BlackList, Bulk
 from bot.storage.audit import AuditLog
 from bot.ui import NOT_COMMAND, send_to_chat, user_id_of
 from handlers import blacklist as tunables
@@ -29,28 +27,14 @@ router = Router(name="blacklist.bulk")
 
 
 async def take_numbers(
-    message: Message,
-    state: FSMContext,
-    lists: BlackLists,
-    smsc: SmscClient,
-    account: Account,
-    audit: AuditLog,
-    text: str,
+    message: Message, state: FSMContext, black: BlackList, region: str, audit: AuditLog, text: str
 ) -> None:
     """One number: block it now. Several: in bulk. None valid: say why and ask again."""
-    region = region_for_site(account.site)
     parsed = parse_list(text, region)
     if len(parsed.phones) == 1 and not parsed.invalid:
         await state.clear()
-        body, markup = await block_one(
-            lists,
-            smsc,
-            region,
-            audit,
-            message.chat.id,
-            user_id_of(message),
-            parsed.phones[0].digits,
-        )
+        user, digits = user_id_of(message), parsed.phones[0].digits
+        body, markup = await block_one(black, region, audit, message.chat.id, user, digits)
         await message.answer(body, reply_markup=markup)
         return
     if not parsed.phones:
@@ -66,16 +50,15 @@ async def take_numbers(
             )
         return
     await state.clear()
-    await bulk_block(message, lists, smsc, audit, parsed)
+    await bulk_block(message, black, audit, parsed)
 
 
 async def take_file(
     message: Message,
     state: FSMContext,
     bot: Bot,
-    lists: BlackLists,
-    smsc: SmscClient,
-    account: Account,
+    black: BlackList,
+    region: str,
     audit: AuditLog,
     document: Document,
 ) -> None:
@@ -92,7 +75,7 @@ async def take_file(
         return
     content = await bot.download(document)
     assert content is not None
-    parsed = parse_file(name, content.read(MAX_FILE_BYTES + 1), region_for_site(account.site))
+    parsed = parse_file(name, content.read(MAX_FILE_BYTES + 1), region)
     if not parsed.phones:
         await state.set_state(BlackAdd.numbers)
         await message.answer(
@@ -100,11 +83,11 @@ async def take_file(
         )
         return
     await state.clear()
-    await bulk_block(message, lists, smsc, audit, parsed)
+    await bulk_block(message, black, audit, parsed)
 
 
 async def bulk_block(
-    message: Message, lists: BlackLists, smsc: SmscClient, audit: AuditLog, parsed: ParsedList
+    message: Message, black: BlackList, audit: AuditLog, parsed: ParsedList
 ) -> Bulk:
     """Block many numbers, editing one progress message at most every PROGRESS_INTERVAL
     seconds, then turning it into the summary."""
@@ -116,7 +99,7 @@ async def bulk_block(
     async def progress(bulk: Bulk) -> None:
         await status.edit_text(progress_text(bulk))
 
-    await lists.bulk_add(smsc, bulk, phones, progress, interval=tunables.PROGRESS_INTERVAL)
+    await black.bulk_add(bulk, phones, progress, interval=tunables.PROGRESS_INTERVAL)
     await audit.record(
         message.chat.id,
         user_id_of(message),
@@ -144,34 +127,30 @@ async def got_file(
     message: Message,
     state: FSMContext,
     bot: Bot,
-    black_lists: BlackLists,
-    smsc: SmscClient,
-    account: Account,
+    black: BlackList,
+    region: str,
     audit: AuditLog,
 ) -> None:
     assert message.document is not None
-    await take_file(message, state, bot, black_lists, smsc, account, audit, message.document)
+    await take_file(message, state, bot, black, region, audit, message.document)
 
 
 @router.message(BlackAdd.numbers, F.contact, flags={ACCOUNT_FLAG: True})
 async def got_contact(
     message: Message,
     state: FSMContext,
-    black_lists: BlackLists,
-    smsc: SmscClient,
-    account: Account,
+    black: BlackList,
+    region: str,
     audit: AuditLog,
 ) -> None:
     assert message.contact is not None
-    region = region_for_site(account.site)
     phone = parse_shared(message.contact.phone_number, region)
     if phone is None:
         await message.answer(invalid_text(message.contact.phone_number))
         return
     await state.clear()
-    body, markup = await block_one(
-        black_lists, smsc, region, audit, message.chat.id, user_id_of(message), phone.digits
-    )
+    user = user_id_of(message)
+    body, markup = await block_one(black, region, audit, message.chat.id, user, phone.digits)
     await message.answer(body, reply_markup=markup)
 
 
@@ -179,9 +158,8 @@ async def got_contact(
 async def got_numbers(
     message: Message,
     state: FSMContext,
-    black_lists: BlackLists,
-    smsc: SmscClient,
-    account: Account,
+    black: BlackList,
+    region: str,
     audit: AuditLog,
 ) -> None:
-    await take_numbers(message, state, black_lists, smsc, account, audit, message.text or "")
+    await take_numbers(message, state, black, region, audit, message.text or "")

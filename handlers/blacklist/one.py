@@ -12,11 +12,11 @@ from aiogram.utils.i18n import ngettext
 
 from bot.errors import smsc_error_text
 from bot.middlewares import ACCOUNT_FLAG
-from bot.phones import display_stored, find_phones, pick_phone, region_for_site
+from bot.phones import display_stored, find_phones, pick_phone
 from bot.services.audit import audited
-from bot.services.blacklist import NO_RECORDS, BlackLists
+from bot.services.blacklist import NO_RECORDS, BlackList
 from bot.services.confirmations import ConfirmationService
-from bot.smsc import SmscClient, SmscError
+from bot.smsc import SmscError
 from bot.smsc.client import AUTH_FAILED
 from bot.smsc.models import BlackType
 from bot.storage.accounts import Account
@@ -41,43 +41,29 @@ router = Router(name="blacklist.one")
 
 
 async def block_one(
-    lists: BlackLists,
-    smsc: SmscClient,
-    region: str,
-    audit: AuditLog,
-    chat_id: int,
-    user_id: int | None,
-    digits: str,
+    black: BlackList, region: str, audit: AuditLog, chat_id: int, user_id: int | None, digits: str
 ) -> tuple[str, InlineKeyboardMarkup]:
     """Add one number with type "all messages", unless it is listed already (then say so)."""
     number = esc(display_stored(digits, region))
-    existing = await lists.find(smsc, digits)
+    existing = await black.find(digits)
     if existing is not None:
         # Adding again would quietly change its type to "all messages": leave it as it is.
         await audit.record(chat_id, user_id, "black_add", digits, "already")
         return _("<b>{number}</b> was already in the black list: {what}.").format(
             number=number, what=type_text(existing.type)
         ), entry_keyboard(digits, existing.type, fresh=False)
-    await audited(
-        audit, chat_id, user_id, "black_add", digits, lists.add(smsc, digits, BlackType.ALL)
-    )
+    await audited(audit, chat_id, user_id, "black_add", digits, black.add(digits, BlackType.ALL))
     return _("<b>{number}</b> is now in the black list: {what}.").format(
         number=number, what=type_text(BlackType.ALL)
     ), entry_keyboard(digits, BlackType.ALL, fresh=True)
 
 
 async def remove(
-    lists: BlackLists,
-    smsc: SmscClient,
-    region: str,
-    audit: AuditLog,
-    chat_id: int,
-    user_id: int | None,
-    digits: str,
+    black: BlackList, region: str, audit: AuditLog, chat_id: int, user_id: int | None, digits: str
 ) -> tuple[str, InlineKeyboardMarkup]:
     """Remove the number at once (no question: /unblack, or Undo of an add just made)."""
     try:
-        await lists.delete(smsc, digits)
+        await black.delete(digits)
     except SmscError as exc:
         if exc.code != NO_RECORDS:
             raise
@@ -92,16 +78,13 @@ async def press_block(
     query: CallbackQuery,
     callback_data: BlAdd,
     state: FSMContext,
-    black_lists: BlackLists,
-    smsc: SmscClient,
-    account: Account,
+    black: BlackList,
+    region: str,
     audit: AuditLog,
 ) -> None:
     await state.clear()
-    region = region_for_site(account.site)
-    user = query.from_user.id
     text, markup = await block_one(
-        black_lists, smsc, region, audit, chat_of(query), user, callback_data.p
+        black, region, audit, chat_of(query), query.from_user.id, callback_data.p
     )
     await send_to_chat(query, text, markup)
 
@@ -112,18 +95,17 @@ async def press_block(
 async def change_type(
     query: CallbackQuery,
     callback_data: BlType,
-    black_lists: BlackLists,
-    smsc: SmscClient,
-    account: Account,
+    black: BlackList,
+    region: str,
     audit: AuditLog,
 ) -> None:
     kind = BlackType(callback_data.t)
-    number = esc(display_stored(callback_data.p, region_for_site(account.site)))
+    number = esc(display_stored(callback_data.p, region))
     chat_id, user = chat_of(query), query.from_user.id
     try:
         # The page describes no way to change a type: adding the number again is the one way
         # known, and an error answer means the entry is as it was.
-        await black_lists.add(smsc, callback_data.p, kind)
+        await black.add(callback_data.p, kind)
     except SmscError as exc:
         if exc.code == AUTH_FAILED:
             raise
@@ -148,16 +130,13 @@ async def change_type(
 async def undo(
     query: CallbackQuery,
     callback_data: BlUndo,
-    black_lists: BlackLists,
-    smsc: SmscClient,
-    account: Account,
+    black: BlackList,
+    region: str,
     audit: AuditLog,
 ) -> None:
     """Undo of an add made a moment ago with this very message: no second question."""
-    region = region_for_site(account.site)
-    user = query.from_user.id
     text, markup = await remove(
-        black_lists, smsc, region, audit, chat_of(query), user, callback_data.p
+        black, region, audit, chat_of(query), query.from_user.id, callback_data.p
     )
     await show_in_place(query, text, markup)
 
@@ -167,9 +146,10 @@ async def ask_remove(
     query: CallbackQuery,
     callback_data: BlDel,
     account: Account,
+    region: str,
     confirmations: ConfirmationService,
 ) -> None:
-    number = esc(display_stored(callback_data.p, region_for_site(account.site)))
+    number = esc(display_stored(callback_data.p, region))
     await ask(
         query,
         confirmations,
@@ -186,12 +166,11 @@ async def confirm_remove(
     callback_data: Cf,
     asked: Confirmation,
     confirmations: ConfirmationService,
-    black_lists: BlackLists,
-    smsc: SmscClient,
+    black: BlackList,
     account: Account,
+    region: str,
     audit: AuditLog,
 ) -> None:
-    region = region_for_site(account.site)
     digits = asked.payload.get("phone", "")
     number = esc(display_stored(digits, region))
     try:
@@ -202,7 +181,7 @@ async def confirm_remove(
             confirmations,
             account,
             audit,
-            lambda: black_lists.delete(smsc, digits),
+            lambda: black.delete(digits),
             what="black_delete",
             target=digits,
             kept=_("{number} stays in the black list.").format(number=number),
@@ -222,9 +201,8 @@ async def cmd_unblack(
     message: Message,
     command: CommandObject,
     state: FSMContext,
-    black_lists: BlackLists,
-    smsc: SmscClient,
-    account: Account,
+    black: BlackList,
+    region: str,
     audit: AuditLog,
 ) -> None:
     await state.clear()
@@ -232,31 +210,23 @@ async def cmd_unblack(
         await state.set_state(BlackRemove.number)
         await message.answer(_("Send the number to remove from the black list."))
         return
-    await unblock_text(message, state, black_lists, smsc, account, audit, command.args)
+    await unblock_text(message, state, black, region, audit, command.args)
 
 
 @router.message(BlackRemove.number, NOT_COMMAND, flags={ACCOUNT_FLAG: True})
 async def got_unblock_number(
     message: Message,
     state: FSMContext,
-    black_lists: BlackLists,
-    smsc: SmscClient,
-    account: Account,
+    black: BlackList,
+    region: str,
     audit: AuditLog,
 ) -> None:
-    await unblock_text(message, state, black_lists, smsc, account, audit, message.text or "")
+    await unblock_text(message, state, black, region, audit, message.text or "")
 
 
 async def unblock_text(
-    message: Message,
-    state: FSMContext,
-    lists: BlackLists,
-    smsc: SmscClient,
-    account: Account,
-    audit: AuditLog,
-    text: str,
+    message: Message, state: FSMContext, black: BlackList, region: str, audit: AuditLog, text: str
 ) -> None:
-    region = region_for_site(account.site)
     phone = pick_phone(text, region)
     if phone is None:
         await state.set_state(BlackRemove.number)
@@ -264,14 +234,14 @@ async def unblock_text(
         return
     await state.clear()
     user = user_id_of(message)
-    body, markup = await remove(lists, smsc, region, audit, message.chat.id, user, phone.digits)
+    body, markup = await remove(black, region, audit, message.chat.id, user, phone.digits)
     await message.answer(body, reply_markup=markup)
 
 
 @router.message(StateFilter(None), F.forward_origin, flags={ACCOUNT_FLAG: True})
-async def forwarded(message: Message, account: Account) -> None:
+async def forwarded(message: Message, region: str) -> None:
     """A forwarded message: offer to block the numbers in it."""
-    phones = find_phones(message.text or message.caption or "", region_for_site(account.site))
+    phones = find_phones(message.text or message.caption or "", region)
     if not phones:
         await message.answer(_("I found no phone number in this message."))
         return

@@ -10,10 +10,9 @@ from aiogram.types import CallbackQuery, Message
 from aiogram.utils.i18n import gettext as _
 
 from bot.middlewares import ACCOUNT_FLAG
-from bot.phones import Phone, parse_shared, pick_phone, region_for_site, split_phone_prefix
+from bot.phones import Phone, parse_shared, pick_phone, split_phone_prefix
 from bot.services.audit import audited
 from bot.services.phonebook import NAME_LIMIT, PhoneBook, valid_name
-from bot.storage.accounts import Account
 from bot.storage.audit import AuditLog
 from bot.text import clean, clip
 from bot.ui import NOT_COMMAND, chat_of, esc, send_to_chat, show_in_place, user_id_of
@@ -65,11 +64,10 @@ async def cmd_addcontact(
     command: CommandObject,
     state: FSMContext,
     book: PhoneBook,
-    account: Account,
+    region: str,
     audit: AuditLog,
 ) -> None:
     await state.clear()
-    region = region_for_site(account.site)
     if not command.args:
         await state.set_state(AddContact.phone)
         await message.answer(ask_phone_text())
@@ -134,10 +132,9 @@ def shared_name(message: Message) -> str:
 
 @router.message(AddContact.phone, F.contact, flags={ACCOUNT_FLAG: True})
 async def wizard_shared_phone(
-    message: Message, state: FSMContext, book: PhoneBook, account: Account
+    message: Message, state: FSMContext, book: PhoneBook, region: str
 ) -> None:
     assert message.contact is not None
-    region = region_for_site(account.site)
     phone = parse_shared(message.contact.phone_number, region)
     if phone is None:
         await message.answer(invalid_number_text(message.contact.phone_number))
@@ -146,10 +143,7 @@ async def wizard_shared_phone(
 
 
 @router.message(AddContact.phone, NOT_COMMAND, flags={ACCOUNT_FLAG: True})
-async def wizard_phone(
-    message: Message, state: FSMContext, book: PhoneBook, account: Account
-) -> None:
-    region = region_for_site(account.site)
+async def wizard_phone(message: Message, state: FSMContext, book: PhoneBook, region: str) -> None:
     text = message.text or ""
     phone = pick_phone(text, region)
     if phone is None:
@@ -219,9 +213,8 @@ async def wizard_group_name(
 
 @router.callback_query(AddContact.groups, CtWiz.filter(F.a == "save"), flags={ACCOUNT_FLAG: True})
 async def wizard_save(
-    query: CallbackQuery, state: FSMContext, book: PhoneBook, account: Account, audit: AuditLog
+    query: CallbackQuery, state: FSMContext, book: PhoneBook, region: str, audit: AuditLog
 ) -> None:
-    region = region_for_site(account.site)
     data = await state.get_data()
     digits: str = data["phone"]
     names = {gid: name for gid, name in data.get("all", [])}
@@ -251,12 +244,9 @@ async def menu_add(query: CallbackQuery, state: FSMContext) -> None:
 
 
 @router.message(StateFilter(None), F.contact, flags={ACCOUNT_FLAG: True})
-async def shared_contact(
-    message: Message, state: FSMContext, book: PhoneBook, account: Account
-) -> None:
+async def shared_contact(message: Message, state: FSMContext, book: PhoneBook, region: str) -> None:
     """A contact shared out of the blue: offer to save it (at the groups step) or to block it."""
     assert message.contact is not None
-    region = region_for_site(account.site)
     phone = parse_shared(message.contact.phone_number, region)
     if phone is None:
         await message.answer(

@@ -9,10 +9,9 @@ from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import gettext as _
 
 from bot.middlewares import ACCOUNT_FLAG
-from bot.phones import digits_of, display_stored, region_for_site
+from bot.phones import digits_of, display_stored
 from bot.services.phonebook import PhoneBook
 from bot.smsc.models import Contact
-from bot.storage.accounts import Account
 from bot.text import clip
 from bot.ui import NOT_COMMAND, button, esc, keyboard, pager_row, send_to_chat, show_in_place
 from handlers.contacts.data import BUTTON_TEXT, PAGE_SIZE, ContactSearch, CtCard, CtMenu, CtPage
@@ -87,9 +86,8 @@ async def render_list(
     return "\n".join(lines), keyboard(buttons, 2, *([pager] if pager else []), menu)
 
 
-async def answer_search(message: Message, book: PhoneBook, account: Account, text: str) -> bool:
+async def answer_search(message: Message, book: PhoneBook, region: str, text: str) -> bool:
     """Show the first page for a search; false (and an explanation) when it cannot be searched."""
-    region = region_for_site(account.site)
     query = search_term(text, region) if text.strip() else ""
     if not page_fits(query):
         await message.answer(
@@ -103,17 +101,17 @@ async def answer_search(message: Message, book: PhoneBook, account: Account, tex
 
 @router.message(Command("contacts"), flags={ACCOUNT_FLAG: True})
 async def cmd_contacts(
-    message: Message, command: CommandObject, state: FSMContext, book: PhoneBook, account: Account
+    message: Message, command: CommandObject, state: FSMContext, book: PhoneBook, region: str
 ) -> None:
     await state.clear()
-    await answer_search(message, book, account, command.args or "")
+    await answer_search(message, book, region, command.args or "")
 
 
 @router.callback_query(CtPage.filter(F.d.in_({"n", "p", "o"})), flags={ACCOUNT_FLAG: True})
 async def turn_page(
-    query: CallbackQuery, callback_data: CtPage, book: PhoneBook, account: Account
+    query: CallbackQuery, callback_data: CtPage, book: PhoneBook, region: str
 ) -> None:
-    body, markup = await render_list(book, region_for_site(account.site), callback_data)
+    body, markup = await render_list(book, region, callback_data)
     await show_in_place(query, body, markup)
 
 
@@ -125,16 +123,14 @@ async def menu_search(query: CallbackQuery, state: FSMContext) -> None:
 
 
 @router.message(ContactSearch.query, NOT_COMMAND, flags={ACCOUNT_FLAG: True})
-async def got_search(
-    message: Message, state: FSMContext, book: PhoneBook, account: Account
-) -> None:
-    if await answer_search(message, book, account, message.text or ""):
+async def got_search(message: Message, state: FSMContext, book: PhoneBook, region: str) -> None:
+    if await answer_search(message, book, region, message.text or ""):
         await state.clear()
 
 
 @router.callback_query(CtCard.filter(), flags={ACCOUNT_FLAG: True})
 async def open_card(
-    query: CallbackQuery, callback_data: CtCard, book: PhoneBook, account: Account
+    query: CallbackQuery, callback_data: CtCard, book: PhoneBook, region: str
 ) -> None:
-    text, markup = await card_view(book, region_for_site(account.site), callback_data.p)
+    text, markup = await card_view(book, region, callback_data.p)
     await send_to_chat(query, text, markup)

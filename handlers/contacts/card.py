@@ -8,7 +8,7 @@ from aiogram.types import CallbackQuery, Message
 from aiogram.utils.i18n import gettext as _
 
 from bot.middlewares import ACCOUNT_FLAG
-from bot.phones import display_stored, parse_shared, pick_phone, region_for_site
+from bot.phones import display_stored, parse_shared, pick_phone
 from bot.services.audit import audited
 from bot.services.confirmations import ConfirmationService
 from bot.services.phonebook import NAME_LIMIT, PhoneBook, valid_name
@@ -56,7 +56,7 @@ async def ask_edit(query: CallbackQuery, callback_data: CtAct, state: FSMContext
 
 @router.message(EditContact.name, NOT_COMMAND, flags={ACCOUNT_FLAG: True})
 async def got_new_name(
-    message: Message, state: FSMContext, book: PhoneBook, account: Account, audit: AuditLog
+    message: Message, state: FSMContext, book: PhoneBook, region: str, audit: AuditLog
 ) -> None:
     name = valid_name(message.text or "")
     if name is None:
@@ -72,16 +72,15 @@ async def got_new_name(
         book.rename(digits, name),
     )
     await state.clear()
-    text, markup = await card_view(book, region_for_site(account.site), digits, lead=_("Renamed."))
+    text, markup = await card_view(book, region, digits, lead=_("Renamed."))
     await message.answer(text, reply_markup=markup)
 
 
 @router.message(EditContact.phone, F.contact, flags={ACCOUNT_FLAG: True})
 @router.message(EditContact.phone, NOT_COMMAND, flags={ACCOUNT_FLAG: True})
 async def got_new_number(
-    message: Message, state: FSMContext, book: PhoneBook, account: Account, audit: AuditLog
+    message: Message, state: FSMContext, book: PhoneBook, region: str, audit: AuditLog
 ) -> None:
-    region = region_for_site(account.site)
     if message.contact is not None:
         text = message.contact.phone_number
         phone = parse_shared(text, region)
@@ -115,9 +114,10 @@ async def ask_delete(
     query: CallbackQuery,
     callback_data: CtAct,
     account: Account,
+    region: str,
     confirmations: ConfirmationService,
 ) -> None:
-    number = display_stored(callback_data.p, region_for_site(account.site))
+    number = display_stored(callback_data.p, region)
     await ask(
         query,
         confirmations,
@@ -136,10 +136,11 @@ async def confirm_delete(
     confirmations: ConfirmationService,
     book: PhoneBook,
     account: Account,
+    region: str,
     audit: AuditLog,
 ) -> None:
     digits = asked.payload.get("phone", "")
-    number = esc(display_stored(digits, region_for_site(account.site)))
+    number = esc(display_stored(digits, region))
     await answer(
         query,
         callback_data,
@@ -160,9 +161,8 @@ async def confirm_delete(
 
 @router.callback_query(CtAct.filter(F.a == "gr"), flags={ACCOUNT_FLAG: True})
 async def open_groups(
-    query: CallbackQuery, callback_data: CtAct, book: PhoneBook, account: Account
+    query: CallbackQuery, callback_data: CtAct, book: PhoneBook, region: str
 ) -> None:
-    region = region_for_site(account.site)
     contact = await book.contact(callback_data.p)
     if contact is None:
         await send_to_chat(query, gone_text(callback_data.p, region))
@@ -176,15 +176,13 @@ async def open_groups(
 
 
 @router.callback_query(CtGrpView.filter(), flags={ACCOUNT_FLAG: True})
-async def switch_groups_view(
-    query: CallbackQuery, callback_data: CtGrpView, account: Account
-) -> None:
+async def switch_groups_view(query: CallbackQuery, callback_data: CtGrpView, region: str) -> None:
     """Between add/remove and move: redrawn from the keyboard itself, nothing to read."""
     markup = markup_of(query)
     if markup is None:
         return
     groups = groups_from_markup(markup)
-    number = display_stored(callback_data.p, region_for_site(account.site))
+    number = display_stored(callback_data.p, region)
     await show_in_place(
         query,
         groups_text(number, callback_data.move, not groups),
@@ -197,7 +195,7 @@ async def change_groups(
     query: CallbackQuery,
     callback_data: CtGrp,
     book: PhoneBook,
-    account: Account,
+    region: str,
     audit: AuditLog,
 ) -> None:
     """Apply one group change, then redraw the keyboard from itself: no re-read needed."""
@@ -223,7 +221,7 @@ async def change_groups(
             (gid, name, joined if gid == callback_data.g else member)
             for gid, name, member in groups
         ]
-    number = display_stored(callback_data.p, region_for_site(account.site))
+    number = display_stored(callback_data.p, region)
     await show_in_place(
         query,
         groups_text(number, False, not groups),
