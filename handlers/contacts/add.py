@@ -6,7 +6,7 @@ from __future__ import annotations
 from aiogram import F, Router
 from aiogram.filters import Command, CommandObject, StateFilter
 from aiogram.fsm.context import FSMContext
-from aiogram.types import CallbackQuery, Message
+from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import gettext as _
 
 from bot.middlewares import ACCOUNT_FLAG
@@ -32,13 +32,13 @@ from handlers.contacts.views import (
 router = Router(name="contacts.add")
 
 
-async def ask_groups(message: Message, state: FSMContext, book: PhoneBook) -> None:
+async def ask_groups(state: FSMContext, book: PhoneBook) -> tuple[str, InlineKeyboardMarkup]:
     """The last step, group toggles; groups are read first, so a failure leaves the step as is."""
     groups = await book.groups()
     await state.update_data(all=[[g.id, g.name] for g in groups], groups=[])
     await state.set_state(AddContact.groups)
     data = await state.get_data()
-    await message.answer(wizard_text(data), reply_markup=wizard_keyboard(data))
+    return wizard_text(data), wizard_keyboard(data)
 
 
 async def already_saved(
@@ -115,7 +115,8 @@ async def accept_phone(
     if name:
         await state.update_data(name=clip(name, NAME_LIMIT))
     if (await state.get_data()).get("name"):
-        await ask_groups(message, state, book)
+        text, markup = await ask_groups(state, book)
+        await message.answer(text, reply_markup=markup)
         return
     await state.set_state(AddContact.name)
     await message.answer(
@@ -161,14 +162,14 @@ async def wizard_name(message: Message, state: FSMContext, book: PhoneBook) -> N
         )
         return
     await state.update_data(name=name)
-    await ask_groups(message, state, book)
+    text, markup = await ask_groups(state, book)
+    await message.answer(text, reply_markup=markup)
 
 
 @router.callback_query(AddContact.name, CtWiz.filter(F.a == "skip"), flags={ACCOUNT_FLAG: True})
 async def wizard_no_name(query: CallbackQuery, state: FSMContext, book: PhoneBook) -> None:
-    if isinstance(query.message, Message):
-        await state.update_data(name="")
-        await ask_groups(query.message, state, book)
+    await state.update_data(name="")
+    await send_to_chat(query, *await ask_groups(state, book))
 
 
 @router.callback_query(AddContact.groups, CtWiz.filter(F.a.in_({"t", "none"})))
@@ -264,4 +265,5 @@ async def shared_contact(message: Message, state: FSMContext, book: PhoneBook, r
         name=clip(shared_name(message), NAME_LIMIT),
         shared=True,
     )
-    await ask_groups(message, state, book)
+    text, markup = await ask_groups(state, book)
+    await message.answer(text, reply_markup=markup)
