@@ -28,6 +28,7 @@ from bot.health import Heartbeat
 from bot.i18n import ChatLocaleMiddleware, LanguagePrefs, build_i18n
 from bot.middlewares import (
     AccountMiddleware,
+    AccountToolsMiddleware,
     AllowlistMiddleware,
     HeartbeatMiddleware,
     OnceMiddleware,
@@ -35,7 +36,9 @@ from bot.middlewares import (
     RetryAfterMiddleware,
     SameUserMiddleware,
 )
+from bot.services.blacklist import BlackLists
 from bot.services.confirmations import ConfirmationService
+from bot.services.phonebook import PhoneBooks
 from bot.smsc import SmscConnector, SmscSettings
 from bot.smsc.budget import AuthBudget
 from bot.smsc.emulator import SmscEmulator
@@ -202,6 +205,9 @@ async def build_app(settings: Settings, *, clock: Callable[[], float] = time.tim
     account_middleware = AccountMiddleware(accounts)
     dp.message.middleware(account_middleware)
     dp.callback_query.middleware(account_middleware)
+    tools = AccountToolsMiddleware(PhoneBooks(), BlackLists())
+    dp.message.middleware(tools)
+    dp.callback_query.middleware(tools)
     dp.include_routers(*get_routers())
 
     heartbeat = Heartbeat(settings.data_dir)

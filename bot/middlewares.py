@@ -20,6 +20,9 @@ from aiogram.types import Chat, InlineKeyboardMarkup, TelegramObject, Update, Us
 
 from bot.accounts import AccountService
 from bot.health import Heartbeat
+from bot.phones import region_for_site
+from bot.services.blacklist import BlackLists
+from bot.services.phonebook import PhoneBooks
 from bot.storage.updates import UpdateJournal
 from bot.text import (
     CALLBACK_ANSWER_LIMIT,
@@ -115,6 +118,28 @@ class AccountMiddleware(BaseMiddleware):
             data["account"], data["smsc"] = await self.accounts.client_for(
                 chat.id, user.id if user else None
             )
+        return await handler(event, data)
+
+
+class AccountToolsMiddleware(BaseMiddleware):
+    """For handlers that were given an account: ``book`` (its contacts and groups), ``black``
+    (its black list) and ``region`` (where numbers without a country code are read)."""
+
+    def __init__(self, books: PhoneBooks, black_lists: BlackLists) -> None:
+        self.books = books
+        self.black_lists = black_lists
+
+    async def __call__(
+        self,
+        handler: Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]],
+        event: TelegramObject,
+        data: dict[str, Any],
+    ) -> Any:
+        if "smsc" in data:
+            smsc, account = data["smsc"], data["account"]
+            data["book"] = self.books.of(smsc, account)
+            data["black"] = self.black_lists.of(smsc)
+            data["region"] = region_for_site(account.site)
         return await handler(event, data)
 
 

@@ -59,6 +59,11 @@ def _valid(number: phonenumbers.PhoneNumber) -> Phone | None:
     )
 
 
+def digits_of(text: str) -> str:
+    """The digits of a number as typed or stored, which is how SMSC matches numbers."""
+    return "".join(ch for ch in text if ch.isdigit())
+
+
 def _digit_count(text: str) -> int:
     return len(_DIGITS.findall(text))
 

@@ -96,6 +96,25 @@ def chat_of(query: CallbackQuery) -> int:
     return query.message.chat.id if query.message is not None else query.from_user.id
 
 
+async def send_to_chat(
+    query: CallbackQuery, text: str, markup: InlineKeyboardMarkup | None = None
+) -> None:
+    """A new message in the chat of the button; the message under the button stays as it is."""
+    if query.bot is not None:
+        await query.bot.send_message(chat_of(query), text, reply_markup=markup)
+
+
+def markup_of(query: CallbackQuery) -> InlineKeyboardMarkup | None:
+    """The keyboard of the message under the button (None when the message is too old to see)."""
+    return query.message.reply_markup if isinstance(query.message, Message) else None
+
+
+def button(text: str, data: CallbackData | str) -> InlineKeyboardButton:
+    """One inline button; ``data`` is packed when it is button data."""
+    packed = data if isinstance(data, str) else data.pack()
+    return InlineKeyboardButton(text=text, callback_data=packed)
+
+
 class Cf(CallbackData, prefix="cf"):
     """Yes/no on a confirmation: only the id of its server-side record (bot.services)."""
 
@@ -156,10 +175,6 @@ def pager_row(
 # -- pieces the feature packages share ------------------------------------------------------------
 
 T = TypeVar("T")
-
-
-def button(text: str, data: CallbackData) -> InlineKeyboardButton:
-    return InlineKeyboardButton(text=text, callback_data=data.pack())
 
 
 @dataclass(frozen=True)

@@ -24,7 +24,7 @@ from bot.smsc import SmscBadResponse, SmscError, SmscUnavailable
 from bot.storage.accounts import Account
 from bot.storage.audit import AuditLog
 from bot.storage.confirmations import Confirmation
-from bot.ui import ANSWER_AFTER, Cf, chat_of, confirm_keyboard, first_line
+from bot.ui import ANSWER_AFTER, Cf, chat_of, confirm_keyboard, first_line, send_to_chat
 from bot.ui import show_in_place as show
 
 log = logging.getLogger(__name__)
@@ -190,7 +190,7 @@ async def perform(
     return True
 
 
-async def ask_in_place(
+async def ask_confirmation(
     query: CallbackQuery,
     confirmations: ConfirmationService,
     account: Account,
@@ -198,10 +198,12 @@ async def ask_in_place(
     action: str,
     payload: dict[str, str],
     question: str,
-    yes: str,
-    ttl: float,
+    yes: str | None = None,
+    ttl: float = CHANGE_TTL,
+    in_place: bool = False,
 ) -> None:
-    """Make the record for a question and show it with Yes/No in place of the button's message."""
+    """Record the question ``action`` and show it with Yes and No: in place of the button's
+    message, or as a new message under it."""
     record_id = await confirmations.ask(
         chat_id=chat_of(query),
         account=account_key(account),
@@ -210,7 +212,11 @@ async def ask_in_place(
         asked_by=query.from_user.id,
         ttl=ttl,
     )
-    await show(query, question, confirm_keyboard(record_id, yes=yes))
+    markup = confirm_keyboard(record_id, yes=yes)
+    if in_place:
+        await show(query, question, markup)
+    else:
+        await send_to_chat(query, question, markup)
 
 
 async def ask_delete(
@@ -225,7 +231,7 @@ async def ask_delete(
     """Ask a deletion in place of a card, under its first line (the item's name), so what is
     being deleted stays in plain sight."""
     name = first_line(query)
-    await ask_in_place(
+    await ask_confirmation(
         query,
         confirmations,
         account,
@@ -233,7 +239,7 @@ async def ask_delete(
         payload=payload,
         question=f"{name}\n\n{question}" if name else question,
         yes=_("Yes, delete"),
-        ttl=CHANGE_TTL,
+        in_place=True,
     )
 
 
@@ -253,10 +259,12 @@ async def settle(
     on_no: Callable[[], Awaitable[None]],
     refused: InlineKeyboardMarkup | None = None,
     progress: str | None = None,
+    explain_refusal: bool = True,
 ) -> bool:
     """A tap on Yes or No, whole: No ends the record and runs ``on_no``; Yes claims it, shows
     ``progress``, performs ``call`` and explains an SMSC refusal in place (under ``refused``,
-    else ``check``). True when the change was made: the caller says so."""
+    else ``check``; with ``explain_refusal`` off it goes on to the error layer). True when the
+    change was made: the caller says so."""
     if not callback_data.yes:
         if await cancel(query, asked, confirmations, check):
             await on_no()
@@ -279,8 +287,49 @@ async def settle(
             check=check,
         )
     except SmscError as exc:
+        if not explain_refusal:
+            raise
         await show(query, explain(exc), refused if refused is not None else check)
         return False
+
+
+async def answer(
+    query: CallbackQuery,
+    callback_data: Cf,
+    asked: Confirmation,
+    confirmations: ConfirmationService,
+    account: Account,
+    audit: AuditLog,
+    call: Callable[[], Awaitable[object]],
+    *,
+    what: str,
+    target: str,
+    kept: str,
+    done: str | None,
+) -> bool:
+    """A tap on Yes or No of a delete, through ``settle``: No shows ``kept``, a change made shows
+    ``done``; an SMSC refusal goes on to the error layer, which says it in a message of its own."""
+
+    async def on_no() -> None:
+        await show(query, kept, None)
+
+    made = await settle(
+        query,
+        callback_data,
+        asked,
+        confirmations,
+        account,
+        audit,
+        call,
+        what=what,
+        target=target,
+        check=None,
+        on_no=on_no,
+        explain_refusal=False,
+    )
+    if made and done is not None:
+        await show(query, done, None)
+    return made
 
 
 @router.callback_query(Cf.filter(), flags=ANSWER_AFTER)

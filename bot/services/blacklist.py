@@ -4,25 +4,63 @@ phones.php documents no filter for get_black, only ``prev_id`` paging, and answe
 fourth identical request within a minute. Finding one number means reading the whole list, so a
 read is kept for a minute and every add, change and delete made through the bot is applied to it:
 several searches or bulk adds in a row never repeat the identical read.
+
+Also here: one page of the list (filtered by digits), and the bulk add that many numbers at once
+go through, with its progress reported to a callback.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from typing import Final, TypeVar
 
+from bot.phones import Phone, digits_of
+from bot.services.paging import page_after, page_before
+from bot.smsc import SmscBadResponse, SmscError, SmscUnavailable
 from bot.smsc.client import SmscClient
 from bot.smsc.models import BlackEntry, BlackType
 
+__all__ = ["BlackList", "BlackLists", "Bulk", "digits_of"]
+
+T = TypeVar("T")
+
 # SMSC counts identical requests per minute: a read younger than this is used again.
 REUSE_SECONDS = 60.0
+# del_black's answer when the number is not in the list.
+NO_RECORDS: Final = 3
+# Entries read per step when a search walks the list.
+SEARCH_PAGE: Final = 200
+SCAN_PAGE: Final = 1000
+# More workers than the client's per-login cap, so the cap, not the workers, sets the pace.
+BULK_WORKERS: Final = 8
+# Errors after which the rest of a bulk would fail the same way.
+FATAL_CODES: Final = frozenset({2, 4, 9})
 
 
-def digits_of(text: str) -> str:
-    return "".join(ch for ch in text if ch.isdigit())
+@dataclass
+class Bulk:
+    """A bulk add as it goes: counters the workers update and the summary reads."""
+
+    total: int
+    done: int = 0
+    added: int = 0
+    already: int = 0
+    # (number as shown, SMSC's refusal)
+    failed: list[tuple[str, SmscError]] = field(default_factory=list)
+    unconfirmed: list[str] = field(default_factory=list)
+    # What stopped the rest: an SMSC error in FATAL_CODES, or SMSC unreachable / not understood.
+    stopped: Exception | None = None
+    # Valid numbers beyond the limit of one bulk, never sent to SMSC.
+    left_out: int = 0
+
+
+def _entry_id(entry: BlackEntry) -> int:
+    return entry.id
 
 
 @dataclass
@@ -94,8 +132,160 @@ class BlackLists:
         """A write's outcome is unknown: the next search reads the list again."""
         self._snapshots.pop(smsc.account_key, None)
 
+    async def write(self, smsc: SmscClient, request: Awaitable[T]) -> T:
+        """A black-list write; when its outcome is unknown, the list is read afresh next time."""
+        try:
+            return await request
+        except (SmscUnavailable, SmscBadResponse):
+            self.forget(smsc)
+            raise
+
+    async def add(self, smsc: SmscClient, digits: str, kind: BlackType) -> int:
+        """Add the number (again, with another type: the one way to change it SMSC knows)."""
+        entry_id = await self.write(smsc, smsc.add_black(digits, type=kind))
+        self.added(smsc, digits, kind, entry_id)
+        return entry_id
+
+    async def delete(self, smsc: SmscClient, digits: str) -> None:
+        """Remove the number; SMSC's error NO_RECORDS (not listed) goes on to the caller."""
+        try:
+            await self.write(smsc, smsc.delete_black(digits))
+        except SmscError as exc:
+            if exc.code == NO_RECORDS:
+                self.removed(smsc, digits)
+            raise
+        self.removed(smsc, digits)
+
+    async def page(
+        self, smsc: SmscClient, query: str, direction: str, at: int, size: int
+    ) -> tuple[list[BlackEntry], bool, bool]:
+        """A page of entries whose digits hold ``query``, and whether pages come before and
+        after it: ``direction`` "n" is older than id ``at`` (0: the newest), "p" just newer."""
+
+        async def read(before: int | None, count: int) -> list[BlackEntry]:
+            return await smsc.get_black(cnt=count, prev_id=before)
+
+        def keep(entry: BlackEntry) -> bool:
+            return query in digits_of(entry.phone)
+
+        if direction == "n":
+            found = await page_after(
+                read,
+                _entry_id,
+                at or None,
+                size + 1,
+                ascending=False,
+                keep=keep if query else None,
+                chunk=SEARCH_PAGE,
+            )
+            return found[:size], at > 0, len(found) > size
+        return await page_before(
+            read, _entry_id, at, size, ascending=False, keep=keep, chunk=SCAN_PAGE
+        )
+
+    async def bulk_add(
+        self,
+        smsc: SmscClient,
+        bulk: Bulk,
+        phones: Sequence[Phone],
+        progress: Callable[[Bulk], Awaitable[object]],
+        *,
+        interval: float,
+        workers: int = BULK_WORKERS,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> Bulk:
+        """Add many numbers concurrently (the client caps requests per login) with type "all";
+        ``progress`` is called at most every ``interval`` seconds, the last call at least
+        ``interval`` before this returns."""
+        listed = await self.listed(smsc, {p.digits for p in phones})
+        bulk.already = bulk.done = len(listed)
+        queue: Iterator[Phone] = (p for p in phones if p.digits not in listed)
+        started = clock()
+        last_call: float | None = None
+
+        async def worker() -> None:
+            # One shared iterator: each number is taken by exactly one worker.
+            for phone in queue:
+                if bulk.stopped is not None:
+                    return
+                try:
+                    await self.add(smsc, phone.digits, BlackType.ALL)
+                except SmscError as exc:
+                    if exc.code in FATAL_CODES:
+                        bulk.stopped = bulk.stopped or exc
+                        return
+                    bulk.failed.append((phone.display, exc))
+                except (SmscUnavailable, SmscBadResponse) as exc:
+                    if exc.uncertain:
+                        bulk.unconfirmed.append(phone.display)
+                        bulk.done += 1
+                    bulk.stopped = bulk.stopped or exc
+                    return
+                else:
+                    bulk.added += 1
+                bulk.done += 1
+
+        running = asyncio.gather(*(worker() for _i in range(workers)))
+        finished = asyncio.Event()
+        running.add_done_callback(lambda _f: finished.set())
+        while not finished.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(finished.wait(), timeout=interval)
+            if finished.is_set():
+                break
+            # Skip a call when the rest will be done within the interval: the end then follows
+            # the last call without waiting out the interval.
+            elapsed = clock() - started
+            rate = (bulk.done - bulk.already) / elapsed if elapsed > 0 else 0.0
+            remaining = bulk.total - bulk.done
+            if rate and remaining / rate < interval:
+                continue
+            await progress(bulk)
+            last_call = clock()
+        await running
+        if last_call is not None:
+            wait = interval - (clock() - last_call)
+            if wait > 0:
+                await asyncio.sleep(wait)
+        return bulk
+
+    def of(self, smsc: SmscClient) -> BlackList:
+        return BlackList(self, smsc)
+
     def _fresh(self, key: tuple[str, str]) -> _Snapshot | None:
         snapshot = self._snapshots.get(key)
         if snapshot is None or self._clock() - snapshot.read_at >= self.reuse_seconds:
             return None
         return snapshot
+
+
+class BlackList:
+    """One account's black list, as one chat sees it: BlackLists bound to the chat's client."""
+
+    def __init__(self, lists: BlackLists, smsc: SmscClient) -> None:
+        self.lists = lists
+        self.smsc = smsc
+
+    async def find(self, digits: str) -> BlackEntry | None:
+        return await self.lists.find(self.smsc, digits)
+
+    async def add(self, digits: str, kind: BlackType) -> int:
+        return await self.lists.add(self.smsc, digits, kind)
+
+    async def delete(self, digits: str) -> None:
+        await self.lists.delete(self.smsc, digits)
+
+    async def page(
+        self, query: str, direction: str, at: int, size: int
+    ) -> tuple[list[BlackEntry], bool, bool]:
+        return await self.lists.page(self.smsc, query, direction, at, size)
+
+    async def bulk_add(
+        self,
+        bulk: Bulk,
+        phones: Sequence[Phone],
+        progress: Callable[[Bulk], Awaitable[object]],
+        *,
+        interval: float,
+    ) -> Bulk:
+        return await self.lists.bulk_add(self.smsc, bulk, phones, progress, interval=interval)

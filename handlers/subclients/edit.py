@@ -24,7 +24,7 @@ from bot.storage.confirmations import Confirmation
 from bot.ui import NOT_COMMAND, Cf, ask, delete_secret, esc
 from bot.ui import show_in_place as show
 from bot.ui import user_id_of as user_id
-from handlers.confirm import Asked, ask_in_place, settle
+from handlers.confirm import Asked, ask_confirmation, settle
 from handlers.subclients.browse import login_for, open_card
 from handlers.subclients.data import ScAct, ScAction, ScCard, ScType, SubclientEdit, subclient_type
 from handlers.subclients.views import (
@@ -234,7 +234,7 @@ async def ask_type(
     login = await login_for(query, callback_data.ref, smsc, accounts)
     if login is None:
         return
-    await ask_in_place(
+    await ask_confirmation(
         query,
         confirmations,
         account,
@@ -247,6 +247,7 @@ async def ask_type(
         + esc(type_help(kind)),
         yes=_("Yes, change"),
         ttl=CHANGE_TTL,
+        in_place=True,
     )
 
 

@@ -1,0 +1,86 @@
+"""/black and /unblack: block a number in one message, many from a list or a file, and the list.
+
+Every button carries the number or page boundary it acts on, so it keeps working after a restart.
+``data`` holds the states and button data, ``views`` the texts and keyboards, ``one`` a single
+number, ``browse`` the list and search, ``bulk`` lists and files. The list as last read, pages
+and the bulk engine are ``bot.services.blacklist``'s, handed in as ``black``.
+"""
+
+from __future__ import annotations
+
+from aiogram import Bot, Router
+from aiogram.filters import Command, CommandObject
+from aiogram.fsm.context import FSMContext
+from aiogram.types import Message
+from aiogram.utils.i18n import gettext as _
+
+from bot.middlewares import ACCOUNT_FLAG
+from bot.services.blacklist import BlackList
+from bot.storage.audit import AuditLog
+from bot.ui import not_command
+from handlers.blacklist import browse, bulk, one
+from handlers.blacklist.data import (
+    BlackAdd,
+    BlackRemove,
+    BlackSearch,
+    BlAdd,
+    BlDel,
+    BlMenu,
+    BlPage,
+    BlType,
+    BlUndo,
+)
+
+# Read by ``bulk`` at each use, so a test may lower them here. Edits of the bulk progress message
+# are this many seconds apart at least (Telegram's flood control punishes faster edits).
+PROGRESS_INTERVAL = 2.0
+# Numbers taken from one list or file; the rest are counted as left out.
+MAX_BULK = 10_000
+
+__all__ = [
+    "MAX_BULK",
+    "PROGRESS_INTERVAL",
+    "BlAdd",
+    "BlDel",
+    "BlMenu",
+    "BlPage",
+    "BlType",
+    "BlUndo",
+    "BlackAdd",
+    "BlackRemove",
+    "BlackSearch",
+    "router",
+]
+
+router = Router(name="blacklist")
+# Anything else during a conversation: after every handler of these states. Commands are left
+# alone here: they belong to the routers after this one.
+rest = Router(name="blacklist.rest")
+router.include_routers(one.router, browse.router, bulk.router, rest)
+
+
+@router.message(Command("black"), flags={ACCOUNT_FLAG: True})
+async def cmd_black(
+    message: Message,
+    command: CommandObject,
+    state: FSMContext,
+    bot: Bot,
+    black: BlackList,
+    region: str,
+    audit: AuditLog,
+) -> None:
+    await state.clear()
+    if message.document is not None:
+        await bulk.take_file(message, state, bot, black, region, audit, message.document)
+    elif command.args:
+        await bulk.take_numbers(message, state, black, region, audit, command.args)
+    else:
+        body, markup = await browse.render_list(black, region, BlPage(d="n", at=0))
+        await message.answer(body, reply_markup=markup)
+
+
+@rest.message(BlackAdd.numbers, not_command)
+@rest.message(BlackSearch.query, not_command)
+@rest.message(BlackRemove.number, not_command)
+async def expected_text(message: Message) -> None:
+    await message.answer(_("Please send it as a text message, or /cancel."))

@@ -1,0 +1,165 @@
+"""Many numbers at once: a list in one message or a .txt/.csv file, added with a progress message
+edited as it goes and turned into a summary. The engine is bot.services.blacklist's."""
+
+from __future__ import annotations
+
+from aiogram import Bot, F, Router
+from aiogram.fsm.context import FSMContext
+from aiogram.types import CallbackQuery, Document, Message
+from aiogram.utils.i18n import gettext as _
+
+from bot.middlewares import ACCOUNT_FLAG
+from bot.phones import ParsedList, parse_file, parse_list, parse_shared
+from bot.services.blacklist import BlackList, Bulk
+from bot.storage.audit import AuditLog
+from bot.ui import NOT_COMMAND, send_to_chat, user_id_of
+from handlers import blacklist as tunables
+from handlers.blacklist.data import FILE_SUFFIXES, MAX_FILE_BYTES, BlackAdd, BlMenu
+from handlers.blacklist.one import block_one
+from handlers.blacklist.views import (
+    invalid_text,
+    progress_text,
+    summary_keyboard,
+    summary_text,
+)
+
+router = Router(name="blacklist.bulk")
+
+
+async def take_numbers(
+    message: Message, state: FSMContext, black: BlackList, region: str, audit: AuditLog, text: str
+) -> None:
+    """One number: block it now. Several: in bulk. None valid: say why and ask again."""
+    parsed = parse_list(text, region)
+    if len(parsed.phones) == 1 and not parsed.invalid:
+        await state.clear()
+        user, digits = user_id_of(message), parsed.phones[0].digits
+        body, markup = await block_one(black, region, audit, message.chat.id, user, digits)
+        await message.answer(body, reply_markup=markup)
+        return
+    if not parsed.phones:
+        await state.set_state(BlackAdd.numbers)
+        if len(parsed.invalid) == 1:
+            await message.answer(invalid_text(parsed.invalid[0]))
+        else:
+            await message.answer(
+                _(
+                    "I found no valid phone number here. Send the numbers again, one per line, "
+                    "or a .txt or .csv file, or /cancel."
+                )
+            )
+        return
+    await state.clear()
+    await bulk_block(message, black, audit, parsed)
+
+
+async def take_file(
+    message: Message,
+    state: FSMContext,
+    bot: Bot,
+    black: BlackList,
+    region: str,
+    audit: AuditLog,
+    document: Document,
+) -> None:
+    name = document.file_name or ""
+    if not name.lower().endswith(FILE_SUFFIXES):
+        await state.set_state(BlackAdd.numbers)
+        await message.answer(_("Send the numbers as a .txt or .csv file, or as text."))
+        return
+    if (document.file_size or 0) > MAX_FILE_BYTES:
+        await state.set_state(BlackAdd.numbers)
+        await message.answer(
+            _("The file is too big: at most {n} KB.").format(n=MAX_FILE_BYTES // 1000)
+        )
+        return
+    content = await bot.download(document)
+    assert content is not None
+    parsed = parse_file(name, content.read(MAX_FILE_BYTES + 1), region)
+    if not parsed.phones:
+        await state.set_state(BlackAdd.numbers)
+        await message.answer(
+            _("I found no valid phone number in this file. Send another one, or /cancel.")
+        )
+        return
+    await state.clear()
+    await bulk_block(message, black, audit, parsed)
+
+
+async def bulk_block(
+    message: Message, black: BlackList, audit: AuditLog, parsed: ParsedList
+) -> Bulk:
+    """Block many numbers, editing one progress message at most every PROGRESS_INTERVAL
+    seconds, then turning it into the summary."""
+    phones = parsed.phones[: tunables.MAX_BULK]
+    invalid = list(parsed.invalid)
+    bulk = Bulk(total=len(phones), left_out=len(parsed.phones) - len(phones))
+    status = await message.answer(progress_text(bulk))
+
+    async def progress(bulk: Bulk) -> None:
+        await status.edit_text(progress_text(bulk))
+
+    await black.bulk_add(bulk, phones, progress, interval=tunables.PROGRESS_INTERVAL)
+    await audit.record(
+        message.chat.id,
+        user_id_of(message),
+        "black_bulk",
+        f"{bulk.total} numbers",
+        f"added {bulk.added}, already {bulk.already}, failed {len(bulk.failed)}, "
+        f"unconfirmed {len(bulk.unconfirmed)}, invalid {len(invalid)}"
+        + (f", left out {bulk.left_out}" if bulk.left_out else "")
+        + (", stopped" if bulk.stopped else ""),
+    )
+    await status.edit_text(summary_text(bulk, invalid), reply_markup=summary_keyboard())
+    return bulk
+
+
+@router.callback_query(BlMenu.filter(F.a == "add"))
+async def menu_add(query: CallbackQuery, state: FSMContext) -> None:
+    await state.set_state(BlackAdd.numbers)
+    await send_to_chat(
+        query, _("Send the numbers to block, one per line, or a .txt or .csv file with them.")
+    )
+
+
+@router.message(BlackAdd.numbers, F.document, flags={ACCOUNT_FLAG: True})
+async def got_file(
+    message: Message,
+    state: FSMContext,
+    bot: Bot,
+    black: BlackList,
+    region: str,
+    audit: AuditLog,
+) -> None:
+    assert message.document is not None
+    await take_file(message, state, bot, black, region, audit, message.document)
+
+
+@router.message(BlackAdd.numbers, F.contact, flags={ACCOUNT_FLAG: True})
+async def got_contact(
+    message: Message,
+    state: FSMContext,
+    black: BlackList,
+    region: str,
+    audit: AuditLog,
+) -> None:
+    assert message.contact is not None
+    phone = parse_shared(message.contact.phone_number, region)
+    if phone is None:
+        await message.answer(invalid_text(message.contact.phone_number))
+        return
+    await state.clear()
+    user = user_id_of(message)
+    body, markup = await block_one(black, region, audit, message.chat.id, user, phone.digits)
+    await message.answer(body, reply_markup=markup)
+
+
+@router.message(BlackAdd.numbers, NOT_COMMAND, flags={ACCOUNT_FLAG: True})
+async def got_numbers(
+    message: Message,
+    state: FSMContext,
+    black: BlackList,
+    region: str,
+    audit: AuditLog,
+) -> None:
+    await take_numbers(message, state, black, region, audit, message.text or "")

@@ -1,0 +1,259 @@
+"""One number at a time: block it (typed, shared, forwarded or from a button), change its type,
+undo, remove it with a confirmation or with /unblack."""
+
+from __future__ import annotations
+
+from aiogram import F, Router
+from aiogram.filters import Command, CommandObject, StateFilter
+from aiogram.fsm.context import FSMContext
+from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
+from aiogram.utils.i18n import gettext as _
+from aiogram.utils.i18n import ngettext
+
+from bot.errors import smsc_error_text
+from bot.middlewares import ACCOUNT_FLAG
+from bot.phones import display_stored, find_phones, pick_phone
+from bot.services.audit import audited
+from bot.services.blacklist import NO_RECORDS, BlackList
+from bot.services.confirmations import ConfirmationService
+from bot.smsc import SmscError
+from bot.smsc.client import AUTH_FAILED
+from bot.smsc.models import BlackType
+from bot.storage.accounts import Account
+from bot.storage.audit import AuditLog
+from bot.storage.confirmations import Confirmation
+from bot.ui import (
+    NOT_COMMAND,
+    Cf,
+    button,
+    chat_of,
+    esc,
+    markup_of,
+    send_to_chat,
+    show_in_place,
+    user_id_of,
+)
+from handlers.blacklist.data import MAX_OFFERS, BlackRemove, BlAdd, BlDel, BlType, BlUndo
+from handlers.blacklist.views import entry_keyboard, invalid_text, removed_view, type_text
+from handlers.confirm import Asked, answer, ask_confirmation
+
+router = Router(name="blacklist.one")
+
+
+async def block_one(
+    black: BlackList, region: str, audit: AuditLog, chat_id: int, user_id: int | None, digits: str
+) -> tuple[str, InlineKeyboardMarkup]:
+    """Add one number with type "all messages", unless it is listed already (then say so)."""
+    number = esc(display_stored(digits, region))
+    existing = await black.find(digits)
+    if existing is not None:
+        # Adding again would quietly change its type to "all messages": leave it as it is.
+        await audit.record(chat_id, user_id, "black_add", digits, "already")
+        return _("<b>{number}</b> was already in the black list: {what}.").format(
+            number=number, what=type_text(existing.type)
+        ), entry_keyboard(digits, existing.type, fresh=False)
+    await audited(audit, chat_id, user_id, "black_add", digits, black.add(digits, BlackType.ALL))
+    return _("<b>{number}</b> is now in the black list: {what}.").format(
+        number=number, what=type_text(BlackType.ALL)
+    ), entry_keyboard(digits, BlackType.ALL, fresh=True)
+
+
+async def remove(
+    black: BlackList, region: str, audit: AuditLog, chat_id: int, user_id: int | None, digits: str
+) -> tuple[str, InlineKeyboardMarkup]:
+    """Remove the number at once (no question: /unblack, or Undo of an add just made)."""
+    try:
+        await black.delete(digits)
+    except SmscError as exc:
+        if exc.code != NO_RECORDS:
+            raise
+        await audit.record(chat_id, user_id, "black_delete", digits, "absent")
+        return removed_view(digits, region, absent=True)
+    await audit.record(chat_id, user_id, "black_delete", digits, "ok")
+    return removed_view(digits, region, absent=False)
+
+
+@router.callback_query(BlAdd.filter(), flags={ACCOUNT_FLAG: True})
+async def press_block(
+    query: CallbackQuery,
+    callback_data: BlAdd,
+    state: FSMContext,
+    black: BlackList,
+    region: str,
+    audit: AuditLog,
+) -> None:
+    await state.clear()
+    text, markup = await block_one(
+        black, region, audit, chat_of(query), query.from_user.id, callback_data.p
+    )
+    await send_to_chat(query, text, markup)
+
+
+@router.callback_query(
+    BlType.filter(F.t.in_({int(t) for t in BlackType})), flags={ACCOUNT_FLAG: True}
+)
+async def change_type(
+    query: CallbackQuery,
+    callback_data: BlType,
+    black: BlackList,
+    region: str,
+    audit: AuditLog,
+) -> None:
+    kind = BlackType(callback_data.t)
+    number = esc(display_stored(callback_data.p, region))
+    chat_id, user = chat_of(query), query.from_user.id
+    try:
+        # The page describes no way to change a type: adding the number again is the one way
+        # known, and an error answer means the entry is as it was.
+        await black.add(callback_data.p, kind)
+    except SmscError as exc:
+        if exc.code == AUTH_FAILED:
+            raise
+        await audit.record(chat_id, user, "black_type", callback_data.p, f"error {exc.code}")
+        text = _(
+            "SMSC did not change the type of <b>{number}</b>: {reason} "
+            "The number stays in the black list as it was."
+        ).format(number=number, reason=esc(smsc_error_text(exc)))
+        await show_in_place(query, text, markup_of(query))
+        return
+    await audit.record(chat_id, user, "black_type", callback_data.p, kind.name)
+    await show_in_place(
+        query,
+        _("<b>{number}</b> is in the black list: {what}.").format(
+            number=number, what=type_text(kind)
+        ),
+        entry_keyboard(callback_data.p, kind, callback_data.n),
+    )
+
+
+@router.callback_query(BlUndo.filter(), flags={ACCOUNT_FLAG: True})
+async def undo(
+    query: CallbackQuery,
+    callback_data: BlUndo,
+    black: BlackList,
+    region: str,
+    audit: AuditLog,
+) -> None:
+    """Undo of an add made a moment ago with this very message: no second question."""
+    text, markup = await remove(
+        black, region, audit, chat_of(query), query.from_user.id, callback_data.p
+    )
+    await show_in_place(query, text, markup)
+
+
+@router.callback_query(BlDel.filter(), flags={ACCOUNT_FLAG: True})
+async def ask_remove(
+    query: CallbackQuery,
+    callback_data: BlDel,
+    account: Account,
+    region: str,
+    confirmations: ConfirmationService,
+) -> None:
+    number = esc(display_stored(callback_data.p, region))
+    await ask_confirmation(
+        query,
+        confirmations,
+        account,
+        action="bldel",
+        payload={"phone": callback_data.p},
+        question=_("Remove {number} from the black list?").format(number=number),
+    )
+
+
+@router.callback_query(Cf.filter(), Asked("bldel"), flags={ACCOUNT_FLAG: True})
+async def confirm_remove(
+    query: CallbackQuery,
+    callback_data: Cf,
+    asked: Confirmation,
+    confirmations: ConfirmationService,
+    black: BlackList,
+    account: Account,
+    region: str,
+    audit: AuditLog,
+) -> None:
+    digits = asked.payload.get("phone", "")
+    number = esc(display_stored(digits, region))
+    try:
+        done = await answer(
+            query,
+            callback_data,
+            asked,
+            confirmations,
+            account,
+            audit,
+            lambda: black.delete(digits),
+            what="black_delete",
+            target=digits,
+            kept=_("{number} stays in the black list.").format(number=number),
+            done=None,
+        )
+    except SmscError as exc:
+        if exc.code != NO_RECORDS:
+            raise
+        await show_in_place(query, *removed_view(digits, region, absent=True))
+        return
+    if done:
+        await show_in_place(query, *removed_view(digits, region, absent=False))
+
+
+@router.message(Command("unblack"), flags={ACCOUNT_FLAG: True})
+async def cmd_unblack(
+    message: Message,
+    command: CommandObject,
+    state: FSMContext,
+    black: BlackList,
+    region: str,
+    audit: AuditLog,
+) -> None:
+    await state.clear()
+    if not command.args:
+        await state.set_state(BlackRemove.number)
+        await message.answer(_("Send the number to remove from the black list."))
+        return
+    await unblock_text(message, state, black, region, audit, command.args)
+
+
+@router.message(BlackRemove.number, NOT_COMMAND, flags={ACCOUNT_FLAG: True})
+async def got_unblock_number(
+    message: Message,
+    state: FSMContext,
+    black: BlackList,
+    region: str,
+    audit: AuditLog,
+) -> None:
+    await unblock_text(message, state, black, region, audit, message.text or "")
+
+
+async def unblock_text(
+    message: Message, state: FSMContext, black: BlackList, region: str, audit: AuditLog, text: str
+) -> None:
+    phone = pick_phone(text, region)
+    if phone is None:
+        await state.set_state(BlackRemove.number)
+        await message.answer(invalid_text(text))
+        return
+    await state.clear()
+    user = user_id_of(message)
+    body, markup = await remove(black, region, audit, message.chat.id, user, phone.digits)
+    await message.answer(body, reply_markup=markup)
+
+
+@router.message(StateFilter(None), F.forward_origin, flags={ACCOUNT_FLAG: True})
+async def forwarded(message: Message, region: str) -> None:
+    """A forwarded message: offer to block the numbers in it."""
+    phones = find_phones(message.text or message.caption or "", region)
+    if not phones:
+        await message.answer(_("I found no phone number in this message."))
+        return
+    buttons = [
+        [button(_("Block {number}").format(number=phone.display), BlAdd(p=phone.digits))]
+        for phone in phones[:MAX_OFFERS]
+    ]
+    await message.answer(
+        ngettext(
+            "Add this number to the black list?",
+            "Add one of these numbers to the black list?",
+            len(phones),
+        ),
+        reply_markup=InlineKeyboardMarkup(inline_keyboard=buttons),
+    )

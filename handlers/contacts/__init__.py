@@ -1,0 +1,67 @@
+"""/addcontact and /contacts: save a number in two taps, search, page, and edit a contact's card.
+
+Every button carries what it acts on (the contact's number, a group id, a page boundary), so
+buttons keep working after a restart; the /addcontact conversation keeps its draft in the FSM
+storage (SQLite). Reads and writes happen before the conversation moves on, so an SMSC error
+leaves the user at the same step, free to try again.
+
+``data`` holds the states and button data, ``views`` the texts and keyboards, ``browse`` the
+list and search, ``add`` /addcontact and shared contacts, ``card`` a contact's buttons. The
+contacts and groups themselves are ``bot.services.phonebook``'s, handed in as ``book``.
+"""
+
+from __future__ import annotations
+
+from aiogram import Router
+from aiogram.types import Message
+from aiogram.utils.i18n import gettext as _
+
+from bot.ui import not_command
+from handlers.contacts import add, browse, card
+from handlers.contacts.data import (
+    AddContact,
+    ContactSearch,
+    CtAct,
+    CtCard,
+    CtGrp,
+    CtGrpView,
+    CtMenu,
+    CtPage,
+    CtWiz,
+    EditContact,
+)
+
+__all__ = [
+    "AddContact",
+    "ContactSearch",
+    "CtAct",
+    "CtCard",
+    "CtGrp",
+    "CtGrpView",
+    "CtMenu",
+    "CtPage",
+    "CtWiz",
+    "EditContact",
+    "router",
+]
+
+router = Router(name="contacts")
+# Anything else during a conversation: after every handler of these states. Commands are left
+# alone here: they belong to the routers after this one.
+rest = Router(name="contacts.rest")
+router.include_routers(browse.router, add.router, card.router, rest)
+
+
+@rest.message(AddContact.phone, not_command)
+@rest.message(AddContact.name, not_command)
+@rest.message(AddContact.new_group, not_command)
+@rest.message(EditContact.name, not_command)
+@rest.message(EditContact.phone, not_command)
+@rest.message(ContactSearch.query, not_command)
+async def expected_text(message: Message) -> None:
+    await message.answer(_("Please send it as a text message, or /cancel."))
+
+
+@rest.message(AddContact.groups, not_command)
+async def expected_button(message: Message) -> None:
+    await message.answer(_("Please choose with the buttons, or send /cancel."))

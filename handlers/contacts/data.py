@@ -1,0 +1,72 @@
+"""What /contacts and /addcontact keep in the wild: conversation states and button data.
+
+The class names of the states are stored in FSM rows and the prefixes and fields of the button
+data in messages already sent: neither may change.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+from aiogram.filters.callback_data import CallbackData
+from aiogram.fsm.state import State, StatesGroup
+
+from handlers.common import CtPage as CtPage  # re-exported: the feature's own button
+
+PAGE_SIZE: Final = 8
+FIELD_LIMIT: Final = 500
+BUTTON_TEXT: Final = 32
+# Telegram allows 100 buttons a keyboard; the rest of the keyboard needs a few.
+MAX_GROUP_BUTTONS: Final = 90
+MARK: Final = "✓ "
+
+
+class AddContact(StatesGroup):
+    phone = State()
+    name = State()
+    groups = State()
+    new_group = State()
+
+
+class EditContact(StatesGroup):
+    name = State()
+    phone = State()
+
+
+class ContactSearch(StatesGroup):
+    query = State()
+
+
+class CtCard(CallbackData, prefix="ctc"):
+    p: str
+
+
+class CtAct(CallbackData, prefix="cta"):
+    """A card button: ``a`` is rn (rename), ph (change number), gr (groups) or del (delete)."""
+
+    a: str
+    p: str
+
+
+class CtGrp(CallbackData, prefix="ctg"):
+    """Put the contact with number ``p`` into, or out of, group ``g`` (``m``: a MoveMode)."""
+
+    p: str
+    g: int
+    m: int
+
+
+class CtGrpView(CallbackData, prefix="ctv"):
+    p: str
+    move: bool
+
+
+class CtWiz(CallbackData, prefix="ctw"):
+    """/addcontact buttons: ``a`` is t (toggle group ``g``), none, new, save or skip."""
+
+    a: str
+    g: int = 0
+
+
+class CtMenu(CallbackData, prefix="ctm"):
+    a: str
