@@ -39,11 +39,9 @@ log = logging.getLogger(__name__)
 ACCOUNT_FLAG = "account"
 
 
-class AllowlistMiddleware(BaseMiddleware):
-    """With ``ALLOWED_USER_IDS`` set, updates from anyone else get no answer at all."""
-
-    def __init__(self, allowed: frozenset[int]) -> None:
-        self.allowed = allowed
+class Gate(BaseMiddleware):
+    """A middleware that looks at an update before its handler and nothing after: ``admit`` says
+    whether the update goes on, and may add to ``data`` what the handler needs."""
 
     async def __call__(
         self,
@@ -51,77 +49,76 @@ class AllowlistMiddleware(BaseMiddleware):
         event: TelegramObject,
         data: dict[str, Any],
     ) -> Any:
-        user: User | None = data.get("event_from_user")
-        if self.allowed and (user is None or user.id not in self.allowed):
+        if not await self.admit(event, data):
             return None
         return await handler(event, data)
 
+    async def admit(self, event: TelegramObject, data: dict[str, Any]) -> bool:
+        """Whether ``event`` goes on to its handler."""
+        raise NotImplementedError
 
-class SameUserMiddleware(BaseMiddleware):
+
+class AllowlistMiddleware(Gate):
+    """With ``ALLOWED_USER_IDS`` set, updates from anyone else get no answer at all."""
+
+    def __init__(self, allowed: frozenset[int]) -> None:
+        self.allowed = allowed
+
+    async def admit(self, event: TelegramObject, data: dict[str, Any]) -> bool:
+        user: User | None = data.get("event_from_user")
+        return not self.allowed or (user is not None and user.id in self.allowed)
+
+
+class SameUserMiddleware(Gate):
     """Drops an update from a private chat whose sender is not the chat's user.
 
     Telegram never sends one; a forged or replayed update could otherwise act on another
     person's account, since accounts belong to chats.
     """
 
-    async def __call__(
-        self,
-        handler: Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]],
-        event: TelegramObject,
-        data: dict[str, Any],
-    ) -> Any:
+    async def admit(self, event: TelegramObject, data: dict[str, Any]) -> bool:
         chat: Chat | None = data.get("event_chat")
         user: User | None = data.get("event_from_user")
         private = chat is not None and chat.type == ChatType.PRIVATE
         if private and chat is not None and user is not None and user.id != chat.id:
             log.info("update from user %s in the private chat %s dropped", user.id, chat.id)
-            return None
-        return await handler(event, data)
+            return False
+        return True
 
 
-class OnceMiddleware(BaseMiddleware):
+class OnceMiddleware(Gate):
     """Skips an update Telegram delivers again after a crash (see ``bot.storage.updates``)."""
 
     def __init__(self, journal: UpdateJournal) -> None:
         self.journal = journal
 
-    async def __call__(
-        self,
-        handler: Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]],
-        event: TelegramObject,
-        data: dict[str, Any],
-    ) -> Any:
+    async def admit(self, event: TelegramObject, data: dict[str, Any]) -> bool:
         # update_id 0 marks updates the bot made itself (a retry button replays a command).
         if isinstance(event, Update) and event.update_id:
             bot: Bot = data["bot"]
             if not await self.journal.claim(bot.id, event.update_id):
                 log.info("update %s was taken on before a restart; skipped", event.update_id)
-                return None
-        return await handler(event, data)
+                return False
+        return True
 
 
-class AccountMiddleware(BaseMiddleware):
+class AccountMiddleware(Gate):
     """Hands ``account`` and ``smsc`` to handlers flagged ``account``; raises when there is none."""
 
     def __init__(self, accounts: AccountService) -> None:
         self.accounts = accounts
 
-    async def __call__(
-        self,
-        handler: Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]],
-        event: TelegramObject,
-        data: dict[str, Any],
-    ) -> Any:
+    async def admit(self, event: TelegramObject, data: dict[str, Any]) -> bool:
         if get_flag(data, ACCOUNT_FLAG):
             chat = data["event_chat"]
             user: User | None = data.get("event_from_user")
             data["account"], data["smsc"] = await self.accounts.client_for(
                 chat.id, user.id if user else None
             )
-        return await handler(event, data)
+        return True
 
 
-class AccountToolsMiddleware(BaseMiddleware):
+class AccountToolsMiddleware(Gate):
     """For handlers that were given an account: ``book`` (its contacts and groups), ``black``
     (its black list) and ``region`` (where numbers without a country code are read)."""
 
@@ -129,18 +126,13 @@ class AccountToolsMiddleware(BaseMiddleware):
         self.books = books
         self.black_lists = black_lists
 
-    async def __call__(
-        self,
-        handler: Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]],
-        event: TelegramObject,
-        data: dict[str, Any],
-    ) -> Any:
+    async def admit(self, event: TelegramObject, data: dict[str, Any]) -> bool:
         if "smsc" in data:
             smsc, account = data["smsc"], data["account"]
             data["book"] = self.books.of(smsc, account)
             data["black"] = self.black_lists.of(smsc)
             data["region"] = region_for_site(account.site)
-        return await handler(event, data)
+        return True
 
 
 class RetryAfterMiddleware(BaseRequestMiddleware):
