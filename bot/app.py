@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -30,6 +30,7 @@ from bot.middlewares import (
     AccountMiddleware,
     AccountToolsMiddleware,
     AllowlistMiddleware,
+    Handler,
     HeartbeatMiddleware,
     OnceMiddleware,
     OutgoingTextMiddleware,
@@ -69,12 +70,7 @@ class InFlight(BaseMiddleware):
         self._idle = asyncio.Event()
         self._idle.set()
 
-    async def __call__(
-        self,
-        handler: Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]],
-        event: TelegramObject,
-        data: dict[str, Any],
-    ) -> Any:
+    async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
         self.count += 1
         self._idle.clear()
         try:

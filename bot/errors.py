@@ -11,7 +11,7 @@ import html
 import logging
 import math
 import uuid
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Mapping
 from contextvars import ContextVar
 from datetime import UTC, datetime
 from typing import Any, Final
@@ -29,6 +29,7 @@ from aiogram.utils.i18n import ngettext
 
 from bot.accounts import AUTH_FAILED, AccountService, NeedsRelogin, NotLoggedIn, moment
 from bot.i18n import fmt_time, fmt_when
+from bot.middlewares import Handler
 from bot.smsc import SmscBadResponse, SmscError, SmscUnavailable
 from bot.smsc.errors import AuthPaused, CredentialsRefused
 from bot.text import CALLBACK_DATA_LIMIT
@@ -217,12 +218,7 @@ class ErrorLayerMiddleware(BaseMiddleware):
     def __init__(self, accounts: AccountService) -> None:
         self.accounts = accounts
 
-    async def __call__(
-        self,
-        handler: Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]],
-        event: TelegramObject,
-        data: dict[str, Any],
-    ) -> Any:
+    async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
         # Handlers run in this context, so what they mark with secret_taken is seen here.
         token = _SECRET_TAKEN.set(False)
         try:

@@ -4,11 +4,10 @@ formatting of numbers, money and dates in the active locale."""
 from __future__ import annotations
 
 import tempfile
-from collections.abc import Awaitable, Callable
 from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from aiogram.types import TelegramObject, User
 from aiogram.utils.i18n import I18n, I18nMiddleware
@@ -18,6 +17,9 @@ from babel.dates import format_skeleton
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.numbers import format_currency, format_decimal
+
+if TYPE_CHECKING:
+    from bot.middlewares import Handler
 
 LOCALES_DIR = Path(__file__).resolve().parent.parent / "locales"
 DOMAIN = "messages"
@@ -94,12 +96,7 @@ class ChatLocaleMiddleware(I18nMiddleware):
                 return chosen
         return locale_for_user(data.get("event_from_user"))
 
-    async def __call__(
-        self,
-        handler: Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]],
-        event: TelegramObject,
-        data: dict[str, Any],
-    ) -> Any:
+    async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
         data["language_prefs"] = self.prefs
         return await super().__call__(handler, event, data)
 

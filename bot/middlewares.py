@@ -36,6 +36,9 @@ from bot.text import (
 
 log = logging.getLogger(__name__)
 
+# What an update middleware calls next.
+Handler = Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]]
+
 ACCOUNT_FLAG = "account"
 
 
@@ -43,12 +46,7 @@ class Gate(BaseMiddleware):
     """A middleware that looks at an update before its handler and nothing after: ``admit`` says
     whether the update goes on, and may add to ``data`` what the handler needs."""
 
-    async def __call__(
-        self,
-        handler: Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]],
-        event: TelegramObject,
-        data: dict[str, Any],
-    ) -> Any:
+    async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
         if not await self.admit(event, data):
             return None
         return await handler(event, data)
