@@ -1,18 +1,13 @@
-"""/login (a conversation and one-line forms), /logout, /balance."""
+"""/login: the conversation and the one-line forms; secrets taken only in a private chat and
+deleted at once."""
 
 from __future__ import annotations
 
-import logging
-from typing import Final
-
 from aiogram import F, Router
 from aiogram.enums import ChatType
-from aiogram.exceptions import TelegramBadRequest
 from aiogram.filters import Command, CommandObject
-from aiogram.filters.callback_data import CallbackData
 from aiogram.fsm.context import FSMContext
-from aiogram.fsm.state import State, StatesGroup
-from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
+from aiogram.types import CallbackQuery, Message
 from aiogram.utils.i18n import gettext as _
 
 from bot.accounts import (
@@ -21,75 +16,18 @@ from bot.accounts import (
     SITES,
     AccountService,
     LoginPaused,
-    LoginResult,
     looks_like_login,
 )
-from bot.commands import COMMANDS
-from bot.errors import paused_text, secret_taken, smsc_error_text
-from bot.i18n import fmt_money, fmt_time
-from bot.middlewares import ACCOUNT_FLAG
-from bot.services.confirmations import CHANGE_TTL, ConfirmationService, account_key
-from bot.smsc import Site, SmscBadResponse, SmscClient, SmscError, SmscUnavailable
+from bot.errors import paused_text, smsc_error_text
+from bot.i18n import fmt_time
+from bot.smsc import Site, SmscBadResponse, SmscError, SmscUnavailable
 from bot.storage.audit import AuditLog
-from bot.storage.confirmations import Confirmation
-from bot.ui import Cf, confirm_keyboard, esc, rows
-from handlers.confirm import Asked, cancel, claim
+from bot.ui import delete_secret, esc
+from handlers.account.data import BOT_COMMAND, LoginForm, LoginMethod, LoginSite
+from handlers.account.views import logged_in_text, method_keyboard, not_a_login_text, sites_keyboard
 from handlers.start import Menu
 
-router = Router(name="account")
-log = logging.getLogger(__name__)
-
-
-# The bot's own commands go on to their handlers from inside the conversation; any other text,
-# even one starting with "/", may be the login or the secret.
-BOT_COMMAND = Command(*(name for name, _text in COMMANDS))
-
-
-class LoginForm(StatesGroup):
-    site = State()
-    method = State()
-    login = State()
-    secret = State()
-
-
-# Every state of the log-in conversation starts with this (aiogram names states "Group:state").
-LOGIN_STATES: Final = f"{LoginForm.__full_group_name__}:"
-
-
-class LoginSite(CallbackData, prefix="ls"):
-    site: str
-
-
-class LoginMethod(CallbackData, prefix="lm"):
-    apikey: bool
-
-
-def sites_keyboard(demo: bool) -> InlineKeyboardMarkup:
-    buttons = [
-        InlineKeyboardButton(text=site, callback_data=LoginSite(site=site).pack()) for site in SITES
-    ]
-    if demo:
-        buttons.append(
-            InlineKeyboardButton(
-                text=_("Demo account"), callback_data=LoginSite(site=DEMO_SITE).pack()
-            )
-        )
-    return InlineKeyboardMarkup(inline_keyboard=rows(buttons))
-
-
-def method_keyboard() -> InlineKeyboardMarkup:
-    return InlineKeyboardMarkup(
-        inline_keyboard=[
-            [
-                InlineKeyboardButton(
-                    text=_("Login and password"), callback_data=LoginMethod(apikey=False).pack()
-                ),
-                InlineKeyboardButton(
-                    text=_("API key"), callback_data=LoginMethod(apikey=True).pack()
-                ),
-            ]
-        ]
-    )
+router = Router(name="account.login")
 
 
 async def private_only(message: Message) -> bool:
@@ -216,11 +154,6 @@ async def chose_method(query: CallbackQuery, callback_data: LoginMethod, state: 
         await query.message.edit_text(_("Send your SMSC login."))
 
 
-# Every message sent during a log-in, other than the bot's own commands, is deleted: any of them
-# may be the password sent a step too early, and a password that looks like a login cannot be
-# told from one. The login is not echoed back either, for the same reason.
-
-
 @router.message(LoginForm.site, ~BOT_COMMAND)
 @router.message(LoginForm.method, ~BOT_COMMAND)
 async def expected_button(message: Message, state: FSMContext, accounts: AccountService) -> None:
@@ -235,14 +168,6 @@ async def expected_button(message: Message, state: FSMContext, accounts: Account
             "a log-in I delete everything that might be a password.)"
         ),
         reply_markup=markup,
-    )
-
-
-def not_a_login_text() -> str:
-    return _(
-        "This does not look like a login, so I deleted it: it may have been your password. "
-        "A login is one word of Latin letters, digits and the signs _ . - @. "
-        "Send the login alone."
     )
 
 
@@ -317,16 +242,6 @@ async def expected_text(message: Message) -> None:
     await message.answer(_("Please send it as a text message, or /cancel."))
 
 
-async def delete_secret(message: Message) -> None:
-    secret_taken()
-    try:
-        await message.delete()
-    except TelegramBadRequest:
-        await message.answer(
-            _("I could not delete your message with the secret. Please delete it yourself.")
-        )
-
-
 async def finish_login(
     message: Message,
     state: FSMContext,
@@ -390,87 +305,3 @@ async def finish_login(
     # Only after the answer: should the bot die before it, the user sends the password again, and
     # the conversation must still be there to take it and delete it from the chat.
     await state.clear()
-
-
-def logged_in_text(result: LoginResult) -> str:
-    who = result.account.login or _("API key")
-    return _("Logged in as <b>{who}</b> on {site}.\nBalance: <b>{balance}</b>").format(
-        who=esc(who),
-        site=esc(result.account.site),
-        balance=esc(fmt_money(result.balance.balance, result.balance.currency)),
-    )
-
-
-@router.message(Command("logout"))
-async def cmd_logout(
-    message: Message, accounts: AccountService, confirmations: ConfirmationService
-) -> None:
-    account = await accounts.repo.get(message.chat.id)
-    if account is None:
-        await message.answer(_("You are not logged in."))
-        return
-    record_id = await confirmations.ask(
-        chat_id=message.chat.id,
-        account=account_key(account),
-        action="logout",
-        payload={},
-        asked_by=message.from_user.id if message.from_user else None,
-        ttl=CHANGE_TTL,
-    )
-    await message.answer(
-        _("Log out and delete the saved SMSC credentials from the bot?"),
-        reply_markup=confirm_keyboard(record_id),
-    )
-
-
-@router.callback_query(Cf.filter(), Asked("logout"))
-async def confirm_logout(
-    query: CallbackQuery,
-    callback_data: Cf,
-    asked: Confirmation,
-    confirmations: ConfirmationService,
-    accounts: AccountService,
-    audit: AuditLog,
-) -> None:
-    if not isinstance(query.message, Message):
-        return
-    chat_id = query.message.chat.id
-    if not callback_data.yes:
-        if await cancel(query, asked, confirmations):
-            await query.message.edit_text(_("You stay logged in."))
-        return
-    # Asked for the account the chat is on now: after a log-in to another one it is out of date.
-    record = await claim(query, asked, confirmations, await accounts.repo.get(chat_id))
-    if record is None:
-        return
-    had = await accounts.logout(chat_id)
-    await confirmations.finish(record.id, "done")
-    await audit.record(chat_id, query.from_user.id, "logout", "", "ok" if had else "none")
-    await query.message.edit_text(_("Logged out. The saved credentials are deleted."))
-
-
-async def show_balance(message: Message, smsc: SmscClient) -> None:
-    balance = await smsc.get_balance()
-    lines = [
-        _("Balance: <b>{balance}</b>").format(
-            balance=esc(fmt_money(balance.balance, balance.currency))
-        )
-    ]
-    if balance.credit:
-        lines.append(
-            _("Credit limit: {credit}").format(
-                credit=esc(fmt_money(balance.credit, balance.currency))
-            )
-        )
-    await message.answer("\n".join(lines))
-
-
-@router.message(Command("balance"), flags={ACCOUNT_FLAG: True})
-async def cmd_balance(message: Message, smsc: SmscClient) -> None:
-    await show_balance(message, smsc)
-
-
-@router.callback_query(Menu.filter(F.action == "balance"), flags={ACCOUNT_FLAG: True})
-async def menu_balance(query: CallbackQuery, smsc: SmscClient) -> None:
-    if isinstance(query.message, Message):
-        await show_balance(query.message, smsc)

@@ -1,0 +1,35 @@
+"""The log-in conversation's states and button data: stored in the wild (FSM rows, buttons
+already sent), so their names, prefixes and fields never change."""
+
+from __future__ import annotations
+
+from typing import Final
+
+from aiogram.filters import Command
+from aiogram.filters.callback_data import CallbackData
+from aiogram.fsm.state import State, StatesGroup
+
+from bot.commands import COMMANDS
+
+# The bot's own commands go on to their handlers from inside the conversation; any other text,
+# even one starting with "/", may be the login or the secret.
+BOT_COMMAND = Command(*(name for name, _text in COMMANDS))
+
+
+class LoginForm(StatesGroup):
+    site = State()
+    method = State()
+    login = State()
+    secret = State()
+
+
+# Every state of the log-in conversation starts with this (aiogram names states "Group:state").
+LOGIN_STATES: Final = f"{LoginForm.__full_group_name__}:"
+
+
+class LoginSite(CallbackData, prefix="ls"):
+    site: str
+
+
+class LoginMethod(CallbackData, prefix="lm"):
+    apikey: bool
