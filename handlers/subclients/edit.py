@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable
+from typing import Any
 
 from aiogram import F, Router
 from aiogram.fsm.context import FSMContext
@@ -20,11 +21,10 @@ from bot.services.confirmations import CHANGE_TTL, ConfirmationService
 from bot.smsc import SmscClient, SmscError
 from bot.storage.accounts import Account
 from bot.storage.audit import AuditLog
-from bot.storage.confirmations import Confirmation
 from bot.ui import NOT_COMMAND, Cf, ask, delete_secret, esc
 from bot.ui import show_in_place as show
 from bot.ui import user_id_of as user_id
-from handlers.confirm import Asked, ask_confirmation, settle
+from handlers.confirm import Asked, Tap, ask_confirmation
 from handlers.subclients.browse import login_for, open_card
 from handlers.subclients.data import ScAct, ScAction, ScCard, ScType, SubclientEdit, subclient_type
 from handlers.subclients.views import (
@@ -253,28 +253,16 @@ async def ask_type(
 
 @router.callback_query(Cf.filter(), Asked("sctype"), flags={ACCOUNT_FLAG: True})
 async def confirm_type(
-    query: CallbackQuery,
-    callback_data: Cf,
-    asked: Confirmation,
-    confirmations: ConfirmationService,
-    smsc: SmscClient,
-    account: Account,
-    accounts: AccountService,
-    audit: AuditLog,
+    query: CallbackQuery, smsc: SmscClient, accounts: AccountService, **data: Any
 ) -> None:
-    login = asked.payload.get("login", "")
-    kind = subclient_type(int(asked.payload.get("type", "-1")))
+    tap = Tap.of(query, data)
+    login = tap.asked.payload.get("login", "")
+    kind = subclient_type(int(tap.asked.payload.get("type", "-1")))
 
     async def card_again() -> None:
         await open_card(query, ScCard(ref=subclients.login_ref(login)), smsc, accounts)
 
-    if await settle(
-        query,
-        callback_data,
-        asked,
-        confirmations,
-        account,
-        audit,
+    if await tap.settle(
         lambda: smsc.change_subclient(login, type=kind),
         what="subclient.type",
         target=login,
