@@ -117,27 +117,30 @@ async def change(
 # -- password ------------------------------------------------------------------------------------
 
 
-@router.callback_query(ScAct.filter(F.action == ScAction.PW), flags={ACCOUNT_FLAG: True})
-async def start_password(
+@router.callback_query(
+    ScAct.filter(F.action.in_({ScAction.PW, ScAction.LOGIN})), flags={ACCOUNT_FLAG: True}
+)
+async def start_password_or_login(
     query: CallbackQuery,
     callback_data: ScAct,
     state: FSMContext,
     smsc: SmscClient,
     accounts: AccountService,
 ) -> None:
-    question = _(
-        "Send the new password for <b>{login}</b>. I will delete your message with it right away."
-    )
-    await ask_about(
-        query,
-        callback_data.ref,
-        state,
-        smsc,
-        accounts,
-        SubclientEdit.password,
-        question,
-        password_rule(),
-    )
+    """Ask for a new password or a new login: the same step, with its own question and rule."""
+    if callback_data.action == ScAction.PW:
+        step, question, more = (
+            SubclientEdit.password,
+            _(
+                "Send the new password for <b>{login}</b>. "
+                "I will delete your message with it right away."
+            ),
+            [password_rule()],
+        )
+    else:
+        step, question = SubclientEdit.login, _("Send the new login for <b>{login}</b>.")
+        more = [login_rule(), _("/cancel to stop.")]
+    await ask_about(query, callback_data.ref, state, smsc, accounts, step, question, *more)
 
 
 @router.message(SubclientEdit.password, NOT_COMMAND, flags={ACCOUNT_FLAG: True})
@@ -158,28 +161,6 @@ async def got_new_password(
 
 
 # -- login ---------------------------------------------------------------------------------------
-
-
-@router.callback_query(ScAct.filter(F.action == ScAction.LOGIN), flags={ACCOUNT_FLAG: True})
-async def start_rename(
-    query: CallbackQuery,
-    callback_data: ScAct,
-    state: FSMContext,
-    smsc: SmscClient,
-    accounts: AccountService,
-) -> None:
-    question = _("Send the new login for <b>{login}</b>.")
-    await ask_about(
-        query,
-        callback_data.ref,
-        state,
-        smsc,
-        accounts,
-        SubclientEdit.login,
-        question,
-        login_rule(),
-        _("/cancel to stop."),
-    )
 
 
 @router.message(SubclientEdit.login, NOT_COMMAND, flags={ACCOUNT_FLAG: True})
