@@ -365,6 +365,25 @@ class Tap:
             t.query, t.callback_data, t.asked, t.confirmations, t.account, t.audit, call, **options
         )
 
+    async def change(
+        self,
+        call: Callable[[], Awaitable[object]],
+        *,
+        what: str,
+        target: str,
+        detail: str | None = None,
+        markup: InlineKeyboardMarkup,
+        on_no: Callable[[], Awaitable[None]],
+        done: str,
+    ) -> None:
+        """``settle`` with an SMSC refusal, an unknown outcome and ``done`` each shown in place
+        under ``markup``."""
+        made = await self.settle(
+            call, what=what, target=target, detail=detail, check=markup, on_no=on_no
+        )
+        if made:
+            await show(self.query, done, markup)
+
 
 @router.callback_query(Cf.filter(), flags=ANSWER_AFTER)
 @router.callback_query(F.data.startswith(OLD_PREFIX), flags=ANSWER_AFTER)

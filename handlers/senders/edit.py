@@ -87,11 +87,11 @@ async def confirm_delete(query: CallbackQuery, smsc: SmscClient, **data: Any) ->
     async def card_again() -> None:
         await show(query, *await load_card(smsc, sender_id))
 
-    if await tap.settle(
+    await tap.change(
         lambda: smsc.delete_sender(sender_id=sender_id),
         what="sender.delete",
         target=str(sender_id),
-        check=back_markup(),
+        markup=back_markup(),
         on_no=card_again,
-    ):
-        await show(query, _("The sender name is deleted."), back_markup())
+        done=_("The sender name is deleted."),
+    )

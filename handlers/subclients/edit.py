@@ -243,18 +243,13 @@ async def confirm_type(
     async def card_again() -> None:
         await open_card(query, ScCard(ref=subclients.login_ref(login)), smsc, accounts)
 
-    if await tap.settle(
+    done = _("<b>{login}</b> is now of type “{type}”.")
+    await tap.change(
         lambda: smsc.change_subclient(login, type=kind),
         what="subclient.type",
         target=login,
         detail=str(int(kind)),
-        check=open_markup(login),
+        markup=open_markup(login),
         on_no=card_again,
-    ):
-        await show(
-            query,
-            _("<b>{login}</b> is now of type “{type}”.").format(
-                login=esc(login), type=esc(type_name(kind))
-            ),
-            open_markup(login),
-        )
+        done=done.format(login=esc(login), type=esc(type_name(kind))),
+    )

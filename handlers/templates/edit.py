@@ -144,11 +144,11 @@ async def confirm_delete(query: CallbackQuery, smsc: SmscClient, **data: Any) ->
     async def card_again() -> None:
         await open_card(query, TpCard(id=template_id), smsc)
 
-    if await tap.settle(
+    await tap.change(
         lambda: smsc.delete_template(template_id),
         what="template.delete",
         target=str(template_id),
-        check=back_markup(),
+        markup=back_markup(),
         on_no=card_again,
-    ):
-        await show(query, _("The template is deleted."), back_markup())
+        done=_("The template is deleted."),
+    )
