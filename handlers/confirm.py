@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any
 
 from aiogram import F, Router
@@ -313,13 +314,8 @@ async def answer(
     async def on_no() -> None:
         await show(query, kept, None)
 
-    made = await settle(
-        query,
-        callback_data,
-        asked,
-        confirmations,
-        account,
-        audit,
+    tap = Tap(query, callback_data, asked, confirmations, account, audit)
+    made = await tap.settle(
         call,
         what=what,
         target=target,
@@ -330,6 +326,107 @@ async def answer(
     if made and done is not None:
         await show(query, done, None)
     return made
+
+
+@dataclass(frozen=True)
+class Tap:
+    """A tap on a confirmation's Yes or No with what ``settle`` and ``answer`` take besides."""
+
+    query: CallbackQuery
+    callback_data: Cf
+    asked: Confirmation
+    confirmations: ConfirmationService
+    account: Account
+    audit: AuditLog
+
+    @classmethod
+    def of(cls, query: CallbackQuery, data: dict[str, Any]) -> Tap:
+        """The tap of a handler that takes the rest of aiogram's data as ``**data``."""
+        return cls(
+            query,
+            data["callback_data"],
+            data["asked"],
+            data["confirmations"],
+            data["account"],
+            data["audit"],
+        )
+
+    async def settle(
+        self,
+        call: Callable[[], Awaitable[object]],
+        *,
+        what: str,
+        target: str,
+        detail: str | None = None,
+        check: InlineKeyboardMarkup | None,
+        on_no: Callable[[], Awaitable[None]],
+        refused: InlineKeyboardMarkup | None = None,
+        progress: str | None = None,
+        explain_refusal: bool = True,
+    ) -> bool:
+        """``settle`` for this tap."""
+        t = self
+        return await settle(
+            t.query,
+            t.callback_data,
+            t.asked,
+            t.confirmations,
+            t.account,
+            t.audit,
+            call,
+            what=what,
+            target=target,
+            detail=detail,
+            check=check,
+            on_no=on_no,
+            refused=refused,
+            progress=progress,
+            explain_refusal=explain_refusal,
+        )
+
+    async def answer(
+        self,
+        call: Callable[[], Awaitable[object]],
+        *,
+        what: str,
+        target: str,
+        kept: str,
+        done: str | None,
+    ) -> bool:
+        """``answer`` for this tap."""
+        t = self
+        return await answer(
+            t.query,
+            t.callback_data,
+            t.asked,
+            t.confirmations,
+            t.account,
+            t.audit,
+            call,
+            what=what,
+            target=target,
+            kept=kept,
+            done=done,
+        )
+
+    async def change(
+        self,
+        call: Callable[[], Awaitable[object]],
+        *,
+        what: str,
+        target: str,
+        detail: str | None = None,
+        markup: InlineKeyboardMarkup,
+        on_no: Callable[[], Awaitable[None]],
+        done: str,
+    ) -> None:
+        """``settle`` with an SMSC refusal, an unknown outcome and ``done`` each shown in place
+        under ``markup``."""
+        made = await self.settle(
+            call, what=what, target=target, detail=detail, check=markup, on_no=on_no
+        )
+        if made:
+            await show(self.query, done, markup)
 
 
 @router.callback_query(Cf.filter(), flags=ANSWER_AFTER)

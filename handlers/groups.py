@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from aiogram import F, Router
 from aiogram.filters import Command
 from aiogram.filters.callback_data import CallbackData
@@ -19,7 +21,6 @@ from bot.services.phonebook import NAME_LIMIT, PhoneBook, valid_name
 from bot.smsc.models import Group
 from bot.storage.accounts import Account
 from bot.storage.audit import AuditLog
-from bot.storage.confirmations import Confirmation
 from bot.text import clip
 from bot.ui import (
     NOT_COMMAND,
@@ -34,7 +35,7 @@ from bot.ui import (
     user_id_of,
 )
 from handlers.common import CtPage
-from handlers.confirm import Asked, answer, ask_confirmation
+from handlers.confirm import Asked, Tap, ask_confirmation
 
 router = Router(name="groups")
 
@@ -218,23 +219,10 @@ async def ask_delete(
 
 
 @router.callback_query(Cf.filter(), Asked("grdel"), flags={ACCOUNT_FLAG: True})
-async def confirm_delete(
-    query: CallbackQuery,
-    callback_data: Cf,
-    asked: Confirmation,
-    confirmations: ConfirmationService,
-    book: PhoneBook,
-    account: Account,
-    audit: AuditLog,
-) -> None:
-    group_id = int(asked.payload.get("group", "0"))
-    await answer(
-        query,
-        callback_data,
-        asked,
-        confirmations,
-        account,
-        audit,
+async def confirm_delete(query: CallbackQuery, book: PhoneBook, **data: Any) -> None:
+    tap = Tap.of(query, data)
+    group_id = int(tap.asked.payload.get("group", "0"))
+    await tap.answer(
         lambda: book.delete_group(group_id),
         what="group_delete",
         target=str(group_id),

@@ -71,7 +71,7 @@ async def cmd_black(
 ) -> None:
     await state.clear()
     if message.document is not None:
-        await bulk.take_file(message, state, bot, black, region, audit, message.document)
+        await bulk.take_file(message, state, bot, black, region, audit)
     elif command.args:
         await bulk.take_numbers(message, state, black, region, audit, command.args)
     else:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from aiogram import Bot, F, Router
 from aiogram.fsm.context import FSMContext
-from aiogram.types import CallbackQuery, Document, Message
+from aiogram.types import CallbackQuery, Message
 from aiogram.utils.i18n import gettext as _
 
 from bot.middlewares import ACCOUNT_FLAG
@@ -53,6 +53,7 @@ async def take_numbers(
     await bulk_block(message, black, audit, parsed)
 
 
+@router.message(BlackAdd.numbers, F.document, flags={ACCOUNT_FLAG: True})
 async def take_file(
     message: Message,
     state: FSMContext,
@@ -60,8 +61,10 @@ async def take_file(
     black: BlackList,
     region: str,
     audit: AuditLog,
-    document: Document,
 ) -> None:
+    """A file of numbers: sent in the conversation, or with /black as its caption."""
+    document = message.document
+    assert document is not None
     name = document.file_name or ""
     if not name.lower().endswith(FILE_SUFFIXES):
         await state.set_state(BlackAdd.numbers)
@@ -120,19 +123,6 @@ async def menu_add(query: CallbackQuery, state: FSMContext) -> None:
     await send_to_chat(
         query, _("Send the numbers to block, one per line, or a .txt or .csv file with them.")
     )
-
-
-@router.message(BlackAdd.numbers, F.document, flags={ACCOUNT_FLAG: True})
-async def got_file(
-    message: Message,
-    state: FSMContext,
-    bot: Bot,
-    black: BlackList,
-    region: str,
-    audit: AuditLog,
-) -> None:
-    assert message.document is not None
-    await take_file(message, state, bot, black, region, audit, message.document)
 
 
 @router.message(BlackAdd.numbers, F.contact, flags={ACCOUNT_FLAG: True})

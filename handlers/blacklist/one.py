@@ -3,6 +3,8 @@ undo, remove it with a confirmation or with /unblack."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from aiogram import F, Router
 from aiogram.filters import Command, CommandObject, StateFilter
 from aiogram.fsm.context import FSMContext
@@ -21,7 +23,6 @@ from bot.smsc.client import AUTH_FAILED
 from bot.smsc.models import BlackType
 from bot.storage.accounts import Account
 from bot.storage.audit import AuditLog
-from bot.storage.confirmations import Confirmation
 from bot.ui import (
     NOT_COMMAND,
     Cf,
@@ -35,7 +36,7 @@ from bot.ui import (
 )
 from handlers.blacklist.data import MAX_OFFERS, BlackRemove, BlAdd, BlDel, BlType, BlUndo
 from handlers.blacklist.views import entry_keyboard, invalid_text, removed_view, type_text
-from handlers.confirm import Asked, answer, ask_confirmation
+from handlers.confirm import Asked, Tap, ask_confirmation
 
 router = Router(name="blacklist.one")
 
@@ -161,26 +162,12 @@ async def ask_remove(
 
 
 @router.callback_query(Cf.filter(), Asked("bldel"), flags={ACCOUNT_FLAG: True})
-async def confirm_remove(
-    query: CallbackQuery,
-    callback_data: Cf,
-    asked: Confirmation,
-    confirmations: ConfirmationService,
-    black: BlackList,
-    account: Account,
-    region: str,
-    audit: AuditLog,
-) -> None:
-    digits = asked.payload.get("phone", "")
+async def confirm_remove(query: CallbackQuery, black: BlackList, region: str, **data: Any) -> None:
+    tap = Tap.of(query, data)
+    digits = tap.asked.payload.get("phone", "")
     number = esc(display_stored(digits, region))
     try:
-        done = await answer(
-            query,
-            callback_data,
-            asked,
-            confirmations,
-            account,
-            audit,
+        done = await tap.answer(
             lambda: black.delete(digits),
             what="black_delete",
             target=digits,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from aiogram import F, Router
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message
@@ -15,7 +17,6 @@ from bot.services.phonebook import NAME_LIMIT, PhoneBook, valid_name
 from bot.smsc.models import MoveMode
 from bot.storage.accounts import Account
 from bot.storage.audit import AuditLog
-from bot.storage.confirmations import Confirmation
 from bot.ui import (
     NOT_COMMAND,
     Cf,
@@ -26,7 +27,7 @@ from bot.ui import (
     show_in_place,
     user_id_of,
 )
-from handlers.confirm import Asked, answer, ask_confirmation
+from handlers.confirm import Asked, Tap, ask_confirmation
 from handlers.contacts.data import CtAct, CtGrp, CtGrpView, EditContact
 from handlers.contacts.views import (
     card_view,
@@ -129,25 +130,11 @@ async def ask_delete(
 
 
 @router.callback_query(Cf.filter(), Asked("ctdel"), flags={ACCOUNT_FLAG: True})
-async def confirm_delete(
-    query: CallbackQuery,
-    callback_data: Cf,
-    asked: Confirmation,
-    confirmations: ConfirmationService,
-    book: PhoneBook,
-    account: Account,
-    region: str,
-    audit: AuditLog,
-) -> None:
-    digits = asked.payload.get("phone", "")
+async def confirm_delete(query: CallbackQuery, book: PhoneBook, region: str, **data: Any) -> None:
+    tap = Tap.of(query, data)
+    digits = tap.asked.payload.get("phone", "")
     number = esc(display_stored(digits, region))
-    await answer(
-        query,
-        callback_data,
-        asked,
-        confirmations,
-        account,
-        audit,
+    await tap.answer(
         lambda: book.delete(digits),
         what="contact_delete",
         target=digits,

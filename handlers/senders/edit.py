@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from aiogram import F, Router
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message
@@ -14,11 +16,10 @@ from bot.services.confirmations import ConfirmationService
 from bot.smsc import SmscClient, SmscError
 from bot.storage.accounts import Account
 from bot.storage.audit import AuditLog
-from bot.storage.confirmations import Confirmation
 from bot.ui import NOT_COMMAND, Cf, ask
 from bot.ui import show_in_place as show
 from bot.ui import user_id_of as user_id
-from handlers.confirm import Asked, ask_delete, settle
+from handlers.confirm import Asked, Tap, ask_delete
 from handlers.senders.add import take_comment
 from handlers.senders.browse import load_card
 from handlers.senders.data import SenderComment, SnAct, SnAction
@@ -79,31 +80,18 @@ async def start_delete(
 
 
 @router.callback_query(Cf.filter(), Asked("sndel"), flags={ACCOUNT_FLAG: True})
-async def confirm_delete(
-    query: CallbackQuery,
-    callback_data: Cf,
-    asked: Confirmation,
-    confirmations: ConfirmationService,
-    smsc: SmscClient,
-    account: Account,
-    audit: AuditLog,
-) -> None:
-    sender_id = int(asked.payload.get("sender", "0"))
+async def confirm_delete(query: CallbackQuery, smsc: SmscClient, **data: Any) -> None:
+    tap = Tap.of(query, data)
+    sender_id = int(tap.asked.payload.get("sender", "0"))
 
     async def card_again() -> None:
         await show(query, *await load_card(smsc, sender_id))
 
-    if await settle(
-        query,
-        callback_data,
-        asked,
-        confirmations,
-        account,
-        audit,
+    await tap.change(
         lambda: smsc.delete_sender(sender_id=sender_id),
         what="sender.delete",
         target=str(sender_id),
-        check=back_markup(),
+        markup=back_markup(),
         on_no=card_again,
-    ):
-        await show(query, _("The sender name is deleted."), back_markup())
+        done=_("The sender name is deleted."),
+    )

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable
+from typing import Any
 
 from aiogram import F, Router
 from aiogram.fsm.context import FSMContext
@@ -20,11 +21,10 @@ from bot.services.confirmations import CHANGE_TTL, ConfirmationService
 from bot.smsc import SmscClient, SmscError
 from bot.storage.accounts import Account
 from bot.storage.audit import AuditLog
-from bot.storage.confirmations import Confirmation
 from bot.ui import NOT_COMMAND, Cf, ask, delete_secret, esc
 from bot.ui import show_in_place as show
 from bot.ui import user_id_of as user_id
-from handlers.confirm import Asked, ask_confirmation, settle
+from handlers.confirm import Asked, Tap, ask_confirmation
 from handlers.subclients.browse import login_for, open_card
 from handlers.subclients.data import ScAct, ScAction, ScCard, ScType, SubclientEdit, subclient_type
 from handlers.subclients.views import (
@@ -117,27 +117,30 @@ async def change(
 # -- password ------------------------------------------------------------------------------------
 
 
-@router.callback_query(ScAct.filter(F.action == ScAction.PW), flags={ACCOUNT_FLAG: True})
-async def start_password(
+@router.callback_query(
+    ScAct.filter(F.action.in_({ScAction.PW, ScAction.LOGIN})), flags={ACCOUNT_FLAG: True}
+)
+async def start_password_or_login(
     query: CallbackQuery,
     callback_data: ScAct,
     state: FSMContext,
     smsc: SmscClient,
     accounts: AccountService,
 ) -> None:
-    question = _(
-        "Send the new password for <b>{login}</b>. I will delete your message with it right away."
-    )
-    await ask_about(
-        query,
-        callback_data.ref,
-        state,
-        smsc,
-        accounts,
-        SubclientEdit.password,
-        question,
-        password_rule(),
-    )
+    """Ask for a new password or a new login: the same step, with its own question and rule."""
+    if callback_data.action == ScAction.PW:
+        step, question, more = (
+            SubclientEdit.password,
+            _(
+                "Send the new password for <b>{login}</b>. "
+                "I will delete your message with it right away."
+            ),
+            [password_rule()],
+        )
+    else:
+        step, question = SubclientEdit.login, _("Send the new login for <b>{login}</b>.")
+        more = [login_rule(), _("/cancel to stop.")]
+    await ask_about(query, callback_data.ref, state, smsc, accounts, step, question, *more)
 
 
 @router.message(SubclientEdit.password, NOT_COMMAND, flags={ACCOUNT_FLAG: True})
@@ -158,28 +161,6 @@ async def got_new_password(
 
 
 # -- login ---------------------------------------------------------------------------------------
-
-
-@router.callback_query(ScAct.filter(F.action == ScAction.LOGIN), flags={ACCOUNT_FLAG: True})
-async def start_rename(
-    query: CallbackQuery,
-    callback_data: ScAct,
-    state: FSMContext,
-    smsc: SmscClient,
-    accounts: AccountService,
-) -> None:
-    question = _("Send the new login for <b>{login}</b>.")
-    await ask_about(
-        query,
-        callback_data.ref,
-        state,
-        smsc,
-        accounts,
-        SubclientEdit.login,
-        question,
-        login_rule(),
-        _("/cancel to stop."),
-    )
 
 
 @router.message(SubclientEdit.login, NOT_COMMAND, flags={ACCOUNT_FLAG: True})
@@ -253,39 +234,22 @@ async def ask_type(
 
 @router.callback_query(Cf.filter(), Asked("sctype"), flags={ACCOUNT_FLAG: True})
 async def confirm_type(
-    query: CallbackQuery,
-    callback_data: Cf,
-    asked: Confirmation,
-    confirmations: ConfirmationService,
-    smsc: SmscClient,
-    account: Account,
-    accounts: AccountService,
-    audit: AuditLog,
+    query: CallbackQuery, smsc: SmscClient, accounts: AccountService, **data: Any
 ) -> None:
-    login = asked.payload.get("login", "")
-    kind = subclient_type(int(asked.payload.get("type", "-1")))
+    tap = Tap.of(query, data)
+    login = tap.asked.payload.get("login", "")
+    kind = subclient_type(int(tap.asked.payload.get("type", "-1")))
 
     async def card_again() -> None:
         await open_card(query, ScCard(ref=subclients.login_ref(login)), smsc, accounts)
 
-    if await settle(
-        query,
-        callback_data,
-        asked,
-        confirmations,
-        account,
-        audit,
+    done = _("<b>{login}</b> is now of type “{type}”.")
+    await tap.change(
         lambda: smsc.change_subclient(login, type=kind),
         what="subclient.type",
         target=login,
         detail=str(int(kind)),
-        check=open_markup(login),
+        markup=open_markup(login),
         on_no=card_again,
-    ):
-        await show(
-            query,
-            _("<b>{login}</b> is now of type “{type}”.").format(
-                login=esc(login), type=esc(type_name(kind))
-            ),
-            open_markup(login),
-        )
+        done=done.format(login=esc(login), type=esc(type_name(kind))),
+    )

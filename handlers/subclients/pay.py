@@ -4,6 +4,7 @@ and a check in SMSC's figures when the answer was lost."""
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Any
 
 from aiogram import F, Router
 from aiogram.fsm.context import FSMContext
@@ -18,12 +19,10 @@ from bot.services import subclients
 from bot.services.confirmations import MONEY_TTL, ConfirmationService, account_key
 from bot.smsc import SmscBadResponse, SmscClient, SmscError, SmscUnavailable
 from bot.storage.accounts import Account
-from bot.storage.audit import AuditLog
-from bot.storage.confirmations import Confirmation
 from bot.ui import NOT_COMMAND, Cf, ask, confirm_keyboard, esc
 from bot.ui import show_in_place as show
 from bot.ui import user_id_of as user_id
-from handlers.confirm import Asked, settle
+from handlers.confirm import Asked, Tap
 from handlers.subclients.browse import login_for
 from handlers.subclients.data import ScAct, ScAction, ScCheck, SubclientEdit
 from handlers.subclients.views import back_markup, check_markup, open_markup
@@ -120,30 +119,17 @@ async def check_pay(
 
 
 @router.callback_query(Cf.filter(), Asked("scpay"), flags={ACCOUNT_FLAG: True})
-async def confirm_pay(
-    query: CallbackQuery,
-    callback_data: Cf,
-    asked: Confirmation,
-    confirmations: ConfirmationService,
-    smsc: SmscClient,
-    account: Account,
-    audit: AuditLog,
-) -> None:
-    login = asked.payload.get("login", "")
-    amount = subclients.parse_amount(asked.payload.get("amount", ""))
+async def confirm_pay(query: CallbackQuery, smsc: SmscClient, **data: Any) -> None:
+    tap = Tap.of(query, data)
+    login = tap.asked.payload.get("login", "")
+    amount = subclients.parse_amount(tap.asked.payload.get("amount", ""))
     if amount is None:
         raise StaleButton("top-up record without an amount")
 
     async def nothing_moved() -> None:
         await show(query, _("Nothing was moved."), None)
 
-    paid = await settle(
-        query,
-        callback_data,
-        asked,
-        confirmations,
-        account,
-        audit,
+    paid = await tap.settle(
         lambda: smsc.pay_subclient(login, amount),
         what="subclient.pay",
         target=login,

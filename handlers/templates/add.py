@@ -41,28 +41,24 @@ async def start_add(query: CallbackQuery, state: FSMContext) -> None:
     await ask(query, state, TemplateForm.name, _("Send a name for the new template, or /cancel."))
 
 
+async def check_length(message: Message, value: str, limit: int, rule: str) -> str | None:
+    """``value`` when it has 1 to ``limit`` characters; else None, and ``rule`` is said."""
+    if value and len(value) <= limit:
+        return value
+    await message.answer(rule.format(limit=limit))
+    return None
+
+
 async def check_name(message: Message) -> str | None:
     name = " ".join(clean(message.text or "").split())
-    if not name or len(name) > NAME_LIMIT:
-        await message.answer(
-            _("A template name is 1 to {limit} characters. Send it again, or /cancel.").format(
-                limit=NAME_LIMIT
-            )
-        )
-        return None
-    return name
+    rule = _("A template name is 1 to {limit} characters. Send it again, or /cancel.")
+    return await check_length(message, name, NAME_LIMIT, rule)
 
 
 async def check_text(message: Message) -> str | None:
     text = (message.text or "").strip()
-    if not text or len(text) > TEXT_LIMIT:
-        await message.answer(
-            _("A template text is 1 to {limit} characters. Send it again, or /cancel.").format(
-                limit=TEXT_LIMIT
-            )
-        )
-        return None
-    return text
+    rule = _("A template text is 1 to {limit} characters. Send it again, or /cancel.")
+    return await check_length(message, text, TEXT_LIMIT, rule)
 
 
 @router.message(TemplateForm.name, NOT_COMMAND)

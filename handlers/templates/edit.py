@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from aiogram import F, Router
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message
@@ -15,11 +17,10 @@ from bot.smsc import SmscClient, SmscError
 from bot.smsc.models import Template
 from bot.storage.accounts import Account
 from bot.storage.audit import AuditLog
-from bot.storage.confirmations import Confirmation
 from bot.ui import NOT_COMMAND, Cf, ask
 from bot.ui import show_in_place as show
 from bot.ui import user_id_of as user_id
-from handlers.confirm import Asked, ask_delete, settle
+from handlers.confirm import Asked, Tap, ask_delete
 from handlers.templates.add import check_name, check_text
 from handlers.templates.browse import find, open_card, recalled, remember
 from handlers.templates.data import TemplateEdit, TpAct, TpAction, TpCard
@@ -136,31 +137,18 @@ async def start_delete(
 
 
 @router.callback_query(Cf.filter(), Asked("tpdel"), flags={ACCOUNT_FLAG: True})
-async def confirm_delete(
-    query: CallbackQuery,
-    callback_data: Cf,
-    asked: Confirmation,
-    confirmations: ConfirmationService,
-    smsc: SmscClient,
-    account: Account,
-    audit: AuditLog,
-) -> None:
-    template_id = int(asked.payload.get("template", "0"))
+async def confirm_delete(query: CallbackQuery, smsc: SmscClient, **data: Any) -> None:
+    tap = Tap.of(query, data)
+    template_id = int(tap.asked.payload.get("template", "0"))
 
     async def card_again() -> None:
         await open_card(query, TpCard(id=template_id), smsc)
 
-    if await settle(
-        query,
-        callback_data,
-        asked,
-        confirmations,
-        account,
-        audit,
+    await tap.change(
         lambda: smsc.delete_template(template_id),
         what="template.delete",
         target=str(template_id),
-        check=back_markup(),
+        markup=back_markup(),
         on_no=card_again,
-    ):
-        await show(query, _("The template is deleted."), back_markup())
+        done=_("The template is deleted."),
+    )
