@@ -351,6 +351,19 @@ class Tap:
             data["audit"],
         )
 
+    def parts(
+        self,
+    ) -> tuple[CallbackQuery, Cf, Confirmation, ConfirmationService, Account, AuditLog]:
+        """What ``settle`` and ``answer`` take first, in their order."""
+        return (
+            self.query,
+            self.callback_data,
+            self.asked,
+            self.confirmations,
+            self.account,
+            self.audit,
+        )
+
     async def settle(
         self,
         call: Callable[[], Awaitable[object]],
@@ -365,14 +378,8 @@ class Tap:
         explain_refusal: bool = True,
     ) -> bool:
         """``settle`` for this tap."""
-        t = self
         return await settle(
-            t.query,
-            t.callback_data,
-            t.asked,
-            t.confirmations,
-            t.account,
-            t.audit,
+            *self.parts(),
             call,
             what=what,
             target=target,
@@ -394,14 +401,8 @@ class Tap:
         done: str | None,
     ) -> bool:
         """``answer`` for this tap."""
-        t = self
         return await answer(
-            t.query,
-            t.callback_data,
-            t.asked,
-            t.confirmations,
-            t.account,
-            t.audit,
+            *self.parts(),
             call,
             what=what,
             target=target,
