@@ -244,93 +244,9 @@ async def ask_delete(
     )
 
 
-async def settle(
-    query: CallbackQuery,
-    callback_data: Cf,
-    asked: Confirmation,
-    confirmations: ConfirmationService,
-    account: Account,
-    audit: AuditLog,
-    call: Callable[[], Awaitable[object]],
-    *,
-    what: str,
-    target: str,
-    detail: str | None = None,
-    check: InlineKeyboardMarkup | None,
-    on_no: Callable[[], Awaitable[None]],
-    refused: InlineKeyboardMarkup | None = None,
-    progress: str | None = None,
-    explain_refusal: bool = True,
-) -> bool:
-    """A tap on Yes or No, whole: No ends the record and runs ``on_no``; Yes claims it, shows
-    ``progress``, performs ``call`` and explains an SMSC refusal in place (under ``refused``,
-    else ``check``; with ``explain_refusal`` off it goes on to the error layer). True when the
-    change was made: the caller says so."""
-    if not callback_data.yes:
-        if await cancel(query, asked, confirmations, check):
-            await on_no()
-        return False
-    record = await claim(query, asked, confirmations, account, check)
-    if record is None:
-        return False
-    if progress is not None:
-        await show(query, progress, None)
-    try:
-        return await perform(
-            query,
-            confirmations,
-            audit,
-            record,
-            call,
-            what=what,
-            target=target,
-            detail=detail,
-            check=check,
-        )
-    except SmscError as exc:
-        if not explain_refusal:
-            raise
-        await show(query, explain(exc), refused if refused is not None else check)
-        return False
-
-
-async def answer(
-    query: CallbackQuery,
-    callback_data: Cf,
-    asked: Confirmation,
-    confirmations: ConfirmationService,
-    account: Account,
-    audit: AuditLog,
-    call: Callable[[], Awaitable[object]],
-    *,
-    what: str,
-    target: str,
-    kept: str,
-    done: str | None,
-) -> bool:
-    """A tap on Yes or No of a delete, through ``settle``: No shows ``kept``, a change made shows
-    ``done``; an SMSC refusal goes on to the error layer, which says it in a message of its own."""
-
-    async def on_no() -> None:
-        await show(query, kept, None)
-
-    tap = Tap(query, callback_data, asked, confirmations, account, audit)
-    made = await tap.settle(
-        call,
-        what=what,
-        target=target,
-        check=None,
-        on_no=on_no,
-        explain_refusal=False,
-    )
-    if made and done is not None:
-        await show(query, done, None)
-    return made
-
-
 @dataclass(frozen=True)
 class Tap:
-    """A tap on a confirmation's Yes or No with what ``settle`` and ``answer`` take besides."""
+    """A tap on a confirmation's Yes or No, with what settling it needs besides the SMSC call."""
 
     query: CallbackQuery
     callback_data: Cf
@@ -351,19 +267,6 @@ class Tap:
             data["audit"],
         )
 
-    def parts(
-        self,
-    ) -> tuple[CallbackQuery, Cf, Confirmation, ConfirmationService, Account, AuditLog]:
-        """What ``settle`` and ``answer`` take first, in their order."""
-        return (
-            self.query,
-            self.callback_data,
-            self.asked,
-            self.confirmations,
-            self.account,
-            self.audit,
-        )
-
     async def settle(
         self,
         call: Callable[[], Awaitable[object]],
@@ -377,19 +280,37 @@ class Tap:
         progress: str | None = None,
         explain_refusal: bool = True,
     ) -> bool:
-        """``settle`` for this tap."""
-        return await settle(
-            *self.parts(),
-            call,
-            what=what,
-            target=target,
-            detail=detail,
-            check=check,
-            on_no=on_no,
-            refused=refused,
-            progress=progress,
-            explain_refusal=explain_refusal,
-        )
+        """The tap, whole: No ends the record and runs ``on_no``; Yes claims it, shows
+        ``progress``, performs ``call`` and explains an SMSC refusal in place (under ``refused``,
+        else ``check``; with ``explain_refusal`` off it goes on to the error layer). True when the
+        change was made: the caller says so."""
+        query, asked, confirmations = self.query, self.asked, self.confirmations
+        if not self.callback_data.yes:
+            if await cancel(query, asked, confirmations, check):
+                await on_no()
+            return False
+        record = await claim(query, asked, confirmations, self.account, check)
+        if record is None:
+            return False
+        if progress is not None:
+            await show(query, progress, None)
+        try:
+            return await perform(
+                query,
+                confirmations,
+                self.audit,
+                record,
+                call,
+                what=what,
+                target=target,
+                detail=detail,
+                check=check,
+            )
+        except SmscError as exc:
+            if not explain_refusal:
+                raise
+            await show(query, explain(exc), refused if refused is not None else check)
+            return False
 
     async def answer(
         self,
@@ -400,15 +321,18 @@ class Tap:
         kept: str,
         done: str | None,
     ) -> bool:
-        """``answer`` for this tap."""
-        return await answer(
-            *self.parts(),
-            call,
-            what=what,
-            target=target,
-            kept=kept,
-            done=done,
+        """A delete: No shows ``kept``, a change made shows ``done``; an SMSC refusal goes on to
+        the error layer, which says it in a message of its own."""
+
+        async def on_no() -> None:
+            await show(self.query, kept, None)
+
+        made = await self.settle(
+            call, what=what, target=target, check=None, on_no=on_no, explain_refusal=False
         )
+        if made and done is not None:
+            await show(self.query, done, None)
+        return made
 
     async def change(
         self,
