@@ -149,7 +149,7 @@ def wizard_keyboard(data: dict[str, Any]) -> InlineKeyboardMarkup:
         [button(_("Save"), CtWiz(a="save"))],
     ]
     if data.get("shared"):
-        extra.append([button(_("Block this number instead"), BlAdd(p=data["phone"]))])
+        extra.append([button(_("Block the number instead"), BlAdd(p=data["phone"]))])
     return keyboard(groups, 2, *extra)
 
 

@@ -20,7 +20,7 @@ TYPE_NAMES: Final = {
     SubclientType.MAIN_TARIFF_OWN_BALANCE: N_("Your tariff, own balance"),
     SubclientType.MAIN_TARIFF_MAIN_BALANCE: N_("Your tariff and balance"),
     SubclientType.MAIN_BALANCE_OWN_TARIFF: N_("Your balance, own tariff"),
-    SubclientType.EXTRA_LOGIN: N_("Extra login of your account"),
+    SubclientType.EXTRA_LOGIN: N_("Extra login"),
 }
 TYPE_HELP: Final = {
     SubclientType.OWN_TARIFF_OWN_BALANCE: N_(

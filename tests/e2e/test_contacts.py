@@ -98,7 +98,7 @@ async def test_a_shared_contact_fills_in_number_and_name(
     await user.send_contact("79261234567", "Ольга", last_name="Смирнова")
     step = await user.expect_message()
     assert "Ольга Смирнова" in step.text and "+7 926 123-45-67" in step.text
-    assert "Block this number instead" in step.button_texts
+    assert "Block the number instead" in step.button_texts
     await user.press(step, "Save")
     assert "Ольга Смирнова" in (await user.expect_edit()).text
     # Inside /addcontact, at the number step.
