@@ -109,10 +109,7 @@ async def claim(
     account: Account | None,
     check: InlineKeyboardMarkup | None = None,
 ) -> Confirmation | None:
-    """Use the record for this Yes; None (the tap answered) when it cannot be used.
-
-    On success the query is not answered yet: the handler answers it.
-    """
+    """Use the record for this Yes; None (the refusal already shown) when it cannot be used."""
     result = await confirmations.claim(
         asked.id, chat_id=chat_of(query), account=account_key(account), user_id=query.from_user.id
     )
@@ -128,7 +125,7 @@ async def cancel(
     confirmations: ConfirmationService,
     check: InlineKeyboardMarkup | None = None,
 ) -> bool:
-    """End the record for this No; False (the tap answered) when it was used or not found."""
+    """End the record for this No; False (the refusal shown) when it was used or not found."""
     result = await confirmations.cancel(
         asked.id, chat_id=chat_of(query), user_id=query.from_user.id
     )
