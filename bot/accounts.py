@@ -8,6 +8,7 @@ and stops using a saved account whose password stopped working until a new log-i
 
 from __future__ import annotations
 
+import hmac
 import re
 import secrets
 from collections.abc import Awaitable, Callable
@@ -126,6 +127,19 @@ class AccountService:
         if account is None or account.needs_relogin or account.site == DEMO_SITE:
             return False
         return self._refused_at(account) is None
+
+    def identity(self, account: Account) -> str:
+        """A stable key of the SMSC account behind ``account``, whoever saved it and in which chat.
+
+        Site and login for a password; for an API key a keyed hash of it, never the key itself.
+        Data of the SMSC account, not of a chat (cached figures, what the bot polls), is kept under it.
+        """
+        if account.auth_kind == "password":
+            return f"{account.site}|{(account.login or '').lower()}"
+        digest = hmac.new(
+            self.repo.box.derive_key("account-identity"), account.secret.encode(), "sha256"
+        )
+        return f"{account.site}|key:{digest.hexdigest()[:32]}"
 
     @staticmethod
     def _credentials(account: Account) -> Credentials:
