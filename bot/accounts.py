@@ -132,7 +132,7 @@ class AccountService:
         """A stable key of the SMSC account behind ``account``, whoever saved it and in which chat.
 
         Site and login for a password; for an API key a keyed hash of it, never the key itself.
-        Data of the SMSC account, not of a chat (cached figures, what the bot polls), is kept under it.
+        Data of the SMSC account rather than a chat (cached figures, polls) is kept under it.
         """
         if account.auth_kind == "password":
             return f"{account.site}|{(account.login or '').lower()}"
