@@ -39,6 +39,8 @@ from bot.middlewares import (
 )
 from bot.services.blacklist import BlackLists
 from bot.services.confirmations import ConfirmationService
+from bot.services.notify import Notifier
+from bot.services.outbox import Outbox
 from bot.services.phonebook import PhoneBooks
 from bot.smsc import SmscConnector, SmscSettings
 from bot.smsc.budget import AuthBudget
@@ -49,9 +51,11 @@ from bot.storage.budget import SqliteBudgetStore
 from bot.storage.confirmations import ConfirmationRepo
 from bot.storage.db import open_database
 from bot.storage.fsm import SQLiteStorage
+from bot.storage.notify import NotifyRepo
 from bot.storage.updates import UpdateJournal
 from handlers import get_routers
 from handlers.account import LOGIN_STATES
+from handlers.notify.send import make_send
 
 log = logging.getLogger(__name__)
 
@@ -101,6 +105,7 @@ class App:
     connector: SmscConnector
     in_flight: InFlight
     heartbeat: Heartbeat
+    notifier: Notifier
     demo_connector: SmscConnector | None = None
     emulator: SmscEmulator | None = None
     _closed: bool = field(default=False, repr=False)
@@ -111,6 +116,8 @@ class App:
             return
         self._closed = True
         await self.in_flight.drain()
+        await self.notifier.stop()
+        await self.notifier.outbox.stop()
         await self.connector.aclose()
         if self.demo_connector is not None:
             await self.demo_connector.aclose()
@@ -194,7 +201,8 @@ async def build_app(settings: Settings, *, clock: Callable[[], float] = time.tim
     dp.update.outer_middleware(OnceMiddleware(UpdateJournal(db)))
     dp.update.outer_middleware(SameUserMiddleware())
     dp.update.outer_middleware(AllowlistMiddleware(settings.allowed_user_ids))
-    dp.update.outer_middleware(ChatLocaleMiddleware(i18n, LanguagePrefs(repo)))
+    prefs = LanguagePrefs(repo)
+    dp.update.outer_middleware(ChatLocaleMiddleware(i18n, prefs))
     dp.update.outer_middleware(ErrorLayerMiddleware(accounts))
     # Before the account middleware: a button is answered even when the chat has no account.
     dp.callback_query.middleware(CallbackAnswerMiddleware(pre=True))
@@ -208,14 +216,27 @@ async def build_app(settings: Settings, *, clock: Callable[[], float] = time.tim
 
     heartbeat = Heartbeat(settings.data_dir)
     bot = make_bot(settings, heartbeat)
+    notify_repo = NotifyRepo(db)
+    notifier = Notifier(
+        notify_repo,
+        accounts,
+        Outbox(notify_repo, make_send(bot, i18n, prefs, notify_repo)),
+        poll_seconds=settings.notify_poll_seconds,
+        clock=clock,
+    )
+    dp["notifier"] = notifier
 
     async def on_startup(bot: Bot) -> None:
         await set_command_menus(bot, i18n)
         # Alive from here on; the first long poll may take its whole timeout to answer.
         heartbeat.beat()
+        await notifier.outbox.start()
+        notifier.start()
 
     async def on_shutdown() -> None:
         await in_flight.drain()
+        await notifier.stop()
+        await notifier.outbox.stop()
 
     dp.startup.register(on_startup)
     dp.shutdown.register(on_shutdown)
@@ -232,6 +253,7 @@ async def build_app(settings: Settings, *, clock: Callable[[], float] = time.tim
         connector=connector,
         in_flight=in_flight,
         heartbeat=heartbeat,
+        notifier=notifier,
         demo_connector=demo_connector,
         emulator=emulator,
     )

@@ -32,6 +32,7 @@ COMMANDS: tuple[tuple[str, str], ...] = (
     ("templates", N_("Message templates: add, edit, delete")),
     ("subclients", N_("Subclients: create, change, top up")),
     ("stats", N_("What each subclient sent and spent")),
+    ("notify", N_("Alerts: low balance, sender names, digest")),
     ("lang", N_("Language: English or Russian")),
     ("cancel", N_("Leave the current conversation")),
     ("logout", N_("Log out and forget the saved credentials")),

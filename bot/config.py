@@ -35,6 +35,9 @@ class Settings(BaseSettings):
     smsc_max_concurrency: int = Field(default=4, ge=1, le=14)
     smsc_timeout: float = Field(default=20.0, gt=0)
     smsc_cache_ttl: float = Field(default=20.0, ge=0)
+    # How often each followed SMSC account's balance is read for notifications (jittered per
+    # account); sender names are read hourly whatever this says.
+    notify_poll_seconds: int = Field(default=600, ge=60, le=86400)
 
     @field_validator("bot_token")
     @classmethod

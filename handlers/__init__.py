@@ -14,6 +14,7 @@ def get_routers() -> list[Router]:
         fallback,
         groups,
         language,
+        notify,
         senders,
         start,
         stats,
@@ -34,6 +35,7 @@ def get_routers() -> list[Router]:
         templates.router,
         subclients.router,
         stats.router,
+        notify.router,
         confirm.router,
         fallback.router,
     ]

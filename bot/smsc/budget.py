@@ -246,6 +246,16 @@ class AuthBudget:
         """When SMSC refused these credentials, if it did and nobody typed them in since."""
         return self._rejected.get(key)
 
+    def spare(self, host: str, key: bytes) -> bool:
+        """Whether a request nobody asked for (a background poll) may go: its credentials worked
+        in this process, or the host has no failure in the window. Credentials refused before
+        are refused locally by ``lease`` without a request, so they need no check here."""
+        credential = self._credentials.get(key)
+        if credential is not None and credential.good:
+            return True
+        now = self._clock()
+        return not any(f.at > now - WINDOW for f in self._host(host).failures)
+
     def _host(self, host: str) -> _Host:
         state = self._hosts.get(host)
         if state is None:

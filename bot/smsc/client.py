@@ -234,6 +234,12 @@ class SmscConnector:
         key = self.budget.credential_key(host, credentials.login, credentials.secret)
         return self.budget.rejected_at(key)
 
+    def spare(self, credentials: Credentials, site: Site = Site.RU) -> bool:
+        """Whether a background poll may use these credentials (``AuthBudget.spare``)."""
+        host = self._hosts(site)[0]
+        key = self.budget.credential_key(host, credentials.login, credentials.secret)
+        return self.budget.spare(host, key)
+
     def client(
         self,
         credentials: Credentials,
