@@ -124,6 +124,10 @@ class Outbox:
         if chat_id in self._blocked:
             return
         message_id = await self._store.enqueue(chat_id, json.dumps(payload), self._wall())
+        if chat_id in self._blocked:
+            # It blocked the bot while the row was being written.
+            await self._store.delivered(message_id)
+            return
         self._add(_Item(message_id, chat_id, payload))
 
     async def idle(self) -> None:
@@ -159,10 +163,11 @@ class Outbox:
                     async with asyncio.timeout(timeout):
                         await self._changed.wait()
                 continue
-            # Evenly spaced starts: any second holds at most ``rate`` of them.
-            start = max(now, self._next)
-            if start > now:
-                await asyncio.sleep(start - now)
+            # Starts at least 1/rate apart, measured from when each really began (a sleep can
+            # overshoot): no second ever holds more than ``rate`` of them.
+            if self._next > now:
+                await asyncio.sleep(self._next - now)
+            start = self._clock()
             self._next = start + self._interval
             self._chat_free[item.chat_id] = start + self._per_chat
             await self._slots.acquire()
