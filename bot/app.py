@@ -175,10 +175,13 @@ async def build_app(settings: Settings, *, clock: Callable[[], float] = time.tim
         demo_connector = SmscConnector(SmscSettings(api_url=await emulator.start()))
         log.info("demo mode: the built-in SMSC emulator serves the demo account")
     storage = SQLiteStorage(db)
+    notify_repo = NotifyRepo(db)
 
     async def forget_login(chat_id: int) -> None:
         # The conversation keeps only encrypted values, but a log-out leaves none of them behind.
         await storage.clear_chat(chat_id, LOGIN_STATES)
+        # Nor anything to notify the chat of: its settings name the SMSC account.
+        await notify_repo.forget_chat(chat_id)
 
     accounts = AccountService(
         repo,
@@ -216,7 +219,6 @@ async def build_app(settings: Settings, *, clock: Callable[[], float] = time.tim
 
     heartbeat = Heartbeat(settings.data_dir)
     bot = make_bot(settings, heartbeat)
-    notify_repo = NotifyRepo(db)
     notifier = Notifier(
         notify_repo,
         accounts,

@@ -119,6 +119,10 @@ class NotifyRepo:
         await self._conn.execute("DELETE FROM notify_subs WHERE chat_id = ?", (chat_id,))
         await self._conn.execute("DELETE FROM notify_outbox WHERE chat_id = ?", (chat_id,))
 
+    async def forget_chat(self, chat_id: int) -> None:
+        """The chat logged out: it follows no account any more (its zone and language stay)."""
+        await self._conn.execute("DELETE FROM notify_subs WHERE chat_id = ?", (chat_id,))
+
     async def get_tz(self, chat_id: int) -> str | None:
         rows = list(
             await self._conn.execute_fetchall(

@@ -23,6 +23,8 @@ from handlers.notify.views import open_markup, render
 
 
 def make_send(bot: Bot, i18n: I18n, prefs: LanguagePrefs, repo: NotifyRepo) -> Send:
+    # The digest's chart (bot.services.stats, issue 14) goes here: for payload["kind"] ==
+    # "digest", draw it from payload["start"] / payload["end"] and send it before the text.
     async def send(chat_id: int, payload: dict[str, Any]) -> Result:
         language = await prefs.get(chat_id) or await repo.get_language(chat_id)
         if language not in i18n.available_locales:

@@ -296,3 +296,29 @@ async def test_refused_credentials_are_not_polled_and_the_owner_is_told_once(
     assert "no longer accepts" in told.text and "/login" in told.text
     await rounds(bot, clock, 3 * POLL)
     await user.assert_no_reply(timeout=1)
+
+
+async def test_flood_control_is_waited_out_and_a_log_out_stops_notifications(
+    bot: RunningBot, fake_telegram: FakeTelegram, smsc: SmscEmulator, clock: Clock
+) -> None:
+    user = fake_telegram.user()
+    await login(user)
+    await set_threshold(user, "500")
+    fake_telegram.fail_next("sendMessage", status=429, retry_after=1)
+    await set_balance(smsc, "100")
+    await rounds(bot, clock, POLL)
+    assert "below" in (await user.expect_message()).text
+
+    await user.send("/logout")
+    await user.press(await user.expect_message(), "Yes")
+    await user.expect_edit()
+    assert bot.app is not None
+    rows = await bot.app.db.execute_fetchall("SELECT count(*) FROM notify_subs")
+    assert next(iter(rows))[0] == 0
+    await set_balance(smsc, "900")
+    await rounds(bot, clock, POLL)
+    await set_balance(smsc, "100")
+    since = len(smsc.requests)
+    await rounds(bot, clock, 2 * POLL)
+    assert smsc.requests[since:] == []
+    await user.assert_no_reply(timeout=1)
