@@ -322,3 +322,23 @@ async def test_flood_control_is_waited_out_and_a_log_out_stops_notifications(
     await rounds(bot, clock, 2 * POLL)
     assert smsc.requests[since:] == []
     await user.assert_no_reply(timeout=1)
+
+
+async def test_polls_wait_while_the_budget_holds_a_failure(
+    bot: RunningBot, fake_telegram: FakeTelegram, smsc: SmscEmulator, clock: Clock
+) -> None:
+    user = fake_telegram.user()
+    await login(user)
+    await set_threshold(user, "500")
+    # After a restart the saved password is not yet proven; someone mistypes theirs meanwhile.
+    await bot.restart()
+    await login(fake_telegram.user(1002, "Boris"), "wrong-password", expect=None)
+    await set_balance(smsc, "100")
+    since = len(smsc.requests)
+    await rounds(bot, clock, 2 * POLL)
+    assert balance_reads(smsc, since) == 0
+    await user.assert_no_reply(timeout=1)
+    # Once that failure is 30 minutes old, polling goes on.
+    await rounds(bot, clock, 30 * 60)
+    assert balance_reads(smsc, since) >= 1
+    assert "below" in (await user.expect_message()).text
