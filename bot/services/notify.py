@@ -372,6 +372,12 @@ class Notifier:
             log.warning("notifications: %s", exc)
         return upcoming
 
+    async def _follows(self, chat_id: int, account: str) -> bool:
+        """Whether the chat is still logged in to that SMSC account: a chat that moved to
+        another keeps its old settings (they come back with the account) but hears nothing."""
+        saved = await self.accounts.repo.get(chat_id)
+        return saved is not None and bool(saved.secret) and self.accounts.identity(saved) == account
+
     async def _tell_refused(self, account: str, refused: Refused) -> None:
         if await self.repo.set_refused_told(account, True):
             await self.outbox.put(refused.owner, {"kind": "refused", **_who(refused.account)})
@@ -394,7 +400,7 @@ class Notifier:
                     **_who(poller.account),
                 }
                 for sub in receivers:
-                    if sub.param == threshold:
+                    if sub.param == threshold and await self._follows(sub.chat_id, account):
                         await self.outbox.put(sub.chat_id, payload)
             elif balance.balance > limit * REARM:
                 await self.repo.set_balance_armed(account, threshold, True)
@@ -419,7 +425,8 @@ class Notifier:
             return
         payload = {"kind": "senders", "changes": changes, **_who(poller.account)}
         for sub in await self.repo.receivers(account, "senders"):
-            await self.outbox.put(sub.chat_id, payload)
+            if await self._follows(sub.chat_id, account):
+                await self.outbox.put(sub.chat_id, payload)
 
     async def _digests_due(
         self, account: str, watched: set[str], now: float
@@ -451,6 +458,8 @@ class Notifier:
         self, account: str, poller: Poller, sub: Sub, due: datetime, now: float
     ) -> None:
         assert sub.param is not None
+        if not await self._follows(sub.chat_id, account):
+            return
         start, end = period_of(due, sub.param)
         length = end - start + timedelta(days=1)
         try:

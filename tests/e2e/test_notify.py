@@ -342,3 +342,20 @@ async def test_polls_wait_while_the_budget_holds_a_failure(
     await rounds(bot, clock, 30 * 60)
     assert balance_reads(smsc, since) >= 1
     assert "below" in (await user.expect_message()).text
+
+
+async def test_a_chat_logged_in_to_another_account_hears_nothing_of_the_old(
+    bot: RunningBot, fake_telegram: FakeTelegram, smsc: SmscEmulator, clock: Clock
+) -> None:
+    smsc.add_account("bob", PASSWORD)
+    anna, boris = fake_telegram.user(), fake_telegram.user(1002, "Boris")
+    await login(anna)
+    await login(boris)
+    await set_threshold(anna, "500")
+    await set_threshold(boris, "500")
+    await boris.send(f"/login bob {PASSWORD}")
+    assert "Logged in" in (await boris.expect_message()).text
+    await set_balance(smsc, "100")
+    await rounds(bot, clock, POLL)
+    assert "below" in (await anna.expect_message()).text
+    await boris.assert_no_reply(timeout=1)
