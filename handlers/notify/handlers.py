@@ -21,7 +21,7 @@ from bot.services.notify import (
     zone,
 )
 from bot.storage.accounts import Account
-from bot.ui import NOT_COMMAND, ask, chat_of, show_in_place
+from bot.ui import NOT_COMMAND, ask, chat_of, send_to_chat, show_in_place
 from handlers.notify.data import NotifyForm, Nt, NtAction
 from handlers.notify.views import (
     card_view,
@@ -101,6 +101,11 @@ async def tapped(
     if action is NtAction.ZONE_ASK:
         await ask(query, state, NotifyForm.zone, zone_prompt())
         return
+    if action is NtAction.CARD:
+        # Under a notification: the settings come as a new message, the notification stays.
+        await state.clear()
+        await send_to_chat(query, *await card(notifier, chat_id, account))
+        return
     await _remember(notifier, chat_id, i18n)
     if action is NtAction.BALANCE_OFF:
         await notifier.change(chat_id, account, "balance", False)
@@ -118,7 +123,7 @@ async def tapped(
         if zone(value) is None:
             raise StaleButton("unknown zone")
         await notifier.set_zone(chat_id, value)
-    elif action is not NtAction.CARD:
+    else:
         raise StaleButton("unknown notification button")
     await state.clear()
     text, markup = await card(notifier, chat_id, account)

@@ -97,6 +97,8 @@ async def test_low_balance_alert_fires_once_and_rearms_after_recovery(
     await rounds(bot, clock, POLL)
     alert = await user.expect_message()
     assert "420.50" in alert.text and "below" in alert.text and "500.00" in alert.text
+    await user.press(alert, "Settings")
+    assert "Low balance: below" in (await user.expect_message()).text
 
     # Still below, then just above the threshold but under its 10 %: no second alert.
     await rounds(bot, clock, 2 * POLL)
@@ -359,3 +361,36 @@ async def test_a_chat_logged_in_to_another_account_hears_nothing_of_the_old(
     await rounds(bot, clock, POLL)
     assert "below" in (await anna.expect_message()).text
     await boris.assert_no_reply(timeout=1)
+
+
+async def test_bad_input_is_explained_and_changes_nothing(
+    bot: RunningBot, fake_telegram: FakeTelegram
+) -> None:
+    user = fake_telegram.user(language_code="ru")
+    await login(user, expect=None)
+    await user.send("/notify")
+    card = await user.expect_message()
+    await user.press(card, "Низкий баланс")
+    await user.expect_message()
+    await user.send("пятьсот")
+    assert "не похоже на сумму" in (await user.expect_message()).text
+    await user.send("/notify")
+    card = await user.expect_message()
+    assert "Низкий баланс: выключено" in card.text
+    await user.press(card, "Часовой пояс")
+    await user.press(await user.expect_edit(), "Другой пояс")
+    await user.expect_message()
+    await user.send("Mars/Olympus")
+    assert "не знаю" in (await user.expect_message()).text
+    await user.send("/cancel")
+    await user.expect_message()
+    await user.send("/notify")
+    card = await user.expect_message()
+    assert "Часовой пояс: Москва" in card.text
+    await user.press(card, "Сводка")
+    await user.press(await user.expect_edit(), "Каждый день")
+    await user.expect_edit()
+    await user.send("25:00")
+    assert "не похоже на время" in (await user.expect_message()).text
+    await user.send("/notify")
+    assert "Сводка отправленного и потраченного: выключено" in (await user.expect_message()).text
