@@ -412,15 +412,22 @@ class Notifier:
             for sender in await poller.smsc.get_sender_operators()
             for operator, status in sender.statuses.items()
         }
-        changes = [
-            [name, operator, seen[(name, operator)], status]
-            for (name, operator), status in current.items()
-            if (name, operator) in seen and seen[(name, operator)] != status
-        ]
-        await self.repo.save_sender_statuses(
+        await self.repo.add_sender_statuses(
             account,
-            [(name, operator, status) for (name, operator), status in current.items()],
+            [
+                (name, op, status)
+                for (name, op), status in current.items()
+                if (name, op) not in seen
+            ],
         )
+        changes = []
+        for (name, operator), status in current.items():
+            old = seen.get((name, operator))
+            if old is None or old == status:
+                continue
+            # Only the caller that moves the stored status on reports it.
+            if await self.repo.change_sender_status(account, name, operator, old, status):
+                changes.append([name, operator, old, status])
         if not changes:
             return
         payload = {"kind": "senders", "changes": changes, **_who(poller.account)}

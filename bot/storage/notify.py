@@ -220,14 +220,26 @@ class NotifyRepo:
         )
         return {(str(r[0]), str(r[1])): int(r[2]) for r in rows}
 
-    async def save_sender_statuses(
+    async def add_sender_statuses(
         self, account: str, statuses: Iterable[tuple[str, str, int]]
     ) -> None:
+        """Statuses seen for the first time: recorded, nothing to report."""
         await self._conn.executemany(
             "INSERT INTO notify_senders (account, sender, operator, status) VALUES (?, ?, ?, ?)"
-            " ON CONFLICT (account, sender, operator) DO UPDATE SET status = excluded.status",
+            " ON CONFLICT (account, sender, operator) DO NOTHING",
             [(account, sender, operator, status) for sender, operator, status in statuses],
         )
+
+    async def change_sender_status(
+        self, account: str, sender: str, operator: str, old: int, new: int
+    ) -> bool:
+        """Record a change; True for the one caller that saw ``old`` turn into ``new``."""
+        async with self._conn.execute(
+            "UPDATE notify_senders SET status = ?"
+            " WHERE account = ? AND sender = ? AND operator = ? AND status = ?",
+            (new, account, sender, operator, old),
+        ) as cursor:
+            return cursor.rowcount > 0
 
     async def claim_digest(self, chat_id: int, account: str, period: str, now: float) -> bool:
         """True for the one caller that queues this digest; any later call gets False."""
