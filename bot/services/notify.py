@@ -302,7 +302,12 @@ class Notifier:
             now = self._clock()
             upcoming = now + MAX_SLEEP
             for followed in await self.repo.followed():
-                upcoming = min(upcoming, await self._round(followed, now))
+                try:
+                    upcoming = min(upcoming, await self._round(followed, now))
+                except Exception:
+                    # One account's trouble (a bug, an answer not understood) stops only its
+                    # round; it is tried again at its next slot.
+                    log.exception("notifications: a round failed")
             return upcoming
 
     # -- one account -----------------------------------------------------------------------------
