@@ -190,8 +190,7 @@ async def perform(
 
 async def ask_confirmation(
     query: CallbackQuery,
-    confirmations: ConfirmationService,
-    account: Account,
+    data: dict[str, Any],
     *,
     action: str,
     payload: dict[str, str],
@@ -201,10 +200,11 @@ async def ask_confirmation(
     in_place: bool = False,
 ) -> None:
     """Record the question ``action`` and show it with Yes and No: in place of the button's
-    message, or as a new message under it."""
+    message, or as a new message under it. ``data``: aiogram's, of a handler taking ``**data``."""
+    confirmations: ConfirmationService = data["confirmations"]
     record_id = await confirmations.ask(
         chat_id=chat_of(query),
-        account=account_key(account),
+        account=account_key(data["account"]),
         action=action,
         payload=payload,
         asked_by=query.from_user.id,
@@ -219,8 +219,7 @@ async def ask_confirmation(
 
 async def ask_delete(
     query: CallbackQuery,
-    confirmations: ConfirmationService,
-    account: Account,
+    data: dict[str, Any],
     *,
     action: str,
     payload: dict[str, str],
@@ -231,8 +230,7 @@ async def ask_delete(
     name = first_line(query)
     await ask_confirmation(
         query,
-        confirmations,
-        account,
+        data,
         action=action,
         payload=payload,
         question=f"{name}\n\n{question}" if name else question,

@@ -16,10 +16,8 @@ from aiogram.utils.i18n import ngettext
 from bot.i18n import fmt_number
 from bot.middlewares import ACCOUNT_FLAG
 from bot.services.audit import audited
-from bot.services.confirmations import ConfirmationService
 from bot.services.phonebook import NAME_LIMIT, PhoneBook, valid_name
 from bot.smsc.models import Group
-from bot.storage.accounts import Account
 from bot.storage.audit import AuditLog
 from bot.text import clip
 from bot.ui import (
@@ -188,8 +186,7 @@ async def ask_delete(
     query: CallbackQuery,
     callback_data: GrAct,
     book: PhoneBook,
-    account: Account,
-    confirmations: ConfirmationService,
+    **data: Any,
 ) -> None:
     group = await book.group(callback_data.g)
     if group is None:
@@ -197,8 +194,7 @@ async def ask_delete(
         return
     await ask_confirmation(
         query,
-        confirmations,
-        account,
+        data,
         action="grdel",
         payload={"group": str(group.id)},
         question=ngettext(

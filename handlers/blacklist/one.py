@@ -17,11 +17,9 @@ from bot.middlewares import ACCOUNT_FLAG
 from bot.phones import display_stored, find_phones, pick_phone
 from bot.services.audit import audited
 from bot.services.blacklist import NO_RECORDS, BlackList
-from bot.services.confirmations import ConfirmationService
 from bot.smsc import SmscError
 from bot.smsc.client import AUTH_FAILED
 from bot.smsc.models import BlackType
-from bot.storage.accounts import Account
 from bot.storage.audit import AuditLog
 from bot.ui import (
     NOT_COMMAND,
@@ -143,18 +141,11 @@ async def undo(
 
 
 @router.callback_query(BlDel.filter(), flags={ACCOUNT_FLAG: True})
-async def ask_remove(
-    query: CallbackQuery,
-    callback_data: BlDel,
-    account: Account,
-    region: str,
-    confirmations: ConfirmationService,
-) -> None:
+async def ask_remove(query: CallbackQuery, callback_data: BlDel, region: str, **data: Any) -> None:
     number = esc(display_stored(callback_data.p, region))
     await ask_confirmation(
         query,
-        confirmations,
-        account,
+        data,
         action="bldel",
         payload={"phone": callback_data.p},
         question=_("Remove {number} from the black list?").format(number=number),

@@ -12,9 +12,7 @@ from aiogram.utils.i18n import gettext as _
 from bot.errors import explain
 from bot.middlewares import ACCOUNT_FLAG
 from bot.services.audit import audited
-from bot.services.confirmations import ConfirmationService
 from bot.smsc import SmscClient, SmscError
-from bot.storage.accounts import Account
 from bot.storage.audit import AuditLog
 from bot.ui import NOT_COMMAND, Cf, ask
 from bot.ui import show_in_place as show
@@ -63,16 +61,10 @@ async def got_new_comment(
 
 
 @router.callback_query(SnAct.filter(F.action == SnAction.DELETE), flags={ACCOUNT_FLAG: True})
-async def start_delete(
-    query: CallbackQuery,
-    callback_data: SnAct,
-    account: Account,
-    confirmations: ConfirmationService,
-) -> None:
+async def start_delete(query: CallbackQuery, callback_data: SnAct, **data: Any) -> None:
     await ask_delete(
         query,
-        confirmations,
-        account,
+        data,
         action="sndel",
         payload={"sender": str(callback_data.id)},
         question=_("Delete this sender name? Messages can no longer be sent from it."),

@@ -13,10 +13,8 @@ from aiogram.utils.i18n import gettext as _
 from bot.errors import explain
 from bot.middlewares import ACCOUNT_FLAG
 from bot.services.audit import audited
-from bot.services.confirmations import ConfirmationService
 from bot.smsc import SmscClient, SmscError
 from bot.smsc.models import Template
-from bot.storage.accounts import Account
 from bot.storage.audit import AuditLog
 from bot.ui import NOT_COMMAND, Cf, ask
 from bot.ui import show_in_place as show
@@ -115,16 +113,10 @@ async def got_change(
 
 
 @router.callback_query(TpAct.filter(F.action == TpAction.DELETE), flags={ACCOUNT_FLAG: True})
-async def start_delete(
-    query: CallbackQuery,
-    callback_data: TpAct,
-    account: Account,
-    confirmations: ConfirmationService,
-) -> None:
+async def start_delete(query: CallbackQuery, callback_data: TpAct, **data: Any) -> None:
     await ask_delete(
         query,
-        confirmations,
-        account,
+        data,
         action="tpdel",
         payload={"template": str(callback_data.id)},
         question=_("Delete this template?"),
