@@ -9,12 +9,11 @@ from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message
 from aiogram.utils.i18n import gettext as _
 
-from bot.errors import explain
 from bot.middlewares import ACCOUNT_FLAG
 from bot.services.audit import audited
 from bot.smsc import SmscClient, SmscError
 from bot.storage.audit import AuditLog
-from bot.ui import NOT_COMMAND, Cf, ask
+from bot.ui import NOT_COMMAND, Cf, ask, refused
 from bot.ui import show_in_place as show
 from bot.ui import user_id_of as user_id
 from handlers.confirm import Asked, Tap, ask_delete
@@ -50,11 +49,8 @@ async def got_new_comment(
             smsc.change_sender(sender_id=sender_id, comment=comment),
         )
     except SmscError as exc:
-        if exc.code == 3:
-            await state.clear()
-            await message.answer(_("This sender name no longer exists."))
-            return
-        await message.answer(explain(exc) + "\n" + _("Send the comment again, or /cancel."))
+        again = _("Send the comment again, or /cancel.")
+        await refused(message, state, exc, again, instead=_("This sender name no longer exists."))
         return
     await state.clear()
     await message.answer(_("Comment saved."), reply_markup=open_markup(sender_id))

@@ -10,13 +10,12 @@ from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message
 from aiogram.utils.i18n import gettext as _
 
-from bot.errors import explain
 from bot.middlewares import ACCOUNT_FLAG
 from bot.services.audit import audited
 from bot.smsc import SmscClient, SmscError
 from bot.smsc.models import Template
 from bot.storage.audit import AuditLog
-from bot.ui import NOT_COMMAND, Cf, ask
+from bot.ui import NOT_COMMAND, Cf, ask, refused
 from bot.ui import show_in_place as show
 from bot.ui import user_id_of as user_id
 from handlers.confirm import Asked, Tap, ask_delete
@@ -89,11 +88,8 @@ async def save_edit(
             smsc.change_template(template, name=name, message=text),
         )
     except SmscError as exc:
-        if exc.code == 3:
-            await state.clear()
-            await message.answer(_("This template no longer exists."))
-            return
-        await message.answer(explain(exc) + "\n" + _("Send it again, or /cancel."))
+        gone = _("This template no longer exists.")
+        await refused(message, state, exc, _("Send it again, or /cancel."), instead=gone)
         return
     await state.clear()
     changes = {"name": name} if name is not None else {"message": text}
