@@ -113,10 +113,7 @@ async def claim(
     result = await confirmations.claim(
         asked.id, chat_id=chat_of(query), account=account_key(account), user_id=query.from_user.id
     )
-    if isinstance(result, Refusal):
-        await refuse(query, result, check)
-        return None
-    return result
+    return await unless_refused(query, result, check)
 
 
 async def cancel(
@@ -129,10 +126,17 @@ async def cancel(
     result = await confirmations.cancel(
         asked.id, chat_id=chat_of(query), user_id=query.from_user.id
     )
+    return await unless_refused(query, result, check) is not None
+
+
+async def unless_refused(
+    query: CallbackQuery, result: Confirmation | Refusal, check: InlineKeyboardMarkup | None
+) -> Confirmation | None:
+    """The record a claim or cancel returned; a refusal is shown, and gives None."""
     if isinstance(result, Refusal):
         await refuse(query, result, check)
-        return False
-    return True
+        return None
+    return result
 
 
 async def perform(
