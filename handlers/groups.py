@@ -26,6 +26,7 @@ from bot.ui import (
     ask,
     button,
     esc,
+    expected_text,
     keyboard,
     not_command,
     pager_row,
@@ -175,10 +176,7 @@ async def got_name(message: Message, state: FSMContext, book: PhoneBook, audit: 
     await message.answer(_("Renamed.") + "\n" + text, reply_markup=markup)
 
 
-@router.message(GroupEdit.new, not_command)
-@router.message(GroupEdit.rename, not_command)
-async def expected_text(message: Message) -> None:
-    await message.answer(_("Please send it as a text message, or /cancel."))
+router.message(StateFilter(GroupEdit.new, GroupEdit.rename), not_command)(expected_text)
 
 
 @router.callback_query(GrAct.filter(F.a == "del"), flags={ACCOUNT_FLAG: True})

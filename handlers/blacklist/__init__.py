@@ -9,15 +9,14 @@ and the bulk engine are ``bot.services.blacklist``'s, handed in as ``black``.
 from __future__ import annotations
 
 from aiogram import Bot, Router
-from aiogram.filters import Command, CommandObject
+from aiogram.filters import Command, CommandObject, StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.types import Message
-from aiogram.utils.i18n import gettext as _
 
 from bot.middlewares import ACCOUNT_FLAG
 from bot.services.blacklist import BlackList
 from bot.storage.audit import AuditLog
-from bot.ui import not_command
+from bot.ui import expected_text, not_command
 from handlers.blacklist import browse, bulk, one
 from handlers.blacklist.data import (
     BlackAdd,
@@ -79,8 +78,6 @@ async def cmd_black(
         await message.answer(body, reply_markup=markup)
 
 
-@rest.message(BlackAdd.numbers, not_command)
-@rest.message(BlackSearch.query, not_command)
-@rest.message(BlackRemove.number, not_command)
-async def expected_text(message: Message) -> None:
-    await message.answer(_("Please send it as a text message, or /cancel."))
+rest.message(StateFilter(BlackAdd.numbers, BlackSearch.query, BlackRemove.number), not_command)(
+    expected_text
+)
