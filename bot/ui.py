@@ -19,6 +19,7 @@ from aiogram.utils.i18n import ngettext
 
 from bot.errors import explain, secret_taken
 from bot.i18n import fmt_money, fmt_number
+from bot.phones import Phone, parse_shared
 from bot.smsc import SmscError
 from bot.text import TEXT_LIMIT, units_prefix, utf16_len
 
@@ -224,6 +225,18 @@ async def ask(
         await query.message.reply(prompt)
     elif query.bot is not None:
         await query.bot.send_message(chat_of(query), prompt)
+
+
+async def shared_phone(
+    message: Message, region: str, invalid: Callable[[str], str]
+) -> Phone | None:
+    """The number of the contact ``message`` shares, read in ``region``; when it is not a valid
+    number, None, and the answer ``invalid`` makes of it."""
+    assert message.contact is not None
+    phone = parse_shared(message.contact.phone_number, region)
+    if phone is None:
+        await message.answer(invalid(message.contact.phone_number))
+    return phone
 
 
 async def refused(

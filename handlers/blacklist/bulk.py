@@ -9,10 +9,10 @@ from aiogram.types import CallbackQuery, Message
 from aiogram.utils.i18n import gettext as _
 
 from bot.middlewares import ACCOUNT_FLAG
-from bot.phones import ParsedList, parse_file, parse_list, parse_shared
+from bot.phones import ParsedList, parse_file, parse_list
 from bot.services.blacklist import BlackList, Bulk
 from bot.storage.audit import AuditLog
-from bot.ui import NOT_COMMAND, send_to_chat, user_id_of
+from bot.ui import NOT_COMMAND, send_to_chat, shared_phone, user_id_of
 from handlers import blacklist as tunables
 from handlers.blacklist.data import FILE_SUFFIXES, MAX_FILE_BYTES, BlackAdd, BlMenu
 from handlers.blacklist.one import block_one
@@ -133,10 +133,8 @@ async def got_contact(
     region: str,
     audit: AuditLog,
 ) -> None:
-    assert message.contact is not None
-    phone = parse_shared(message.contact.phone_number, region)
+    phone = await shared_phone(message, region, invalid_text)
     if phone is None:
-        await message.answer(invalid_text(message.contact.phone_number))
         return
     await state.clear()
     user = user_id_of(message)
