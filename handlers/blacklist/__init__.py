@@ -51,10 +51,13 @@ __all__ = [
     "router",
 ]
 
-router = Router(name="blacklist")
-# Anything else during a conversation: after every handler of these states. Commands are left
-# alone here: they belong to the routers after this one.
+# Anything else inside the conversations: tried after every other handler of the feature.
 rest = Router(name="blacklist.rest")
+rest.message(StateFilter(BlackAdd.numbers, BlackSearch.query, BlackRemove.number), not_command)(
+    expected_text
+)
+
+router = Router(name="blacklist")
 router.include_routers(one.router, browse.router, bulk.router, rest)
 
 
@@ -76,8 +79,3 @@ async def cmd_black(
     else:
         body, markup = await browse.render_list(black, region, BlPage(d="n", at=0))
         await message.answer(body, reply_markup=markup)
-
-
-rest.message(StateFilter(BlackAdd.numbers, BlackSearch.query, BlackRemove.number), not_command)(
-    expected_text
-)

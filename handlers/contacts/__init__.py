@@ -46,13 +46,8 @@ __all__ = [
     "router",
 ]
 
-router = Router(name="contacts")
-# Anything else during a conversation: after every handler of these states. Commands are left
-# alone here: they belong to the routers after this one.
+# Anything else inside the conversations: tried after every other handler of the feature.
 rest = Router(name="contacts.rest")
-router.include_routers(browse.router, add.router, card.router, rest)
-
-
 rest.message(
     StateFilter(
         AddContact.phone,
@@ -69,3 +64,7 @@ rest.message(
 @rest.message(AddContact.groups, not_command)
 async def expected_button(message: Message) -> None:
     await message.answer(_("Please choose with the buttons, or send /cancel."))
+
+
+router = Router(name="contacts")
+router.include_routers(browse.router, add.router, card.router, rest)
