@@ -8,14 +8,14 @@ and the bulk engine are ``bot.services.blacklist``'s, handed in as ``black``.
 
 from __future__ import annotations
 
+from typing import Any
+
 from aiogram import Bot, Router
 from aiogram.filters import Command, CommandObject, StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.types import Message
 
 from bot.middlewares import ACCOUNT_FLAG
-from bot.services.blacklist import BlackList
-from bot.storage.audit import AuditLog
 from bot.ui import expected_text, not_command
 from handlers.blacklist import browse, bulk, one
 from handlers.blacklist.data import (
@@ -67,15 +67,15 @@ async def cmd_black(
     command: CommandObject,
     state: FSMContext,
     bot: Bot,
-    black: BlackList,
-    region: str,
-    audit: AuditLog,
+    **data: Any,
 ) -> None:
     await state.clear()
     if message.document is not None:
-        await bulk.take_file(message, state, bot, black, region, audit)
-    elif command.args:
-        await bulk.take_numbers(message, state, black, region, audit, command.args)
+        await bulk.take_file(message, state, bot, **data)
+        return
+    editor = one.Editor.of(message, data)
+    if command.args:
+        await bulk.take_numbers(message, state, editor, command.args)
     else:
-        body, markup = await browse.render_list(black, region, BlPage(d="n", at=0))
+        body, markup = await browse.render_list(editor.black, editor.region, BlPage(d="n", at=0))
         await message.answer(body, reply_markup=markup)
