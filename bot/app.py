@@ -187,6 +187,7 @@ async def build_app(settings: Settings, *, clock: Callable[[], float] = time.tim
         accounts=accounts,
         audit=audit,
         confirmations=ConfirmationService(ConfirmationRepo(db)),
+        teams=accounts.teams,
     )
     in_flight = InFlight()
     # Order matters: the error layer sits inside the locale middleware so errors are localized.
@@ -196,11 +197,12 @@ async def build_app(settings: Settings, *, clock: Callable[[], float] = time.tim
     dp.update.outer_middleware(AllowlistMiddleware(settings.allowed_user_ids))
     dp.update.outer_middleware(ChatLocaleMiddleware(i18n, LanguagePrefs(repo)))
     dp.update.outer_middleware(ErrorLayerMiddleware(accounts))
-    # Before the account middleware: a button is answered even when the chat has no account.
-    dp.callback_query.middleware(CallbackAnswerMiddleware(pre=True))
+    # Before buttons are answered: a role too low for a button is said in an alert on it (the
+    # error layer answers a button whose chat has no account).
     account_middleware = AccountMiddleware(accounts)
     dp.message.middleware(account_middleware)
     dp.callback_query.middleware(account_middleware)
+    dp.callback_query.middleware(CallbackAnswerMiddleware(pre=True))
     tools = AccountToolsMiddleware(PhoneBooks(), BlackLists())
     dp.message.middleware(tools)
     dp.callback_query.middleware(tools)

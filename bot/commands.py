@@ -32,9 +32,12 @@ COMMANDS: tuple[tuple[str, str], ...] = (
     ("templates", N_("Message templates: add, edit, delete")),
     ("subclients", N_("Subclients: create, change, top up")),
     ("stats", N_("What each subclient sent and spent")),
+    ("team", N_("Your team: members, roles, invitations")),
+    ("link", N_("Link a group chat to your team's account")),
+    ("audit", N_("Who changed what, latest first")),
     ("lang", N_("Language: English or Russian")),
     ("cancel", N_("Leave the current conversation")),
-    ("logout", N_("Log out and forget the saved credentials")),
+    ("logout", N_("Leave the team, or disconnect the account")),
 )
 
 

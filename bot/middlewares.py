@@ -18,11 +18,13 @@ from aiogram.methods import AnswerCallbackQuery, GetUpdates, TelegramMethod
 from aiogram.methods.base import TelegramType
 from aiogram.types import Chat, InlineKeyboardMarkup, TelegramObject, Update, User
 
-from bot.accounts import AccountService
+from bot.accounts import AccountService, NotLoggedIn, NotTheAsker
 from bot.health import Heartbeat
 from bot.phones import region_for_site
 from bot.services.blacklist import BlackLists
 from bot.services.phonebook import PhoneBooks
+from bot.services.teams import Role
+from bot.storage.audit import ACTOR_NAME
 from bot.storage.updates import UpdateJournal
 from bot.text import (
     CALLBACK_ANSWER_LIMIT,
@@ -40,6 +42,8 @@ log = logging.getLogger(__name__)
 Handler = Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]]
 
 ACCOUNT_FLAG = "account"
+# The least role a handler flagged ``account`` needs (bot.services.teams.Role); viewer if unset.
+ROLE_FLAG = "role"
 
 
 class Gate(BaseMiddleware):
@@ -101,18 +105,32 @@ class OnceMiddleware(Gate):
 
 
 class AccountMiddleware(Gate):
-    """Hands ``account`` and ``smsc`` to handlers flagged ``account``; raises when there is none."""
+    """Hands ``account``, ``smsc`` and ``role`` to handlers flagged ``account``, checking the
+    handler's ``role`` flag (default viewer) against the role of whoever sent the message or
+    tapped, at that moment; raises ``NotLoggedIn``, ``RoleTooLow`` or ``NotTheAsker``.
+
+    Runs before buttons are answered, so a refusal can be an alert on the button.
+    """
 
     def __init__(self, accounts: AccountService) -> None:
         self.accounts = accounts
 
     async def admit(self, event: TelegramObject, data: dict[str, Any]) -> bool:
+        user: User | None = data.get("event_from_user")
+        if user is not None:
+            ACTOR_NAME.set(user.full_name)
         if get_flag(data, ACCOUNT_FLAG):
             chat = data["event_chat"]
-            user: User | None = data.get("event_from_user")
-            data["account"], data["smsc"] = await self.accounts.client_for(
-                chat.id, user.id if user else None
-            )
+            if user is None:
+                raise NotLoggedIn
+            needed = get_flag(data, ROLE_FLAG, default=Role.VIEWER)
+            access = await self.accounts.access(chat.id, user.id, needed)
+            asked = data.get("asked")
+            # A confirmation is answered by whoever asked it, or by an owner or admin.
+            if asked is not None and asked.asked_by != user.id and access.role < Role.ADMIN:
+                raise NotTheAsker
+            data["account"], data["smsc"], data["role"] = access.account, access.smsc, access.role
+            await self.accounts.note_name(access.account.id, user.id, user.full_name)
         return True
 
 
