@@ -147,7 +147,7 @@ async def member_card(
         name=who(member), role=role_name(Role.of(member.role) or Role.VIEWER)
     )
     roles = [
-        button(role_name(given), TmRole(user=member.user_id, role=given))
+        button(role_name(given).capitalize(), TmRole(user=member.user_id, role=given))
         for given in GIVEN_ROLES
         if given.key != member.role
     ]
@@ -324,7 +324,7 @@ async def confirm_leave(
 
 @router.callback_query(TmInvite.filter(F.role == 0), flags=TEAM)
 async def choose_invite_role(query: CallbackQuery) -> None:
-    roles = [button(role_name(given), TmInvite(role=given)) for given in GIVEN_ROLES]
+    roles = [button(role_name(given).capitalize(), TmInvite(role=given)) for given in GIVEN_ROLES]
     await show(
         query,
         _("Invite as which role?"),
