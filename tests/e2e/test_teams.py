@@ -239,7 +239,8 @@ async def test_three_members_tapping_one_top_up_pay_once_by_an_allowed_person(
     await fake_telegram.drained()
     assert len(payments(smsc)) == 1
     assert sub.balance == Decimal("100.00")
-    refused = [await answer_of(fake_telegram, p, q) for p, q in zip(tappers[:2], queries[:2])]
+    pairs = zip(tappers[:2], queries[:2], strict=True)
+    refused = [await answer_of(fake_telegram, p, q) for p, q in pairs]
     assert all(a.show_alert for a in refused)
     records = bot.app.dp["confirmations"]  # type: ignore[union-attr]
     record = await records.get(yes.split(":")[1])
