@@ -62,10 +62,38 @@ def callback_classes() -> dict[str, type[CallbackData]]:
 
 PREFIXES = callback_classes()
 # Words the handlers' magic filters compare fields with, and the seeded data.
-WORDS = (
-    "rn ph del gr add list search t none new save skip n p o main phone login pw pay type "
-    "yes no ru en smsc.ru demo sub_alex Client Friends"
-).split()
+WORDS = [
+    "rn",
+    "ph",
+    "del",
+    "gr",
+    "add",
+    "list",
+    "search",
+    "t",
+    "none",
+    "new",
+    "save",
+    "skip",
+    "n",
+    "p",
+    "o",
+    "main",
+    "phone",
+    "login",
+    "pw",
+    "pay",
+    "type",
+    "yes",
+    "no",
+    "ru",
+    "en",
+    "smsc.ru",
+    "demo",
+    "sub_alex",
+    "Client",
+    "Friends",
+]
 
 
 def field_values(annotation: Any, ints: list[int], words: list[str]) -> st.SearchStrategy[Any]:
