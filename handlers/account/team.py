@@ -178,7 +178,7 @@ async def ask_role(
         account,
         "tmrole",
         {"user": str(member.user_id), "role": new.key},
-        _("Make {name} {role}?").format(name=who(member), role=role_name(new)),
+        _("Change the role of {name} to {role}?").format(name=who(member), role=role_name(new)),
     )
 
 
