@@ -30,6 +30,7 @@ from bot.middlewares import (
     AccountMiddleware,
     AccountToolsMiddleware,
     AllowlistMiddleware,
+    GroupReplyMiddleware,
     Handler,
     HeartbeatMiddleware,
     OnceMiddleware,
@@ -206,6 +207,9 @@ async def build_app(settings: Settings, *, clock: Callable[[], float] = time.tim
     tools = AccountToolsMiddleware(PhoneBooks(), BlackLists())
     dp.message.middleware(tools)
     dp.callback_query.middleware(tools)
+    group_reply = GroupReplyMiddleware()
+    dp.message.middleware(group_reply)
+    dp.callback_query.middleware(group_reply)
     dp.include_routers(*get_routers())
 
     heartbeat = Heartbeat(settings.data_dir)

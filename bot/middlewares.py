@@ -4,6 +4,7 @@ what every outgoing text must be (Telegram's limits, no characters that hide or 
 from __future__ import annotations
 
 import asyncio
+import html
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -14,9 +15,11 @@ from aiogram.client.session.middlewares.base import BaseRequestMiddleware, NextR
 from aiogram.dispatcher.flags import get_flag
 from aiogram.enums import ChatType, ParseMode
 from aiogram.exceptions import TelegramRetryAfter
+from aiogram.fsm.context import FSMContext
 from aiogram.methods import AnswerCallbackQuery, GetUpdates, TelegramMethod
 from aiogram.methods.base import TelegramType
-from aiogram.types import Chat, InlineKeyboardMarkup, TelegramObject, Update, User
+from aiogram.types import Chat, ForceReply, InlineKeyboardMarkup, TelegramObject, Update, User
+from aiogram.utils.i18n import gettext as _
 
 from bot.accounts import AccountService, NotLoggedIn, NotTheAsker
 from bot.health import Heartbeat
@@ -149,6 +152,37 @@ class AccountToolsMiddleware(Gate):
             data["black"] = self.black_lists.of(smsc)
             data["region"] = region_for_site(account.site)
         return True
+
+
+class GroupReplyMiddleware(BaseMiddleware):
+    """In a group, a handler that leaves its sender in a conversation step gets a prompt to reply.
+
+    Under Telegram's privacy mode the bot sees only commands and replies to its own messages in
+    a group, so a typed answer must be a reply: a selective ForceReply, shown to that person only
+    (they are mentioned in it), makes their app start one.
+    """
+
+    async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
+        chat: Chat | None = data.get("event_chat")
+        user: User | None = data.get("event_from_user")
+        state: FSMContext | None = data.get("state")
+        if chat is None or chat.type == ChatType.PRIVATE or user is None or state is None:
+            return await handler(event, data)
+        before = await state.get_state()
+        result = await handler(event, data)
+        after = await state.get_state()
+        if after is not None and after != before:
+            bot: Bot = data["bot"]
+            mention = f'<a href="tg://user?id={user.id}">{html.escape(user.full_name)}</a>'
+            await bot.send_message(
+                chat.id,
+                _(
+                    "{name}, answer with a reply to this message: in a group I see only "
+                    "replies to my messages."
+                ).format(name=mention),
+                reply_markup=ForceReply(selective=True),
+            )
+        return result
 
 
 class RetryAfterMiddleware(BaseRequestMiddleware):

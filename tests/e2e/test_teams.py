@@ -441,3 +441,28 @@ async def test_a_database_of_the_release_before_teams_opens_and_works(
             assert "Your role: viewer" in ((await other.expect_message()).text or "")
     finally:
         await running.stop()
+
+
+async def test_a_typing_step_in_a_group_asks_for_a_reply_from_that_person_only(
+    bot: RunningBot, fake_telegram: FakeTelegram, smsc: SmscEmulator
+) -> None:
+    seed_contact(smsc, "79991234567", "Client")
+    owner, operator = fake_telegram.user(9111), fake_telegram.user(9112, "Olly")
+    await team_of(fake_telegram, owner, Operator=operator)
+    await link_group(fake_telegram, owner)
+    person = in_group(fake_telegram, operator)
+    await person.send("/contacts")
+    await person.press(await person.expect_message(), "1. Client")
+    await person.press(await person.expect_message(), "Rename")
+    await person.expect_message()
+    prompt = await person.expect_message()
+    assert "answer with a reply to this message" in (prompt.text or "")
+    markup = fake_telegram.requests_for("sendMessage")[-1].params["reply_markup"]
+    assert markup == {"force_reply": True, "selective": True}
+    assert (
+        f"tg://user?id={operator.id}"
+        in fake_telegram.requests_for("sendMessage")[-1].params["text"]
+    )
+    await person.send("Best client")
+    await fake_telegram.drained()
+    assert any(r.params.get("name") == "Best client" for r in smsc.requests)
