@@ -7,7 +7,7 @@ import asyncio
 import html
 import logging
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, Final
 
 from aiogram import BaseMiddleware, Bot
 from aiogram.client.default import Default
@@ -47,6 +47,10 @@ Handler = Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]]
 ACCOUNT_FLAG = "account"
 # The least role a handler flagged ``account`` needs (bot.services.teams.Role); viewer if unset.
 ROLE_FLAG = "role"
+# The flags of handlers that change contacts, groups, the black list or templates, and of those
+# that change sender names, subclients or the team (docs/teams.md has the table).
+OPERATOR_FLAGS: Final = {ACCOUNT_FLAG: True, ROLE_FLAG: Role.OPERATOR}
+ADMIN_FLAGS: Final = {ACCOUNT_FLAG: True, ROLE_FLAG: Role.ADMIN}
 
 
 class Gate(BaseMiddleware):

@@ -14,7 +14,7 @@ from aiogram.utils.i18n import gettext as _
 from aiogram.utils.i18n import ngettext
 
 from bot.i18n import fmt_number
-from bot.middlewares import ACCOUNT_FLAG
+from bot.middlewares import ACCOUNT_FLAG, OPERATOR_FLAGS
 from bot.services.audit import audited
 from bot.services.confirmations import ConfirmationService
 from bot.services.phonebook import NAME_LIMIT, PhoneBook, valid_name
@@ -129,7 +129,7 @@ async def open_group(query: CallbackQuery, callback_data: GrOpen, book: PhoneBoo
     await show_in_place(query, *group_view(group))
 
 
-@router.callback_query(GrNew.filter())
+@router.callback_query(GrNew.filter(), flags=OPERATOR_FLAGS)
 async def ask_new(query: CallbackQuery, state: FSMContext) -> None:
     await state.clear()
     await state.set_state(GroupEdit.new)
@@ -140,7 +140,7 @@ async def bad_name(message: Message) -> None:
     await message.answer(_("Send a group name of 1 to {n} characters.").format(n=NAME_LIMIT))
 
 
-@router.message(GroupEdit.new, NOT_COMMAND, flags={ACCOUNT_FLAG: True})
+@router.message(GroupEdit.new, NOT_COMMAND, flags=OPERATOR_FLAGS)
 async def got_new(message: Message, state: FSMContext, book: PhoneBook, audit: AuditLog) -> None:
     name = valid_name(message.text or "")
     if name is None:
@@ -154,7 +154,7 @@ async def got_new(message: Message, state: FSMContext, book: PhoneBook, audit: A
     await message.answer(_("Group created.") + "\n" + text, reply_markup=markup)
 
 
-@router.callback_query(GrAct.filter(F.a == "rn"))
+@router.callback_query(GrAct.filter(F.a == "rn"), flags=OPERATOR_FLAGS)
 async def ask_rename(query: CallbackQuery, callback_data: GrAct, state: FSMContext) -> None:
     await state.clear()
     await state.set_state(GroupEdit.rename)
@@ -162,7 +162,7 @@ async def ask_rename(query: CallbackQuery, callback_data: GrAct, state: FSMConte
     await send_to_chat(query, _("Send the new name of the group."))
 
 
-@router.message(GroupEdit.rename, NOT_COMMAND, flags={ACCOUNT_FLAG: True})
+@router.message(GroupEdit.rename, NOT_COMMAND, flags=OPERATOR_FLAGS)
 async def got_rename(message: Message, state: FSMContext, book: PhoneBook, audit: AuditLog) -> None:
     name = valid_name(message.text or "")
     if name is None:
@@ -192,7 +192,7 @@ async def expected_text(message: Message) -> None:
     await message.answer(_("Please send it as a text message, or /cancel."))
 
 
-@router.callback_query(GrAct.filter(F.a == "del"), flags={ACCOUNT_FLAG: True})
+@router.callback_query(GrAct.filter(F.a == "del"), flags=OPERATOR_FLAGS)
 async def ask_delete(
     query: CallbackQuery,
     callback_data: GrAct,
@@ -218,7 +218,7 @@ async def ask_delete(
     )
 
 
-@router.callback_query(Cf.filter(), Asked("grdel"), flags={ACCOUNT_FLAG: True})
+@router.callback_query(Cf.filter(), Asked("grdel"), flags=OPERATOR_FLAGS)
 async def confirm_delete(query: CallbackQuery, book: PhoneBook, **data: Any) -> None:
     tap = Tap.of(query, data)
     group_id = int(tap.asked.payload.get("group", "0"))

@@ -17,7 +17,7 @@ from aiogram.utils.i18n import gettext as _
 from bot.accounts import AccountService, NotLoggedIn, NotTheAsker, RoleTooLow
 from bot.errors import StaleButton, role_name
 from bot.i18n import fmt_when
-from bot.middlewares import ACCOUNT_FLAG, ROLE_FLAG
+from bot.middlewares import ACCOUNT_FLAG, ADMIN_FLAGS
 from bot.services.confirmations import CHANGE_TTL, ConfirmationService, account_key
 from bot.services.teams import GIVEN_ROLES, INVITE_PREFIX, Joined, Role
 from bot.storage.accounts import Account
@@ -31,7 +31,6 @@ from handlers.confirm import Asked, cancel, claim
 router = Router(name="account.team")
 
 AUDIT_PAGE = 20
-TEAM = {ACCOUNT_FLAG: True, ROLE_FLAG: Role.ADMIN}
 
 
 class TmMember(CallbackData, prefix="tmm"):
@@ -136,7 +135,7 @@ async def back_to_team(
     await show(query, text, markup)
 
 
-@router.callback_query(TmMember.filter(), flags=TEAM)
+@router.callback_query(TmMember.filter(), flags=ADMIN_FLAGS)
 async def member_card(
     query: CallbackQuery, callback_data: TmMember, account: Account, accounts: AccountService
 ) -> None:
@@ -160,7 +159,7 @@ async def member_card(
     await show(query, text, markup)
 
 
-@router.callback_query(TmRole.filter(), flags=TEAM)
+@router.callback_query(TmRole.filter(), flags=ADMIN_FLAGS)
 async def ask_role(
     query: CallbackQuery,
     callback_data: TmRole,
@@ -182,7 +181,7 @@ async def ask_role(
     )
 
 
-@router.callback_query(TmRemove.filter(), flags=TEAM)
+@router.callback_query(TmRemove.filter(), flags=ADMIN_FLAGS)
 async def ask_remove(
     query: CallbackQuery,
     callback_data: TmRemove,
@@ -258,8 +257,8 @@ async def ask(
     await show(query, question, confirm_keyboard(record_id))
 
 
-@router.callback_query(Cf.filter(), Asked("tmrole"), flags=TEAM)
-@router.callback_query(Cf.filter(), Asked("tmrm"), flags=TEAM)
+@router.callback_query(Cf.filter(), Asked("tmrole"), flags=ADMIN_FLAGS)
+@router.callback_query(Cf.filter(), Asked("tmrm"), flags=ADMIN_FLAGS)
 async def confirm_member_change(
     query: CallbackQuery,
     callback_data: Cf,
@@ -322,7 +321,7 @@ async def confirm_leave(
 # -- invitations ---------------------------------------------------------------------------------
 
 
-@router.callback_query(TmInvite.filter(F.role == 0), flags=TEAM)
+@router.callback_query(TmInvite.filter(F.role == 0), flags=ADMIN_FLAGS)
 async def choose_invite_role(query: CallbackQuery) -> None:
     roles = [button(role_name(given).capitalize(), TmInvite(role=given)) for given in GIVEN_ROLES]
     await show(
@@ -332,7 +331,7 @@ async def choose_invite_role(query: CallbackQuery) -> None:
     )
 
 
-@router.callback_query(TmInvite.filter(F.role != 0), flags=TEAM)
+@router.callback_query(TmInvite.filter(F.role != 0), flags=ADMIN_FLAGS)
 async def invite(
     query: CallbackQuery,
     callback_data: TmInvite,
@@ -358,7 +357,7 @@ async def invite(
     )
 
 
-@router.callback_query(TmRevoke.filter(), flags=TEAM)
+@router.callback_query(TmRevoke.filter(), flags=ADMIN_FLAGS)
 async def revoke(
     query: CallbackQuery,
     callback_data: TmRevoke,
@@ -497,7 +496,7 @@ async def confirm_link(
     )
 
 
-@router.message(Command("unlink"), flags=TEAM)
+@router.message(Command("unlink"), flags=ADMIN_FLAGS)
 async def cmd_unlink(message: Message, accounts: AccountService, audit: AuditLog) -> None:
     if message.chat.type == ChatType.PRIVATE or message.from_user is None:
         await message.answer(_("Send /unlink in the group to disconnect it from the account."))
@@ -531,13 +530,13 @@ async def audit_view(account: Account, audit: AuditLog, before: int | None) -> t
     return text, markup
 
 
-@router.message(Command("audit"), flags=TEAM)
+@router.message(Command("audit"), flags=ADMIN_FLAGS)
 async def cmd_audit(message: Message, account: Account, audit: AuditLog) -> None:
     text, markup = await audit_view(account, audit, None)
     await message.answer(text, reply_markup=markup)
 
 
-@router.callback_query(AuPage.filter(), flags=TEAM)
+@router.callback_query(AuPage.filter(), flags=ADMIN_FLAGS)
 async def audit_page(
     query: CallbackQuery, callback_data: AuPage, account: Account, audit: AuditLog
 ) -> None:

@@ -14,8 +14,10 @@ from aiogram.fsm.context import FSMContext
 from aiogram.types import Message
 from aiogram.utils.i18n import gettext as _
 
+from bot.accounts import RoleTooLow
 from bot.middlewares import ACCOUNT_FLAG
 from bot.services.blacklist import BlackList
+from bot.services.teams import Role
 from bot.storage.audit import AuditLog
 from bot.ui import not_command
 from handlers.blacklist import browse, bulk, one
@@ -68,7 +70,11 @@ async def cmd_black(
     black: BlackList,
     region: str,
     audit: AuditLog,
+    role: Role,
 ) -> None:
+    if (message.document is not None or command.args) and role < Role.OPERATOR:
+        # /black alone shows the list; with numbers it blocks them.
+        raise RoleTooLow(Role.OPERATOR, role)
     await state.clear()
     if message.document is not None:
         await bulk.take_file(message, state, bot, black, region, audit)

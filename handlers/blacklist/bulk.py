@@ -8,7 +8,7 @@ from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message
 from aiogram.utils.i18n import gettext as _
 
-from bot.middlewares import ACCOUNT_FLAG
+from bot.middlewares import OPERATOR_FLAGS
 from bot.phones import ParsedList, parse_file, parse_list, parse_shared
 from bot.services.blacklist import BlackList, Bulk
 from bot.storage.audit import AuditLog
@@ -53,7 +53,7 @@ async def take_numbers(
     await bulk_block(message, black, audit, parsed)
 
 
-@router.message(BlackAdd.numbers, F.document, flags={ACCOUNT_FLAG: True})
+@router.message(BlackAdd.numbers, F.document, flags=OPERATOR_FLAGS)
 async def take_file(
     message: Message,
     state: FSMContext,
@@ -117,7 +117,7 @@ async def bulk_block(
     return bulk
 
 
-@router.callback_query(BlMenu.filter(F.a == "add"))
+@router.callback_query(BlMenu.filter(F.a == "add"), flags=OPERATOR_FLAGS)
 async def menu_add(query: CallbackQuery, state: FSMContext) -> None:
     await state.set_state(BlackAdd.numbers)
     await send_to_chat(
@@ -125,7 +125,7 @@ async def menu_add(query: CallbackQuery, state: FSMContext) -> None:
     )
 
 
-@router.message(BlackAdd.numbers, F.contact, flags={ACCOUNT_FLAG: True})
+@router.message(BlackAdd.numbers, F.contact, flags=OPERATOR_FLAGS)
 async def got_contact(
     message: Message,
     state: FSMContext,
@@ -144,7 +144,7 @@ async def got_contact(
     await message.answer(body, reply_markup=markup)
 
 
-@router.message(BlackAdd.numbers, NOT_COMMAND, flags={ACCOUNT_FLAG: True})
+@router.message(BlackAdd.numbers, NOT_COMMAND, flags=OPERATOR_FLAGS)
 async def got_numbers(
     message: Message,
     state: FSMContext,

@@ -13,7 +13,7 @@ from aiogram.utils.i18n import gettext as _
 from aiogram.utils.i18n import ngettext
 
 from bot.errors import smsc_error_text
-from bot.middlewares import ACCOUNT_FLAG
+from bot.middlewares import ACCOUNT_FLAG, OPERATOR_FLAGS
 from bot.phones import display_stored, find_phones, pick_phone
 from bot.services.audit import audited
 from bot.services.blacklist import NO_RECORDS, BlackList
@@ -74,7 +74,7 @@ async def remove(
     return removed_view(digits, region, absent=False)
 
 
-@router.callback_query(BlAdd.filter(), flags={ACCOUNT_FLAG: True})
+@router.callback_query(BlAdd.filter(), flags=OPERATOR_FLAGS)
 async def press_block(
     query: CallbackQuery,
     callback_data: BlAdd,
@@ -90,9 +90,7 @@ async def press_block(
     await send_to_chat(query, text, markup)
 
 
-@router.callback_query(
-    BlType.filter(F.t.in_({int(t) for t in BlackType})), flags={ACCOUNT_FLAG: True}
-)
+@router.callback_query(BlType.filter(F.t.in_({int(t) for t in BlackType})), flags=OPERATOR_FLAGS)
 async def change_type(
     query: CallbackQuery,
     callback_data: BlType,
@@ -127,7 +125,7 @@ async def change_type(
     )
 
 
-@router.callback_query(BlUndo.filter(), flags={ACCOUNT_FLAG: True})
+@router.callback_query(BlUndo.filter(), flags=OPERATOR_FLAGS)
 async def undo(
     query: CallbackQuery,
     callback_data: BlUndo,
@@ -142,7 +140,7 @@ async def undo(
     await show_in_place(query, text, markup)
 
 
-@router.callback_query(BlDel.filter(), flags={ACCOUNT_FLAG: True})
+@router.callback_query(BlDel.filter(), flags=OPERATOR_FLAGS)
 async def ask_remove(
     query: CallbackQuery,
     callback_data: BlDel,
@@ -161,7 +159,7 @@ async def ask_remove(
     )
 
 
-@router.callback_query(Cf.filter(), Asked("bldel"), flags={ACCOUNT_FLAG: True})
+@router.callback_query(Cf.filter(), Asked("bldel"), flags=OPERATOR_FLAGS)
 async def confirm_remove(query: CallbackQuery, black: BlackList, region: str, **data: Any) -> None:
     tap = Tap.of(query, data)
     digits = tap.asked.payload.get("phone", "")
@@ -183,7 +181,7 @@ async def confirm_remove(query: CallbackQuery, black: BlackList, region: str, **
         await show_in_place(query, *removed_view(digits, region, absent=False))
 
 
-@router.message(Command("unblack"), flags={ACCOUNT_FLAG: True})
+@router.message(Command("unblack"), flags=OPERATOR_FLAGS)
 async def cmd_unblack(
     message: Message,
     command: CommandObject,
@@ -200,7 +198,7 @@ async def cmd_unblack(
     await unblock_text(message, state, black, region, audit, command.args)
 
 
-@router.message(BlackRemove.number, NOT_COMMAND, flags={ACCOUNT_FLAG: True})
+@router.message(BlackRemove.number, NOT_COMMAND, flags=OPERATOR_FLAGS)
 async def got_unblock_number(
     message: Message,
     state: FSMContext,

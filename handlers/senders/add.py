@@ -11,7 +11,7 @@ from aiogram.types import CallbackQuery, Message
 from aiogram.utils.i18n import gettext as _
 
 from bot.errors import explain
-from bot.middlewares import ACCOUNT_FLAG
+from bot.middlewares import ADMIN_FLAGS
 from bot.services.audit import audited
 from bot.smsc import SmscClient, SmscError
 from bot.smsc.models import is_phone_name
@@ -50,7 +50,7 @@ async def take_comment(message: Message) -> str | None:
     return comment
 
 
-@router.callback_query(SnAct.filter(F.action == SnAction.ADD))
+@router.callback_query(SnAct.filter(F.action == SnAction.ADD), flags=ADMIN_FLAGS)
 async def start_add(query: CallbackQuery, state: FSMContext) -> None:
     prompt = _("Send the new sender name.") + "\n" + name_rules() + "\n" + _("/cancel to stop.")
     await ask(query, state, SenderForm.name, prompt)
@@ -78,7 +78,7 @@ async def got_name(message: Message, state: FSMContext) -> None:
     )
 
 
-@router.message(SenderForm.comment, NOT_COMMAND, flags={ACCOUNT_FLAG: True})
+@router.message(SenderForm.comment, NOT_COMMAND, flags=ADMIN_FLAGS)
 async def got_comment(
     message: Message, state: FSMContext, smsc: SmscClient, audit: AuditLog
 ) -> None:

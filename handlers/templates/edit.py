@@ -10,7 +10,7 @@ from aiogram.types import CallbackQuery, Message
 from aiogram.utils.i18n import gettext as _
 
 from bot.errors import explain
-from bot.middlewares import ACCOUNT_FLAG
+from bot.middlewares import OPERATOR_FLAGS
 from bot.services.audit import audited
 from bot.services.confirmations import ConfirmationService
 from bot.smsc import SmscClient, SmscError
@@ -30,7 +30,7 @@ router = Router(name="templates.edit")
 
 
 @router.callback_query(
-    TpAct.filter(F.action.in_({TpAction.NAME, TpAction.TEXT})), flags={ACCOUNT_FLAG: True}
+    TpAct.filter(F.action.in_({TpAction.NAME, TpAction.TEXT})), flags=OPERATOR_FLAGS
 )
 async def start_edit(
     query: CallbackQuery, callback_data: TpAct, state: FSMContext, smsc: SmscClient
@@ -101,7 +101,7 @@ async def save_edit(
     await message.answer(_("Saved."), reply_markup=open_markup(template_id))
 
 
-@router.message(TemplateEdit.name, NOT_COMMAND, flags={ACCOUNT_FLAG: True})
+@router.message(TemplateEdit.name, NOT_COMMAND, flags=OPERATOR_FLAGS)
 async def got_new_name(
     message: Message, state: FSMContext, smsc: SmscClient, audit: AuditLog
 ) -> None:
@@ -110,7 +110,7 @@ async def got_new_name(
         await save_edit(message, state, smsc, audit, name=name)
 
 
-@router.message(TemplateEdit.text, NOT_COMMAND, flags={ACCOUNT_FLAG: True})
+@router.message(TemplateEdit.text, NOT_COMMAND, flags=OPERATOR_FLAGS)
 async def got_new_text(
     message: Message, state: FSMContext, smsc: SmscClient, audit: AuditLog
 ) -> None:
@@ -119,7 +119,7 @@ async def got_new_text(
         await save_edit(message, state, smsc, audit, text=text)
 
 
-@router.callback_query(TpAct.filter(F.action == TpAction.DELETE), flags={ACCOUNT_FLAG: True})
+@router.callback_query(TpAct.filter(F.action == TpAction.DELETE), flags=OPERATOR_FLAGS)
 async def start_delete(
     query: CallbackQuery,
     callback_data: TpAct,
@@ -136,7 +136,7 @@ async def start_delete(
     )
 
 
-@router.callback_query(Cf.filter(), Asked("tpdel"), flags={ACCOUNT_FLAG: True})
+@router.callback_query(Cf.filter(), Asked("tpdel"), flags=OPERATOR_FLAGS)
 async def confirm_delete(query: CallbackQuery, smsc: SmscClient, **data: Any) -> None:
     tap = Tap.of(query, data)
     template_id = int(tap.asked.payload.get("template", "0"))
