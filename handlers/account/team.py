@@ -17,7 +17,7 @@ from aiogram.utils.i18n import gettext as _
 from bot.accounts import AccountService, NotLoggedIn, NotTheAsker, RoleTooLow
 from bot.errors import StaleButton, role_name
 from bot.i18n import fmt_when
-from bot.middlewares import ACCOUNT_FLAG, ADMIN_FLAGS
+from bot.middlewares import ACCOUNT_FLAG, ADMIN_FLAGS, ROLE_FLAG
 from bot.services.confirmations import CHANGE_TTL, ConfirmationService, account_key
 from bot.services.teams import GIVEN_ROLES, INVITE_PREFIX, Joined, Role
 from bot.storage.accounts import Account
@@ -31,6 +31,7 @@ from handlers.confirm import Asked, cancel, claim
 router = Router(name="account.team")
 
 AUDIT_PAGE = 20
+OWNER_FLAGS = {ACCOUNT_FLAG: True, ROLE_FLAG: Role.OWNER}
 
 
 class TmMember(CallbackData, prefix="tmm"):
@@ -52,6 +53,10 @@ class TmInvite(CallbackData, prefix="tmi"):
 
 class TmRevoke(CallbackData, prefix="tmv"):
     id: int
+
+
+class TmOwner(CallbackData, prefix="tmo"):
+    user: int
 
 
 class TmLeave(CallbackData, prefix="tml"):
@@ -137,7 +142,11 @@ async def back_to_team(
 
 @router.callback_query(TmMember.filter(), flags=ADMIN_FLAGS)
 async def member_card(
-    query: CallbackQuery, callback_data: TmMember, account: Account, accounts: AccountService
+    query: CallbackQuery,
+    callback_data: TmMember,
+    account: Account,
+    role: Role,
+    accounts: AccountService,
 ) -> None:
     member = await accounts.teams.repo.member(account.id, callback_data.user)
     if member is None or member.role == Role.OWNER.key:
@@ -150,13 +159,63 @@ async def member_card(
         for given in GIVEN_ROLES
         if given.key != member.role
     ]
-    markup = keyboard(
-        roles,
-        3,
-        [button(_("Remove from team"), TmRemove(user=member.user_id))],
-        [button(_("Back"), TmList())],
-    )
+    rows = [[button(_("Remove from team"), TmRemove(user=member.user_id))]]
+    if role == Role.OWNER:
+        rows.append([button(_("Make owner"), TmOwner(user=member.user_id))])
+    markup = keyboard(roles, 3, *rows, [button(_("Back"), TmList())])
     await show(query, text, markup)
+
+
+@router.callback_query(TmOwner.filter(), flags=OWNER_FLAGS)
+async def ask_owner(
+    query: CallbackQuery,
+    callback_data: TmOwner,
+    account: Account,
+    accounts: AccountService,
+    confirmations: ConfirmationService,
+) -> None:
+    member = await accounts.teams.repo.member(account.id, callback_data.user)
+    if member is None or member.role == Role.OWNER.key:
+        raise StaleButton("no such member")
+    await ask(
+        query,
+        confirmations,
+        account,
+        "tmown",
+        {"user": str(member.user_id)},
+        _(
+            "Hand the account over to {name}? They become its owner, and you an admin: only "
+            "the owner replaces the password or disconnects the account."
+        ).format(name=who(member)),
+    )
+
+
+@router.callback_query(Cf.filter(), Asked("tmown"), flags=OWNER_FLAGS)
+async def confirm_owner(
+    query: CallbackQuery,
+    callback_data: Cf,
+    asked: Confirmation,
+    account: Account,
+    accounts: AccountService,
+    confirmations: ConfirmationService,
+    audit: AuditLog,
+) -> None:
+    if not callback_data.yes:
+        if await cancel(query, asked, confirmations):
+            await show(query, _("Nothing was changed."), None)
+        return
+    record = await claim(query, asked, confirmations, account)
+    if record is None:
+        return
+    user = int(record.payload["user"])
+    if await accounts.teams.repo.member(account.id, user) is None:
+        await confirmations.finish(record.id, "failed")
+        await show(query, _("Not in the team any more."), None)
+        return
+    await accounts.teams.repo.set_owner(account.id, user)
+    await confirmations.finish(record.id, "done")
+    await audit.record(chat_of(query), query.from_user.id, "team owner", str(user), "ok")
+    await show(query, _("The account has a new owner; you are an admin now."), None)
 
 
 @router.callback_query(TmRole.filter(), flags=ADMIN_FLAGS)

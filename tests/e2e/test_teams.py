@@ -469,3 +469,25 @@ async def test_a_typing_step_in_a_group_asks_for_a_reply_from_that_person_only(
     await person.send("Best client")
     await fake_telegram.drained()
     assert any(r.params.get("name") == "Best client" for r in smsc.requests)
+
+
+async def test_the_owner_hands_the_account_over(
+    bot: RunningBot, fake_telegram: FakeTelegram, smsc: SmscEmulator
+) -> None:
+    owner, admin = fake_telegram.user(9121, "Olga"), fake_telegram.user(9122, "Adam")
+    await team_of(fake_telegram, owner, Admin=admin)
+    # An admin sees no such button, and a forged one is refused.
+    await admin.send("/team")
+    team = await admin.expect_message()
+    assert "Make owner" not in str(team.button_texts)
+    query = await admin.press_data(team.message_id, f"tmo:{admin.id}")
+    assert (await answer_of(fake_telegram, admin, query)).show_alert
+    await owner.send("/team")
+    await owner.press(await owner.expect_message(), "Adam")
+    await owner.press(await owner.expect_edit(), "Make owner")
+    await owner.press(await owner.expect_edit(), "Yes")
+    assert "new owner" in ((await owner.expect_edit()).text or "")
+    await admin.send("/team")
+    assert "Your role: owner" in ((await admin.expect_message()).text or "")
+    await owner.send("/team")
+    assert "Your role: admin" in ((await owner.expect_message()).text or "")
