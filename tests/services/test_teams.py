@@ -80,7 +80,7 @@ async def test_ten_people_opening_one_invitation_at_once_let_one_in(
 async def test_an_invitation_expires_after_a_day_and_a_revoked_one_lets_nobody_in(
     setup: tuple[AccountRepo, Teams, Clock, int],
 ) -> None:
-    _repo, teams, clock, account = setup
+    repo, teams, clock, account = setup
     payload, _ = await teams.invite(account, Role.VIEWER, OWNER)
     clock.now += INVITATION_TTL
     assert await teams.accept(payload, 700, "Late") == "expired"
