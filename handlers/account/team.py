@@ -59,6 +59,10 @@ class TmOwner(CallbackData, prefix="tmo"):
     user: int
 
 
+class TmSwitch(CallbackData, prefix="tms"):
+    account: int
+
+
 class TmLeave(CallbackData, prefix="tml"):
     pass
 
@@ -89,9 +93,11 @@ async def start_link(bot: Bot, payload: str) -> str:
 
 
 async def team_view(
-    account: Account, role: Role, accounts: AccountService
+    account: Account, role: Role, accounts: AccountService, user_id: int
 ) -> tuple[str, InlineKeyboardMarkup]:
+    """The team as ``user_id`` sees it in the chat of ``account``."""
     members = await accounts.teams.repo.members(account.id)
+    mine = next((m for m in members if m.user_id == user_id), None)
     lines = [
         _("Team of <b>{account}</b> on {site}. Your role: {role}.").format(
             account=account_name(account), site=esc(account.site), role=role_name(role)
@@ -119,16 +125,41 @@ async def team_view(
                     [button(_("Revoke: {role}").format(role=given), TmRevoke(id=invitation.id))]
                 )
         rows.append([button(_("Invite"), TmInvite(role=0))])
-    if role != Role.OWNER:
+    if mine is not None and mine.role != Role.OWNER.key:
         rows.append([button(_("Leave the team"), TmLeave())])
+    if account.chat_id == user_id:
+        # A private chat works with one account at a time: the person's other teams.
+        for other in await accounts.teams.repo.memberships(user_id):
+            found = await accounts.repo.get_by_id(other.account_id)
+            if found is not None and found.id != account.id:
+                label = _("Switch to {login}").format(login=(found.login or _("API key"))[:10])
+                rows.append([button(label, TmSwitch(account=found.id))])
     return "\n".join(lines), InlineKeyboardMarkup(inline_keyboard=rows)
+
+
+@router.callback_query(TmSwitch.filter())
+async def switch(
+    query: CallbackQuery, callback_data: TmSwitch, accounts: AccountService, audit: AuditLog
+) -> None:
+    """The private chat goes on with another team the person is in."""
+    user = query.from_user.id
+    member = await accounts.teams.repo.member(callback_data.account, user)
+    if chat_of(query) != user or member is None:
+        raise StaleButton("not a member of that account, or not a private chat")
+    await accounts.teams.repo.link(user, callback_data.account, None, user)
+    await audit.record(user, user, "team switch", "", "ok")
+    account = await accounts.repo.get(user)
+    role = Role.of(member.role) or Role.VIEWER
+    if account is not None:
+        await show(query, *await team_view(account, role, accounts, user))
 
 
 @router.message(Command("team"), flags={ACCOUNT_FLAG: True})
 async def cmd_team(
     message: Message, account: Account, role: Role, accounts: AccountService
 ) -> None:
-    text, markup = await team_view(account, role, accounts)
+    user = message.from_user.id if message.from_user else 0
+    text, markup = await team_view(account, role, accounts, user)
     await message.answer(text, reply_markup=markup)
 
 
@@ -136,7 +167,7 @@ async def cmd_team(
 async def back_to_team(
     query: CallbackQuery, account: Account, role: Role, accounts: AccountService
 ) -> None:
-    text, markup = await team_view(account, role, accounts)
+    text, markup = await team_view(account, role, accounts, query.from_user.id)
     await show(query, text, markup)
 
 
@@ -433,7 +464,7 @@ async def revoke(
         str(callback_data.id),
         "ok" if done else "none",
     )
-    text, markup = await team_view(account, role, accounts)
+    text, markup = await team_view(account, role, accounts, query.from_user.id)
     note = _("The invitation is revoked.") if done else _("This invitation is no longer open.")
     await show(query, f"{note}\n\n{text}", markup)
 

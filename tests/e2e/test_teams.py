@@ -491,3 +491,31 @@ async def test_the_owner_hands_the_account_over(
     assert "Your role: owner" in ((await admin.expect_message()).text or "")
     await owner.send("/team")
     assert "Your role: admin" in ((await owner.expect_message()).text or "")
+
+
+async def test_a_members_own_log_in_never_changes_the_teams_account_and_they_switch_back(
+    bot: RunningBot,
+    fake_telegram: FakeTelegram,
+    smsc: SmscEmulator,
+    register_secret: Callable[..., None],
+) -> None:
+    register_secret("Maria-Passw0rd-1")
+    smsc.add_account("maria", "Maria-Passw0rd-1")
+    owner, member = fake_telegram.user(9131, "Anna"), fake_telegram.user(9132, "Boris")
+    await team_of(fake_telegram, owner, Admin=member)
+    sent = await member.send("/login maria Maria-Passw0rd-1")
+    await member.expect_deleted(sent["message_id"])
+    assert "maria" in ((await member.expect_message()).text or "")
+    # A's account is A's: the member's log-in made an account of his own.
+    await owner.send("/team")
+    assert "Team of alice" in ((await owner.expect_message()).text or "")
+    await owner.send("/addcontact 79990000001 Eve")
+    await owner.expect_message()
+    await fake_telegram.drained()
+    assert [r.login for r in smsc.requests if r.params.get("add") == "1"] == [LOGIN]
+    # The member goes back to the team's account from /team.
+    await member.send("/team")
+    mine = await member.expect_message()
+    assert "Team of maria" in (mine.text or "") and "Your role: owner" in (mine.text or "")
+    await member.press(mine, "Switch to alice")
+    assert "Your role: admin" in ((await member.expect_edit()).text or "")
