@@ -5,7 +5,7 @@ record; the role each needs is checked again at the tap, with the role of whoeve
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import Annotated, Any
 
 from aiogram import Bot, F, Router
 from aiogram.enums import ChatType
@@ -13,6 +13,7 @@ from aiogram.filters import Command, CommandObject, CommandStart
 from aiogram.filters.callback_data import CallbackData
 from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import gettext as _
+from pydantic import Field
 
 from bot.accounts import AccountService, NotLoggedIn, NotTheAsker, RoleTooLow
 from bot.errors import StaleButton, role_name
@@ -34,33 +35,37 @@ AUDIT_PAGE = 20
 OWNER_FLAGS = {ACCOUNT_FLAG: True, ROLE_FLAG: Role.OWNER}
 
 
+# What SQLite's INTEGER holds: forged data beyond it is a stale button, not an overflow.
+Id = Annotated[int, Field(ge=-(2**63), lt=2**63)]
+
+
 class TmMember(CallbackData, prefix="tmm"):
-    user: int
+    user: Id
 
 
 class TmRole(CallbackData, prefix="tmr"):
-    user: int
-    role: int
+    user: Id
+    role: Id
 
 
 class TmRemove(CallbackData, prefix="tmx"):
-    user: int
+    user: Id
 
 
 class TmInvite(CallbackData, prefix="tmi"):
-    role: int  # 0: choose
+    role: Id  # 0: choose
 
 
 class TmRevoke(CallbackData, prefix="tmv"):
-    id: int
+    id: Id
 
 
 class TmOwner(CallbackData, prefix="tmo"):
-    user: int
+    user: Id
 
 
 class TmSwitch(CallbackData, prefix="tms"):
-    account: int
+    account: Id
 
 
 class TmLeave(CallbackData, prefix="tml"):
@@ -72,7 +77,7 @@ class TmList(CallbackData, prefix="tmb"):
 
 
 class AuPage(CallbackData, prefix="au"):
-    before: int
+    before: Id
 
 
 def who(member: Member) -> str:

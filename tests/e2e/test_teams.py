@@ -324,10 +324,13 @@ async def test_a_password_changed_on_smsc_is_re_entered_by_the_owner_members_are
     owner, member = fake_telegram.user(9071), fake_telegram.user(9072)
     await team_of(fake_telegram, owner, Operator=member)
     smsc.accounts[LOGIN].password = "Changed-on-site-1"
+    since = len(smsc.requests)
     await member.send("/balance")
     assert "needs attention" in ((await member.expect_message()).text or "")
     await member.send("/balance")
     assert "needs attention" in ((await member.expect_message()).text or "")
+    # One refusal from SMSC, then the saved password is not sent again for anyone.
+    assert len(smsc.requests) - since == 1
     await owner.send("/login")
     assert "Which SMSC site" in ((await owner.expect_message()).text or "")
     await owner.send("/cancel")
