@@ -249,7 +249,9 @@ class AccountService:
         login, password = f"demo-{chat_id}", secrets.token_urlsafe(16)
         # Each chat gets its own copy, so one visitor's deletions never reach another's screen.
         self._demo_provision(login, password)
-        return await self.login(chat_id, DEMO_SITE, login=login, secret=password, apikey=False)
+        return await self.login(
+            chat_id, DEMO_SITE, login=login, secret=password, apikey=False, user_id=chat_id
+        )
 
     async def logout(self, chat_id: int) -> bool:
         """Wipe the chat's account for its whole team and any log-in under way, down to the -wal

@@ -249,3 +249,31 @@ async def test_no_role_reaches_a_write_it_is_not_allowed(
 
 
 _OPERATOR_PATHS = frozenset({"/sys/phones.php", "/sys/templates.php"})
+
+
+async def test_every_command_by_every_role_in_both_chats_writes_nothing_it_may_not(
+    team_bot: tuple[RunningBot, Team], fake_telegram: FakeTelegram, smsc: SmscEmulator
+) -> None:
+    running, team = team_bot
+    # The operator last: what it may do (add a contact) would leave nothing to do after it.
+    for role in ("stranger", "viewer", "operator"):
+        person = team.people[role]
+        chats = ["group"] if role == "stranger" else ["private", "group"]
+        for where in chats:
+            user = in_group(fake_telegram, person) if where == "group" else caught_up(person)
+            since = len(smsc.requests)
+            for command in COMMAND_TEXTS:
+                await user.send(command)
+                await fake_telegram.drained()
+                await user.send("/cancel")
+            made = [
+                r.path
+                for r in smsc.requests[since:]
+                if any(r.params.get(key) for key in WRITE_KEYS)
+                and not (role == "operator" and r.path in _OPERATOR_PATHS)
+            ]
+            assert made == [], (role, where, made)
+    assert running.app is not None
+    for record_id in team.records:
+        record = await running.app.dp["confirmations"].get(record_id)
+        assert record is not None and record.state == "open"
