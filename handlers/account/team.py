@@ -4,11 +4,13 @@ record; the role each needs is checked again at the tap, with the role of whoeve
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from aiogram import Bot, F, Router
-from aiogram.enums import ChatType
+from aiogram.enums import ChatMemberStatus, ChatType
+from aiogram.exceptions import TelegramAPIError
 from aiogram.filters import Command, CommandObject, CommandStart
 from aiogram.filters.callback_data import CallbackData
 from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
@@ -97,6 +99,18 @@ async def start_link(bot: Bot, payload: str) -> str:
 # -- /team ---------------------------------------------------------------------------------------
 
 
+async def group_creator(bot: Bot, chat_id: int, user_id: int) -> bool:
+    """Whether ``user_id`` created the group ``chat_id`` (Telegram's word; False in private)."""
+    if chat_id > 0:
+        return False
+    try:
+        member = await bot.get_chat_member(chat_id, user_id)
+    except TelegramAPIError:
+        # Not answered (the bot left, Telegram's hiccup): nobody takes the account over now.
+        return False
+    return member.status == ChatMemberStatus.CREATOR
+
+
 async def team_view(
     account: Account, role: Role, accounts: AccountService, user_id: int
 ) -> tuple[str, InlineKeyboardMarkup]:
@@ -161,9 +175,21 @@ async def switch(
 
 @router.message(Command("team"), flags={ACCOUNT_FLAG: True})
 async def cmd_team(
-    message: Message, account: Account, role: Role, accounts: AccountService
+    message: Message,
+    account: Account,
+    role: Role,
+    accounts: AccountService,
+    audit: AuditLog,
+    bot: Bot,
 ) -> None:
     user = message.from_user.id if message.from_user else 0
+    if account.owner_id is None and await group_creator(bot, message.chat.id, user):
+        # A group log-in from before teams whose user nobody recorded (docs/teams.md): the
+        # group's creator takes it over.
+        await accounts.teams.repo.add_member(account.id, user, Role.VIEWER.key, "", time.time())
+        await accounts.teams.repo.set_owner(account.id, user)
+        await audit.record(message.chat.id, user, "team owner", str(user), "ok", "group creator")
+        role = Role.OWNER
     text, markup = await team_view(account, role, accounts, user)
     await message.answer(text, reply_markup=markup)
 

@@ -445,6 +445,22 @@ async def test_a_database_of_the_release_before_teams_opens_and_works(
             other = caught_up(fake_telegram.in_group(fake_telegram.user(7010), group))
             await other.send("/team")
             assert "Your role: viewer" in ((await other.expect_message()).text or "")
+        # Nobody is known for the other group: its creator, as Telegram says, takes it over.
+        creator = fake_telegram.user(7020)
+
+        def member(params: dict[str, object]) -> dict[str, object]:
+            user = {"id": int(str(params["user_id"])), "is_bot": False, "first_name": "X"}
+            if user["id"] == creator.id:
+                return {"status": "creator", "user": user, "is_anonymous": False}
+            return {"status": "member", "user": user}
+
+        fake_telegram.stub("getChatMember", member)
+        creator_here = caught_up(fake_telegram.in_group(creator, ORPHAN_GROUP))
+        await creator_here.send("/team")
+        assert "Your role: owner" in ((await creator_here.expect_message()).text or "")
+        other = caught_up(fake_telegram.in_group(fake_telegram.user(7010), ORPHAN_GROUP))
+        await other.send("/team")
+        assert "Your role: viewer" in ((await other.expect_message()).text or "")
     finally:
         await running.stop()
 
