@@ -11,9 +11,21 @@ from typing import Annotated, Any
 from aiogram import Bot, F, Router
 from aiogram.enums import ChatMemberStatus, ChatType
 from aiogram.exceptions import TelegramAPIError
-from aiogram.filters import Command, CommandObject, CommandStart
+from aiogram.filters import (
+    LEAVE_TRANSITION,
+    ChatMemberUpdatedFilter,
+    Command,
+    CommandObject,
+    CommandStart,
+)
 from aiogram.filters.callback_data import CallbackData
-from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
+from aiogram.types import (
+    CallbackQuery,
+    ChatMemberUpdated,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    Message,
+)
 from aiogram.utils.i18n import gettext as _
 from pydantic import Field
 
@@ -625,6 +637,14 @@ async def cmd_unlink(message: Message, accounts: AccountService, audit: AuditLog
     await audit.record(message.chat.id, message.from_user.id, "group unlink", "", "ok")
     await accounts.teams.repo.unlink(message.chat.id)
     await message.answer(_("This group no longer works with the team's account."))
+
+
+@router.my_chat_member(ChatMemberUpdatedFilter(LEAVE_TRANSITION))
+async def bot_left(event: ChatMemberUpdated, accounts: AccountService, audit: AuditLog) -> None:
+    """Removed from a group: the link goes, so adding the bot back later links nothing by itself."""
+    if event.chat.type != ChatType.PRIVATE and await accounts.teams.repo.link_of(event.chat.id):
+        await audit.record(event.chat.id, event.from_user.id, "group unlink", "", "bot removed")
+        await accounts.teams.repo.unlink(event.chat.id)
 
 
 # -- /audit --------------------------------------------------------------------------------------

@@ -538,3 +538,28 @@ async def test_a_members_own_log_in_never_changes_the_teams_account_and_they_swi
     assert "Team of maria" in (mine.text or "") and "Your role: owner" in (mine.text or "")
     await member.press(mine, "Switch to alice")
     assert "Your role: admin" in ((await member.expect_edit()).text or "")
+
+
+async def test_a_group_the_bot_is_removed_from_is_unlinked(
+    bot: RunningBot, fake_telegram: FakeTelegram, smsc: SmscEmulator
+) -> None:
+    owner = fake_telegram.user(9141)
+    await login(owner)
+    await link_group(fake_telegram, owner)
+    me = fake_telegram.bot_user
+    fake_telegram.queue_update(
+        "my_chat_member",
+        {
+            "chat": fake_telegram.chats[GROUP].json,
+            "from": owner.json,
+            "date": 0,
+            "old_chat_member": {"status": "member", "user": me},
+            "new_chat_member": {"status": "kicked", "user": me, "until_date": 0},
+        },
+        chat_id=GROUP,
+    )
+    await fake_telegram.drained()
+    assert bot.app is not None
+    assert await bot.app.accounts.teams.repo.link_of(GROUP) is None
+    # The owner's own chat keeps the account.
+    assert await bot.app.accounts.repo.get(owner.id) is not None
