@@ -1,97 +1,48 @@
-"""Teams: /team (members, roles, invitations, removal, leaving), joining by an invitation's deep
-link, linking a group chat (/link, /unlink) and /audit. Every change is confirmed through a
-record; the role each needs is checked again at the tap, with the role of whoever tapped."""
+"""Teams: /team (members, roles, invitations, removal, leaving, ownership) and joining by an
+invitation's deep link. Every change is confirmed through a record; the role each needs is
+checked again at the tap, with the role of whoever tapped."""
 
 from __future__ import annotations
 
 import time
 from datetime import UTC, datetime
-from typing import Annotated, Any
 
 from aiogram import Bot, F, Router
 from aiogram.enums import ChatMemberStatus, ChatType
 from aiogram.exceptions import TelegramAPIError
-from aiogram.filters import (
-    LEAVE_TRANSITION,
-    ChatMemberUpdatedFilter,
-    Command,
-    CommandObject,
-    CommandStart,
-)
-from aiogram.filters.callback_data import CallbackData
-from aiogram.types import (
-    CallbackQuery,
-    ChatMemberUpdated,
-    InlineKeyboardButton,
-    InlineKeyboardMarkup,
-    Message,
-)
+from aiogram.filters import Command, CommandObject, CommandStart
+from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import gettext as _
-from pydantic import Field
 
-from bot.accounts import AccountService, NotLoggedIn, NotTheAsker, RoleTooLow
+from bot.accounts import AccountService, NotTheAsker
 from bot.errors import StaleButton, role_name
 from bot.i18n import fmt_when
 from bot.middlewares import ACCOUNT_FLAG, ADMIN_FLAGS, ROLE_FLAG
 from bot.services.confirmations import CHANGE_TTL, ConfirmationService, account_key
 from bot.services.teams import GIVEN_ROLES, INVITE_PREFIX, Joined, Role
 from bot.storage.accounts import Account
-from bot.storage.audit import AuditEntry, AuditLog
+from bot.storage.audit import AuditLog
 from bot.storage.confirmations import Confirmation
 from bot.storage.teams import Member
 from bot.ui import Cf, button, chat_of, confirm_keyboard, esc, keyboard
 from bot.ui import show_in_place as show
+from handlers.account.data import (
+    TmInvite,
+    TmLeave,
+    TmList,
+    TmMember,
+    TmOwner,
+    TmRemove,
+    TmRevoke,
+    TmRole,
+    TmSwitch,
+)
 from handlers.confirm import Asked, cancel, claim
 
 router = Router(name="account.team")
 
-AUDIT_PAGE = 20
+
 OWNER_FLAGS = {ACCOUNT_FLAG: True, ROLE_FLAG: Role.OWNER}
-
-
-# What SQLite's INTEGER holds: forged data beyond it is a stale button, not an overflow.
-Id = Annotated[int, Field(ge=-(2**63), lt=2**63)]
-
-
-class TmMember(CallbackData, prefix="tmm"):
-    user: Id
-
-
-class TmRole(CallbackData, prefix="tmr"):
-    user: Id
-    role: Id
-
-
-class TmRemove(CallbackData, prefix="tmx"):
-    user: Id
-
-
-class TmInvite(CallbackData, prefix="tmi"):
-    role: Id  # 0: choose
-
-
-class TmRevoke(CallbackData, prefix="tmv"):
-    id: Id
-
-
-class TmOwner(CallbackData, prefix="tmo"):
-    user: Id
-
-
-class TmSwitch(CallbackData, prefix="tms"):
-    account: Id
-
-
-class TmLeave(CallbackData, prefix="tml"):
-    pass
-
-
-class TmList(CallbackData, prefix="tmb"):
-    pass
-
-
-class AuPage(CallbackData, prefix="au"):
-    before: Id
 
 
 def who(member: Member) -> str:
@@ -537,149 +488,3 @@ async def join(
         "expired": _("This invitation has expired. Ask for a new one."),
     }
     await message.answer(texts.get(result, _("This invitation is not valid. Ask for a new one.")))
-
-
-# -- group chats ---------------------------------------------------------------------------------
-
-
-def group_roles() -> dict[str, Role]:
-    return {role.key: role for role in GIVEN_ROLES} | {
-        role_name(role).lower(): role for role in GIVEN_ROLES
-    }
-
-
-@router.message(Command("link"))
-async def cmd_link(
-    message: Message,
-    command: CommandObject,
-    accounts: AccountService,
-    confirmations: ConfirmationService,
-) -> None:
-    user = message.from_user
-    if message.chat.type == ChatType.PRIVATE or user is None:
-        await message.answer(
-            _("Send /link in the group that should work with your team's account.")
-        )
-        return
-    # The account the person works with privately, where they must be the owner or an admin.
-    link, role = await accounts.teams.role(user.id, user.id)
-    account = None if link is None else await accounts.repo.get_by_id(link.account_id)
-    if account is None or role is None:
-        raise NotLoggedIn
-    if role < Role.ADMIN:
-        raise RoleTooLow(Role.ADMIN, role)
-    given = group_roles().get((command.args or "viewer").strip().lower())
-    if given is None:
-        await message.answer(
-            esc(_("Use /link, /link operator or /link admin: the role the group's members get."))
-        )
-        return
-    record_id = await confirmations.ask(
-        chat_id=message.chat.id,
-        account=account_key(account),
-        action="link",
-        payload={"account": str(account.id), "role": given.key},
-        asked_by=user.id,
-        ttl=CHANGE_TTL,
-    )
-    await message.answer(
-        _(
-            "Link this group to the SMSC account <b>{account}</b>? Everyone here will act as "
-            "{role} (team members with a higher role keep it). Only {name} can answer."
-        ).format(account=account_name(account), role=role_name(given), name=esc(user.full_name)),
-        reply_markup=confirm_keyboard(record_id),
-    )
-
-
-@router.callback_query(Cf.filter(), Asked("link"))
-async def confirm_link(
-    query: CallbackQuery,
-    callback_data: Cf,
-    asked: Confirmation,
-    accounts: AccountService,
-    confirmations: ConfirmationService,
-    audit: AuditLog,
-) -> None:
-    if asked.asked_by != query.from_user.id:
-        raise NotTheAsker
-    if not callback_data.yes:
-        if await cancel(query, asked, confirmations):
-            await show(query, _("The group was not linked."), None)
-        return
-    account_id = int(asked.payload["account"])
-    account = await accounts.repo.get_by_id(account_id)
-    # Checked again at the tap: the person may have lost the role since.
-    member = await accounts.teams.repo.member(account_id, query.from_user.id)
-    role = Role.of(member.role) if member else None
-    if role is None or role < Role.ADMIN:
-        raise RoleTooLow(Role.ADMIN, role or Role.VIEWER)
-    record = await claim(query, asked, confirmations, account)
-    if record is None or account is None:
-        return
-    given = Role.of(record.payload["role"]) or Role.VIEWER
-    await accounts.teams.repo.link(chat_of(query), account_id, given.key, query.from_user.id)
-    await confirmations.finish(record.id, "done")
-    await audit.record(chat_of(query), query.from_user.id, "group link", given.key, "ok")
-    await show(
-        query,
-        _("This group now works with <b>{account}</b>; its members act as {role}.").format(
-            account=account_name(account), role=role_name(given)
-        ),
-        None,
-    )
-
-
-@router.message(Command("unlink"), flags=ADMIN_FLAGS)
-async def cmd_unlink(message: Message, accounts: AccountService, audit: AuditLog) -> None:
-    if message.chat.type == ChatType.PRIVATE or message.from_user is None:
-        await message.answer(_("Send /unlink in the group to disconnect it from the account."))
-        return
-    await audit.record(message.chat.id, message.from_user.id, "group unlink", "", "ok")
-    await accounts.teams.repo.unlink(message.chat.id)
-    await message.answer(_("This group no longer works with the team's account."))
-
-
-@router.my_chat_member(ChatMemberUpdatedFilter(LEAVE_TRANSITION))
-async def bot_left(event: ChatMemberUpdated, accounts: AccountService, audit: AuditLog) -> None:
-    """Removed from a group: the link goes, so adding the bot back later links nothing by itself."""
-    if event.chat.type != ChatType.PRIVATE and await accounts.teams.repo.link_of(event.chat.id):
-        await audit.record(event.chat.id, event.from_user.id, "group unlink", "", "bot removed")
-        await accounts.teams.repo.unlink(event.chat.id)
-
-
-# -- /audit --------------------------------------------------------------------------------------
-
-
-def entry_line(entry: AuditEntry) -> str:
-    name = esc(entry.user_name or (str(entry.user_id) if entry.user_id else "?"))
-    parts = [f"{fmt_when(entry.at)}", name, esc(entry.action)]
-    if entry.target:
-        parts.append(esc(entry.target))
-    parts.append(esc(entry.result))
-    chat = _("private chat") if entry.chat_id > 0 else _("group {id}").format(id=entry.chat_id)
-    return " · ".join(parts) + f" ({chat})"
-
-
-async def audit_view(account: Account, audit: AuditLog, before: int | None) -> tuple[str, Any]:
-    entries = await audit.of_account(account.id, AUDIT_PAGE + 1, before)
-    more = len(entries) > AUDIT_PAGE
-    entries = entries[:AUDIT_PAGE]
-    if not entries:
-        return _("No changes are recorded for this account yet."), None
-    text = "\n".join([_("Latest changes, newest first:"), *map(entry_line, entries)])
-    markup = keyboard([button(_("Older"), AuPage(before=entries[-1].id))]) if more else None
-    return text, markup
-
-
-@router.message(Command("audit"), flags=ADMIN_FLAGS)
-async def cmd_audit(message: Message, account: Account, audit: AuditLog) -> None:
-    text, markup = await audit_view(account, audit, None)
-    await message.answer(text, reply_markup=markup)
-
-
-@router.callback_query(AuPage.filter(), flags=ADMIN_FLAGS)
-async def audit_page(
-    query: CallbackQuery, callback_data: AuPage, account: Account, audit: AuditLog
-) -> None:
-    text, markup = await audit_view(account, audit, callback_data.before)
-    await show(query, text, markup)
