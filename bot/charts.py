@@ -1,0 +1,198 @@
+"""Charts as PNG bytes: a trend (money spent as bars, messages below) and horizontal bars of money
+per name. Readable on a phone: 1080 px wide, large type, Babel-formatted money and dates.
+
+matplotlib is imported on the first chart, not at start (the bot's memory at start stays as it
+was), and only its object API is used (no pyplot: no global figures to leak). Drawing is
+blocking: callers run it on a worker thread (``bot.services.stats``). Free of aiogram: labels
+come translated from the caller.
+"""
+
+from __future__ import annotations
+
+import io
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any, Final
+
+from bot.formats import money_in, number_in, skeleton_in
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
+WIDTH_IN: Final = 7.2
+DPI: Final = 150  # 1080 px wide: a phone shows it without scaling down much
+SPEND: Final = "#2f6fb0"
+MESSAGES: Final = "#e07b28"
+# Bars beyond this many are summed into one "others" bar.
+MAX_BARS: Final = 12
+_import_lock = threading.Lock()
+_ready = False
+
+
+def N_(message: str) -> str:  # the catalog's marker: translated later
+    return message
+
+
+@dataclass(frozen=True, slots=True)
+class TrendText:
+    """The words on a trend chart, already in the reader's language."""
+
+    spent: str
+    messages: str
+
+
+def trend_text(span: str, translate: Callable[[str], str]) -> TrendText:
+    return TrendText(
+        spent=translate(N_("Money spent") if span == "month" else N_("Money spent per day")),
+        messages=translate(N_("Messages") if span == "month" else N_("Messages per day")),
+    )
+
+
+def _setup() -> None:
+    """Import matplotlib once, with the Agg backend and our defaults."""
+    global _ready
+    with _import_lock:
+        if _ready:
+            return
+        import matplotlib
+
+        matplotlib.use("Agg", force=True)
+        matplotlib.rcParams.update(
+            {
+                "font.family": "DejaVu Sans",  # ships with matplotlib, has Cyrillic
+                "font.size": 15,
+                "axes.titlesize": 18,
+                "axes.titleweight": "bold",
+                "axes.spines.top": False,
+                "axes.spines.right": False,
+                "axes.grid": True,
+                "axes.grid.axis": "y",
+                "grid.alpha": 0.3,
+            }
+        )
+        _ready = True
+
+
+def _figure(height_in: float) -> Figure:
+    _setup()
+    from matplotlib.figure import Figure
+
+    return Figure(figsize=(WIDTH_IN, height_in), dpi=DPI, layout="constrained")
+
+
+def _png(figure: Figure) -> bytes:
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    FigureCanvasAgg(figure)
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png")
+    figure.clear()
+    return buffer.getvalue()
+
+
+def _money_axis(axis: Any, currency: str, locale: str) -> None:
+    from matplotlib.ticker import FuncFormatter, MaxNLocator
+
+    axis.set_major_locator(MaxNLocator(nbins=5, min_n_ticks=3))
+    axis.set_major_formatter(
+        FuncFormatter(lambda v, _pos: money_in(Decimal(round(v)), currency, locale, whole=True))
+    )
+
+
+def _count_axis(axis: Any, locale: str) -> None:
+    from matplotlib.ticker import FuncFormatter, MaxNLocator
+
+    axis.set_major_locator(MaxNLocator(nbins=5, integer=True, min_n_ticks=3))
+    axis.set_major_formatter(FuncFormatter(lambda v, _pos: number_in(round(v), locale)))
+
+
+def tick_labels(starts: Sequence[date], span: str, locale: str) -> list[str]:
+    """Months as "янв." (with the year under January and the first one), days as numbers with
+    only every few shown when there are many."""
+    labels = []
+    for n, start in enumerate(starts):
+        if span == "month":
+            # Three letters ("янв", "фев", "Jan"): CLDR's "февр." and "сент." crowd twelve bars.
+            label = skeleton_in("LLL", start, locale).rstrip(".")[:3]
+            if n == 0 or start.month == 1:
+                label += f"\n{start.year}"
+        else:
+            step = 1 if len(starts) <= 10 else 3 if len(starts) <= 21 else 5
+            shown = start.day == 1 or (start.day % step == 0) or n == len(starts) - 1
+            label = str(start.day) if shown else ""
+        labels.append(label)
+    return labels
+
+
+def draw_trend(
+    points: Sequence[tuple[date, int, Decimal]],
+    span: str,
+    currency: str,
+    locale: str,
+    text: TrendText,
+) -> bytes:
+    """Two panels: money spent as bars above, messages below, one bar per month or day."""
+    figure = _figure(7.2)
+    top, bottom = figure.subplots(2, 1, sharex=True, height_ratios=(3, 2))
+    xs = list(range(len(points)))
+    spent = [float(p[2]) for p in points]
+    sms = [p[1] for p in points]
+    top.bar(xs, spent, color=SPEND, width=0.7)
+    top.set_title(text.spent, loc="left")
+    _money_axis(top.yaxis, currency, locale)
+    top.set_ylim(bottom=0, top=max([*spent, 1.0]) * 1.15)
+    bottom.bar(xs, sms, color=MESSAGES, width=0.7)
+    bottom.set_title(text.messages, loc="left")
+    _count_axis(bottom.yaxis, locale)
+    bottom.set_ylim(bottom=0, top=max([*sms, 1]) * 1.15)
+    bottom.set_xticks(xs, tick_labels([p[0] for p in points], span, locale))
+    bottom.tick_params(axis="x", length=0, labelsize=13 if span == "month" else 14)
+    if spent and spent[-1]:
+        # The latest figure, written out: the one people look for first.
+        label = money_in(Decimal(str(spent[-1])), currency, locale, whole=True)
+        top.annotate(
+            label,
+            (xs[-1], spent[-1]),
+            xytext=(0, 4),
+            textcoords="offset points",
+            ha="center",
+            fontsize=13,
+        )
+    return _png(figure)
+
+
+def draw_bars(title: str, rows: Sequence[tuple[str, Decimal]], currency: str, locale: str) -> bytes:
+    """Horizontal bars, the biggest on top, each with its amount; past MAX_BARS one "…" bar."""
+    rows = sorted(rows, key=lambda r: -r[1])
+    if len(rows) > MAX_BARS:
+        rest = sum((r[1] for r in rows[MAX_BARS - 1 :]), Decimal(0))
+        rows = [*rows[: MAX_BARS - 1], (f"… +{len(rows) - MAX_BARS + 1}", rest)]
+    height = 1.6 + 0.55 * max(len(rows), 1)
+    figure = _figure(height)
+    axes = figure.subplots()
+    names = [_short(name) for name, _amount in rows][::-1]
+    values = [float(amount) for _name, amount in rows][::-1]
+    axes.barh(range(len(values)), values, color=SPEND, height=0.65)
+    axes.set_yticks(range(len(values)), names)
+    axes.set_title(title, loc="left")
+    axes.grid(axis="x", alpha=0.3)
+    axes.grid(axis="y", visible=False)
+    _money_axis(axes.xaxis, currency, locale)
+    axes.set_xlim(left=0, right=max([*values, 1.0]) * 1.3)
+    for y, value in enumerate(values):
+        axes.annotate(
+            money_in(Decimal(str(value)), currency, locale),
+            (value, y),
+            xytext=(4, 0),
+            textcoords="offset points",
+            va="center",
+            fontsize=13,
+        )
+    return _png(figure)
+
+
+def _short(name: str, limit: int = 18) -> str:
+    return name if len(name) <= limit else name[: limit - 1] + "…"
