@@ -133,6 +133,15 @@ def fmt_date(value: date | datetime) -> str:
     return babel_format_date(value, format="medium", locale=_babel_locale())
 
 
+def fmt_moment(moment: datetime) -> str:
+    """A date and time as written, no time zone applied (SMSC's own local time): "2 дек., 09:00";
+    with the year when it is not this one."""
+    locale = _babel_locale()
+    skeleton = "MMMd" if moment.year == date.today().year else "yMMMd"
+    day = format_skeleton(skeleton, moment, locale=locale)
+    return f"{day}, {format_skeleton('Hm', moment, locale=locale)}"
+
+
 def fmt_time(moment: datetime) -> str:
     """Hours and minutes in the server's time zone, named: ``19:40 UTC``."""
     local = moment.astimezone()

@@ -1,0 +1,192 @@
+"""bot.services.stats and the get.php client against the SMSC emulator over HTTP, with the trend
+cache in a real SQLite file: own figures, trends filled once and then read from SQLite, the fill's
+concurrency, history paged with prev_id, the page's limits and error codes."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+
+import aiosqlite
+import pytest
+
+from bot.periods import Period
+from bot.services import stats
+from bot.smsc import Credentials, SmscClient, SmscConnector, SmscError
+from bot.smsc.emulator import LedgerEntry, SmscEmulator, seed_messages
+from bot.storage.db import open_database
+from bot.storage.stats import StatFigures
+from tests.conftest import LOGIN, ManualClock
+
+TODAY = date(2026, 12, 2)
+PHONE = "79161112233"
+ACCOUNT = "smsc.ru|alice"
+
+
+@pytest.fixture
+def smsc(connector: SmscConnector, credentials: Credentials) -> SmscClient:
+    return connector.client(credentials)
+
+
+@pytest.fixture
+async def store(tmp_path: Path) -> AsyncIterator[StatFigures]:
+    conn: aiosqlite.Connection = await open_database(tmp_path / "bot.db")
+    try:
+        yield StatFigures(conn)
+    finally:
+        await conn.close()
+
+
+def get_requests(emulator: SmscEmulator, command: str) -> list[dict[str, str]]:
+    return [
+        r.params for r in emulator.requests if r.path == "/sys/get.php" and r.params.get(command)
+    ]
+
+
+def spend_every_day(emulator: SmscEmulator, first: date, last: date) -> None:
+    """One message a day at 1.50 and, on the 1st of each month, a top-up."""
+    account = emulator.accounts[LOGIN]
+    day = first
+    while day <= last:
+        seed_messages(account, PHONE, 1, last=datetime(day.year, day.month, day.day, 12))
+        if day.day == 1:
+            account.ledger.append(LedgerEntry(day, "Пополнение баланса", debit=Decimal("100")))
+        day += timedelta(days=1)
+
+
+async def test_own_totals_for_a_period(smsc: SmscClient, emulator: SmscEmulator) -> None:
+    spend_every_day(emulator, date(2026, 11, 1), TODAY)
+    figures = await stats.own_totals(smsc, Period(date(2026, 11, 1), date(2026, 11, 30)))
+    assert (figures.sms, figures.spent, figures.credited, figures.currency) == (
+        30,
+        Decimal("45.00"),
+        Decimal("100.00"),
+        "RUB",
+    )
+    # No activity: zeros, not an error.
+    empty = await stats.own_totals(smsc, Period(date(2020, 1, 1), date(2020, 1, 31)))
+    assert (empty.sms, empty.spent) == (0, Decimal(0))
+
+
+async def test_months_fill_once_then_only_this_month_is_asked(
+    smsc: SmscClient, emulator: SmscEmulator, store: StatFigures, clock: ManualClock
+) -> None:
+    spend_every_day(emulator, date(2025, 12, 1), TODAY)
+    trends = stats.Trends(store, today=lambda: TODAY)
+    first = await trends.months(smsc, ACCOUNT)
+    assert first.asked == 12 and len(get_requests(emulator, "get_stat")) == 12
+    assert first.points[0].start == date(2026, 1, 1)
+    assert first.points[-1].start == date(2026, 12, 1) and first.points[-1].sms == 2
+    assert first.points[10].sms == 30 and first.points[10].spent == Decimal("45.00")
+    # The fill stayed under the per-login cap.
+    assert emulator.max_in_flight[LOGIN] <= stats.FILL_CONCURRENCY
+    clock.advance(61)
+    second = await trends.months(smsc, ACCOUNT)
+    assert second.asked == 1 and len(get_requests(emulator, "get_stat")) == 13
+    assert get_requests(emulator, "get_stat")[-1]["start"] == "01.12.2026"
+    assert second.points == first.points
+
+
+async def test_days_keep_what_is_over_and_a_new_day_asks_for_two(
+    smsc: SmscClient, emulator: SmscEmulator, store: StatFigures, clock: ManualClock
+) -> None:
+    spend_every_day(emulator, date(2026, 11, 25), date(2026, 12, 5))
+    today = [date(2026, 12, 4)]
+    trends = stats.Trends(store, today=lambda: today[0])
+    first = await trends.days(smsc, ACCOUNT)
+    assert first.asked == 4 and [p.sms for p in first.points] == [1, 1, 1, 1]
+    clock.advance(61)
+    assert (await trends.days(smsc, ACCOUNT)).asked == 1
+    today[0] = date(2026, 12, 5)
+    clock.advance(61)
+    # Yesterday was today when asked, so it was not kept: it and today are asked.
+    third = await trends.days(smsc, ACCOUNT)
+    assert third.asked == 2 and len(third.points) == 5
+
+
+async def test_history_pages_back_through_2500_messages_with_prev_id(
+    smsc: SmscClient, emulator: SmscEmulator
+) -> None:
+    account = emulator.accounts[LOGIN]
+    seed_messages(
+        account,
+        PHONE,
+        2500,
+        last=datetime(2026, 12, 2, 9),
+        texts=["Ваш код: ёжик\nстрока 2", "Code"],
+    )
+    seed_messages(account, "79990000000", 5, last=datetime(2026, 12, 2, 10))
+    seen = [m async for m in smsc.iter_messages(PHONE, start=date(2026, 6, 2), end=TODAY)]
+    assert len(seen) == 2500 and len({m.int_id for m in seen}) == 2500
+    assert [m.int_id for m in seen] == sorted((m.int_id for m in seen), reverse=True)
+    pages = get_requests(emulator, "get_messages")
+    assert [p.get("prev_id") for p in pages] == [
+        None,
+        str(seen[999].int_id),
+        str(seen[1999].int_id),
+    ]
+    assert all(p["cnt"] == "1000" for p in pages)
+    newest = seen[0]
+    assert newest.phone == PHONE and newest.sender == "SMSC.RU" and newest.cost == Decimal("1.50")
+    assert newest.sent_at == datetime(2026, 12, 2, 9)
+    assert {m.message for m in seen} == {"Ваш код: ёжик\nстрока 2", "Code"}
+
+
+async def test_page_limits_are_refused_before_smsc(
+    smsc: SmscClient, emulator: SmscEmulator
+) -> None:
+    with pytest.raises(ValueError, match="six months"):
+        await smsc.get_messages(PHONE, start=date(2026, 6, 1), end=TODAY)
+    with pytest.raises(ValueError, match="cnt"):
+        await smsc.get_messages(PHONE, cnt=1001)
+    assert not get_requests(emulator, "get_messages")
+    # Six months to the day is allowed.
+    assert await smsc.get_messages(PHONE, start=date(2026, 6, 2), end=TODAY) == []
+
+
+@pytest.mark.parametrize("fmt", ["0", "1", "2", "3"])
+async def test_emulator_refuses_more_than_six_months_and_1000_in_every_fmt(
+    connector: SmscConnector, emulator: SmscEmulator, fmt: str
+) -> None:
+    base = {"login": LOGIN, "psw": emulator.accounts[LOGIN].password, "get_messages": "1"}
+    base.update(phone=PHONE, fmt=fmt, charset="utf-8")
+    too_long = await connector.http.post(
+        f"{emulator.base_url}/sys/get.php",
+        data={**base, "start": "01.06.2026", "end": "02.12.2026"},
+    )
+    too_many = await connector.http.post(
+        f"{emulator.base_url}/sys/get.php", data={**base, "start": "01.12.2026", "cnt": "1001"}
+    )
+    expected = {
+        "0": "ERROR = 1",
+        "1": "0,-1",
+        "2": "<error_code>1</error_code>",
+        "3": '"error_code": 1',
+    }
+    assert expected[fmt] in too_long.text and expected[fmt] in too_many.text
+
+
+@pytest.mark.parametrize("code", range(1, 10))
+async def test_error_codes_of_get_php(smsc: SmscClient, emulator: SmscEmulator, code: int) -> None:
+    emulator.fault = code
+    if code == 3:
+        # Nothing found: an empty history and a period without activity.
+        assert await smsc.get_messages(PHONE) == []
+        assert (await smsc.get_account_stat(TODAY)).sms == 0
+        return
+    with pytest.raises(SmscError) as caught:
+        await smsc.get_messages(PHONE)
+    assert caught.value.code == code and caught.value.command == "get.get_messages"
+
+
+async def test_charts_are_png_and_drawn_off_the_event_loop(store: StatFigures) -> None:
+    points = tuple(
+        stats.Figures(start, n * 10, Decimal(n * 100), Decimal(0), "RUB")
+        for n, start in enumerate(stats.month_starts(TODAY))
+    )
+    png = await stats.trend_chart(stats.Trend("month", points, 0), locale="ru")
+    assert png.startswith(b"\x89PNG")
+    bars = await stats.bars_chart("Субклиенты", [("альфа", Decimal("12.50"))], "RUB", locale="ru")
+    assert bars.startswith(b"\x89PNG")
