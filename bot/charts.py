@@ -2,16 +2,21 @@
 per name. Readable on a phone: 1080 px wide, large type, Babel-formatted money and dates.
 
 matplotlib is imported on the first chart, not at start (the bot's memory at start stays as it
-was), and only its object API is used (no pyplot: no global figures to leak). Drawing is
-blocking: callers run it on a worker thread (``bot.services.stats``). Free of aiogram: labels
-come translated from the caller.
+was), and only its object API is used (no pyplot). Each figure is made once and redrawn for every
+chart: a new matplotlib figure is a web of reference cycles that only the full garbage collection
+frees, so a figure per chart grew the process by about 1 MB a chart until one ran (100 MB after
+100 charts, bench/charts.py), and that collection costs ~100 ms of GIL. Drawing is blocking and
+matplotlib is not thread-safe: ``render`` runs it on one worker thread of its own. Free of
+aiogram: labels come translated from the caller.
 """
 
 from __future__ import annotations
 
+import asyncio
 import io
 import threading
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -20,6 +25,7 @@ from typing import TYPE_CHECKING, Any, Final
 from bot.formats import money_in, number_in, skeleton_in
 
 if TYPE_CHECKING:
+    from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
 WIDTH_IN: Final = 7.2
@@ -30,6 +36,14 @@ MESSAGES: Final = "#e07b28"
 MAX_BARS: Final = 12
 _import_lock = threading.Lock()
 _ready = False
+# One thread draws every chart (made on first use): the figures below belong to it.
+_executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="charts")
+_figures: dict[str, tuple[Figure, list[Axes]]] = {}
+
+
+async def render(draw: Callable[..., bytes], *args: object) -> bytes:
+    """Run a ``draw_*`` function on the charts thread; the event loop never waits on it."""
+    return await asyncio.get_running_loop().run_in_executor(_executor, draw, *args)
 
 
 def N_(message: str) -> str:  # the catalog's marker: translated later
@@ -76,20 +90,31 @@ def _setup() -> None:
         _ready = True
 
 
-def _figure(height_in: float) -> Figure:
+def _figure(kind: str, height_in: float, panels: int = 1) -> tuple[Figure, list[Axes]]:
+    """The figure of this kind, made once, its axes cleared, resized to ``height_in``."""
     _setup()
-    from matplotlib.figure import Figure
+    made = _figures.get(kind)
+    if made is None:
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
+        from matplotlib.figure import Figure
 
-    return Figure(figsize=(WIDTH_IN, height_in), dpi=DPI, layout="constrained")
+        figure = Figure(figsize=(WIDTH_IN, height_in), dpi=DPI, layout="constrained")
+        FigureCanvasAgg(figure)
+        if panels == 1:
+            axes = [figure.subplots()]
+        else:
+            axes = list(figure.subplots(panels, 1, sharex=True, height_ratios=(3, 2)))
+        made = _figures[kind] = (figure, axes)
+    figure, axes = made
+    figure.set_size_inches(WIDTH_IN, height_in)
+    for ax in axes:
+        ax.cla()
+    return figure, axes
 
 
 def _png(figure: Figure) -> bytes:
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-
-    FigureCanvasAgg(figure)
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png")
-    figure.clear()
     return buffer.getvalue()
 
 
@@ -135,8 +160,7 @@ def draw_trend(
     text: TrendText,
 ) -> bytes:
     """Two panels: money spent as bars above, messages below, one bar per month or day."""
-    figure = _figure(7.2)
-    top, bottom = figure.subplots(2, 1, sharex=True, height_ratios=(3, 2))
+    figure, (top, bottom) = _figure("trend", 7.2, panels=2)
     xs = list(range(len(points)))
     spent = [float(p[2]) for p in points]
     sms = [p[1] for p in points]
@@ -171,8 +195,7 @@ def draw_bars(title: str, rows: Sequence[tuple[str, Decimal]], currency: str, lo
         rest = sum((r[1] for r in rows[MAX_BARS - 1 :]), Decimal(0))
         rows = [*rows[: MAX_BARS - 1], (f"… +{len(rows) - MAX_BARS + 1}", rest)]
     height = 1.6 + 0.55 * max(len(rows), 1)
-    figure = _figure(height)
-    axes = figure.subplots()
+    figure, (axes,) = _figure("bars", height)
     names = [_short(name) for name, _amount in rows][::-1]
     values = [float(amount) for _name, amount in rows][::-1]
     axes.barh(range(len(values)), values, color=SPEND, height=0.65)

@@ -172,16 +172,14 @@ def _over(span: Span, start: date, today: date) -> bool:
 
 
 async def trend_chart(trend: Trend, *, locale: str, translate: Callable[[str], str] = str) -> bytes:
-    """The trend as a PNG (spend as bars, messages below), drawn on a worker thread."""
+    """The trend as a PNG (spend as bars, messages below), drawn on the charts thread."""
     text = charts.trend_text(trend.span, translate)
     points = [(p.start, p.sms, p.spent) for p in trend.points]
-    return await asyncio.to_thread(
-        charts.draw_trend, points, trend.span, trend.currency, locale, text
-    )
+    return await charts.render(charts.draw_trend, points, trend.span, trend.currency, locale, text)
 
 
 async def bars_chart(
     title: str, rows: Sequence[tuple[str, Decimal]], currency: str, *, locale: str
 ) -> bytes:
     """Horizontal bars of money per name (subclients, operators), the biggest on top, as a PNG."""
-    return await asyncio.to_thread(charts.draw_bars, title, list(rows), currency, locale)
+    return await charts.render(charts.draw_bars, title, list(rows), currency, locale)
