@@ -47,11 +47,12 @@ def rss_mb() -> float:
 
 
 def bare(points: list[tuple[date, int, float]]) -> bytes:
-    """The same two panels with plain matplotlib: defaults, no formatters, no thread."""
+    """The same two panels with plain matplotlib: its defaults (no layout engine), no
+    formatters, no thread, a new figure each time."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
-    figure = Figure(figsize=(7.2, 7.2), dpi=150, layout="constrained")
+    figure = Figure(figsize=(7.2, 7.2), dpi=150)
     FigureCanvasAgg(figure)
     top, bottom = figure.subplots(2, 1, sharex=True, height_ratios=(3, 2))
     xs = list(range(len(points)))

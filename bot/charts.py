@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+import textwrap
 import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -98,7 +99,8 @@ def _figure(kind: str, height_in: float, panels: int = 1) -> tuple[Figure, list[
         from matplotlib.backends.backend_agg import FigureCanvasAgg
         from matplotlib.figure import Figure
 
-        figure = Figure(figsize=(WIDTH_IN, height_in), dpi=DPI, layout="constrained")
+        # Fixed margins, not a layout engine: constrained layout took a third of a chart's time.
+        figure = Figure(figsize=(WIDTH_IN, height_in), dpi=DPI)
         FigureCanvasAgg(figure)
         if panels == 1:
             axes = [figure.subplots()]
@@ -164,12 +166,19 @@ def draw_trend(
     xs = list(range(len(points)))
     spent = [float(p[2]) for p in points]
     sms = [p[1] for p in points]
+    # Room on the left for the widest tick label ("RUB10,000", "10 000 ₽").
+    widest = max(
+        len(money_in(Decimal(round(max([*spent, 1.0]) * 1.15)), currency, locale, whole=True)),
+        len(number_in(round(max([*sms, 1]) * 1.15), locale)),
+    )
+    left = min(0.35, (0.3 + 0.125 * widest) / WIDTH_IN)
+    figure.subplots_adjust(left=left, right=0.97, top=0.94, bottom=0.1, hspace=0.28)
     top.bar(xs, spent, color=SPEND, width=0.7)
-    top.set_title(text.spent, loc="left")
+    _panel_title(top, text.spent)
     _money_axis(top.yaxis, currency, locale)
     top.set_ylim(bottom=0, top=max([*spent, 1.0]) * 1.15)
     bottom.bar(xs, sms, color=MESSAGES, width=0.7)
-    bottom.set_title(text.messages, loc="left")
+    _panel_title(bottom, text.messages)
     _count_axis(bottom.yaxis, locale)
     bottom.set_ylim(bottom=0, top=max([*sms, 1]) * 1.15)
     bottom.set_xticks(xs, tick_labels([p[0] for p in points], span, locale))
@@ -196,15 +205,41 @@ def draw_bars(title: str, rows: Sequence[tuple[str, Decimal]], currency: str, lo
         rows = [*rows[: MAX_BARS - 1], (f"… +{len(rows) - MAX_BARS + 1}", rest)]
     height = 1.6 + 0.55 * max(len(rows), 1)
     figure, (axes,) = _figure("bars", height)
+    # Room on the left for the longest name, in inches of 15-point type; the title above spans
+    # the whole width (a figure title, so a long period is not cut at the right edge).
+    longest = max((len(_short(name)) for name, _amount in rows), default=4)
+    lines = textwrap.wrap(title, 38) or [""]
+    top_in = 0.35 + 0.32 * len(lines)
+    figure.set_size_inches(WIDTH_IN, height + 0.32 * (len(lines) - 1))
+    height = figure.get_figheight()
+    figure.subplots_adjust(
+        left=min(0.45, (0.25 + 0.125 * longest) / WIDTH_IN),
+        right=0.97,
+        top=1 - top_in / height,
+        bottom=0.2 / height,
+    )
+    figure.suptitle(
+        "\n".join(lines),
+        x=0.03,
+        y=1 - 0.12 / height,
+        ha="left",
+        va="top",
+        fontsize=18,
+        fontweight="bold",
+    )
     names = [_short(name) for name, _amount in rows][::-1]
     values = [float(amount) for _name, amount in rows][::-1]
     axes.barh(range(len(values)), values, color=SPEND, height=0.65)
     axes.set_yticks(range(len(values)), names)
-    axes.set_title(title, loc="left")
-    axes.grid(axis="x", alpha=0.3)
-    axes.grid(axis="y", visible=False)
-    _money_axis(axes.xaxis, currency, locale)
-    axes.set_xlim(left=0, right=max([*values, 1.0]) * 1.3)
+    axes.grid(visible=False)
+    # Every bar carries its amount: no money axis to crowd on a phone.
+    axes.xaxis.set_visible(False)
+    axes.spines["bottom"].set_visible(False)
+    # The axis reaches far enough that the widest amount (13-point type) fits after its bar.
+    widest = max((len(money_in(Decimal(str(v)), currency, locale)) for v in values), default=4)
+    left, right = figure.subplotpars.left, figure.subplotpars.right
+    share = min(0.6, (0.15 + 0.11 * widest) / ((right - left) * WIDTH_IN))
+    axes.set_xlim(left=0, right=max([*values, 1.0]) / (1 - share))
     for y, value in enumerate(values):
         axes.annotate(
             money_in(Decimal(str(value)), currency, locale),
@@ -215,6 +250,12 @@ def draw_bars(title: str, rows: Sequence[tuple[str, Decimal]], currency: str, lo
             fontsize=13,
         )
     return _png(figure)
+
+
+def _panel_title(axes: Axes, title: str) -> None:
+    # A text above the axes rather than set_title: a title is placed by measuring the axes' ticks
+    # on every draw, which took a third of a chart's time.
+    axes.text(0, 1.03, title, transform=axes.transAxes, fontsize=18, fontweight="bold", va="bottom")
 
 
 def _short(name: str, limit: int = 18) -> str:
