@@ -123,7 +123,8 @@ def _png(figure: Figure) -> bytes:
 def _money_axis(axis: Any, currency: str, locale: str) -> None:
     from matplotlib.ticker import FuncFormatter, MaxNLocator
 
-    axis.set_major_locator(MaxNLocator(nbins=5, min_n_ticks=3))
+    # Whole units: ticks are written without decimals, so 0.5 would show as a second "1 ₽".
+    axis.set_major_locator(MaxNLocator(nbins=5, integer=True, min_n_ticks=3))
     axis.set_major_formatter(
         FuncFormatter(lambda v, _pos: money_in(Decimal(round(v)), currency, locale, whole=True))
     )

@@ -156,10 +156,17 @@ class Trends:
                 stat = await smsc.get_account_stat(start, end)
             return Figures(start, stat.sms, stat.spent, stat.credited, stat.currency)
 
-        fetched = await asyncio.gather(*(fetch(start, end) for start, end in missing))
+        results = await asyncio.gather(
+            *(fetch(start, end) for start, end in missing), return_exceptions=True
+        )
+        fetched = [r for r in results if isinstance(r, Figures)]
         over_set = set(over)
-        # Kept only once over: today's (and this month's) figures still change.
+        # Kept only once over: today's (and this month's) figures still change. What did arrive
+        # is kept even when another request failed, so a retry asks only for the rest.
         await self._store.put(account, span, [f for f in fetched if f.start in over_set])
+        failure = next((r for r in results if isinstance(r, BaseException)), None)
+        if failure is not None:
+            raise failure
         found = {**kept, **{f.start: f for f in fetched}}
         points = tuple(found[start] for start, _end in spans)
         return Trend(span, points, asked=len(missing))

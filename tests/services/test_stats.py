@@ -190,3 +190,60 @@ async def test_charts_are_png_and_drawn_off_the_event_loop(store: StatFigures) -
     assert png.startswith(b"\x89PNG")
     bars = await stats.bars_chart("Субклиенты", [("альфа", Decimal("12.50"))], "RUB", locale="ru")
     assert bars.startswith(b"\x89PNG")
+
+
+async def test_a_fill_that_fails_half_way_keeps_what_arrived(
+    smsc: SmscClient, emulator: SmscEmulator, store: StatFigures, clock: ManualClock
+) -> None:
+    spend_every_day(emulator, date(2025, 12, 1), TODAY)
+    trends = stats.Trends(store, today=lambda: TODAY)
+    emulator.latency = 0.01
+    answered = 0
+    original = emulator._serve
+
+    async def flaky(script: str, params: dict[str, str], record: object) -> object:
+        nonlocal answered
+        answered += 1
+        if answered == 6:
+            emulator.fault = 9
+        return await original(script, params, record)  # type: ignore[arg-type]
+
+    emulator._serve = flaky  # type: ignore[method-assign]
+    with pytest.raises(SmscError):
+        await trends.months(smsc, ACCOUNT)
+    emulator.fault = None
+    clock.advance(61)
+    kept = len(await store.get(ACCOUNT, "month", stats.month_starts(TODAY)))
+    assert 1 <= kept <= 10
+    again = await trends.months(smsc, ACCOUNT)
+    assert again.asked == 12 - kept
+
+
+@pytest.mark.parametrize("charset", ["utf-8", ""])
+async def test_emulator_answers_get_php_in_every_fmt(
+    connector: SmscConnector, emulator: SmscEmulator, charset: str, clock: ManualClock
+) -> None:
+    account = emulator.accounts[LOGIN]
+    seed_messages(account, PHONE, 2, last=datetime(2026, 12, 2, 9), texts=["Привет, мир"])
+    answers = {}
+    for fmt in "0123":
+        # fmt does not make a request different: a minute apart, or the fourth is error 9.
+        clock.advance(61)
+        form = {"login": LOGIN, "psw": account.password, "fmt": fmt, "charset": charset}
+        form.update(get_messages="1", phone=PHONE, start="01.12.2026", end="02.12.2026")
+        reply = await connector.http.post(f"{emulator.base_url}/sys/get.php", data=form)
+        answers[fmt] = reply.content.decode(charset or "cp1251")
+        stat = {**form, "get_stat": "1", "get_messages": "0", "cnt": str(int(fmt) + 1)}
+        stat_reply = await connector.http.post(f"{emulator.base_url}/sys/get.php", data=stat)
+        answers["stat" + fmt] = stat_reply.content.decode(charset or "cp1251")
+    assert answers["0"].count("status = 1, last_date = 02.12.2026 09:00:00") == 1
+    assert "message = Привет, мир, sms_cnt = 1" in answers["0"]
+    assert answers["1"].splitlines()[0].startswith("1,02.12.2026 09:00:00,")
+    assert "<sms>" in answers["2"] and "<message>Привет, мир</message>" in answers["2"]
+    assert '"message": "Привет, мир"' in answers["3"] and '"int_id": ' in answers["3"]
+    assert (
+        answers["stat0"] == f"login = {LOGIN}, sms = 2, credit = 3.00, debit = 0.00, currency = RUB"
+    )
+    assert answers["stat1"] == f"{LOGIN},2,3.00,0.00,RUB"
+    assert "<stat>" in answers["stat2"] and "<sms>2</sms>" in answers["stat2"]
+    assert '"sms": "2"' in answers["stat3"]
