@@ -123,7 +123,13 @@ async def all_report(smsc: SmscClient, period: Period) -> Report:
     text, shortened = fit(
         header,
         body,
-        [*total_lines(totals), "", legend(), "", _("Tap a subclient for its operators.")],
+        [
+            *total_lines(totals, subclients=True),
+            "",
+            legend(),
+            "",
+            _("Tap a subclient for its operators."),
+        ],
     )
     start, end = encode_day(period.start), encode_day(period.end)
     buttons = [

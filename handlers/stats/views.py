@@ -67,9 +67,17 @@ def legend() -> str:
     )
 
 
-def total_lines(totals: dict[str, Totals]) -> list[str]:
+def _short_range(today: date) -> str:
+    """This month so far as people type it: "1.12-2.12"."""
+    return f"1.{today.month}-{today.day}.{today.month}"
+
+
+def total_lines(totals: dict[str, Totals], *, subclients: bool = False) -> list[str]:
+    """A total per currency; ``subclients``: under the subclients of a report that shows the
+    account's own figures above them, so the total says whose it is."""
+    line = _("<b>All subclients</b>: {amounts}") if subclients else _("<b>Total</b>: {amounts}")
     return [
-        _("<b>Total</b>: {amounts}").format(amounts=esc(amounts_text(t, currency)))
+        line.format(amounts=esc(amounts_text(t, currency)))
         for currency, t in sorted(totals.items())
     ]
 
@@ -126,7 +134,7 @@ def picker_text(login: str | None) -> str:
         + _(
             "Choose the period, or send it: a month (“November”), “last week”, a date or "
             "dates such as {example}."
-        ).format(example=esc(f"1.{date.today():%m}-{date.today():%d.%m}"))
+        ).format(example=esc(_short_range(date.today())))
     )
 
 

@@ -60,7 +60,7 @@ async def test_this_month_table_with_totals_and_a_breakdown(
     table = (await user.expect_edit()).text or ""
     assert "alpha: 15 messages, spent RUB33.00, credited RUB500.00" in table
     assert "beta: 3 messages, spent RUB6.45, credited RUB0.00" in table
-    assert "Total: 18 messages, spent RUB39.45, credited RUB500.00" in table
+    assert "All subclients: 18 messages, spent RUB39.45, credited RUB500.00" in table
     # Biggest spender first.
     assert table.index("alpha") < table.index("beta")
     await user.press(picker, "alpha")
@@ -130,7 +130,7 @@ async def test_a_long_table_is_shortened_and_sent_as_csv(
     table = await pick(user, "/stats", "Today")
     text = table.text or ""
     assert len(text) <= 4096 and "more lines: the whole table is in the file" in text
-    assert "Total: 11,325 messages, spent RUB11,325.00" in text
+    assert "All subclients: 11,325 messages, spent RUB11,325.00" in text
     # 40 subclients, two trends, two spend charts, CSV, Excel and "Another period".
     assert len(table.button_texts) == 47
     document = (await user.expect_message()).document
