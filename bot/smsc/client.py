@@ -853,7 +853,11 @@ class SmscClient:
             cnt=cnt,
             prev_id=prev_id,
         )
-        return await self._list("get", "get_messages", params, SentMessage, cache=cache)
+        payload = await self._call("get", "get_messages", params, cache=cache, listing=True)
+        if isinstance(payload, dict):
+            # One message may come as an object rather than a list of one.
+            payload = [payload]
+        return _parse(_list_adapter(SentMessage), payload, "get.get_messages")
 
     async def iter_messages(
         self,

@@ -4,6 +4,7 @@ concurrency, history paged with prev_id, the page's limits and error codes."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -247,3 +248,28 @@ async def test_emulator_answers_get_php_in_every_fmt(
     assert answers["stat1"] == f"{LOGIN},2,3.00,0.00,RUB"
     assert "<stat>" in answers["stat2"] and "<sms>2</sms>" in answers["stat2"]
     assert '"sms": "2"' in answers["stat3"]
+
+
+async def test_one_message_as_an_object_and_numbers_as_strings(
+    smsc: SmscClient, emulator: SmscEmulator
+) -> None:
+    message = {
+        "status": "-1",
+        "last_date": "",
+        "err": "",
+        "send_date": "01.12.2026 10:05",
+        "phone": PHONE,
+        "cost": "2,15",
+        "sender_id": "Shop",
+        "status_name": "Ожидает отправки",
+        "message": "Текст",
+        "int_id": "5001",
+    }
+    emulator.fault = "garbage"
+    emulator.garbage_body = json.dumps(message, ensure_ascii=False).encode()
+    [found] = await smsc.get_messages(PHONE)
+    assert (found.status, found.err, found.int_id, found.cost) == (-1, 0, 5001, Decimal("2.15"))
+    assert found.sent_at == datetime(2026, 12, 1, 10, 5) and found.sender == "Shop"
+    emulator.garbage_body = json.dumps({"cnt": "4", "credit": "6.00", "debit": "0"}).encode()
+    stat = await smsc.get_account_stat(TODAY)
+    assert (stat.sms, stat.spent) == (4, Decimal("6.00"))
