@@ -5,6 +5,8 @@ concurrency, history paged with prev_id, the page's limits and error codes."""
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from collections.abc import AsyncIterator
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -273,3 +275,13 @@ async def test_one_message_as_an_object_and_numbers_as_strings(
     emulator.garbage_body = json.dumps({"cnt": "4", "credit": "6.00", "debit": "0"}).encode()
     stat = await smsc.get_account_stat(TODAY)
     assert (stat.sms, stat.spent) == (4, Decimal("6.00"))
+
+
+def test_matplotlib_and_openpyxl_are_not_imported_at_start() -> None:
+    # A process of its own: this one may have drawn a chart already.
+    code = (
+        "import sys, bot.app, handlers; handlers.get_routers(); "
+        "print(sorted(m for m in ('matplotlib', 'openpyxl') if m in sys.modules))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]"
