@@ -1,5 +1,6 @@
-"""The two reports of /stats, read from SMSC: every subclient's line for a period, and one
-subclient's per-operator breakdown; and how a report reaches the chat."""
+"""The two reports of /stats, read from SMSC: the account's own figures for a period with every
+subclient's line below, and one subclient's per-operator breakdown; the buttons under a report
+(charts, exports, another period); and how a report reaches the chat."""
 
 from __future__ import annotations
 
