@@ -36,8 +36,9 @@ from handlers.stats.views import (
 
 # Subclient buttons under a table; the rest stay reachable with /stats <login>.
 MAX_BUTTONS: Final = 40
-# Labels up to this long may go three to a row on a phone.
+# Labels up to this long may go three to a row on a phone; none longer than BUTTON_LABEL.
 SHORT_LABEL: Final = 13
+BUTTON_LABEL: Final = 24
 
 
 def _width(buttons: Sequence[InlineKeyboardButton]) -> int:
@@ -135,7 +136,7 @@ async def all_report(smsc: SmscClient, period: Period) -> Report:
     start, end = encode_day(period.start), encode_day(period.end)
     buttons = [
         button(
-            row.login,
+            clip(row.login, BUTTON_LABEL),
             StOps(s=start, e=end, ref=login_ref(row.login), r=int(row.login in own_balance)),
         )
         for row in stat_rows[:MAX_BUTTONS]
