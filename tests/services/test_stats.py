@@ -18,6 +18,7 @@ import pytest
 from bot.periods import Period
 from bot.services import stats
 from bot.smsc import Credentials, SmscClient, SmscConnector, SmscError
+from bot.smsc.client import months_before
 from bot.smsc.emulator import LedgerEntry, SmscEmulator, seed_messages
 from bot.storage.db import open_database
 from bot.storage.stats import StatFigures
@@ -285,3 +286,11 @@ def test_matplotlib_and_openpyxl_are_not_imported_at_start() -> None:
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "[]"
+
+
+def test_month_starts_and_six_months_back_cross_years_and_short_months() -> None:
+    starts = stats.month_starts(date(2026, 1, 15))
+    assert starts[0] == date(2025, 2, 1) and starts[-1] == date(2026, 1, 1) and len(starts) == 12
+    assert months_before(date(2026, 8, 31), 6) == date(2026, 2, 28)
+    assert months_before(date(2024, 8, 31), 6) == date(2024, 2, 29)
+    assert months_before(date(2026, 3, 15), 6) == date(2025, 9, 15)
