@@ -127,10 +127,29 @@ class Trends:
         self._today = today
 
     async def months(self, smsc: SmscClient, account: str, count: int = MONTHS) -> Trend:
-        """The last ``count`` months, this one to today."""
+        """The last ``count`` months, this one to today.
+
+        This month is the sum of its finished days and today when the day series has kept them
+        all (then a repeat asks SMSC for today only), else one request from the 1st to today.
+        """
         today = self._today()
         spans = [(start, min(_month_end(start), today)) for start in month_starts(today, count)]
-        return await self._series(smsc, account, "month", spans, today)
+        first = spans[-1][0]
+        finished = [first + timedelta(days=n) for n in range((today - first).days)]
+        kept_days = await self._store.get(account, "day", finished)
+        if len(kept_days) < len(finished):
+            return await self._series(smsc, account, "month", spans, today)
+        past = await self._series(smsc, account, "month", spans[:-1], today)
+        now = await self._series(smsc, account, "day", [(today, today)], today)
+        days = [*kept_days.values(), *now.points]
+        current = Figures(
+            first,
+            sum(d.sms for d in days),
+            sum((d.spent for d in days), Decimal(0)),
+            sum((d.credited for d in days), Decimal(0)),
+            next((d.currency for d in reversed(days) if d.currency), ""),
+        )
+        return Trend("month", (*past.points, current), past.asked + now.asked)
 
     async def days(self, smsc: SmscClient, account: str) -> Trend:
         """Every day of this month up to today."""

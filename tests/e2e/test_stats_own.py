@@ -126,6 +126,13 @@ async def test_the_trend_fills_once_then_comes_from_sqlite_with_one_request(
     days = await user.expect_message()
     assert days.photo is not None
     assert "Today: 3 messages, spent RUB4.50" in (days.text or "")
+    # With this month's finished days kept too, a month trend asks SMSC for today only.
+    asked_before = len(get_requests(smsc, "get_stat"))
+    await user.press(view, "📈 By month")
+    third = await user.expect_message()
+    [today_only] = get_requests(smsc, "get_stat")[asked_before:]
+    assert (today_only["start"], today_only["end"]) == ("02.12.2026", "02.12.2026")
+    assert third.text == first.text
 
 
 async def test_history_pages_back_through_2500_messages_with_prev_id(

@@ -294,3 +294,19 @@ def test_month_starts_and_six_months_back_cross_years_and_short_months() -> None
     assert months_before(date(2026, 8, 31), 6) == date(2026, 2, 28)
     assert months_before(date(2024, 8, 31), 6) == date(2024, 2, 29)
     assert months_before(date(2026, 3, 15), 6) == date(2025, 9, 15)
+
+
+async def test_once_the_days_are_kept_a_month_trend_asks_for_today_only(
+    smsc: SmscClient, emulator: SmscEmulator, store: StatFigures, clock: ManualClock
+) -> None:
+    spend_every_day(emulator, date(2025, 12, 1), TODAY)
+    trends = stats.Trends(store, today=lambda: TODAY)
+    before = await trends.months(smsc, ACCOUNT)
+    await trends.days(smsc, ACCOUNT)
+    clock.advance(61)
+    asked = len(get_requests(emulator, "get_stat"))
+    after = await trends.months(smsc, ACCOUNT)
+    [only] = get_requests(emulator, "get_stat")[asked:]
+    assert after.asked == 1 and (only["start"], only["end"]) == ("02.12.2026", "02.12.2026")
+    # The month from its days is the month as SMSC counts it.
+    assert after.points == before.points
