@@ -123,7 +123,23 @@ MIGRATIONS: tuple[str, ...] = (
         at REAL NOT NULL
     ) WITHOUT ROWID;
     """,
-    # 6: teams (issue 12, bot.storage.teams): an SMSC account has an id of its own and an owner,
+    # 6 (statistics, bot.services.stats): an SMSC account's own figures for days and months
+    # that are over, so trends ask SMSC only for what is still changing. Plain SQL that
+    # PostgreSQL runs too; money as decimal text.
+    """
+    CREATE TABLE stat_figures (
+        account TEXT NOT NULL,
+        span TEXT NOT NULL CHECK (span IN ('day', 'month')),
+        start TEXT NOT NULL,
+        sms INTEGER NOT NULL,
+        spent TEXT NOT NULL,
+        credited TEXT NOT NULL,
+        currency TEXT NOT NULL,
+        fetched_at REAL NOT NULL,
+        PRIMARY KEY (account, span, start)
+    );
+    """,
+    # 7: teams (issue 12, bot.storage.teams): an SMSC account has an id of its own and an owner,
     # people are its members with a role, chats point at the account they act on, invitations.
     # A private-chat log-in becomes a team of one owned by its user; a group log-in is owned by
     # the user the audit log names as its last successful log-in (no owner when it names nobody),
