@@ -30,6 +30,7 @@ from bot.middlewares import (
     AccountMiddleware,
     AccountToolsMiddleware,
     AllowlistMiddleware,
+    GroupReplyMiddleware,
     Handler,
     HeartbeatMiddleware,
     OnceMiddleware,
@@ -42,6 +43,7 @@ from bot.services.confirmations import ConfirmationService
 from bot.services.notify import Notifier
 from bot.services.outbox import Outbox
 from bot.services.phonebook import PhoneBooks
+from bot.services.stats import Trends
 from bot.smsc import SmscConnector, SmscSettings
 from bot.smsc.budget import AuthBudget
 from bot.smsc.emulator import SmscEmulator
@@ -52,6 +54,7 @@ from bot.storage.confirmations import ConfirmationRepo
 from bot.storage.db import open_database
 from bot.storage.fsm import SQLiteStorage
 from bot.storage.notify import NotifyRepo
+from bot.storage.stats import StatFigures
 from bot.storage.updates import UpdateJournal
 from handlers import get_routers
 from handlers.account import LOGIN_STATES
@@ -197,6 +200,8 @@ async def build_app(settings: Settings, *, clock: Callable[[], float] = time.tim
         accounts=accounts,
         audit=audit,
         confirmations=ConfirmationService(ConfirmationRepo(db)),
+        teams=accounts.teams,
+        trends=Trends(StatFigures(db)),
     )
     in_flight = InFlight()
     # Order matters: the error layer sits inside the locale middleware so errors are localized.
@@ -207,14 +212,18 @@ async def build_app(settings: Settings, *, clock: Callable[[], float] = time.tim
     prefs = LanguagePrefs(repo)
     dp.update.outer_middleware(ChatLocaleMiddleware(i18n, prefs))
     dp.update.outer_middleware(ErrorLayerMiddleware(accounts))
-    # Before the account middleware: a button is answered even when the chat has no account.
-    dp.callback_query.middleware(CallbackAnswerMiddleware(pre=True))
+    # Before buttons are answered: a role too low for a button is said in an alert on it (the
+    # error layer answers a button whose chat has no account).
     account_middleware = AccountMiddleware(accounts)
     dp.message.middleware(account_middleware)
     dp.callback_query.middleware(account_middleware)
+    dp.callback_query.middleware(CallbackAnswerMiddleware(pre=True))
     tools = AccountToolsMiddleware(PhoneBooks(), BlackLists())
     dp.message.middleware(tools)
     dp.callback_query.middleware(tools)
+    group_reply = GroupReplyMiddleware()
+    dp.message.middleware(group_reply)
+    dp.callback_query.middleware(group_reply)
     dp.include_routers(*get_routers())
 
     heartbeat = Heartbeat(settings.data_dir)

@@ -38,7 +38,7 @@ class Followed:
 
 
 class NotifyRepo:
-    """The notify_* tables (migration 6)."""
+    """The notify_* tables (migration 8)."""
 
     def __init__(self, conn: aiosqlite.Connection) -> None:
         self._conn = conn

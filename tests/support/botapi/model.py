@@ -43,6 +43,8 @@ class MessageView:
     parse_mode: str | None = None
     buttons: tuple[tuple[Button, ...], ...] = ()
     document: FileView | None = None
+    photo: FileView | None = None
+    """A photo the bot sent (sendPhoto), with the bytes it uploaded."""
     contact: Mapping[str, Any] | None = None
     edit_count: int = 0
     raw: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)
@@ -228,6 +230,8 @@ class Chat:
         self.reply_keyboard: JsonDict | None = None
         """The reply keyboard currently shown under the input field (``ReplyKeyboardMarkup``)."""
         self.blocked = False
+        self.bot_can_delete = True
+        """In a group: whether the bot is an admin allowed to delete other people's messages."""
 
     @property
     def messages(self) -> list[MessageView]:
