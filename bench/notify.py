@@ -179,7 +179,7 @@ async def main() -> None:
             counts = await polling(chats, args.hours, Path(tmp))
             per_hour = {k: v / args.hours for k, v in counts.items()}
             polls = per_hour.get("balance.php", 0) + per_hour.get("senders.php", 0)
-            digest = counts.get("users.php", 0) * 24 / args.hours
+            digest = (counts.get("users.php", 0) + counts.get("get.php", 0)) * 24 / args.hours
             print(
                 f"{chats:5}  {per_hour.get('balance.php', 0):9.2f}  "
                 f"{per_hour.get('senders.php', 0):9.2f}  {polls:7.2f}  {digest:16.1f}"

@@ -28,6 +28,8 @@ from typing import Any, Final
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot.accounts import AccountService, NeedsRelogin, NotLoggedIn
+from bot.periods import Period
+from bot.services import stats
 from bot.services.outbox import Outbox
 from bot.smsc import SmscClient
 from bot.smsc.errors import AuthPaused, SmscClientError, SmscError
@@ -158,6 +160,8 @@ class Figures:
     currency: str = ""
     top: list[tuple[str, int, str]] = field(default_factory=list)
     subclients: int = 0
+    # True: sms and spent are the account's own totals (get.php), not the subclients' sum.
+    own: bool = False
 
     def dump(self) -> str:
         return json.dumps(asdict(self))
@@ -169,28 +173,24 @@ class Figures:
         return cls(**data)
 
 
-# Reads an account's figures for a period; ``subclient_figures`` until bot.services.stats (the
-# account's own totals, issue 14) is there to take its place.
+# Reads an account's figures for a period: ``account_figures`` in the bot.
 FiguresSource = Callable[[SmscClient, date, date], Awaitable[Figures]]
 
 
-async def subclient_figures(smsc: SmscClient, start: date, end: date) -> Figures:
-    """Subclients' messages and money for the period (get_stat: sharing the main balance, then
-    with their own), summed, with the three that spent most."""
-    rows: dict[str, tuple[int, Decimal, str]] = {}
-    for reseller in (False, True):
-        for row in await smsc.get_stat(start, end, reseller=reseller):
-            rows.setdefault(row.login, (row.sms, row.spent, row.currency))
-    figures = Figures(subclients=len(rows))
-    total = Decimal(0)
-    for sms, spent, currency in rows.values():
-        figures.sms += sms
-        total += spent
-        figures.currency = figures.currency or currency
-    figures.spent = str(total)
-    ranked = sorted(rows.items(), key=lambda item: (-item[1][1], item[0].casefold()))
-    figures.top = [(login, sms, str(spent)) for login, (sms, spent, _) in ranked[:TOP] if spent]
-    return figures
+async def account_figures(smsc: SmscClient, start: date, end: date) -> Figures:
+    """The account's own messages and money for the period (``bot.services.stats``), with the
+    three subclients that spent most."""
+    period = Period(start, end)
+    total = await stats.own_totals(smsc, period)
+    rows, _own = await stats.subclient_rows(smsc, period)
+    return Figures(
+        sms=total.sms,
+        spent=str(total.spent),
+        currency=total.currency or next((r.currency for r in rows if r.currency), ""),
+        top=[(r.login, r.sms, str(r.spent)) for r in rows[:TOP] if r.spent],
+        subclients=len(rows),
+        own=True,
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -221,7 +221,7 @@ class Notifier:
         *,
         poll_seconds: float = 600.0,
         clock: Callable[[], float] = time.time,
-        figures: FiguresSource = subclient_figures,
+        figures: FiguresSource = account_figures,
     ) -> None:
         self.repo = repo
         self.accounts = accounts

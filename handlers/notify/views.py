@@ -221,16 +221,24 @@ def digest_message(payload: dict[str, Any]) -> str:
     if payload.get("late"):
         lines.append(_("(late: the bot was not running when this digest was due)"))
     lines.append("")
+    own = bool(figures.get("own"))
     if not sms and not spent:
-        lines.append(_("Your subclients sent nothing in this period."))
+        if own:
+            lines.append(_("Nothing was sent in this period."))
+        else:
+            lines.append(_("Your subclients sent nothing in this period."))
     else:
-        lines.append(
-            ngettext(
+        if own:
+            sent = ngettext(
+                "Sent {n} message, spent {amount}.", "Sent {n} messages, spent {amount}.", sms
+            )
+        else:
+            sent = ngettext(
                 "Subclients sent {n} message and spent {amount}.",
                 "Subclients sent {n} messages and spent {amount}.",
                 sms,
-            ).format(n=fmt_number(sms), amount=esc(fmt_money(spent, currency)))
-        )
+            )
+        lines.append(sent.format(n=fmt_number(sms), amount=esc(fmt_money(spent, currency))))
         if previous:
             lines.append(
                 against.format(

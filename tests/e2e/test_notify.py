@@ -166,6 +166,8 @@ async def test_daily_digest_comes_at_local_time_across_dst(
     account = smsc.accounts[LOGIN]
     seed_subclient(account, "shop", 0, LedgerEntry(date(2026, 3, 6), "SMS", sms=120, credit=D300))
     seed_subclient(account, "cafe", 0, LedgerEntry(date(2026, 3, 6), "SMS", sms=40, credit=D100))
+    # The account's own totals (get.php get_stat), which the digest reports.
+    account.ledger.append(LedgerEntry(date(2026, 3, 6), "SMS", sms=175, credit=Decimal("420")))
     # New York moves its clocks forward on Sunday 8 March 2026: 09:00 is 14:00 UTC on
     # Saturday and 13:00 UTC on Sunday.
     with time_machine.travel(datetime(2026, 3, 7, 12, 0, tzinfo=UTC), tick=True) as clock:
@@ -180,7 +182,7 @@ async def test_daily_digest_comes_at_local_time_across_dst(
         clock.move_to(datetime(2026, 3, 7, 14, 0, 5, tzinfo=UTC))
         await note.tick()
         digest = await user.expect_message()
-        assert "Mar 6, 2026" in digest.text and "160 messages" in digest.text
+        assert "Mar 6, 2026" in digest.text and "Sent 175 messages" in digest.text
         assert "shop" in digest.text and "late" not in digest.text
 
         clock.move_to(datetime(2026, 3, 8, 12, 59, tzinfo=UTC))
@@ -189,7 +191,7 @@ async def test_daily_digest_comes_at_local_time_across_dst(
         clock.move_to(datetime(2026, 3, 8, 13, 0, 5, tzinfo=UTC))
         await note.tick()
         second = await user.expect_message()
-        assert "Mar 7, 2026" in second.text and "nothing" in second.text
+        assert "Mar 7, 2026" in second.text and "Nothing was sent" in second.text
         await note.tick()
         await user.assert_no_reply(timeout=1)
 
@@ -241,8 +243,8 @@ async def test_fifty_chats_on_one_account_cost_one_balance_read_per_interval(
     # The same log-in saved in 49 more chats (a /login each would meet the client's own limit
     # of 9 balance reads a minute), each following the account with its own /notify setting.
     for user in users[1:]:
-        account = replace(first, chat_id=user.chat.id)
-        await bot.app.accounts.repo.save(account)
+        account = replace(first, chat_id=user.chat.id, id=0, owner_id=None, seal=0)
+        account = await bot.app.accounts.repo.save(account, new=True)
         await notifier(bot).change(user.chat.id, account, "balance", True, param="500.00")
     await rounds(bot, clock, POLL)
     since = len(smsc.requests)

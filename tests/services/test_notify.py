@@ -19,6 +19,7 @@ import pytest
 from bot.services.notify import (
     DAILY,
     WEEKLY,
+    account_figures,
     last_due,
     next_due,
     parse_threshold,
@@ -26,7 +27,6 @@ from bot.services.notify import (
     period_of,
     phase_of,
     slot_after,
-    subclient_figures,
     zone,
 )
 from bot.services.outbox import Delivery, Outbox, Result
@@ -91,15 +91,16 @@ def test_zones_are_checked_with_zoneinfo() -> None:
     assert zone("Mars/Olympus") is None and zone("../etc/passwd") is None and zone("") is None
 
 
-async def test_figures_sum_subclients_and_rank_the_top(
+async def test_figures_are_the_accounts_own_with_the_top_subclients(
     emulator: SmscEmulator, connector: SmscConnector, credentials: Credentials
 ) -> None:
     account = emulator.accounts[LOGIN]
     day = date(2026, 3, 6)
     for login, sms, money in (("a", 10, "5"), ("b", 200, "90"), ("c", 30, "12"), ("d", 1, "1")):
         seed_subclient(account, login, 0, LedgerEntry(day, "SMS", sms=sms, credit=Decimal(money)))
-    figures = await subclient_figures(connector.client(credentials), day, day)
-    assert (figures.sms, Decimal(figures.spent), figures.subclients) == (241, Decimal(108), 4)
+    account.ledger.append(LedgerEntry(day, "SMS", sms=300, credit=Decimal("150")))
+    figures = await account_figures(connector.client(credentials), day, day)
+    assert (figures.sms, Decimal(figures.spent), figures.subclients) == (300, Decimal(150), 4)
     assert [login for login, _, _ in figures.top] == ["b", "c", "a"]
 
 
