@@ -13,7 +13,7 @@ from aiohttp import web
 from bot.app import MAX_CONCURRENT_UPDATES, App, build_app
 from bot.config import Settings, load_settings
 from bot.health import WEBHOOK_BEAT, Heartbeat
-from bot.logs import setup_logging
+from bot.logs import setup_logging, url_passwords
 
 log = logging.getLogger("bot")
 WEBHOOK_PATH = "/telegram/webhook"
@@ -81,6 +81,9 @@ def run() -> None:
     for value in (settings.secret_key, settings.webhook_secret):
         if value is not None:
             secrets += value.get_secret_value().split(",")
+    for url in (settings.database_url, settings.redis_url):
+        if url is not None:
+            secrets += [url.get_secret_value(), *url_passwords(url.get_secret_value())]
     setup_logging(settings.log_level, secrets)
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(main(settings))

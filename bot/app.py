@@ -43,6 +43,7 @@ from bot.services.phonebook import PhoneBooks
 from bot.smsc import SmscConnector, SmscSettings
 from bot.smsc.budget import AuthBudget
 from bot.smsc.emulator import SmscEmulator
+from bot.smsc.shared import SharedLimits
 from bot.storage.accounts import AccountRepo
 from bot.storage.audit import AuditLog
 from bot.storage.budget import SqliteBudgetStore
@@ -103,6 +104,7 @@ class App:
     heartbeat: Heartbeat
     demo_connector: SmscConnector | None = None
     emulator: SmscEmulator | None = None
+    shared: SharedLimits | None = None
     _closed: bool = field(default=False, repr=False)
 
     async def close(self) -> None:
@@ -112,6 +114,8 @@ class App:
         self._closed = True
         await self.in_flight.drain()
         await self.connector.aclose()
+        if self.shared is not None:
+            await self.shared.aclose()
         if self.demo_connector is not None:
             await self.demo_connector.aclose()
         if self.emulator is not None:
@@ -146,11 +150,21 @@ async def build_app(settings: Settings, *, clock: Callable[[], float] = time.tim
     box = SecretBox.from_settings(secret_key, settings.data_dir)
     repo = AccountRepo(db, box)
     audit = AuditLog(db)
+    shared = None
+    if settings.redis_url is not None:
+        # A lease outlives the longest request (the gate's wait for a budget place, then the
+        # call itself), so only a dead replica's leases ever expire.
+        shared = SharedLimits.from_url(
+            settings.redis_url.get_secret_value(),
+            box.derive_key("shared-limits"),
+            lease_ttl=2 * settings.smsc_timeout + 10,
+        )
     budget = AuthBudget(
         SqliteBudgetStore(db),
         box.derive_key("auth-budget"),
         clock=clock,
         call_timeout=settings.smsc_timeout,
+        shared=shared,
     )
     await budget.load()
     connector = SmscConnector(
@@ -161,6 +175,7 @@ async def build_app(settings: Settings, *, clock: Callable[[], float] = time.tim
             cache_ttl=settings.smsc_cache_ttl,
         ),
         budget=budget,
+        shared=shared,
     )
     emulator = demo_connector = None
     if settings.demo:
@@ -234,4 +249,5 @@ async def build_app(settings: Settings, *, clock: Callable[[], float] = time.tim
         heartbeat=heartbeat,
         demo_connector=demo_connector,
         emulator=emulator,
+        shared=shared,
     )
