@@ -46,10 +46,11 @@ from bot.smsc.emulator import SmscEmulator
 from bot.smsc.shared import SharedLimits
 from bot.storage.accounts import AccountRepo
 from bot.storage.audit import AuditLog
-from bot.storage.budget import SqliteBudgetStore
+from bot.storage.budget import SqlBudgetStore
 from bot.storage.confirmations import ConfirmationRepo
-from bot.storage.db import open_database
+from bot.storage.engine import Database, PostgresDatabase, SqliteDatabase, open_engine
 from bot.storage.fsm import SQLiteStorage
+from bot.storage.fsm_pg import PostgresStorage
 from bot.storage.updates import UpdateJournal
 from handlers import get_routers
 from handlers.account import LOGIN_STATES
@@ -96,7 +97,9 @@ class App:
     settings: Settings
     bot: Bot
     dp: Dispatcher
-    db: aiosqlite.Connection
+    # The SQLite connection (None on PostgreSQL); every repository goes through ``database``.
+    db: aiosqlite.Connection | None
+    database: Database
     accounts: AccountService
     i18n: I18n
     connector: SmscConnector
@@ -121,7 +124,7 @@ class App:
         if self.emulator is not None:
             await self.emulator.stop()
         await self.dp.storage.close()
-        await self.db.close()
+        await self.database.close()
         await self.bot.session.close()
 
 
@@ -145,11 +148,13 @@ def make_bot(settings: Settings, heartbeat: Heartbeat) -> Bot:
 async def build_app(settings: Settings, *, clock: Callable[[], float] = time.time) -> App:
     """The application on ``settings``; ``clock`` (epoch seconds) times the failure budget."""
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    db = await open_database(settings.data_dir / DB_NAME)
+    url = settings.database_url.get_secret_value() if settings.database_url else None
+    database = await open_engine(url, settings.data_dir, DB_NAME)
+    db = database.conn if isinstance(database, SqliteDatabase) else None
     secret_key = settings.secret_key.get_secret_value() if settings.secret_key else None
     box = SecretBox.from_settings(secret_key, settings.data_dir)
-    repo = AccountRepo(db, box)
-    audit = AuditLog(db)
+    repo = AccountRepo(database, box)
+    audit = AuditLog(database)
     shared = None
     if settings.redis_url is not None:
         # A lease outlives the longest request (the gate's wait for a budget place, then the
@@ -160,7 +165,7 @@ async def build_app(settings: Settings, *, clock: Callable[[], float] = time.tim
             lease_ttl=2 * settings.smsc_timeout + 10,
         )
     budget = AuthBudget(
-        SqliteBudgetStore(db),
+        SqlBudgetStore(database),
         box.derive_key("auth-budget"),
         clock=clock,
         call_timeout=settings.smsc_timeout,
@@ -182,7 +187,12 @@ async def build_app(settings: Settings, *, clock: Callable[[], float] = time.tim
         emulator = SmscEmulator()
         demo_connector = SmscConnector(SmscSettings(api_url=await emulator.start()))
         log.info("demo mode: the built-in SMSC emulator serves the demo account")
-    storage = SQLiteStorage(db)
+    storage: SQLiteStorage | PostgresStorage
+    if isinstance(database, PostgresDatabase):
+        storage = PostgresStorage(database)
+    else:
+        assert db is not None
+        storage = SQLiteStorage(db)
 
     async def forget_login(chat_id: int) -> None:
         # The conversation keeps only encrypted values, but a log-out leaves none of them behind.
@@ -201,12 +211,12 @@ async def build_app(settings: Settings, *, clock: Callable[[], float] = time.tim
         storage=storage,
         accounts=accounts,
         audit=audit,
-        confirmations=ConfirmationService(ConfirmationRepo(db)),
+        confirmations=ConfirmationService(ConfirmationRepo(database)),
     )
     in_flight = InFlight()
     # Order matters: the error layer sits inside the locale middleware so errors are localized.
     dp.update.outer_middleware(in_flight)
-    dp.update.outer_middleware(OnceMiddleware(UpdateJournal(db)))
+    dp.update.outer_middleware(OnceMiddleware(UpdateJournal(database)))
     dp.update.outer_middleware(SameUserMiddleware())
     dp.update.outer_middleware(AllowlistMiddleware(settings.allowed_user_ids))
     dp.update.outer_middleware(ChatLocaleMiddleware(i18n, LanguagePrefs(repo)))
@@ -242,6 +252,7 @@ async def build_app(settings: Settings, *, clock: Callable[[], float] = time.tim
         bot=bot,
         dp=dp,
         db=db,
+        database=database,
         accounts=accounts,
         i18n=i18n,
         connector=connector,

@@ -10,7 +10,13 @@ import pytest
 from bot.smsc import Credentials, SmscConnector, SmscSettings
 from bot.smsc.emulator import SmscEmulator
 from tests.support.fixtures import fake_telegram  # noqa: F401 - registered for every test
-from tests.support.servers import Postgres, Redis, postgres_server, redis_server
+from tests.support.servers import (
+    Postgres,
+    Redis,
+    fresh_database,
+    postgres_server,
+    redis_server,
+)
 
 LOGIN = "alice"
 PASSWORD = "Alice-Secret-Pw-7731"
@@ -79,3 +85,10 @@ def redis() -> Iterator[Redis]:
     """A real redis-server for the whole session."""
     with redis_server() as server:
         yield server
+
+
+@pytest.fixture
+async def pg_url(postgres: Postgres) -> AsyncIterator[str]:
+    """The URL of a new, empty database on the session's PostgreSQL server; dropped afterwards."""
+    async with fresh_database(postgres) as url:
+        yield url

@@ -12,6 +12,7 @@ import aiosqlite
 
 from bot.crypto import SecretBox, SecretError
 from bot.storage.db import BUSY_TIMEOUT_MS, checkpoint
+from bot.storage.engine import Database, SqliteDatabase, as_database
 
 log = logging.getLogger(__name__)
 
@@ -45,9 +46,9 @@ class Account:
 class AccountRepo:
     """Accounts, chat languages and subclients in the bot's database (`open_database`)."""
 
-    def __init__(self, conn: aiosqlite.Connection, box: SecretBox) -> None:
-        """Store through `conn`; encrypt and decrypt secrets with `box`."""
-        self._conn = conn
+    def __init__(self, conn: aiosqlite.Connection | Database, box: SecretBox) -> None:
+        """Store through `conn` (either engine); encrypt and decrypt secrets with `box`."""
+        self._db = as_database(conn)
         self._box = box
 
     @property
@@ -60,7 +61,7 @@ class AccountRepo:
         secret = self._box.encrypt(account.secret, chat_id=account.chat_id)
         # An upsert rather than INSERT OR REPLACE: REPLACE deletes the old row first, and the
         # cascade would take the chat's subclients with it.
-        await self._conn.execute(
+        await self._db.execute(
             """
             INSERT INTO accounts
                 (chat_id, site, login, auth_kind, secret, verified_at, needs_relogin)
@@ -83,12 +84,11 @@ class AccountRepo:
 
     async def get(self, chat_id: int) -> Account | None:
         """Return the chat's account with its secret decrypted, or None."""
-        async with self._conn.execute(
+        row = await self._db.fetchone(
             "SELECT site, login, auth_kind, secret, verified_at, needs_relogin"
             " FROM accounts WHERE chat_id = ?",
             (chat_id,),
-        ) as cursor:
-            row = await cursor.fetchone()
+        )
         if row is None:
             return None
         site, login, auth_kind, token, verified_at, needs_relogin = row
@@ -112,8 +112,7 @@ class AccountRepo:
     async def delete(self, chat_id: int) -> bool:
         """Wipe the chat's account and its subclients (not its language); False if it had none."""
         # secure_delete (set by open_database) overwrites the row's bytes in the file.
-        async with self._conn.execute("DELETE FROM accounts WHERE chat_id = ?", (chat_id,)) as c:
-            return c.rowcount > 0
+        return await self._db.execute("DELETE FROM accounts WHERE chat_id = ?", (chat_id,)) > 0
 
     async def purge_wal(self) -> bool:
         """Copy the WAL into the database file and empty it; False if readers kept it from that.
@@ -121,7 +120,10 @@ class AccountRepo:
         After `delete`, the -wal file still holds the pages written before, encrypted secret
         included; secure_delete zeroes the row in the new pages only.
         """
-        rows = await self._conn.execute_fetchall("PRAGMA database_list")
+        if not isinstance(self._db, SqliteDatabase):
+            # PostgreSQL has no WAL file of ours to clean; VACUUM reclaims dead rows in time.
+            return True
+        rows = await self._db.conn.execute_fetchall("PRAGMA database_list")
         path = next((str(row[2]) for row in rows if row[1] == "main"), "")
         if not path:
             return True  # an in-memory database has no file to clean
@@ -135,27 +137,25 @@ class AccountRepo:
 
     async def mark_needs_relogin(self, chat_id: int) -> None:
         """Stop using the saved credentials until the next successful log-in (`save`)."""
-        await self._conn.execute(
+        await self._db.execute(
             "UPDATE accounts SET needs_relogin = 1 WHERE chat_id = ?", (chat_id,)
         )
 
     async def count(self) -> int:
         """Return how many chats have a saved account."""
-        async with self._conn.execute("SELECT count(*) FROM accounts") as cursor:
-            row = await cursor.fetchone()
+        row = await self._db.fetchone("SELECT count(*) FROM accounts")
         return int(row[0]) if row is not None else 0
 
     async def get_language(self, chat_id: int) -> str | None:
         """Return the language the chat chose, or None."""
-        async with self._conn.execute(
+        row = await self._db.fetchone(
             "SELECT language FROM chat_settings WHERE chat_id = ?", (chat_id,)
-        ) as cursor:
-            row = await cursor.fetchone()
+        )
         return None if row is None else row[0]
 
     async def set_language(self, chat_id: int, lang: str) -> None:
         """Remember the chat's language; it outlives log-outs."""
-        await self._conn.execute(
+        await self._db.execute(
             "INSERT INTO chat_settings (chat_id, language) VALUES (?, ?)"
             " ON CONFLICT (chat_id) DO UPDATE SET language = excluded.language",
             (chat_id, lang),
@@ -163,21 +163,27 @@ class AccountRepo:
 
     async def add_subclient(self, chat_id: int, login: str) -> None:
         """Remember a subclient created through the bot (the chat must have an account)."""
-        await self._conn.execute(
+        await self._db.execute(
             "INSERT INTO subclients (chat_id, login) VALUES (?, ?) ON CONFLICT DO NOTHING",
             (chat_id, login),
         )
 
     async def rename_subclient(self, chat_id: int, login: str, new_login: str) -> None:
         """Follow a subclient's change of login (no-op if it was not created through the bot)."""
-        await self._conn.execute(
-            "UPDATE OR REPLACE subclients SET login = ? WHERE chat_id = ? AND login = ?",
+        # Portable UPDATE OR REPLACE: a row already under the new login gives way.
+        await self._db.execute(
+            "DELETE FROM subclients WHERE chat_id = ? AND login = ? AND login <> ?"
+            " AND EXISTS (SELECT 1 FROM subclients WHERE chat_id = ? AND login = ?)",
+            (chat_id, new_login, login, chat_id, login),
+        )
+        await self._db.execute(
+            "UPDATE subclients SET login = ? WHERE chat_id = ? AND login = ?",
             (new_login, chat_id, login),
         )
 
     async def list_subclients(self, chat_id: int) -> list[str]:
         """Return the logins of the subclients created through the bot, in alphabetical order."""
-        rows = await self._conn.execute_fetchall(
+        rows = await self._db.fetchall(
             "SELECT login FROM subclients WHERE chat_id = ? ORDER BY login",
             (chat_id,),
         )

@@ -7,6 +7,8 @@ from datetime import datetime
 
 import aiosqlite
 
+from bot.storage.engine import Database, as_database
+
 
 @dataclass(frozen=True, slots=True)
 class AuditEntry:
@@ -29,9 +31,9 @@ class AuditLog:
     stored in plain text and kept for good, unlike the encrypted credentials.
     """
 
-    def __init__(self, conn: aiosqlite.Connection) -> None:
-        """Write through `conn`."""
-        self._conn = conn
+    def __init__(self, conn: aiosqlite.Connection | Database) -> None:
+        """Write through `conn` (either engine)."""
+        self._db = as_database(conn)
 
     async def record(
         self,
@@ -43,7 +45,7 @@ class AuditLog:
         detail: str | None = None,
     ) -> None:
         """Append an entry (committed on return); never pass a secret in any field."""
-        await self._conn.execute(
+        await self._db.execute(
             "INSERT INTO audit_log (chat_id, user_id, action, target, result, detail)"
             " VALUES (?, ?, ?, ?, ?, ?)",
             (chat_id, user_id, action, target, result, detail),
@@ -51,7 +53,7 @@ class AuditLog:
 
     async def recent(self, chat_id: int, limit: int = 20) -> list[AuditEntry]:
         """Return the chat's latest `limit` entries, newest first."""
-        rows = await self._conn.execute_fetchall(
+        rows = await self._db.fetchall(
             "SELECT id, at, chat_id, user_id, action, target, result, detail FROM audit_log"
             " WHERE chat_id = ? ORDER BY id DESC LIMIT ?",
             (chat_id, limit),

@@ -11,14 +11,17 @@ import contextlib
 import importlib.util
 import os
 import pwd
+import secrets
 import shutil
 import socket
 import subprocess
 import tempfile
 import threading
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+
+import asyncpg
 
 UNPRIVILEGED = "nobody"
 
@@ -207,3 +210,22 @@ def redis_server() -> Iterator[Redis]:
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait()
+
+
+@contextlib.asynccontextmanager
+async def fresh_database(server: Postgres) -> AsyncIterator[str]:
+    """A new, empty database on ``server`` for one test (its URL); dropped afterwards."""
+    name = "t_" + secrets.token_hex(6)
+    admin = await asyncpg.connect(server.url)
+    try:
+        await admin.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await admin.close()
+    try:
+        yield server.url.rsplit("/", 1)[0] + "/" + name
+    finally:
+        admin = await asyncpg.connect(server.url)
+        try:
+            await admin.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+        finally:
+            await admin.close()

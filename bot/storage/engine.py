@@ -1,0 +1,152 @@
+"""One interface to the bot's database, two engines: SQLite (the default) and PostgreSQL.
+
+Repositories write portable SQL with ``?`` placeholders (``INSERT … ON CONFLICT``, ``RETURNING``,
+conditional ``UPDATE``s) and call ``execute`` / ``fetchall`` / ``fetchone``; each engine runs it
+as is (SQLite through aiosqlite) or with ``$n`` placeholders (PostgreSQL through asyncpg). Every
+statement commits on its own on both. ``DATABASE_URL`` chooses: ``sqlite:///path`` (default:
+``DATA_DIR/smsc-bot.sqlite3``) or ``postgresql://…``. See docs/scaling.md for adding a table.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, Literal, Protocol
+
+import aiosqlite
+import asyncpg
+
+from bot.storage.db import open_database
+from bot.storage.pg import migrate_postgres
+
+Dialect = Literal["sqlite", "postgresql"]
+Params = Sequence[Any]
+
+
+class Database(Protocol):
+    """What a repository needs of the database; every statement commits on return."""
+
+    dialect: Dialect
+
+    async def execute(self, sql: str, params: Params = ()) -> int:
+        """Run one statement; return the number of rows it changed."""
+        ...
+
+    async def fetchall(self, sql: str, params: Params = ()) -> list[tuple[Any, ...]]: ...
+
+    async def fetchone(self, sql: str, params: Params = ()) -> tuple[Any, ...] | None: ...
+
+    async def close(self) -> None: ...
+
+
+class SqliteDatabase:
+    """The SQLite engine: the bot's one aiosqlite connection in autocommit mode."""
+
+    dialect: Dialect = "sqlite"
+
+    def __init__(self, conn: aiosqlite.Connection) -> None:
+        self.conn = conn
+
+    async def execute(self, sql: str, params: Params = ()) -> int:
+        async with self.conn.execute(sql, params) as cursor:
+            return cursor.rowcount
+
+    async def fetchall(self, sql: str, params: Params = ()) -> list[tuple[Any, ...]]:
+        return [tuple(row) for row in await self.conn.execute_fetchall(sql, params)]
+
+    async def fetchone(self, sql: str, params: Params = ()) -> tuple[Any, ...] | None:
+        async with self.conn.execute(sql, params) as cursor:
+            row = await cursor.fetchone()
+        return None if row is None else tuple(row)
+
+    async def close(self) -> None:
+        await self.conn.close()
+
+
+_PLACEHOLDER = re.compile(r"'(?:[^']|'')*'|\?")
+
+
+def to_postgres(sql: str) -> str:
+    """``?`` placeholders as ``$1, $2, …`` (question marks inside string literals left alone)."""
+    count = 0
+
+    def number(match: re.Match[str]) -> str:
+        nonlocal count
+        if match.group() != "?":
+            return match.group()
+        count += 1
+        return f"${count}"
+
+    return _PLACEHOLDER.sub(number, sql)
+
+
+class PostgresDatabase:
+    """The PostgreSQL engine: an asyncpg pool shared by the replica's tasks."""
+
+    dialect: Dialect = "postgresql"
+
+    def __init__(self, pool: asyncpg.Pool) -> None:
+        self.pool = pool
+        self._sql: dict[str, str] = {}
+
+    @classmethod
+    async def connect(cls, url: str, *, min_size: int = 2, max_size: int = 20) -> PostgresDatabase:
+        """Connect to ``url`` and bring its schema up to date."""
+        pool = await asyncpg.create_pool(url, min_size=min_size, max_size=max_size)
+        try:
+            async with pool.acquire() as conn:
+                await migrate_postgres(conn)
+        except BaseException:
+            await pool.close()
+            raise
+        return cls(pool)
+
+    def _translate(self, sql: str) -> str:
+        translated = self._sql.get(sql)
+        if translated is None:
+            translated = self._sql[sql] = to_postgres(sql)
+        return translated
+
+    async def execute(self, sql: str, params: Params = ()) -> int:
+        status: str = await self.pool.execute(self._translate(sql), *params)
+        # "UPDATE 1", "INSERT 0 1", "DELETE 3"; statements without a count say none.
+        last = status.rsplit(" ", 1)[-1]
+        return int(last) if last.isdigit() else 0
+
+    async def fetchall(self, sql: str, params: Params = ()) -> list[tuple[Any, ...]]:
+        return [tuple(row) for row in await self.pool.fetch(self._translate(sql), *params)]
+
+    async def fetchone(self, sql: str, params: Params = ()) -> tuple[Any, ...] | None:
+        row = await self.pool.fetchrow(self._translate(sql), *params)
+        return None if row is None else tuple(row)
+
+    async def close(self) -> None:
+        await self.pool.close()
+
+
+def as_database(conn: aiosqlite.Connection | Database) -> Database:
+    """A repository's argument as a ``Database`` (an aiosqlite connection is wrapped)."""
+    if isinstance(conn, aiosqlite.Connection):
+        return SqliteDatabase(conn)
+    return conn
+
+
+def sqlite_path(url: str | None, data_dir: Path, default_name: str) -> Path | None:
+    """The SQLite file ``url`` names (None when it names PostgreSQL)."""
+    if not url:
+        return data_dir / default_name
+    if url.startswith("sqlite:///"):
+        return Path(url.removeprefix("sqlite:///"))
+    if url.startswith(("postgresql://", "postgres://")):
+        return None
+    raise ValueError("DATABASE_URL must start with sqlite:/// or postgresql://")
+
+
+async def open_engine(url: str | None, data_dir: Path, default_name: str) -> Database:
+    """The database ``DATABASE_URL`` names, opened and migrated."""
+    path = sqlite_path(url, data_dir, default_name)
+    if path is None:
+        assert url is not None
+        return await PostgresDatabase.connect(url)
+    return SqliteDatabase(await open_database(path))
