@@ -14,12 +14,28 @@ from bot.app import MAX_CONCURRENT_UPDATES, App, build_app
 from bot.config import Settings, load_settings
 from bot.health import WEBHOOK_BEAT, Heartbeat
 from bot.logs import setup_logging, url_passwords
+from bot.poller import PollerLock
 
 log = logging.getLogger("bot")
 WEBHOOK_PATH = "/telegram/webhook"
 
 
 async def run_polling(app: App) -> None:
+    lock = None
+    if app.settings.redis_url is not None:
+        lock = PollerLock.from_url(app.settings.redis_url.get_secret_value(), app.bot.id)
+        log.info("waiting for the poller lock: another replica may be polling (hot standby)")
+        try:
+            await lock.acquire()
+        except BaseException:
+            await lock.release()
+            await app.close()
+            raise
+        log.info("holding the poller lock: this replica polls")
+    holding = asyncio.create_task(lock.hold()) if lock is not None else None
+    if holding is not None:
+        # Lost (Redis gone, or the lock expired): another replica may poll now, so stop.
+        holding.add_done_callback(lambda _: asyncio.ensure_future(app.dp.stop_polling()))
     try:
         await app.bot.delete_webhook(drop_pending_updates=False)
         await app.dp.start_polling(
@@ -29,7 +45,14 @@ async def run_polling(app: App) -> None:
             tasks_concurrency_limit=MAX_CONCURRENT_UPDATES,
         )
     finally:
+        lost = holding is not None and holding.done()
+        if holding is not None:
+            holding.cancel()
         await app.close()
+        if lock is not None:
+            await lock.release()
+    if lost:
+        raise SystemExit("lost the poller lock; stopped polling so that one replica polls")
 
 
 async def beat_while_serving(heartbeat: Heartbeat) -> None:

@@ -1,0 +1,140 @@
+"""Replicas as real `python -m bot` processes on PostgreSQL and Redis: one polls, one waits."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import sys
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+from cryptography.fernet import Fernet
+
+from bot.smsc.emulator import SmscEmulator
+from tests.support.botapi import FakeTelegram
+from tests.support.fixtures import TEST_TOKEN
+from tests.support.servers import Redis
+
+pytestmark = [pytest.mark.postgres, pytest.mark.redis]
+
+ROOT = Path(__file__).resolve().parents[2]
+TAKEOVER = 30.0
+
+
+@dataclass
+class Replica:
+    """One bot process; its log lines are read as they come, so a test can wait for one."""
+
+    name: str
+    env: dict[str, str]
+    lines: list[str] = field(default_factory=list)
+    process: asyncio.subprocess.Process | None = None
+    _grown: asyncio.Event = field(default_factory=asyncio.Event)
+    _reader: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        self.process = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "bot",
+            cwd=ROOT,
+            env=self.env,
+            stdout=asyncio.subprocess.DEVNULL,
+            stderr=asyncio.subprocess.PIPE,
+        )
+        self._reader = asyncio.create_task(self._read())
+
+    async def _read(self) -> None:
+        assert self.process is not None and self.process.stderr is not None
+        async for line in self.process.stderr:
+            self.lines.append(line.decode(errors="replace"))
+            self._grown.set()
+        self._grown.set()
+
+    def said(self, text: str) -> bool:
+        return any(text in line for line in self.lines)
+
+    async def wait_for_line(self, text: str, within: float = 30.0) -> None:
+        async with asyncio.timeout(within):
+            while not self.said(text):
+                self._grown.clear()
+                await self._grown.wait()
+
+    async def kill(self, signum: int = signal.SIGKILL) -> int:
+        assert self.process is not None
+        self.process.send_signal(signum)
+        code = await asyncio.wait_for(self.process.wait(), 30)
+        if self._reader is not None:
+            await self._reader
+        return code
+
+
+@pytest.fixture
+async def smsc() -> AsyncIterator[SmscEmulator]:
+    emulator = SmscEmulator()
+    await emulator.start()
+    try:
+        yield emulator
+    finally:
+        await emulator.stop()
+
+
+@pytest.fixture
+async def replicas(
+    fake_telegram: FakeTelegram, smsc: SmscEmulator, pg_url: str, redis: Redis, tmp_path: Path
+) -> AsyncIterator[list[Replica]]:
+    env = {
+        "PATH": os.environ.get("PATH", ""),
+        "HOME": str(tmp_path),
+        "BOT_TOKEN": TEST_TOKEN,
+        "TELEGRAM_API_URL": fake_telegram.base_url,
+        "SMSC_API_URL": smsc.base_url,
+        "DATA_DIR": str(tmp_path / "data"),
+        "SECRET_KEY": Fernet.generate_key().decode(),
+        "DATABASE_URL": pg_url,
+        "REDIS_URL": redis.url,
+        "REPLICAS": "2",
+        "POLLING_TASKS": "0",
+    }
+    made = [Replica("one", dict(env)), Replica("two", dict(env))]
+    try:
+        yield made
+    finally:
+        for replica in made:
+            if replica.process is not None and replica.process.returncode is None:
+                await replica.kill(signal.SIGTERM)
+
+
+async def test_a_standby_poller_takes_over_within_30_s_of_a_kill_9(
+    replicas: list[Replica], fake_telegram: FakeTelegram
+) -> None:
+    one, two = replicas
+    await one.start()
+    await fake_telegram.wait_for_request("getUpdates", timeout=60)
+    await one.wait_for_line("holding the poller lock")
+    await two.start()
+    await two.wait_for_line("waiting for the poller lock", within=60)
+
+    user = fake_telegram.user(4001)
+    await user.send("/lang")
+    await user.press(await user.expect_message(), "Русский")
+    await user.expect_edit()
+    assert not two.said("holding the poller lock")
+    assert not two.said("Start polling")
+
+    killed = time.monotonic()
+    assert await one.kill(signal.SIGKILL) == -signal.SIGKILL
+    since = len(fake_telegram.requests)
+    await two.wait_for_line("holding the poller lock", within=TAKEOVER)
+    await fake_telegram.wait_for_request("getUpdates", since=since, timeout=TAKEOVER)
+    took = time.monotonic() - killed
+    print(f"takeover after a kill -9: {took:.1f} s")
+    assert took < TAKEOVER
+    # What the first replica stored (the chat's language) is the second's too.
+    await user.send("/help")
+    assert "Что я умею" in (await user.expect_message()).text
+    assert not any("Conflict" in line for line in one.lines + two.lines)
