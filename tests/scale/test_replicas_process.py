@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import asyncio
 import os
 import signal
-import sys
 import time
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
@@ -17,60 +14,12 @@ from cryptography.fernet import Fernet
 from bot.smsc.emulator import SmscEmulator
 from tests.support.botapi import FakeTelegram
 from tests.support.fixtures import TEST_TOKEN
+from tests.support.replicas import Replica
 from tests.support.servers import Redis
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis]
 
-ROOT = Path(__file__).resolve().parents[2]
 TAKEOVER = 30.0
-
-
-@dataclass
-class Replica:
-    """One bot process; its log lines are read as they come, so a test can wait for one."""
-
-    name: str
-    env: dict[str, str]
-    lines: list[str] = field(default_factory=list)
-    process: asyncio.subprocess.Process | None = None
-    _grown: asyncio.Event = field(default_factory=asyncio.Event)
-    _reader: asyncio.Task[None] | None = None
-
-    async def start(self) -> None:
-        self.process = await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-m",
-            "bot",
-            cwd=ROOT,
-            env=self.env,
-            stdout=asyncio.subprocess.DEVNULL,
-            stderr=asyncio.subprocess.PIPE,
-        )
-        self._reader = asyncio.create_task(self._read())
-
-    async def _read(self) -> None:
-        assert self.process is not None and self.process.stderr is not None
-        async for line in self.process.stderr:
-            self.lines.append(line.decode(errors="replace"))
-            self._grown.set()
-        self._grown.set()
-
-    def said(self, text: str) -> bool:
-        return any(text in line for line in self.lines)
-
-    async def wait_for_line(self, text: str, within: float = 30.0) -> None:
-        async with asyncio.timeout(within):
-            while not self.said(text):
-                self._grown.clear()
-                await self._grown.wait()
-
-    async def kill(self, signum: int = signal.SIGKILL) -> int:
-        assert self.process is not None
-        self.process.send_signal(signum)
-        code = await asyncio.wait_for(self.process.wait(), 30)
-        if self._reader is not None:
-            await self._reader
-        return code
 
 
 @pytest.fixture

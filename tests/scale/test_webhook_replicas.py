@@ -1,0 +1,141 @@
+"""Three bot processes behind one webhook on PostgreSQL and Redis, one SMSC emulator counting."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import AsyncIterator
+from decimal import Decimal
+from pathlib import Path
+
+import aiohttp
+import pytest
+from cryptography.fernet import Fernet
+
+from bot.smsc.emulator import SmscEmulator
+from tests.conftest import LOGIN, PASSWORD, closed_port
+from tests.e2e.helpers import seed_subclient
+from tests.support.botapi import FakeTelegram
+from tests.support.fixtures import TEST_TOKEN
+from tests.support.replicas import WEBHOOK_SECRET, Replica, Webhook
+from tests.support.servers import Redis
+
+pytestmark = [pytest.mark.postgres, pytest.mark.redis]
+
+REPLICAS = 3
+
+
+@pytest.fixture
+async def smsc() -> AsyncIterator[SmscEmulator]:
+    emulator = SmscEmulator()
+    emulator.add_account(LOGIN, PASSWORD)
+    await emulator.start()
+    try:
+        yield emulator
+    finally:
+        await emulator.stop()
+
+
+@pytest.fixture
+async def webhook(
+    fake_telegram: FakeTelegram, smsc: SmscEmulator, pg_url: str, redis: Redis, tmp_path: Path
+) -> AsyncIterator[Webhook]:
+    base = {
+        "PATH": os.environ.get("PATH", ""),
+        "HOME": str(tmp_path),
+        "BOT_TOKEN": TEST_TOKEN,
+        "TELEGRAM_API_URL": fake_telegram.base_url,
+        "SMSC_API_URL": smsc.base_url,
+        "DATA_DIR": str(tmp_path / "data"),
+        "SECRET_KEY": Fernet.generate_key().decode(),
+        "DATABASE_URL": pg_url,
+        "REDIS_URL": redis.url,
+        "REPLICAS": str(REPLICAS),
+        "WEBHOOK_URL": "https://bot.example.org",
+        "WEBHOOK_SECRET": WEBHOOK_SECRET,
+        "WEBHOOK_HOST": "127.0.0.1",
+    }
+    ports = [closed_port() for _ in range(REPLICAS)]
+    replicas = [
+        Replica(f"r{n}", {**base, "WEBHOOK_PORT": str(port)}) for n, port in enumerate(ports)
+    ]
+    try:
+        # One after the other: the first migrates the database.
+        for replica in replicas:
+            await replica.start()
+            await replica.wait_for_line("webhook server on", within=60)
+        async with aiohttp.ClientSession() as http:
+            yield Webhook(
+                fake_telegram, [f"http://127.0.0.1:{p}/telegram/webhook" for p in ports], http
+            )
+    finally:
+        for replica in replicas:
+            if replica.process is not None and replica.process.returncode is None:
+                await replica.kill()
+
+
+def payments(smsc: SmscEmulator) -> list[dict[str, str]]:
+    return [dict(r.params) for r in smsc.requests if r.params.get("pay") == "1"]
+
+
+async def test_a_conversation_spread_over_replicas_and_a_yes_tapped_on_two_pays_once(
+    webhook: Webhook, fake_telegram: FakeTelegram, smsc: SmscEmulator
+) -> None:
+    sub = seed_subclient(smsc.accounts[LOGIN], "shop")
+    user = fake_telegram.user(5001, language_code="en")
+    # Each step of the log-in wizard lands on the next replica.
+    await user.send("/login")
+    await webhook.deliver()
+    await user.press(await user.expect_message(), "smsc.ru")
+    await webhook.deliver()
+    await user.press(await user.expect_edit(), "Login and password")
+    await webhook.deliver()
+    await user.expect_edit()
+    await user.send(LOGIN)
+    await webhook.deliver()
+    assert "password" in (await user.expect_message()).text
+    sent = await user.send(PASSWORD)
+    await webhook.deliver()
+    await user.expect_deleted(sent["message_id"])
+    assert LOGIN in (await user.expect_message()).text
+
+    await user.send("/subclients")
+    await webhook.deliver()
+    await user.press(await user.expect_message(), "shop")
+    await webhook.deliver()
+    await user.press(await user.expect_edit(), "Top up")
+    await webhook.deliver()
+    await user.expect_message()
+    await user.send("100")
+    await webhook.deliver()
+    question = await user.expect_message()
+    yes = question.button("Yes, top up").callback_data
+    assert yes is not None
+    # Two taps of one Yes (a double tap, or two people), at once, on two replicas.
+    since = len(fake_telegram.requests)
+    ids = {
+        await user.press_data(question.message_id, yes),
+        await user.press_data(question.message_id, yes),
+    }
+    first, second = fake_telegram.take_updates()
+    await asyncio.gather(webhook.post(first, 0), webhook.post(second, 1))
+    # Both taps answered (callback answers), and the one that paid said so on screen.
+    for _ in range(2):
+        await fake_telegram.wait_for_request(
+            "answerCallbackQuery",
+            where=lambda r: r.params.get("callback_query_id") in ids,
+            since=since,
+        )
+    await fake_telegram.wait_for_request(
+        "editMessageText",
+        where=lambda r: "got RUB100.00" in str(r.params.get("text")),
+        since=since,
+    )
+    assert len(payments(smsc)) == 1
+    assert sub.balance == Decimal("100.00")
+    answered = [
+        r.params["callback_query_id"]
+        for r in fake_telegram.requests_for("answerCallbackQuery")[-2:]
+        if r.index >= since
+    ]
+    assert set(answered) == ids
