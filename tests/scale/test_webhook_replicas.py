@@ -37,9 +37,9 @@ async def smsc() -> AsyncIterator[SmscEmulator]:
 
 
 @pytest.fixture
-async def webhook(
+async def fleet(
     fake_telegram: FakeTelegram, smsc: SmscEmulator, pg_url: str, redis: Redis, tmp_path: Path
-) -> AsyncIterator[Webhook]:
+) -> AsyncIterator[tuple[Webhook, list[Replica]]]:
     base = {
         "PATH": os.environ.get("PATH", ""),
         "HOME": str(tmp_path),
@@ -65,9 +65,8 @@ async def webhook(
             await replica.start()
             await replica.wait_for_line("webhook server on", within=60)
         async with aiohttp.ClientSession() as http:
-            yield Webhook(
-                fake_telegram, [f"http://127.0.0.1:{p}/telegram/webhook" for p in ports], http
-            )
+            urls = [f"http://127.0.0.1:{p}/telegram/webhook" for p in ports]
+            yield Webhook(fake_telegram, urls, http), replicas
     finally:
         for replica in replicas:
             if replica.process is not None and replica.process.returncode is None:
@@ -79,8 +78,9 @@ def payments(smsc: SmscEmulator) -> list[dict[str, str]]:
 
 
 async def test_a_conversation_spread_over_replicas_and_a_yes_tapped_on_two_pays_once(
-    webhook: Webhook, fake_telegram: FakeTelegram, smsc: SmscEmulator
+    fleet: tuple[Webhook, list[Replica]], fake_telegram: FakeTelegram, smsc: SmscEmulator
 ) -> None:
+    webhook, replicas = fleet
     sub = seed_subclient(smsc.accounts[LOGIN], "shop")
     user = fake_telegram.user(5001, language_code="en")
     # Each step of the log-in wizard lands on the next replica.
@@ -99,6 +99,10 @@ async def test_a_conversation_spread_over_replicas_and_a_yes_tapped_on_two_pays_
     await user.expect_deleted(sent["message_id"])
     assert LOGIN in (await user.expect_message()).text
 
+    # kill -9 of the replica that took the password (the 5th update, round robin from 0):
+    # the others carry on with the saved log-in, and the load balancer skips it.
+    await replicas[1].kill()
+    webhook.down.add(1)
     await user.send("/subclients")
     await webhook.deliver()
     await user.press(await user.expect_message(), "shop")
@@ -118,7 +122,9 @@ async def test_a_conversation_spread_over_replicas_and_a_yes_tapped_on_two_pays_
         await user.press_data(question.message_id, yes),
     }
     first, second = fake_telegram.take_updates()
-    await asyncio.gather(webhook.post(first, 0), webhook.post(second, 1))
+    await asyncio.gather(
+        webhook.post(first, webhook.next_replica()), webhook.post(second, webhook.next_replica())
+    )
     # Both taps answered (callback answers), and the one that paid said so on screen.
     for _ in range(2):
         await fake_telegram.wait_for_request(

@@ -24,6 +24,7 @@ class Replica:
 
     name: str
     env: dict[str, str]
+    cwd: Path = ROOT
     lines: list[str] = field(default_factory=list)
     process: asyncio.subprocess.Process | None = None
     _grown: asyncio.Event = field(default_factory=asyncio.Event)
@@ -34,7 +35,7 @@ class Replica:
             sys.executable,
             "-m",
             "bot",
-            cwd=ROOT,
+            cwd=self.cwd,
             env=self.env,
             stdout=asyncio.subprocess.DEVNULL,
             stderr=asyncio.subprocess.PIPE,
@@ -77,6 +78,13 @@ class Webhook:
 
     def __post_init__(self) -> None:
         self._next = itertools.cycle(range(len(self.urls)))
+        self.down: set[int] = set()
+
+    def next_replica(self) -> int:
+        """The next replica the load balancer would pick (one marked down is skipped)."""
+        while (index := next(self._next)) in self.down:
+            pass
+        return index
 
     async def post(self, update: dict[str, Any], replica: int) -> None:
         headers = {"X-Telegram-Bot-Api-Secret-Token": WEBHOOK_SECRET}
@@ -87,5 +95,5 @@ class Webhook:
         """Push every queued update, each to the next replica (or all to ``replica``)."""
         updates = self.telegram.take_updates()
         for update in updates:
-            await self.post(update, next(self._next) if replica is None else replica)
+            await self.post(update, self.next_replica() if replica is None else replica)
         return len(updates)
