@@ -219,7 +219,9 @@ async def build_app(settings: Settings, *, clock: Callable[[], float] = time.tim
     dp.update.outer_middleware(OnceMiddleware(UpdateJournal(database)))
     dp.update.outer_middleware(SameUserMiddleware())
     dp.update.outer_middleware(AllowlistMiddleware(settings.allowed_user_ids))
-    dp.update.outer_middleware(ChatLocaleMiddleware(i18n, LanguagePrefs(repo)))
+    # Replicas share the database: a language one of them saved is news to the others.
+    prefs = LanguagePrefs(repo, cache=db is not None)
+    dp.update.outer_middleware(ChatLocaleMiddleware(i18n, prefs))
     dp.update.outer_middleware(ErrorLayerMiddleware(accounts))
     # Before the account middleware: a button is answered even when the chat has no account.
     dp.callback_query.middleware(CallbackAnswerMiddleware(pre=True))

@@ -145,3 +145,13 @@ async def test_a_conversation_spread_over_replicas_and_a_yes_tapped_on_two_pays_
         if r.index >= since
     ]
     assert set(answered) == ids
+
+    # A language chosen through one replica is the chat's language on the others at once.
+    await user.send("/lang")
+    await webhook.deliver()
+    await user.press(await user.expect_message(), "Русский")
+    await webhook.deliver()
+    await user.expect_edit()
+    await user.send("/help")
+    await webhook.deliver()
+    assert "Что я умею" in (await user.expect_message()).text

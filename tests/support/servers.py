@@ -73,15 +73,21 @@ def _usable(binary: Path, user: str | None) -> bool:
     return done.returncode == 0
 
 
-def _reachable(root: Path, binary: Path, user: str | None, scratch: Path) -> Path:
-    """``binary`` itself, or a copy of ``root`` that ``user`` can run (a venv under /root)."""
+def _reachable(binary: Path, user: str | None, scratch: Path, base: Path, trees: list[str]) -> Path:
+    """``binary`` itself, or its copy that ``user`` can run (the venv may be under /root).
+
+    ``trees`` are the folders under ``base`` to copy with their relative layout, so that a
+    wheel's RPATH (``$ORIGIN/../../../pgserver.libs``) still finds its libraries.
+    """
     if _usable(binary, user):
         return binary
-    copy = scratch / root.name
-    shutil.copytree(root, copy, symlinks=True)
-    for path in [scratch, *copy.rglob("*")]:
-        path.chmod(path.stat().st_mode | 0o555 if path.is_dir() else path.stat().st_mode | 0o444)
-    return copy / binary.relative_to(root)
+    for tree in trees:
+        if (base / tree).exists():
+            shutil.copytree(base / tree, scratch / tree, symlinks=True)
+    for path in [scratch, *scratch.rglob("*")]:
+        mode = path.stat().st_mode
+        path.chmod(mode | (0o555 if path.is_dir() or mode & 0o100 else 0o444))
+    return scratch / binary.relative_to(base)
 
 
 def _own(path: Path, user: str | None) -> None:
@@ -122,7 +128,15 @@ def postgres_server() -> Iterator[Postgres]:
         scratch = Path(tmp)
         scratch.chmod(0o755)
         bin_dir = _pg_bin()
-        postgres = _reachable(bin_dir.parent, bin_dir / "postgres", user, scratch / "bin")
+        # The wheel's layout: site-packages/pgserver/pginstall/bin and site-packages/pgserver.libs.
+        base = bin_dir.parents[2]
+        postgres = _reachable(
+            bin_dir / "postgres",
+            user,
+            scratch / "bin",
+            base,
+            [str(bin_dir.parent.relative_to(base)), "pgserver.libs"],
+        )
         bin_dir = postgres.parent
         data = scratch / "data"
         data.mkdir(mode=0o700)
@@ -177,7 +191,9 @@ def redis_server() -> Iterator[Redis]:
         scratch = Path(tmp)
         scratch.chmod(0o755)
         binary = _redis_bin()
-        binary = _reachable(binary.parent, binary, user, scratch / "bin")
+        binary = _reachable(
+            binary, user, scratch / "bin", binary.parent.parent, [binary.parent.name]
+        )
         workdir = scratch / "data"
         workdir.mkdir()
         _own(workdir, user)
