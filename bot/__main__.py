@@ -7,6 +7,7 @@ import contextlib
 import logging
 import signal
 
+import asyncpg
 from aiogram.webhook.aiohttp_server import SimpleRequestHandler, setup_application
 from aiohttp import web
 
@@ -91,7 +92,13 @@ async def run_webhook(app: App) -> None:
 
 
 async def main(settings: Settings) -> None:
-    app = await build_app(settings)
+    try:
+        app = await build_app(settings)
+    except (OSError, asyncpg.PostgresError) as exc:
+        if settings.database_url is None:
+            raise
+        # One line, as for the other settings; asyncpg's errors name the host, not the password.
+        raise SystemExit(f"DATABASE_URL: cannot open the database ({exc})") from None
     if settings.webhook_url:
         await run_webhook(app)
     else:

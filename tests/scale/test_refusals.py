@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from tests.conftest import closed_port
 from tests.support.fixtures import TEST_TOKEN
 
 
@@ -46,3 +47,20 @@ def test_replicas_on_a_sqlite_file_are_refused_in_one_line(tmp_path: Path) -> No
         "REPLICAS=2 needs DATABASE_URL=postgresql://...: replicas cannot share a SQLite file "
         "(see docs/scaling.md)."
     ]
+
+
+def test_passwords_in_the_urls_never_reach_the_log(tmp_path: Path) -> None:
+    port = closed_port()
+    done = start(
+        tmp_path,
+        DATABASE_URL=f"postgresql://bot:Db-Pass-31337@127.0.0.1:{port}/bot",
+        REDIS_URL=f"redis://:Redis-Pass-4242@127.0.0.1:{port}/0",
+        LOG_LEVEL="DEBUG",
+    )
+    assert done.returncode == 1
+    # One line that says what is wrong, not a traceback.
+    assert "Traceback" not in done.stderr
+    last = done.stderr.strip().splitlines()[-1]
+    assert last.startswith("DATABASE_URL: cannot open the database (")
+    assert "Db-Pass-31337" not in done.stderr + done.stdout
+    assert "Redis-Pass-4242" not in done.stderr + done.stdout
