@@ -12,8 +12,11 @@ import aiohttp
 import pytest
 from cryptography.fernet import Fernet
 
+from bot.crypto import SecretBox
 from bot.smsc.emulator import SmscEmulator
-from tests.conftest import LOGIN, PASSWORD, closed_port
+from bot.storage.accounts import Account, AccountRepo
+from bot.storage.engine import PostgresDatabase
+from tests.conftest import APIKEY, LOGIN, PASSWORD, closed_port
 from tests.e2e.helpers import seed_subclient
 from tests.support.botapi import FakeTelegram
 from tests.support.fixtures import TEST_TOKEN
@@ -155,3 +158,68 @@ async def test_a_conversation_spread_over_replicas_and_a_yes_tapped_on_two_pays_
     await user.send("/help")
     await webhook.deliver()
     assert "Что я умею" in (await user.expect_message()).text
+
+
+async def save_accounts(replica: Replica, secrets: dict[int, str]) -> None:
+    """Chats logged in to the test login as if earlier: chat id → the password it saved (or the
+    account's API key)."""
+    box = SecretBox.from_settings(replica.env["SECRET_KEY"], Path(replica.env["DATA_DIR"]))
+    database = await PostgresDatabase.connect(replica.env["DATABASE_URL"])
+    try:
+        repo = AccountRepo(database, box)
+        for chat, secret in secrets.items():
+            if secret == APIKEY:
+                await repo.save(Account(chat, "smsc.ru", None, "apikey", secret))
+            else:
+                await repo.save(Account(chat, "smsc.ru", LOGIN, "password", secret))
+    finally:
+        await database.close()
+
+
+# Distinct reads, so that neither the cache nor the identical-request window folds them.
+COMMANDS = ("/balance", "/black", "/templates", "/senders", "/subclients", "/contacts")
+
+
+async def test_the_per_login_cap_holds_across_three_replicas(
+    fleet: tuple[Webhook, list[Replica]], fake_telegram: FakeTelegram, smsc: SmscEmulator
+) -> None:
+    webhook, replicas = fleet
+    # One SMSC account, a team's chats: half saved its password, half its API key.
+    smsc.accounts[LOGIN].apikey = APIKEY
+    chats = list(range(6001, 6061))
+    await save_accounts(replicas[0], {c: PASSWORD if c % 2 else APIKEY for c in chats})
+    users = [fake_telegram.user(chat, language_code="en") for chat in chats]
+    # First a quiet round, so every replica knows both credentials work; then all at once.
+    for user in users[:12]:
+        await user.send("/balance")
+        await webhook.deliver()
+        await user.expect_message(timeout=60)
+    smsc.latency = 0.3
+    for n, user in enumerate(users):
+        await user.send(COMMANDS[1 + n % (len(COMMANDS) - 1)])
+    await webhook.deliver()
+    for user in users:
+        await user.expect_message(timeout=60)
+    sent = [r for r in smsc.requests if r.login == LOGIN]
+    assert len(sent) > 12 + 4
+    assert smsc.max_in_flight[LOGIN] <= 4
+
+
+async def test_at_most_four_failed_authorisations_across_three_replicas(
+    fleet: tuple[Webhook, list[Replica]], fake_telegram: FakeTelegram, smsc: SmscEmulator
+) -> None:
+    webhook, replicas = fleet
+    # The password was changed on SMSC's site: every chat's saved one is now wrong, and some
+    # chats saved a mistyped one long ago.
+    chats = list(range(7001, 7031))
+    await save_accounts(replicas[0], {c: f"old-password-{c % 7}" for c in chats})
+    smsc.latency = 0.05
+    users = [fake_telegram.user(chat, language_code="en") for chat in chats]
+    for round_ in range(2):
+        for n, user in enumerate(users):
+            await user.send(COMMANDS[(n + round_) % len(COMMANDS)])
+        await webhook.deliver()
+        for user in users:
+            await user.expect_message(timeout=60)
+    failures = [r for r in smsc.requests if r.login is None]
+    assert 1 <= len(failures) <= 4
