@@ -10,7 +10,7 @@ statement commits on its own on both. ``DATABASE_URL`` chooses: ``sqlite:///path
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Generator, Sequence
 from pathlib import Path
 from typing import Any, Literal, Protocol
 
@@ -110,9 +110,20 @@ class PostgresDatabase:
 
     async def execute(self, sql: str, params: Params = ()) -> int:
         status: str = await self.pool.execute(self._translate(sql), *params)
-        # "UPDATE 1", "INSERT 0 1", "DELETE 3"; statements without a count say none.
-        last = status.rsplit(" ", 1)[-1]
-        return int(last) if last.isdigit() else 0
+        return _count(status)
+
+    async def cursor(self, sql: str, params: Params = ()) -> PgCursor:
+        """Rows (if any) and the rows changed, in one round trip (for ``PgConnection``)."""
+        async with self.pool.acquire() as conn:
+            statement = await conn.prepare(self._translate(sql))
+            rows = [tuple(row) for row in await statement.fetch(*params)]
+            status = statement.get_statusmsg() or ""
+        return PgCursor(rows, _count(status))
+
+    @property
+    def compat(self) -> PgConnection:
+        """This database with aiosqlite's connection surface."""
+        return PgConnection(self)
 
     async def fetchall(self, sql: str, params: Params = ()) -> list[tuple[Any, ...]]:
         return [tuple(row) for row in await self.pool.fetch(self._translate(sql), *params)]
@@ -125,11 +136,86 @@ class PostgresDatabase:
         await self.pool.close()
 
 
-def as_database(conn: aiosqlite.Connection | Database) -> Database:
+class PgCursor:
+    """What a repository written for aiosqlite reads off a cursor: rows and ``rowcount``."""
+
+    def __init__(self, rows: list[tuple[Any, ...]], rowcount: int) -> None:
+        self._rows = rows
+        self.rowcount = rowcount
+        # PostgreSQL has no rowid: write ``INSERT … RETURNING id`` and read it with fetchone().
+        self.lastrowid: int | None = None
+
+    async def fetchone(self) -> tuple[Any, ...] | None:
+        return self._rows.pop(0) if self._rows else None
+
+    async def fetchall(self) -> list[tuple[Any, ...]]:
+        rows, self._rows = self._rows, []
+        return rows
+
+    async def close(self) -> None:
+        """Nothing to release: the rows were read already."""
+
+    async def __aenter__(self) -> PgCursor:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        return None
+
+
+class _PgStatement:
+    """``conn.execute(...)``: awaited, or used as ``async with``, like aiosqlite's."""
+
+    def __init__(self, database: PostgresDatabase, sql: str, params: Params) -> None:
+        self._database = database
+        self._sql = sql
+        self._params = params
+        self._cursor: PgCursor | None = None
+
+    async def _run(self) -> PgCursor:
+        self._cursor = await self._database.cursor(self._sql, self._params)
+        return self._cursor
+
+    def __await__(self) -> Generator[Any, None, PgCursor]:
+        return self._run().__await__()
+
+    async def __aenter__(self) -> PgCursor:
+        return await self._run()
+
+    async def __aexit__(self, *exc: object) -> None:
+        return None
+
+
+class PgConnection:
+    """aiosqlite's connection surface on the PostgreSQL engine, for repositories written
+    against it (``execute`` as a cursor, ``execute_fetchall``, ``commit``): with portable SQL
+    they run on both engines unchanged (docs/scaling.md)."""
+
+    def __init__(self, database: PostgresDatabase) -> None:
+        self.database = database
+
+    def execute(self, sql: str, params: Params = ()) -> _PgStatement:
+        return _PgStatement(self.database, sql, params)
+
+    async def execute_fetchall(self, sql: str, params: Params = ()) -> list[tuple[Any, ...]]:
+        return await self.database.fetchall(sql, params)
+
+    async def commit(self) -> None:
+        """Every statement commits on its own, as on the bot's SQLite connection."""
+
+
+def as_database(conn: aiosqlite.Connection | PgConnection | Database) -> Database:
     """A repository's argument as a ``Database`` (an aiosqlite connection is wrapped)."""
     if isinstance(conn, aiosqlite.Connection):
         return SqliteDatabase(conn)
+    if isinstance(conn, PgConnection):
+        return conn.database
     return conn
+
+
+def _count(status: str) -> int:
+    # "UPDATE 1", "INSERT 0 1", "DELETE 3", "SELECT 2"; statements without a count say none.
+    last = status.rsplit(" ", 1)[-1]
+    return int(last) if last.isdigit() else 0
 
 
 def sqlite_path(url: str | None, data_dir: Path, default_name: str) -> Path | None:

@@ -6,6 +6,7 @@ import asyncio
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import aiosqlite
 import pytest
@@ -265,3 +266,43 @@ async def test_postgres_refuses_a_newer_schema(pg_url: str) -> None:
     await database.close()
     with pytest.raises(RuntimeError, match="newer than this bot knows"):
         await PostgresDatabase.connect(pg_url)
+
+
+class AiosqliteStyleRepo:
+    """A repository as the features write them against aiosqlite's connection."""
+
+    def __init__(self, conn: Any) -> None:
+        self._conn = conn
+
+    async def claim(self, update_id: int) -> bool:
+        async with self._conn.execute(
+            "INSERT INTO handled_updates (bot_id, update_id) VALUES (?, ?) ON CONFLICT DO NOTHING",
+            (1, update_id),
+        ) as cursor:
+            return bool(cursor.rowcount == 1)
+
+    async def note(self, chat_id: int, action: str) -> int:
+        cursor = await self._conn.execute(
+            "INSERT INTO audit_log (chat_id, action, result) VALUES (?, ?, 'ok') RETURNING id",
+            (chat_id, action),
+        )
+        row = await cursor.fetchone()
+        await cursor.close()
+        return int(row[0])
+
+    async def actions(self, chat_id: int) -> list[str]:
+        rows = await self._conn.execute_fetchall(
+            "SELECT action FROM audit_log WHERE chat_id = ? ORDER BY id", (chat_id,)
+        )
+        return [str(row[0]) for row in rows]
+
+
+async def test_an_aiosqlite_style_repository_runs_on_both_engines(db: Database) -> None:
+    conn = db.conn if isinstance(db, SqliteDatabase) else db.compat  # type: ignore[attr-defined]
+    repo = AiosqliteStyleRepo(conn)
+    assert await repo.claim(7)
+    assert not await repo.claim(7)
+    first = await repo.note(3, "a")
+    assert await repo.note(3, "b") == first + 1
+    assert await repo.actions(3) == ["a", "b"]
+    await conn.commit()
