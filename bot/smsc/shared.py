@@ -32,8 +32,20 @@ WallClock = Callable[[], float]
 RECHECK: Final = 1.0
 WINDOW_MS: Final = 60_000
 
-_GATE_ACQUIRE: Final = """
-local now = tonumber(ARGV[1])
+# Leases are judged by Redis's own clock unless a test gives one: a replica whose clock runs
+# ahead must not see the others' leases as expired.
+_LEASE_NOW: Final = """
+local function lease_now(given)
+  if given ~= '' then return tonumber(given) end
+  local t = redis.call('TIME')
+  return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+end
+"""
+
+_GATE_ACQUIRE: Final = (
+    _LEASE_NOW
+    + """
+local now = lease_now(ARGV[1])
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
 if redis.call('ZCARD', KEYS[1]) < tonumber(ARGV[3]) then
   redis.call('ZADD', KEYS[1], now + tonumber(ARGV[2]), ARGV[4])
@@ -42,6 +54,7 @@ if redis.call('ZCARD', KEYS[1]) < tonumber(ARGV[3]) then
 end
 return 0
 """
+)
 
 _RELEASE: Final = """
 if redis.call('ZREM', KEYS[1], ARGV[1]) == 1 then
@@ -85,18 +98,22 @@ return 0
 """
 
 # KEYS: failures, leases, pending, rejected, wake.
-_BUDGET_SWEEP: Final = """
-local function sweep(now, window)
-  for _, id in ipairs(redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', now)) do
-    local expiry = redis.call('ZSCORE', KEYS[2], id)
+# Failures are timed by the budget's clock (now), leases by the lease clock (lnow); an expired
+# pending lease counts as a failure from the moment it is found expired.
+_BUDGET_SWEEP: Final = (
+    _LEASE_NOW
+    + """
+local function sweep(now, lnow, window)
+  for _, id in ipairs(redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', lnow)) do
     if redis.call('HDEL', KEYS[3], id) == 1 then
-      redis.call('ZADD', KEYS[1], expiry, id)
+      redis.call('ZADD', KEYS[1], now, id)
     end
     redis.call('ZREM', KEYS[2], id)
   end
   redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)
 end
 """
+)
 
 _BUDGET_ACQUIRE: Final = (
     _BUDGET_SWEEP
@@ -104,7 +121,8 @@ _BUDGET_ACQUIRE: Final = (
 local now, ttl, id, cred = tonumber(ARGV[1]), tonumber(ARGV[2]), ARGV[3], ARGV[4]
 local saved, pending = ARGV[5] == '1', ARGV[6] == '1'
 local limit, window, keep = tonumber(ARGV[7]), tonumber(ARGV[8]), ARGV[9]
-sweep(now, window)
+local lnow = lease_now(ARGV[10])
+sweep(now, lnow, window)
 if saved then
   local at = redis.call('HGET', KEYS[4], cred)
   if at then return {'refused', at} end
@@ -115,7 +133,7 @@ if failures >= limit then
   return {'paused', tostring(tonumber(nth[2]) + window)}
 end
 if failures + redis.call('ZCARD', KEYS[2]) >= limit then return {'wait', '0'} end
-redis.call('ZADD', KEYS[2], now + ttl, id)
+redis.call('ZADD', KEYS[2], lnow + ttl, id)
 if pending then redis.call('HSET', KEYS[3], id, 1) end
 for i = 1, 3 do redis.call('PEXPIRE', KEYS[i], keep) end
 return {'ok', '0'}
@@ -141,7 +159,7 @@ return 0
 _BUDGET_COUNT: Final = (
     _BUDGET_SWEEP
     + """
-sweep(tonumber(ARGV[1]), tonumber(ARGV[2]))
+sweep(tonumber(ARGV[1]), lease_now(ARGV[3]), tonumber(ARGV[2]))
 return {redis.call('ZCARD', KEYS[1]), redis.call('ZCARD', KEYS[2])}
 """
 )
@@ -170,6 +188,7 @@ class SharedLimits:
         key: bytes,
         *,
         clock: WallClock = time.time,
+        lease_clock: WallClock | None = None,
         lease_ttl: float = 60.0,
         prefix: str = "smsc:",
     ) -> None:
@@ -177,6 +196,7 @@ class SharedLimits:
         self._key = key
         self._aead = AESGCM(hashlib.sha256(b"cache\0" + key).digest())
         self._clock = clock
+        self._lease_clock = lease_clock
         self.lease_ttl = lease_ttl
         self.prefix = prefix
         self._gate_acquire = redis.register_script(_GATE_ACQUIRE)
@@ -203,6 +223,10 @@ class SharedLimits:
     def now_ms(self) -> int:
         return _ms(self._clock())
 
+    def _lease_now(self) -> str:
+        """The lease clock's time for a script; empty: the script asks Redis."""
+        return "" if self._lease_clock is None else str(_ms(self._lease_clock()))
+
     # -- the per-login cap --------------------------------------------------------------------
 
     async def try_gate(self, account: str, cap: int) -> str | None:
@@ -210,7 +234,7 @@ class SharedLimits:
         lease = secrets.token_hex(8)
         taken = await self._gate_acquire(
             keys=[self.name("gate", account)],
-            args=[self.now_ms(), _ms(self.lease_ttl), cap, lease, _ms(self.lease_ttl) * 2],
+            args=[self._lease_now(), _ms(self.lease_ttl), cap, lease, _ms(self.lease_ttl) * 2],
         )
         return lease if taken else None
 
@@ -318,6 +342,7 @@ class SharedLimits:
                 limit,
                 _ms(window),
                 _ms(window) * 2,
+                self._lease_now(),
             ],
         )
         text = kind.decode() if isinstance(kind, bytes) else str(kind)
@@ -355,6 +380,6 @@ class SharedLimits:
     async def budget_count(self, host: str, *, now: float, window: float) -> tuple[int, int]:
         """(failures in the window, leases held) for ``host`` across all replicas."""
         failures, leases = await self._budget_count(
-            keys=self._budget_keys(host), args=[_ms(now), _ms(window)]
+            keys=self._budget_keys(host), args=[_ms(now), _ms(window), self._lease_now()]
         )
         return int(failures), int(leases)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import secrets
+import time
 from collections.abc import AsyncIterator, Callable
 
 import pytest
@@ -37,7 +38,7 @@ async def replicas(
     def make(count: int, **settings: float) -> list[SmscConnector]:
         for _ in range(count):
             shared = SharedLimits.from_url(
-                redis.url, KEY, clock=clock, lease_ttl=TTL, prefix=prefix
+                redis.url, KEY, clock=clock, lease_clock=clock, lease_ttl=TTL, prefix=prefix
             )
             budget = AuthBudget(MemoryBudgetStore(), KEY, clock=clock, shared=shared)
             made.append(
@@ -254,3 +255,25 @@ async def test_the_read_cache_is_shared_and_a_write_anywhere_invalidates_it(
         if kind == b"cache":
             assert b"Ann" not in await one.shared.redis.get(key)
         assert LOGIN.encode() not in key
+
+
+async def test_leases_are_timed_by_redis_not_by_a_replica_whose_clock_runs_ahead(
+    redis: Redis,
+) -> None:
+    prefix = f"t{secrets.token_hex(4)}:"
+    on_time = SharedLimits.from_url(redis.url, KEY, prefix=prefix, lease_ttl=TTL)
+    ahead = SharedLimits.from_url(
+        redis.url, KEY, clock=lambda: time.time() + 3600, prefix=prefix, lease_ttl=TTL
+    )
+    try:
+        for _ in range(4):
+            assert await on_time.try_gate("host\0login", 4) is not None
+        assert await ahead.try_gate("host\0login", 4) is None
+        verdict = await on_time.budget_acquire(
+            "host", "x", b"k", now=time.time(), saved=True, pending=True, limit=1, window=WINDOW
+        )
+        assert verdict.kind == "ok"
+        assert await ahead.budget_count("host", now=time.time() + 3600, window=WINDOW) == (0, 1)
+    finally:
+        await on_time.aclose()
+        await ahead.aclose()
