@@ -93,7 +93,12 @@ class PostgresDatabase:
     @classmethod
     async def connect(cls, url: str, *, min_size: int = 2, max_size: int = 20) -> PostgresDatabase:
         """Connect to ``url`` and bring its schema up to date."""
-        pool = await asyncpg.create_pool(url, min_size=min_size, max_size=max_size)
+        # reset: the default sends "SELECT pg_advisory_unlock_all(); CLOSE ALL; UNLISTEN *;
+        # RESET ALL" at every release, a second round trip for each statement; the bot leaves
+        # no session state behind (no SET, LISTEN or session locks on pooled connections).
+        pool = await asyncpg.create_pool(
+            url, min_size=min_size, max_size=max_size, reset=_keep_session
+        )
         try:
             async with pool.acquire() as conn:
                 await migrate_postgres(conn)
@@ -210,6 +215,10 @@ def as_database(conn: aiosqlite.Connection | PgConnection | Database) -> Databas
     if isinstance(conn, PgConnection):
         return conn.database
     return conn
+
+
+async def _keep_session(conn: asyncpg.Connection) -> None:
+    """Nothing to reset (see ``PostgresDatabase.connect``)."""
 
 
 def _count(status: str) -> int:
