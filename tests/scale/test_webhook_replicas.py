@@ -152,9 +152,13 @@ async def test_a_conversation_spread_over_replicas_and_a_yes_tapped_on_two_pays_
     # A language chosen through one replica is the chat's language on the others at once.
     await user.send("/lang")
     await webhook.deliver()
+    since = len(fake_telegram.requests)
     await user.press(await user.expect_message(), "Русский")
     await webhook.deliver()
-    await user.expect_edit()
+    # The edit that says the choice is saved (earlier edits of the top-up may still be unread).
+    await fake_telegram.wait_for_request(
+        "editMessageText", where=lambda r: "Готово" in str(r.params.get("text")), since=since
+    )
     await user.send("/help")
     await webhook.deliver()
     assert "Что я умею" in (await user.expect_message()).text
