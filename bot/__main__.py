@@ -25,6 +25,9 @@ async def run_polling(app: App) -> None:
     lock = None
     if app.settings.redis_url is not None:
         lock = PollerLock.from_url(app.settings.redis_url.get_secret_value(), app.bot.id)
+        # A standby is healthy while it waits: it is ready to take over.
+        app.heartbeat.beat()
+        beating = asyncio.create_task(beat_while_serving(app.heartbeat))
         log.info("waiting for the poller lock: another replica may be polling (hot standby)")
         try:
             await lock.acquire()
@@ -32,6 +35,8 @@ async def run_polling(app: App) -> None:
             await lock.release()
             await app.close()
             raise
+        finally:
+            beating.cancel()
         log.info("holding the poller lock: this replica polls")
     holding = asyncio.create_task(lock.hold()) if lock is not None else None
     if holding is not None:

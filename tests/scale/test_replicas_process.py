@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
+import sys
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -14,7 +16,7 @@ from cryptography.fernet import Fernet
 from bot.smsc.emulator import SmscEmulator
 from tests.support.botapi import FakeTelegram
 from tests.support.fixtures import TEST_TOKEN
-from tests.support.replicas import Replica
+from tests.support.replicas import ROOT, Replica
 from tests.support.servers import Redis
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis]
@@ -49,7 +51,8 @@ async def replicas(
         "REPLICAS": "2",
         "POLLING_TASKS": "0",
     }
-    made = [Replica("one", dict(env)), Replica("two", dict(env))]
+    # A data directory each (for the health check's heartbeat); the data itself is in PostgreSQL.
+    made = [Replica(name, {**env, "DATA_DIR": str(tmp_path / name)}) for name in ("one", "two")]
     try:
         yield made
     finally:
@@ -67,6 +70,11 @@ async def test_a_standby_poller_takes_over_within_30_s_of_a_kill_9(
     await one.wait_for_line("holding the poller lock")
     await two.start()
     await two.wait_for_line("waiting for the poller lock", within=60)
+    # The standby counts as healthy: it is ready to take over.
+    health = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot.health", env=two.env, cwd=ROOT
+    )
+    assert await health.wait() == 0
 
     user = fake_telegram.user(4001)
     await user.send("/lang")
