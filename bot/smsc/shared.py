@@ -305,7 +305,12 @@ class SharedLimits:
         )
 
     async def invalidate(self, account: str) -> None:
-        await self.redis.incr(self.name("cache-gen", account))
+        key = self.name("cache-gen", account)
+        # Kept a day: answers live seconds, so a generation that lapses can match none.
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.incr(key)
+            pipe.expire(key, 86_400)
+            await pipe.execute()
 
     # -- the failed-authorisation budget --------------------------------------------------------
 
