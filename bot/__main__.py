@@ -15,16 +15,21 @@ from bot.app import MAX_CONCURRENT_UPDATES, App, build_app
 from bot.config import Settings, load_settings
 from bot.health import WEBHOOK_BEAT, Heartbeat
 from bot.logs import setup_logging, url_passwords
-from bot.poller import PollerLock
+from bot.poller import PgPollerLock, PollerLock
+from bot.storage.engine import PostgresDatabase
 
 log = logging.getLogger("bot")
 WEBHOOK_PATH = "/telegram/webhook"
 
 
 async def run_polling(app: App) -> None:
-    lock = None
-    if app.settings.redis_url is not None:
-        lock = PollerLock.from_url(app.settings.redis_url.get_secret_value(), app.bot.id)
+    settings = app.settings
+    lock: PollerLock | PgPollerLock | None = None
+    if settings.redis_url is not None:
+        lock = PollerLock.from_url(settings.redis_url.get_secret_value(), app.bot.id)
+    elif isinstance(app.database, PostgresDatabase) and settings.database_url is not None:
+        lock = PgPollerLock(settings.database_url.get_secret_value(), app.bot.id)
+    if lock is not None:
         # A standby is healthy while it waits: it is ready to take over.
         app.heartbeat.beat()
         beating = asyncio.create_task(beat_while_serving(app.heartbeat))

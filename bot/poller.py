@@ -1,9 +1,11 @@
-"""One long-polling replica at a time: a lock in Redis with a TTL, renewed while it polls.
+"""One long-polling process at a time: a lock in Redis with a TTL, or a PostgreSQL advisory lock.
 
 Telegram lets one ``getUpdates`` reader in; a second would end the first's request (a conflict)
 and both would spin. So a replica polls only while it holds the lock; the others wait for it as
-hot standbys. If the holder dies, its lock expires after ``ttl`` seconds and a standby takes over
-(within ``ttl`` plus one retry); a holder that cannot renew it stops polling and exits.
+hot standbys. In Redis, if the holder dies its lock expires after ``ttl`` seconds and a standby
+takes over (within ``ttl`` plus one retry); without Redis, on PostgreSQL, the lock is held by the
+holder's session and freed the moment the server sees it gone. A holder that loses its lock
+stops polling and exits.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import contextlib
 import logging
 from typing import Final
 
+import asyncpg
 from redis.asyncio import Redis
 from redis.asyncio.lock import Lock
 from redis.exceptions import LockError, RedisError
@@ -61,3 +64,40 @@ class PollerLock:
         with contextlib.suppress(LockError, RedisError):
             await self._lock.release()
         await self._redis.aclose()
+
+
+# PostgreSQL's advisory lock ids are one bigint; negative ones are this module's (the schema
+# migration's is positive).
+def _pg_key(bot_id: int) -> int:
+    return -1 - (bot_id & 0x3FFF_FFFF_FFFF_FFFF)
+
+
+class PgPollerLock:
+    """The same right as ``PollerLock``, as a session advisory lock on its own connection."""
+
+    def __init__(self, url: str, bot_id: int) -> None:
+        self._url = url
+        self._key = _pg_key(bot_id)
+        self._conn: asyncpg.Connection | None = None
+
+    async def acquire(self) -> None:
+        self._conn = await asyncpg.connect(self._url)
+        # Waits in the server until the holder's session ends; no polling.
+        await self._conn.execute("SELECT pg_advisory_lock($1)", self._key)
+
+    async def hold(self) -> None:
+        """Check the session every few seconds; return when it is gone (the lock with it)."""
+        assert self._conn is not None
+        while True:
+            await asyncio.sleep(TTL / 3)
+            try:
+                await self._conn.fetchval("SELECT 1")
+            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+                log.error("lost the poller lock (%s); this replica stops polling", exc)
+                return
+
+    async def release(self) -> None:
+        if self._conn is not None:
+            # Closing the session releases the lock.
+            with contextlib.suppress(OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
+                await self._conn.close()

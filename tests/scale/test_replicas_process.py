@@ -19,7 +19,7 @@ from tests.support.fixtures import TEST_TOKEN
 from tests.support.replicas import ROOT, Replica
 from tests.support.servers import Redis
 
-pytestmark = [pytest.mark.postgres, pytest.mark.redis]
+pytestmark = pytest.mark.postgres
 
 TAKEOVER = 30.0
 
@@ -34,10 +34,16 @@ async def smsc() -> AsyncIterator[SmscEmulator]:
         await emulator.stop()
 
 
-@pytest.fixture
+@pytest.fixture(params=[pytest.param("redis", marks=pytest.mark.redis), "postgres"])
 async def replicas(
-    fake_telegram: FakeTelegram, smsc: SmscEmulator, pg_url: str, redis: Redis, tmp_path: Path
+    request: pytest.FixtureRequest,
+    fake_telegram: FakeTelegram,
+    smsc: SmscEmulator,
+    pg_url: str,
+    tmp_path: Path,
 ) -> AsyncIterator[list[Replica]]:
+    """Two processes of one bot: with Redis (its lock), or on PostgreSQL alone (an advisory
+    lock; one replica configured, a second started by mistake or as a spare)."""
     env = {
         "PATH": os.environ.get("PATH", ""),
         "HOME": str(tmp_path),
@@ -47,10 +53,11 @@ async def replicas(
         "DATA_DIR": str(tmp_path / "data"),
         "SECRET_KEY": Fernet.generate_key().decode(),
         "DATABASE_URL": pg_url,
-        "REDIS_URL": redis.url,
-        "REPLICAS": "2",
         "POLLING_TASKS": "0",
     }
+    if request.param == "redis":
+        redis: Redis = request.getfixturevalue("redis")
+        env.update(REDIS_URL=redis.url, REPLICAS="2")
     # A data directory each (for the health check's heartbeat); the data itself is in PostgreSQL.
     made = [Replica(name, {**env, "DATA_DIR": str(tmp_path / name)}) for name in ("one", "two")]
     try:
