@@ -48,7 +48,13 @@ from bot.storage.accounts import AccountRepo
 from bot.storage.audit import AuditLog
 from bot.storage.budget import SqlBudgetStore
 from bot.storage.confirmations import ConfirmationRepo
-from bot.storage.engine import Database, PostgresDatabase, SqliteDatabase, open_engine
+from bot.storage.engine import (
+    Database,
+    PostgresDatabase,
+    SqliteDatabase,
+    connection_of,
+    open_engine,
+)
 from bot.storage.fsm import SQLiteStorage
 from bot.storage.fsm_pg import PostgresStorage
 from bot.storage.updates import UpdateJournal
@@ -153,8 +159,11 @@ async def build_app(settings: Settings, *, clock: Callable[[], float] = time.tim
     db = database.conn if isinstance(database, SqliteDatabase) else None
     secret_key = settings.secret_key.get_secret_value() if settings.secret_key else None
     box = SecretBox.from_settings(secret_key, settings.data_dir)
-    repo = AccountRepo(database, box)
-    audit = AuditLog(database)
+    # Through aiosqlite's connection surface (on PostgreSQL its compat), which every repository
+    # takes, whichever way it is written (docs/scaling.md).
+    conn = connection_of(database)
+    repo = AccountRepo(conn, box)
+    audit = AuditLog(conn)
     shared = None
     if settings.redis_url is not None:
         # A lease outlives the longest request (the gate's wait for a budget place, then the

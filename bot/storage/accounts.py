@@ -12,7 +12,7 @@ import aiosqlite
 
 from bot.crypto import SecretBox, SecretError
 from bot.storage.db import BUSY_TIMEOUT_MS, checkpoint
-from bot.storage.engine import Database, SqliteDatabase, as_database
+from bot.storage.engine import Database, PgConnection, SqliteDatabase, as_database
 
 log = logging.getLogger(__name__)
 
@@ -46,7 +46,9 @@ class Account:
 class AccountRepo:
     """Accounts, chat languages and subclients in the bot's database (`open_database`)."""
 
-    def __init__(self, conn: aiosqlite.Connection | Database, box: SecretBox) -> None:
+    def __init__(
+        self, conn: aiosqlite.Connection | PgConnection | Database, box: SecretBox
+    ) -> None:
         """Store through `conn` (either engine); encrypt and decrypt secrets with `box`."""
         self._db = as_database(conn)
         self._box = box

@@ -7,7 +7,7 @@ from datetime import datetime
 
 import aiosqlite
 
-from bot.storage.engine import Database, as_database
+from bot.storage.engine import Database, PgConnection, as_database
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,7 +31,7 @@ class AuditLog:
     stored in plain text and kept for good, unlike the encrypted credentials.
     """
 
-    def __init__(self, conn: aiosqlite.Connection | Database) -> None:
+    def __init__(self, conn: aiosqlite.Connection | PgConnection | Database) -> None:
         """Write through `conn` (either engine)."""
         self._db = as_database(conn)
 

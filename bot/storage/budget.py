@@ -9,7 +9,7 @@ from typing import Final
 
 import aiosqlite
 
-from bot.storage.engine import Database, as_database
+from bot.storage.engine import Database, PgConnection, as_database
 
 FailureRow = tuple[str, float, int | None, str, bool]
 # SMSC counts failures over 30 minutes; older rows can never count again.
@@ -19,7 +19,7 @@ KEEP: Final = 60 * 60.0
 class SqlBudgetStore:
     """Failures and refused credentials (keyed hashes only) in the database, either engine."""
 
-    def __init__(self, conn: aiosqlite.Connection | Database) -> None:
+    def __init__(self, conn: aiosqlite.Connection | PgConnection | Database) -> None:
         self._db = as_database(conn)
 
     async def load_failures(self, since: float) -> list[FailureRow]:

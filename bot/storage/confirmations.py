@@ -13,7 +13,7 @@ from typing import Literal, get_args
 
 import aiosqlite
 
-from bot.storage.engine import Database, as_database
+from bot.storage.engine import Database, PgConnection, as_database
 
 State = Literal["open", "claimed", "done", "failed", "unknown", "cancelled"]
 STATES: tuple[str, ...] = get_args(State)
@@ -50,7 +50,7 @@ class Confirmation:
 class ConfirmationRepo:
     """Confirmation records in the bot's database (`open_database`); times are Unix seconds."""
 
-    def __init__(self, conn: aiosqlite.Connection | Database) -> None:
+    def __init__(self, conn: aiosqlite.Connection | PgConnection | Database) -> None:
         self._db = as_database(conn)
 
     async def add(self, record: Confirmation) -> None:

@@ -208,6 +208,15 @@ class PgConnection:
         """Every statement commits on its own, as on the bot's SQLite connection."""
 
 
+def connection_of(database: Database) -> aiosqlite.Connection | PgConnection:
+    """The database with aiosqlite's connection surface, for repositories written against it."""
+    if isinstance(database, SqliteDatabase):
+        return database.conn
+    if isinstance(database, PostgresDatabase):
+        return database.compat
+    raise TypeError(f"no connection surface for {type(database).__name__}")
+
+
 def as_database(conn: aiosqlite.Connection | PgConnection | Database) -> Database:
     """A repository's argument as a ``Database`` (an aiosqlite connection is wrapped)."""
     if isinstance(conn, aiosqlite.Connection):

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import aiosqlite
 
-from bot.storage.engine import Database, as_database
+from bot.storage.engine import Database, PgConnection, as_database
 
 # How many claims to keep: far more than Telegram keeps undelivered (24 hours' worth).
 KEEP = 50_000
@@ -21,7 +21,7 @@ PRUNE_EVERY = 5_000
 class UpdateJournal:
     """Claims update ids per bot; ``claim`` is true only the first time."""
 
-    def __init__(self, conn: aiosqlite.Connection | Database) -> None:
+    def __init__(self, conn: aiosqlite.Connection | PgConnection | Database) -> None:
         self._db = as_database(conn)
         self._since_prune = 0
 

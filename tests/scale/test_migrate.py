@@ -17,7 +17,7 @@ from bot.storage.audit import AuditLog
 from bot.storage.budget import SqlBudgetStore
 from bot.storage.confirmations import Confirmation, ConfirmationRepo
 from bot.storage.db import open_database
-from bot.storage.engine import PostgresDatabase
+from bot.storage.engine import PostgresDatabase, connection_of
 from bot.storage.fsm import SQLiteStorage
 from bot.storage.fsm_pg import PostgresStorage
 from bot.storage.updates import UpdateJournal
@@ -66,7 +66,7 @@ async def test_a_database_round_trips_into_postgres(tmp_path: Path, pg_url: str)
 
     db = await PostgresDatabase.connect(pg_url)
     try:
-        repo = AccountRepo(db, box)
+        repo = AccountRepo(connection_of(db), box)
         alice = await repo.get(42)
         assert alice is not None and alice.secret == SECRET and alice.login == "alice"
         assert alice.verified_at == datetime(2026, 11, 30, 8, 0, tzinfo=UTC)
@@ -82,11 +82,11 @@ async def test_a_database_round_trips_into_postgres(tmp_path: Path, pg_url: str)
         after = await db.fetchall("SELECT secret FROM accounts ORDER BY chat_id")
         assert [bytes(r[0]) for r in after] == [bytes(r[0]) for r in before]
         assert all(SECRET.encode() not in bytes(r[0]) for r in after)
-        entries = await AuditLog(db).recent(42)
+        entries = await AuditLog(connection_of(db)).recent(42)
         assert [e.detail for e in entries] == ["2.00", "1.00", "0.00"]
         # New rows get ids after the copied ones.
-        await AuditLog(db).record(42, 42, "login", None, "ok")
-        assert (await AuditLog(db).recent(42, 1))[0].id == entries[0].id + 1
+        await AuditLog(connection_of(db)).record(42, 42, "login", None, "ok")
+        assert (await AuditLog(connection_of(db)).recent(42, 1))[0].id == entries[0].id + 1
         assert not await UpdateJournal(db).claim(1, 900)
         assert await ConfirmationRepo(db).claim("q" * 16, 42, "acct", 42, 2.0)
         store = SqlBudgetStore(db)

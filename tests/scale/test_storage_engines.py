@@ -18,7 +18,14 @@ from bot.storage.audit import AuditLog
 from bot.storage.budget import SqlBudgetStore
 from bot.storage.confirmations import Confirmation, ConfirmationRepo
 from bot.storage.db import SCHEMA_VERSION, open_database
-from bot.storage.engine import Database, PostgresDatabase, SqliteDatabase, open_engine, to_postgres
+from bot.storage.engine import (
+    Database,
+    PostgresDatabase,
+    SqliteDatabase,
+    connection_of,
+    open_engine,
+    to_postgres,
+)
 from bot.storage.fsm_pg import PostgresStorage
 from bot.storage.pg import PG_SCHEMA_VERSION
 from bot.storage.updates import UpdateJournal
@@ -100,7 +107,7 @@ async def test_both_schemas_have_the_same_tables_and_columns(
 
 
 async def test_accounts_round_trip_with_the_secret_encrypted(db: Database, box: SecretBox) -> None:
-    repo = AccountRepo(db, box)
+    repo = AccountRepo(connection_of(db), box)
     verified = datetime(2026, 12, 1, 10, 30, tzinfo=UTC)
     account = Account(3, "smsc.ru", "alice", "password", SECRET, verified_at=verified)
     await repo.save(account)
@@ -131,7 +138,7 @@ async def test_accounts_round_trip_with_the_secret_encrypted(db: Database, box: 
 
 
 async def test_audit_log_newest_first(db: Database) -> None:
-    audit = AuditLog(db)
+    audit = AuditLog(connection_of(db))
     for index in range(5):
         await audit.record(7, 70, "topup", f"sub{index}", "ok", None)
     await audit.record(8, 80, "login", None, "smsc error 2")

@@ -15,7 +15,7 @@ from cryptography.fernet import Fernet
 from bot.crypto import SecretBox
 from bot.smsc.emulator import SmscEmulator
 from bot.storage.accounts import Account, AccountRepo
-from bot.storage.engine import PostgresDatabase
+from bot.storage.engine import PostgresDatabase, connection_of
 from tests.conftest import APIKEY, LOGIN, PASSWORD, closed_port
 from tests.e2e.helpers import seed_subclient
 from tests.support.botapi import FakeTelegram
@@ -170,7 +170,7 @@ async def save_accounts(replica: Replica, secrets: dict[int, str]) -> None:
     box = SecretBox.from_settings(replica.env["SECRET_KEY"], Path(replica.env["DATA_DIR"]))
     database = await PostgresDatabase.connect(replica.env["DATABASE_URL"])
     try:
-        repo = AccountRepo(database, box)
+        repo = AccountRepo(connection_of(database), box)
         for chat, secret in secrets.items():
             if secret == APIKEY:
                 await repo.save(Account(chat, "smsc.ru", None, "apikey", secret))
