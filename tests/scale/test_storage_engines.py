@@ -27,7 +27,7 @@ from bot.storage.engine import (
     to_postgres,
 )
 from bot.storage.fsm_pg import PostgresStorage
-from bot.storage.pg import PG_SCHEMA_VERSION
+from bot.storage.pg import PG_SCHEMA_VERSION, postgres_ddl
 from bot.storage.updates import UpdateJournal
 from tests.support.servers import Postgres, fresh_database
 
@@ -312,3 +312,48 @@ async def test_an_aiosqlite_style_repository_runs_on_both_engines(db: Database) 
     assert await repo.note(3, "b") == first + 1
     assert await repo.actions(3) == ["a", "b"]
     await conn.commit()
+
+
+# A later SQLite migration as features write them: new tables, a rebuilt one, a data move.
+LATER = """
+    CREATE TABLE notes (
+        id INTEGER PRIMARY KEY,
+        chat_id INTEGER NOT NULL,
+        body BLOB,
+        score REAL NOT NULL DEFAULT 0,
+        at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
+    );
+    ALTER TABLE chat_settings RENAME TO chat_settings_old;
+    CREATE TABLE chat_settings (
+        chat_id INTEGER PRIMARY KEY,
+        language TEXT,
+        tz TEXT NOT NULL DEFAULT 'UTC'
+    ) WITHOUT ROWID;
+    INSERT INTO chat_settings (chat_id, language) SELECT chat_id, language FROM chat_settings_old;
+    DROP TABLE chat_settings_old;
+    INSERT INTO notes (chat_id, score) SELECT chat_id, 1.5 FROM chat_settings;
+"""
+
+
+@pytest.mark.postgres
+async def test_a_later_sqlite_migration_runs_converted_on_postgres(pg_url: str) -> None:
+    database = await PostgresDatabase.connect(pg_url)
+    try:
+        await database.execute("INSERT INTO chat_settings (chat_id, language) VALUES (5, 'ru')")
+        async with database.pool.acquire() as conn:
+            await conn.execute(postgres_ddl(6, LATER))
+        assert await database.fetchall("SELECT chat_id, language, tz FROM chat_settings") == [
+            (5, "ru", "UTC")
+        ]
+        await database.execute("INSERT INTO notes (chat_id, body) VALUES (?, ?)", (9, b"\x00"))
+        rows = await database.fetchall("SELECT id, chat_id, body, score FROM notes ORDER BY id")
+        assert rows == [(1, 5, None, 1.5), (2, 9, b"\x00", 0.0)]
+        (at,) = await database.fetchone("SELECT at FROM notes WHERE id = 2") or ("",)
+        assert at.endswith("Z") and at.startswith("20")
+    finally:
+        await database.close()
+
+
+def test_sqlite_only_sql_in_a_migration_asks_for_a_postgres_twin() -> None:
+    with pytest.raises(ValueError, match="add its PostgreSQL twin"):
+        postgres_ddl(7, "INSERT OR IGNORE INTO t VALUES (1);")
