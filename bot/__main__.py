@@ -44,9 +44,16 @@ async def run_polling(app: App) -> None:
             beating.cancel()
         log.info("holding the poller lock: this replica polls")
     holding = asyncio.create_task(lock.hold()) if lock is not None else None
+    stopping: set[asyncio.Task[None]] = set()
+
+    def lost_lock(task: asyncio.Task[None]) -> None:
+        # Lost (Redis gone, the lock expired, the session ended): another replica may poll now.
+        # A cancelled hold is this process's own shutdown.
+        if not task.cancelled():
+            stopping.add(asyncio.create_task(stop_polling(app)))
+
     if holding is not None:
-        # Lost (Redis gone, or the lock expired): another replica may poll now, so stop.
-        holding.add_done_callback(lambda _: asyncio.ensure_future(app.dp.stop_polling()))
+        holding.add_done_callback(lost_lock)
     try:
         await app.bot.delete_webhook(drop_pending_updates=False)
         await app.dp.start_polling(
@@ -64,6 +71,12 @@ async def run_polling(app: App) -> None:
             await lock.release()
     if lost:
         raise SystemExit("lost the poller lock; stopped polling so that one replica polls")
+
+
+async def stop_polling(app: App) -> None:
+    # hold() first looks after TTL / 3, by when polling runs; RuntimeError: it had stopped already.
+    with contextlib.suppress(RuntimeError):
+        await app.dp.stop_polling()
 
 
 async def beat_while_serving(heartbeat: Heartbeat) -> None:
