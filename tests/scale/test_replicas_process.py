@@ -17,7 +17,7 @@ from bot.smsc.emulator import SmscEmulator
 from tests.support.botapi import FakeTelegram
 from tests.support.fixtures import TEST_TOKEN
 from tests.support.replicas import ROOT, Replica
-from tests.support.servers import Redis
+from tests.support.servers import Redis, redis_server
 
 pytestmark = pytest.mark.postgres
 
@@ -102,3 +102,29 @@ async def test_a_standby_poller_takes_over_within_30_s_of_a_kill_9(
     await user.send("/help")
     assert "Что я умею" in (await user.expect_message()).text
     assert not any("Conflict" in line for line in one.lines + two.lines)
+
+
+@pytest.mark.redis
+async def test_a_poller_that_loses_its_lock_stops_polling_and_says_so(
+    fake_telegram: FakeTelegram, smsc: SmscEmulator, pg_url: str, tmp_path: Path
+) -> None:
+    env = {
+        "PATH": os.environ.get("PATH", ""),
+        "HOME": str(tmp_path),
+        "BOT_TOKEN": TEST_TOKEN,
+        "TELEGRAM_API_URL": fake_telegram.base_url,
+        "SMSC_API_URL": smsc.base_url,
+        "DATA_DIR": str(tmp_path / "data"),
+        "SECRET_KEY": Fernet.generate_key().decode(),
+        "DATABASE_URL": pg_url,
+    }
+    # A Redis of its own, to be stopped under the poller's feet.
+    with redis_server() as private:
+        poller = Replica("one", {**env, "REDIS_URL": private.url})
+        await poller.start()
+        await poller.wait_for_line("holding the poller lock", within=60)
+    assert await poller.exited() == 1
+    assert poller.said("lost the poller lock (")
+    assert poller.lines[-1].strip() == (
+        "lost the poller lock; stopped polling so that one replica polls"
+    )

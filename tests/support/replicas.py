@@ -58,6 +58,14 @@ class Replica:
                 self._grown.clear()
                 await self._grown.wait()
 
+    async def exited(self, within: float = 60.0) -> int:
+        """Its exit code, once it has ended by itself and its last line is read."""
+        assert self.process is not None
+        code = await asyncio.wait_for(self.process.wait(), within)
+        if self._reader is not None:
+            await self._reader
+        return code
+
     async def kill(self, signum: int = signal.SIGKILL) -> int:
         assert self.process is not None
         self.process.send_signal(signum)
