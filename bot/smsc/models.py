@@ -310,12 +310,9 @@ class Template(SmscModel):
         return bool(self.flag & 1)
 
 
-class StatItem(SmscModel):
-    """One line of ``get_stat_all``: an operation at one operator."""
+class Spending(SmscModel):
+    """The figures of a ``get_stat`` or ``get_stat_all`` line: messages and money."""
 
-    description: Text = ""
-    operator: Text = ""
-    mccmnc: Text = ""
     sms: Int = 0
     # users.php defines them crosswise: "<credit> - debit." and "<debit> - credit.", that is
     # <credit> is the money spent and <debit> the money credited (a top-up). Named by meaning.
@@ -324,15 +321,18 @@ class StatItem(SmscModel):
     currency: Text = ""
 
 
-class StatRow(SmscModel):
+class StatItem(Spending):
+    """One line of ``get_stat_all``: an operation at one operator."""
+
+    description: Text = ""
+    operator: Text = ""
+    mccmnc: Text = ""
+
+
+class StatRow(Spending):
     """One subclient's line of ``get_stat``."""
 
     login: Text
-    sms: Int = 0
-    # users.php: "<credit> - debit." (money spent), "<debit> - credit." (money credited).
-    spent: Money = Field(default=Decimal(0), alias="credit")
-    credited: Money = Field(default=Decimal(0), alias="debit")
-    currency: Text = ""
 
 
 class StatAllRow(SmscModel):

@@ -10,12 +10,20 @@ from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import gettext as _
 
 from bot.middlewares import ACCOUNT_FLAG
-from bot.phones import Phone, parse_shared, pick_phone, split_phone_prefix
+from bot.phones import Phone, pick_phone, split_phone_prefix
 from bot.services.audit import audited
 from bot.services.phonebook import NAME_LIMIT, PhoneBook, valid_name
 from bot.storage.audit import AuditLog
 from bot.text import clean, clip
-from bot.ui import NOT_COMMAND, chat_of, esc, send_to_chat, show_in_place, user_id_of
+from bot.ui import (
+    NOT_COMMAND,
+    chat_of,
+    esc,
+    send_to_chat,
+    shared_phone,
+    show_in_place,
+    user_id_of,
+)
 from handlers.contacts.data import AddContact, CtMenu, CtWiz
 from handlers.contacts.views import (
     ask_phone_text,
@@ -25,6 +33,7 @@ from handlers.contacts.views import (
     full_card,
     invalid_number_text,
     no_name_keyboard,
+    shared_invalid_text,
     wizard_keyboard,
     wizard_text,
 )
@@ -135,10 +144,8 @@ def shared_name(message: Message) -> str:
 async def wizard_shared_phone(
     message: Message, state: FSMContext, book: PhoneBook, region: str
 ) -> None:
-    assert message.contact is not None
-    phone = parse_shared(message.contact.phone_number, region)
+    phone = await shared_phone(message, region, invalid_number_text)
     if phone is None:
-        await message.answer(invalid_number_text(message.contact.phone_number))
         return
     await accept_phone(message, state, book, region, phone, shared_name(message))
 
@@ -247,14 +254,8 @@ async def menu_add(query: CallbackQuery, state: FSMContext) -> None:
 @router.message(StateFilter(None), F.contact, flags={ACCOUNT_FLAG: True})
 async def shared_contact(message: Message, state: FSMContext, book: PhoneBook, region: str) -> None:
     """A contact shared out of the blue: offer to save it (at the groups step) or to block it."""
-    assert message.contact is not None
-    phone = parse_shared(message.contact.phone_number, region)
+    phone = await shared_phone(message, region, shared_invalid_text)
     if phone is None:
-        await message.answer(
-            _("The shared contact's number {number} is not a valid phone number.").format(
-                number=esc(message.contact.phone_number)
-            )
-        )
         return
     if await already_saved(message, state, book, region, phone):
         await message.answer(_("Block this number?"), reply_markup=block_keyboard(phone.digits))

@@ -213,3 +213,9 @@ def block_keyboard(digits: str) -> InlineKeyboardMarkup:
 
 def no_name_keyboard() -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup(inline_keyboard=[[button(_("No name"), CtWiz(a="skip"))]])
+
+
+def shared_invalid_text(number: str) -> str:
+    return _("The shared contact's number {number} is not a valid phone number.").format(
+        number=esc(number)
+    )
