@@ -40,6 +40,7 @@ from bot.middlewares import (
 from bot.services.blacklist import BlackLists
 from bot.services.confirmations import ConfirmationService
 from bot.services.phonebook import PhoneBooks
+from bot.services.stats import Trends
 from bot.smsc import SmscConnector, SmscSettings
 from bot.smsc.budget import AuthBudget
 from bot.smsc.emulator import SmscEmulator
@@ -57,6 +58,7 @@ from bot.storage.engine import (
 )
 from bot.storage.fsm import SQLiteStorage
 from bot.storage.fsm_pg import PostgresStorage
+from bot.storage.stats import StatFigures
 from bot.storage.updates import UpdateJournal
 from handlers import get_routers
 from handlers.account import LOGIN_STATES
@@ -221,6 +223,7 @@ async def build_app(settings: Settings, *, clock: Callable[[], float] = time.tim
         accounts=accounts,
         audit=audit,
         confirmations=ConfirmationService(ConfirmationRepo(database)),
+        trends=Trends(StatFigures(conn)),
     )
     in_flight = InFlight()
     # Order matters: the error layer sits inside the locale middleware so errors are localized.

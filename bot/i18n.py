@@ -16,7 +16,8 @@ from babel.dates import format_date as babel_format_date
 from babel.dates import format_skeleton
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
-from babel.numbers import format_currency, format_decimal
+
+from bot.formats import interval_in, money_in, number_in
 
 if TYPE_CHECKING:
     from bot.middlewares import Handler
@@ -115,20 +116,36 @@ def _babel_locale() -> Locale:
         return Locale.parse(DEFAULT_LOCALE)
 
 
+def current_locale() -> str:
+    """The locale of the update being handled (``ru`` or ``en``)."""
+    return str(_babel_locale())
+
+
 def fmt_number(value: int | Decimal) -> str:
-    return format_decimal(value, locale=_babel_locale())
+    return number_in(value, current_locale())
 
 
 def fmt_money(amount: Decimal, currency: str) -> str:
     """Money in the active locale; an unknown or empty currency code is shown as a plain number."""
-    locale = _babel_locale()
-    if len(currency) == 3 and currency.isalpha():
-        return format_currency(amount, currency.upper(), locale=locale)
-    return format_decimal(amount, format="#,##0.00", locale=locale)
+    return money_in(amount, currency, current_locale())
+
+
+def fmt_range(start: date, end: date) -> str:
+    """A period in the active locale, as a range ("1–2 дек. 2026 г.") or one day."""
+    return interval_in(start, end, current_locale())
 
 
 def fmt_date(value: date | datetime) -> str:
     return babel_format_date(value, format="medium", locale=_babel_locale())
+
+
+def fmt_moment(moment: datetime) -> str:
+    """A date and time as written, no time zone applied (SMSC's own local time): "2 дек., 09:00";
+    with the year when it is not this one."""
+    locale = _babel_locale()
+    skeleton = "MMMd" if moment.year == date.today().year else "yMMMd"
+    day = format_skeleton(skeleton, moment, locale=locale)
+    return f"{day}, {format_skeleton('Hm', moment, locale=locale)}"
 
 
 def fmt_time(moment: datetime) -> str:

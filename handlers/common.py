@@ -23,3 +23,10 @@ class CtPage(CallbackData, prefix="ctp"):
     at: int
     g: int = 0
     q: str = ""
+
+
+class HiPage(CallbackData, prefix="hip"):
+    """What was sent to number ``p`` (digits), newest first (handlers.stats takes it): a contact's
+    card and a number's card show it."""
+
+    p: str

@@ -117,6 +117,10 @@ class PostgresDatabase:
         status: str = await self.pool.execute(self._translate(sql), *params)
         return _count(status)
 
+    async def executemany(self, sql: str, rows: Sequence[Params]) -> None:
+        """One statement for each row, in one transaction."""
+        await self.pool.executemany(self._translate(sql), rows)
+
     async def cursor(self, sql: str, params: Params = ()) -> PgCursor:
         """Rows (if any) and the rows changed, in one round trip (for ``PgConnection``)."""
         async with self.pool.acquire() as conn:
@@ -203,6 +207,9 @@ class PgConnection:
 
     async def execute_fetchall(self, sql: str, params: Params = ()) -> list[tuple[Any, ...]]:
         return await self.database.fetchall(sql, params)
+
+    async def executemany(self, sql: str, rows: Sequence[Params]) -> None:
+        await self.database.executemany(sql, rows)
 
     async def commit(self) -> None:
         """Every statement commits on its own, as on the bot's SQLite connection."""

@@ -13,7 +13,7 @@ from bot.services.phonebook import NAME_LIMIT, PhoneBook
 from bot.smsc.models import Contact, MoveMode
 from bot.text import clip
 from bot.ui import button, esc, keyboard
-from handlers.common import BlAdd
+from handlers.common import BlAdd, HiPage
 from handlers.contacts.data import (
     BUTTON_TEXT,
     FIELD_LIMIT,
@@ -85,6 +85,7 @@ def card_keyboard(digits: str) -> InlineKeyboardMarkup:
             button(_("Change number"), CtAct(a="ph", p=digits)),
             button(_("Groups"), CtAct(a="gr", p=digits)),
             button(_("Delete"), CtAct(a="del", p=digits)),
+            button(_("Sent messages"), HiPage(p=digits)),
         ]
     )
 
