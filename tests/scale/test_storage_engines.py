@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +29,7 @@ from bot.storage.engine import (
 )
 from bot.storage.fsm_pg import PostgresStorage
 from bot.storage.pg import PG_SCHEMA_VERSION, postgres_ddl
+from bot.storage.stats import Figures, StatFigures
 from bot.storage.updates import UpdateJournal
 from tests.support.servers import Postgres, fresh_database
 
@@ -357,3 +359,19 @@ async def test_a_later_sqlite_migration_runs_converted_on_postgres(pg_url: str) 
 def test_sqlite_only_sql_in_a_migration_asks_for_a_postgres_twin() -> None:
     with pytest.raises(ValueError, match="add its PostgreSQL twin"):
         postgres_ddl(7, "INSERT OR IGNORE INTO t VALUES (1);")
+
+
+async def test_statistics_figures_on_both_engines(db: Database) -> None:
+    figures = StatFigures(connection_of(db))
+    days = [date(2026, 11, d) for d in (1, 2, 3)]
+    await figures.put(
+        "acct",
+        "day",
+        [Figures(d, n, Decimal("1.50"), Decimal(0), "RUB") for n, d in enumerate(days)],
+    )
+    await figures.put("acct", "day", [Figures(days[0], 9, Decimal("2"), Decimal(0), "RUB")])
+    got = await figures.get("acct", "day", days)
+    assert {d: f.sms for d, f in got.items()} == {days[0]: 9, days[1]: 1, days[2]: 2}
+    assert got[days[1]].spent == Decimal("1.50")
+    await figures.forget("acct")
+    assert await figures.get("acct", "day", days) == {}
