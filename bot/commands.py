@@ -33,9 +33,12 @@ COMMANDS: tuple[tuple[str, str], ...] = (
     ("subclients", N_("Subclients: create, change, top up")),
     ("stats", N_("Messages and spend: yours and your subclients'")),
     ("history", N_("What was sent to a phone number")),
+    ("team", N_("Your team: members, roles, invitations")),
+    ("link", N_("Link a group chat to your team's account")),
+    ("audit", N_("Who changed what, latest first")),
     ("lang", N_("Language: English or Russian")),
     ("cancel", N_("Leave the current conversation")),
-    ("logout", N_("Log out and forget the saved credentials")),
+    ("logout", N_("Leave the team, or disconnect the account")),
 )
 
 

@@ -14,7 +14,7 @@ from aiogram.utils.i18n import gettext as _
 from aiogram.utils.i18n import ngettext
 
 from bot.errors import smsc_error_text
-from bot.middlewares import ACCOUNT_FLAG
+from bot.middlewares import ACCOUNT_FLAG, OPERATOR_FLAGS
 from bot.phones import display_stored, find_phones, pick_phone
 from bot.services.audit import audited
 from bot.services.blacklist import NO_RECORDS, BlackList
@@ -97,7 +97,7 @@ async def remove(editor: Editor, digits: str) -> tuple[str, InlineKeyboardMarkup
     return removed_view(digits, editor.region, absent=False)
 
 
-@router.callback_query(BlAdd.filter(), flags={ACCOUNT_FLAG: True})
+@router.callback_query(BlAdd.filter(), flags=OPERATOR_FLAGS)
 async def press_block(
     query: CallbackQuery, callback_data: BlAdd, state: FSMContext, **data: Any
 ) -> None:
@@ -105,9 +105,7 @@ async def press_block(
     await send_to_chat(query, *await block_one(Editor.of(query, data), callback_data.p))
 
 
-@router.callback_query(
-    BlType.filter(F.t.in_({int(t) for t in BlackType})), flags={ACCOUNT_FLAG: True}
-)
+@router.callback_query(BlType.filter(F.t.in_({int(t) for t in BlackType})), flags=OPERATOR_FLAGS)
 async def change_type(query: CallbackQuery, callback_data: BlType, **data: Any) -> None:
     editor = Editor.of(query, data)
     kind = BlackType(callback_data.t)
@@ -136,13 +134,13 @@ async def change_type(query: CallbackQuery, callback_data: BlType, **data: Any) 
     )
 
 
-@router.callback_query(BlUndo.filter(), flags={ACCOUNT_FLAG: True})
+@router.callback_query(BlUndo.filter(), flags=OPERATOR_FLAGS)
 async def undo(query: CallbackQuery, callback_data: BlUndo, **data: Any) -> None:
     """Undo of an add made a moment ago with this very message: no second question."""
     await show_in_place(query, *await remove(Editor.of(query, data), callback_data.p))
 
 
-@router.callback_query(BlDel.filter(), flags={ACCOUNT_FLAG: True})
+@router.callback_query(BlDel.filter(), flags=OPERATOR_FLAGS)
 async def ask_remove(query: CallbackQuery, callback_data: BlDel, region: str, **data: Any) -> None:
     number = esc(display_stored(callback_data.p, region))
     await ask_confirmation(
@@ -154,7 +152,7 @@ async def ask_remove(query: CallbackQuery, callback_data: BlDel, region: str, **
     )
 
 
-@router.callback_query(Cf.filter(), Asked("bldel"), flags={ACCOUNT_FLAG: True})
+@router.callback_query(Cf.filter(), Asked("bldel"), flags=OPERATOR_FLAGS)
 async def confirm_remove(query: CallbackQuery, black: BlackList, region: str, **data: Any) -> None:
     tap = Tap.of(query, data)
     digits = tap.asked.payload.get("phone", "")
@@ -176,7 +174,7 @@ async def confirm_remove(query: CallbackQuery, black: BlackList, region: str, **
         await show_in_place(query, *removed_view(digits, region, absent=False))
 
 
-@router.message(Command("unblack"), flags={ACCOUNT_FLAG: True})
+@router.message(Command("unblack"), flags=OPERATOR_FLAGS)
 async def cmd_unblack(
     message: Message, command: CommandObject, state: FSMContext, **data: Any
 ) -> None:
@@ -188,7 +186,7 @@ async def cmd_unblack(
     await unblock_text(message, state, Editor.of(message, data), command.args)
 
 
-@router.message(BlackRemove.number, NOT_COMMAND, flags={ACCOUNT_FLAG: True})
+@router.message(BlackRemove.number, NOT_COMMAND, flags=OPERATOR_FLAGS)
 async def got_unblock_number(message: Message, state: FSMContext, **data: Any) -> None:
     await unblock_text(message, state, Editor.of(message, data), message.text or "")
 
