@@ -6,10 +6,13 @@ receiver by its chat. Portable SQL only (upserts with ``ON CONFLICT``): no SQLit
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import aiosqlite
+
+from bot.storage.engine import PgConnection
 
 KINDS = ("balance", "senders", "digest")
 
@@ -40,7 +43,7 @@ class Followed:
 class NotifyRepo:
     """The notify_* tables (migration 8)."""
 
-    def __init__(self, conn: aiosqlite.Connection) -> None:
+    def __init__(self, conn: aiosqlite.Connection | PgConnection) -> None:
         self._conn = conn
 
     # -- settings --------------------------------------------------------------------------------
@@ -279,10 +282,13 @@ class NotifyRepo:
 
     async def enqueue(self, chat_id: int, payload: str, now: float) -> int:
         async with self._conn.execute(
-            "INSERT INTO notify_outbox (chat_id, payload, created_at) VALUES (?, ?, ?)",
+            "INSERT INTO notify_outbox (chat_id, payload, created_at) VALUES (?, ?, ?)"
+            " RETURNING id",
             (chat_id, payload, now),
         ) as cursor:
-            return int(cursor.lastrowid or 0)
+            row = await cursor.fetchone()
+        assert row is not None
+        return int(row[0])
 
     async def outbox(self) -> list[tuple[int, int, str]]:
         """Queued messages, oldest first: (id, chat, payload)."""
@@ -297,7 +303,7 @@ class NotifyRepo:
         await self._conn.execute("DELETE FROM notify_outbox WHERE id = ?", (message_id,))
 
 
-def _sub(row: aiosqlite.Row | tuple[object, ...]) -> Sub:
+def _sub(row: Sequence[Any]) -> Sub:
     chat_id, account, kind, enabled, param, at_minute, since = tuple(row)
     return Sub(
         chat_id=int(chat_id),
