@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -38,6 +39,7 @@ from bot.middlewares import (
     RetryAfterMiddleware,
     SameUserMiddleware,
 )
+from bot.poller import NOTIFIER, ExclusiveLock, PgPollerLock, PollerLock, lead
 from bot.services.blacklist import BlackLists
 from bot.services.confirmations import ConfirmationService
 from bot.services.notify import Notifier
@@ -119,6 +121,7 @@ class App:
     in_flight: InFlight
     heartbeat: Heartbeat
     notifier: Notifier
+    leading: Leader
     demo_connector: SmscConnector | None = None
     emulator: SmscEmulator | None = None
     shared: SharedLimits | None = None
@@ -130,8 +133,7 @@ class App:
             return
         self._closed = True
         await self.in_flight.drain()
-        await self.notifier.stop()
-        await self.notifier.outbox.stop()
+        await self.leading.stop()
         await self.connector.aclose()
         if self.shared is not None:
             await self.shared.aclose()
@@ -142,6 +144,54 @@ class App:
         await self.dp.storage.close()
         await self.database.close()
         await self.bot.session.close()
+
+
+def notifier_lock(
+    settings: Settings, database: Database, bot_id: int
+) -> Callable[[], ExclusiveLock] | None:
+    """How replicas agree on the one that runs the notifier and its outbox (None: one process)."""
+    if settings.redis_url is not None:
+        url = settings.redis_url.get_secret_value()
+        return lambda: PollerLock.from_url(url, bot_id, name=NOTIFIER)
+    if isinstance(database, PostgresDatabase) and settings.database_url is not None:
+        dsn = settings.database_url.get_secret_value()
+        return lambda: PgPollerLock(dsn, bot_id, name=NOTIFIER)
+    return None
+
+
+class Leader:
+    """Runs the notifier here: at once in a lone process, else while holding its lock."""
+
+    def __init__(
+        self,
+        make_lock: Callable[[], ExclusiveLock] | None,
+        start: Callable[[], Awaitable[None]],
+        stop: Callable[[], Awaitable[None]],
+    ) -> None:
+        self._make_lock = make_lock
+        self._start = start
+        self._stop = stop
+        self._task: asyncio.Task[None] | None = None
+        self._running = False
+
+    async def start(self) -> None:
+        if self._make_lock is None:
+            self._running = True
+            await self._start()
+        elif self._task is None:
+            self._task = asyncio.create_task(
+                lead(self._make_lock, self._start, self._stop), name="notify-lead"
+            )
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+        elif self._running:
+            self._running = False
+            await self._stop()
 
 
 def make_bot(settings: Settings, heartbeat: Heartbeat) -> Bot:
@@ -272,17 +322,25 @@ async def build_app(settings: Settings, *, clock: Callable[[], float] = time.tim
     )
     dp["notifier"] = notifier
 
+    async def start_notifier() -> None:
+        await notifier.outbox.start()
+        notifier.start()
+
+    async def stop_notifier() -> None:
+        await notifier.stop()
+        await notifier.outbox.stop()
+
+    leading = Leader(notifier_lock(settings, database, bot.id), start_notifier, stop_notifier)
+
     async def on_startup(bot: Bot) -> None:
         await set_command_menus(bot, i18n)
         # Alive from here on; the first long poll may take its whole timeout to answer.
         heartbeat.beat()
-        await notifier.outbox.start()
-        notifier.start()
+        await leading.start()
 
     async def on_shutdown() -> None:
         await in_flight.drain()
-        await notifier.stop()
-        await notifier.outbox.stop()
+        await leading.stop()
 
     dp.startup.register(on_startup)
     dp.shutdown.register(on_shutdown)
@@ -301,6 +359,7 @@ async def build_app(settings: Settings, *, clock: Callable[[], float] = time.tim
         in_flight=in_flight,
         heartbeat=heartbeat,
         notifier=notifier,
+        leading=leading,
         demo_connector=demo_connector,
         emulator=emulator,
         shared=shared,

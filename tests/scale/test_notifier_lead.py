@@ -1,0 +1,107 @@
+"""Replicas on one Redis: one process runs the notifier, a standby takes over when it goes."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+
+import pytest
+from redis.asyncio import Redis as RedisClient
+
+from bot.app import Leader, notifier_lock
+from bot.config import Settings
+from bot.poller import NOTIFIER, PollerLock
+from bot.storage.engine import open_engine
+from tests.support.fixtures import TEST_TOKEN
+from tests.support.servers import Redis
+
+pytestmark = pytest.mark.redis
+
+BOT_ID = 42
+WITHIN = 10.0
+
+
+class Replica:
+    """One process's Leader, with what its notifier is doing."""
+
+    def __init__(self, make_lock: Callable[[], PollerLock] | None) -> None:
+        self.running = asyncio.Event()
+        self.stopped = asyncio.Event()
+        self.starts = 0
+        self.leader = Leader(make_lock, self._start, self._stop)
+
+    async def _start(self) -> None:
+        self.starts += 1
+        self.stopped.clear()
+        self.running.set()
+
+    async def _stop(self) -> None:
+        self.running.clear()
+        self.stopped.set()
+
+
+@pytest.fixture
+async def pair(redis: Redis) -> AsyncIterator[tuple[Replica, Replica]]:
+    def make_lock() -> PollerLock:
+        # A short TTL: a holder that stops renewing is replaced within a second or two.
+        return PollerLock.from_url(redis.url, BOT_ID, ttl=1.5, name=NOTIFIER)
+
+    replicas = (Replica(make_lock), Replica(make_lock))
+    try:
+        yield replicas
+    finally:
+        for replica in replicas:
+            await replica.leader.stop()
+
+
+async def test_one_replica_runs_the_notifier_and_a_standby_takes_over(
+    pair: tuple[Replica, Replica],
+) -> None:
+    first, second = pair
+    await first.leader.start()
+    await asyncio.wait_for(first.running.wait(), WITHIN)
+    await second.leader.start()
+    # The second waits on the lock the first holds: still not running after the first renewed
+    # it twice (a renewal is every TTL / 3).
+    with pytest.raises(TimeoutError):
+        await asyncio.wait_for(second.running.wait(), 1.5)
+    assert first.running.is_set() and second.starts == 0
+
+    await first.leader.stop()
+    assert first.stopped.is_set()
+    await asyncio.wait_for(second.running.wait(), WITHIN)
+    assert second.starts == 1
+
+
+async def test_a_holder_whose_lock_expired_stops_and_the_standby_runs(
+    pair: tuple[Replica, Replica], redis: Redis
+) -> None:
+    first, second = pair
+    await first.leader.start()
+    await asyncio.wait_for(first.running.wait(), WITHIN)
+    await second.leader.start()
+    # What a dead holder leaves behind once its TTL ran out: no lock.
+    client = RedisClient.from_url(redis.url)
+    try:
+        assert await client.delete(f"smsc-bot:{NOTIFIER}:{BOT_ID}") == 1
+    finally:
+        await client.aclose()
+    await asyncio.wait_for(second.running.wait(), WITHIN)
+    # The old holder notices at its next renewal and stops, so never do both run for long.
+    await asyncio.wait_for(first.stopped.wait(), WITHIN)
+    assert second.running.is_set() and not first.running.is_set()
+
+
+async def test_one_process_runs_the_notifier_without_a_lock(tmp_path: Path) -> None:
+    settings = Settings(bot_token=TEST_TOKEN, data_dir=tmp_path)  # type: ignore[call-arg]
+    database = await open_engine(None, tmp_path, "x.sqlite3")
+    try:
+        assert notifier_lock(settings, database, BOT_ID) is None
+    finally:
+        await database.close()
+    replica = Replica(None)
+    await replica.leader.start()
+    assert replica.running.is_set()
+    await replica.leader.stop()
+    assert replica.stopped.is_set()
