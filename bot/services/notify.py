@@ -250,10 +250,14 @@ class Notifier:
         *,
         param: str | None = None,
         at_minute: int | None = None,
-    ) -> None:
-        """Switch one kind on or off for the chat, with its parameter; the chat's account is
-        watched for it (in a team, admins will decide that part)."""
+        may_watch: bool = True,
+    ) -> bool:
+        """Switch one kind on or off for the chat, with its parameter, and have the account
+        watched for it. Without ``may_watch`` (below admin in a team) only a kind the account is
+        watched for already can be switched on: False, and nothing changed, otherwise."""
         identity = self.accounts.identity(account)
+        if enabled and not may_watch and kind not in await self.repo.watched(identity):
+            return False
         now = self._clock()
         old = (await self.repo.subs_of(chat_id, identity)).get(kind)
         if old is not None and param is None and at_minute is None:
@@ -265,6 +269,11 @@ class Notifier:
             self.outbox.unblock(chat_id)
         await self.repo.set_sub(Sub(chat_id, identity, kind, enabled, param, at_minute, now))
         self._wake.set()
+        return True
+
+    async def may_receive(self, account: Account, kind: str, may_watch: bool) -> bool:
+        """Whether the chat could switch ``kind`` on: it is watched, or the person may add it."""
+        return may_watch or kind in await self.repo.watched(self.accounts.identity(account))
 
     async def set_zone(self, chat_id: int, name: str) -> None:
         await self.repo.set_tz(chat_id, name)

@@ -49,7 +49,7 @@ class NotifyRepo:
     # -- settings --------------------------------------------------------------------------------
 
     async def set_watch(self, account: str, kind: str, enabled: bool) -> None:
-        """What the account is watched for (a team's admins decide; today the chat's owner)."""
+        """What the account is watched for (a team's admins decide: ``Notifier.change``)."""
         await self._conn.execute(
             "INSERT INTO notify_watch (account, kind, enabled) VALUES (?, ?, ?)"
             " ON CONFLICT (account, kind) DO UPDATE SET enabled = excluded.enabled",

@@ -3,12 +3,15 @@ parameter (threshold, digest time), and the chat's time zone."""
 
 from __future__ import annotations
 
+from typing import Any, Final
+
 from aiogram import Router
 from aiogram.filters import Command
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import I18n
 
+from bot.accounts import RoleTooLow
 from bot.errors import StaleButton
 from bot.middlewares import ACCOUNT_FLAG
 from bot.services.notify import (
@@ -20,6 +23,7 @@ from bot.services.notify import (
     parse_time,
     zone,
 )
+from bot.services.teams import Role
 from bot.storage.accounts import Account
 from bot.ui import NOT_COMMAND, ask, chat_of, send_to_chat, show_in_place
 from handlers.notify.data import NotifyForm, Nt, NtAction
@@ -36,6 +40,32 @@ from handlers.notify.views import (
 )
 
 router = Router(name="notify.handlers")
+
+# In a team, admins choose what the account is watched for; every member whether they receive it.
+WATCHES: Final = Role.ADMIN
+
+
+async def _change(
+    notifier: Notifier,
+    chat_id: int,
+    account: Account,
+    role: Role,
+    kind: str,
+    enabled: bool,
+    **params: Any,
+) -> None:
+    """``Notifier.change`` for a member of ``role``; refused, as a role too low, when it would
+    have the account watched for a new kind."""
+    if not await notifier.change(
+        chat_id, account, kind, enabled, may_watch=role >= WATCHES, **params
+    ):
+        raise RoleTooLow(WATCHES, role)
+
+
+async def _may_ask(notifier: Notifier, account: Account, role: Role, kind: str) -> None:
+    # Before the question (nobody types a threshold in vain) and before anything is saved.
+    if not await notifier.may_receive(account, kind, role >= WATCHES):
+        raise RoleTooLow(WATCHES, role)
 
 
 async def card(
@@ -70,12 +100,14 @@ async def tapped(
     state: FSMContext,
     notifier: Notifier,
     account: Account,
+    role: Role,
     i18n: I18n,
 ) -> None:
     chat_id = chat_of(query)
     action, value = callback_data.action, callback_data.value
     subs, tz = await notifier.settings(chat_id, account)
     if action is NtAction.BALANCE:
+        await _may_ask(notifier, account, role, "balance")
         balance = subs.get("balance")
         text, markup = threshold_prompt(balance is not None and balance.enabled)
         await state.clear()
@@ -84,6 +116,7 @@ async def tapped(
             await query.bot.send_message(chat_id, text, reply_markup=markup)
         return
     if action is NtAction.DIGEST and value in (DAILY, WEEKLY):
+        await _may_ask(notifier, account, role, "digest")
         text, markup = time_prompt(value, tz)
         await state.clear()
         await state.set_state(NotifyForm.time)
@@ -106,18 +139,29 @@ async def tapped(
         await state.clear()
         await send_to_chat(query, *await card(notifier, chat_id, account))
         return
+    if action is NtAction.SENDERS and value == "1":
+        await _may_ask(notifier, account, role, "senders")
+    elif action is NtAction.TIME:
+        await _may_ask(notifier, account, role, "digest")
     await _remember(notifier, chat_id, i18n)
     if action is NtAction.BALANCE_OFF:
-        await notifier.change(chat_id, account, "balance", False)
+        await _change(notifier, chat_id, account, role, "balance", False)
     elif action is NtAction.SENDERS:
-        await notifier.change(chat_id, account, "senders", value == "1")
+        await _change(notifier, chat_id, account, role, "senders", value == "1")
     elif action is NtAction.DIGEST and value == "off":
-        await notifier.change(chat_id, account, "digest", False)
+        await _change(notifier, chat_id, account, role, "digest", False)
     elif action is NtAction.TIME:
         if value not in (DAILY, WEEKLY) or not 0 <= callback_data.minute < 24 * 60:
             raise StaleButton("malformed digest time")
-        await notifier.change(
-            chat_id, account, "digest", True, param=value, at_minute=callback_data.minute
+        await _change(
+            notifier,
+            chat_id,
+            account,
+            role,
+            "digest",
+            True,
+            param=value,
+            at_minute=callback_data.minute,
         )
     elif action is NtAction.ZONE:
         if zone(value) is None:
@@ -132,21 +176,32 @@ async def tapped(
 
 @router.message(NotifyForm.threshold, NOT_COMMAND, flags={ACCOUNT_FLAG: True})
 async def typed_threshold(
-    message: Message, state: FSMContext, notifier: Notifier, account: Account, i18n: I18n
+    message: Message,
+    state: FSMContext,
+    notifier: Notifier,
+    account: Account,
+    role: Role,
+    i18n: I18n,
 ) -> None:
     amount = parse_threshold(message.text or "")
     if amount is None:
         await message.answer(threshold_problem())
         return
     await state.clear()
+    await _may_ask(notifier, account, role, "balance")
     await _remember(notifier, message.chat.id, i18n)
-    await notifier.change(message.chat.id, account, "balance", True, param=str(amount))
+    await _change(notifier, message.chat.id, account, role, "balance", True, param=str(amount))
     await _changed_answer(message, notifier, account)
 
 
 @router.message(NotifyForm.time, NOT_COMMAND, flags={ACCOUNT_FLAG: True})
 async def typed_time(
-    message: Message, state: FSMContext, notifier: Notifier, account: Account, i18n: I18n
+    message: Message,
+    state: FSMContext,
+    notifier: Notifier,
+    account: Account,
+    role: Role,
+    i18n: I18n,
 ) -> None:
     minute = parse_time(message.text or "")
     if minute is None:
@@ -154,10 +209,13 @@ async def typed_time(
         return
     period = str((await state.get_data()).get("period", DAILY))
     await state.clear()
+    await _may_ask(notifier, account, role, "digest")
     await _remember(notifier, message.chat.id, i18n)
-    await notifier.change(
+    await _change(
+        notifier,
         message.chat.id,
         account,
+        role,
         "digest",
         True,
         param=period if period in (DAILY, WEEKLY) else DAILY,

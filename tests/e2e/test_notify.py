@@ -19,6 +19,7 @@ from bot.smsc.emulator.state import LedgerEntry
 from tests.conftest import LOGIN, PASSWORD
 from tests.e2e.conftest import RunningBot
 from tests.e2e.helpers import login, seed_sender, seed_subclient
+from tests.e2e.test_teams import invite, join, team_of
 from tests.support.botapi import FakeTelegram, FakeUser
 
 POLL = 600
@@ -396,3 +397,54 @@ async def test_bad_input_is_explained_and_changes_nothing(
     assert "не похоже на время" in (await user.expect_message()).text
     await user.send("/notify")
     assert "Сводка отправленного и потраченного: выключено" in (await user.expect_message()).text
+
+
+async def _watch_and_subs(bot: RunningBot, chat_id: int) -> tuple[set[str], dict[str, bool]]:
+    assert bot.app is not None
+    account = await bot.app.accounts.repo.get(chat_id)
+    assert account is not None
+    identity = bot.app.accounts.identity(account)
+    repo = notifier(bot).repo
+    subs = await repo.subs_of(chat_id, identity)
+    return await repo.watched(identity), {kind: sub.enabled for kind, sub in subs.items()}
+
+
+async def test_a_viewer_cannot_change_what_the_account_watches(
+    bot: RunningBot, fake_telegram: FakeTelegram
+) -> None:
+    owner = fake_telegram.user()
+    viewer = fake_telegram.user(1002, "Vera", language_code="ru")
+    await login(owner)
+    await join(viewer, await invite(owner, "Viewer"), expect="Вы в команде")
+    await viewer.send("/notify")
+    card = await viewer.expect_message()
+    await viewer.press(card, "Имена: включить")
+    refusal = (await viewer.expect_message()).text
+    assert "Ваша роль в команде («наблюдатель») этого не позволяет" in refusal, refusal
+    await viewer.press(card, "Низкий баланс")
+    assert "наблюдатель" in (await viewer.expect_message()).text
+    await viewer.press(card, "Сводка")
+    await viewer.press(await viewer.expect_edit(), "Каждый день")
+    assert "наблюдатель" in (await viewer.expect_message()).text
+    assert await _watch_and_subs(bot, viewer.chat.id) == (set(), {})
+
+
+async def test_a_viewer_switches_receiving_what_an_admin_watches(
+    bot: RunningBot, fake_telegram: FakeTelegram
+) -> None:
+    owner, viewer = fake_telegram.user(), fake_telegram.user(1002, "Vera")
+    await team_of(fake_telegram, owner, Viewer=viewer)
+    await owner.send("/notify")
+    await owner.press(await owner.expect_message(), "Senders: turn on")
+    assert "Sender name status at operators: on" in (await owner.expect_edit()).text
+
+    await viewer.send("/notify")
+    card = await viewer.expect_message()
+    await viewer.press(card, "Senders: turn on")
+    assert "Sender name status at operators: on" in (await viewer.expect_edit()).text
+    assert await _watch_and_subs(bot, viewer.chat.id) == ({"senders"}, {"senders": True})
+    await viewer.press(card, "Senders: turn off")
+    assert "Sender name status at operators: off" in (await viewer.expect_edit()).text
+    # Receiving stopped for the viewer only: the account is still watched, the owner still hears.
+    assert await _watch_and_subs(bot, viewer.chat.id) == ({"senders"}, {"senders": False})
+    assert (await _watch_and_subs(bot, owner.chat.id))[1] == {"senders": True}
