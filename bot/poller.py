@@ -126,6 +126,7 @@ async def lead(
     standby otherwise, and again after losing it. Cancel to stop (the lock is released)."""
     while True:
         lock = make_lock()
+        failed = False
         try:
             await lock.acquire()
             log.info("holding the %s lock: this replica runs it", name)
@@ -134,9 +135,12 @@ async def lead(
                 await lock.hold()
             finally:
                 await stop()
-        except (OSError, RedisError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
-            # Redis or the database unreachable: try again as a standby.
+        except Exception as exc:
+            # Redis or the database unreachable, or the start failed: a standby again, after a
+            # pause (no retry storm), the lock released first so another replica may run it.
             log.error("the %s lock: %s", name, exc)
-            await asyncio.sleep(TTL / 3)
+            failed = True
         finally:
             await lock.release()
+        if failed:
+            await asyncio.sleep(TTL / 3)
