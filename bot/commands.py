@@ -19,22 +19,38 @@ def N_(message: str) -> str:
 
 
 COMMANDS: tuple[tuple[str, str], ...] = (
-    ("start", N_("What this bot does and where to begin")),
-    ("help", N_("Every command, one line each")),
+    ("menu", N_("Home: every job on buttons")),
+    ("help", N_("Commands by job")),
     ("login", N_("Connect your SMSC account")),
     ("balance", N_("Balance of your SMSC account")),
-    ("addcontact", N_("Save a phone number as a contact")),
-    ("contacts", N_("Find contacts by name or number")),
-    ("groups", N_("Contact groups: create, rename, delete")),
     ("black", N_("Block a number, or show the black list")),
     ("unblack", N_("Remove a number from the black list")),
+    ("contacts", N_("Find contacts by name or number")),
+    ("addcontact", N_("Save a phone number as a contact")),
+    ("groups", N_("Contact groups: create, rename, delete")),
     ("senders", N_("Sender names: status, add, confirm, delete")),
     ("templates", N_("Message templates: add, edit, delete")),
     ("subclients", N_("Subclients: create, change, top up")),
     ("stats", N_("What each subclient sent and spent")),
     ("lang", N_("Language: English or Russian")),
-    ("cancel", N_("Leave the current conversation")),
+    ("cancel", N_("Stop what you are doing now")),
     ("logout", N_("Log out and forget the saved credentials")),
+    ("start", N_("What this bot does and where to begin")),
+)
+
+_BY_NAME = dict(COMMANDS)
+
+# /help: the same commands grouped by job (a title, then its commands).
+HELP_GROUPS: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = tuple(
+    (title, tuple((name, _BY_NAME[name]) for name in names))
+    for title, names in (
+        (N_("Start"), ("menu", "start", "login", "balance")),
+        (N_("Black list"), ("black", "unblack")),
+        (N_("Contacts"), ("contacts", "addcontact", "groups")),
+        (N_("Sending"), ("senders", "templates")),
+        (N_("Subclients"), ("subclients", "stats")),
+        (N_("Settings"), ("lang", "cancel", "logout", "help")),
+    )
 )
 
 

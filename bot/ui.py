@@ -17,6 +17,7 @@ from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMar
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.i18n import ngettext
 
+from bot.accounts import DEMO_SITE
 from bot.errors import secret_taken
 from bot.i18n import fmt_money, fmt_number
 from bot.text import TEXT_LIMIT, units_prefix, utf16_len
@@ -289,3 +290,12 @@ class StAsk(CallbackData, prefix="sta"):
     """
 
     ref: str = ""
+
+
+def account_text(login: str | None, site: str) -> str:
+    """Which account the chat is on, for a sentence: a login and its site, an API key, the demo."""
+    if site == DEMO_SITE:
+        return _("the demo account")
+    if login:
+        return _("<b>{login}</b> on {site}").format(login=esc(login), site=esc(site))
+    return _("an API key on {site}").format(site=esc(site))

@@ -13,6 +13,7 @@ from bot.services.blacklist import BlackList
 from bot.ui import NOT_COMMAND, send_to_chat, show_in_place
 from handlers.blacklist.data import PAGE_SIZE, PARTIAL_NUMBER, BlackSearch, BlMenu, BlPage
 from handlers.blacklist.views import list_view
+from handlers.common import Menu
 
 router = Router(name="blacklist.browse")
 
@@ -32,6 +33,12 @@ async def turn_page(
     region: str,
 ) -> None:
     await show_in_place(query, *await render_list(black, region, callback_data))
+
+
+@router.callback_query(Menu.filter(F.action == "black"), flags={ACCOUNT_FLAG: True})
+async def from_home(query: CallbackQuery, state: FSMContext, black: BlackList, region: str) -> None:
+    await state.clear()
+    await show_in_place(query, *await render_list(black, region, BlPage(d="n", at=0)))
 
 
 @router.callback_query(BlMenu.filter(F.a == "list"), flags={ACCOUNT_FLAG: True})

@@ -6,15 +6,14 @@ from __future__ import annotations
 from typing import Any
 
 from aiogram import F, Router
-from aiogram.filters import Command, CommandObject, StateFilter
+from aiogram.filters import Command, CommandObject
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import gettext as _
-from aiogram.utils.i18n import ngettext
 
 from bot.errors import smsc_error_text
 from bot.middlewares import ACCOUNT_FLAG
-from bot.phones import display_stored, find_phones, pick_phone
+from bot.phones import display_stored, pick_phone
 from bot.services.audit import audited
 from bot.services.blacklist import NO_RECORDS, BlackList
 from bot.services.confirmations import ConfirmationService
@@ -26,7 +25,6 @@ from bot.storage.audit import AuditLog
 from bot.ui import (
     NOT_COMMAND,
     Cf,
-    button,
     chat_of,
     esc,
     markup_of,
@@ -34,7 +32,7 @@ from bot.ui import (
     show_in_place,
     user_id_of,
 )
-from handlers.blacklist.data import MAX_OFFERS, BlackRemove, BlAdd, BlDel, BlType, BlUndo
+from handlers.blacklist.data import BlackRemove, BlAdd, BlDel, BlType, BlUndo
 from handlers.blacklist.views import entry_keyboard, invalid_text, removed_view, type_text
 from handlers.confirm import Asked, Tap, ask_confirmation
 
@@ -223,24 +221,3 @@ async def unblock_text(
     user = user_id_of(message)
     body, markup = await remove(black, region, audit, message.chat.id, user, phone.digits)
     await message.answer(body, reply_markup=markup)
-
-
-@router.message(StateFilter(None), F.forward_origin, flags={ACCOUNT_FLAG: True})
-async def forwarded(message: Message, region: str) -> None:
-    """A forwarded message: offer to block the numbers in it."""
-    phones = find_phones(message.text or message.caption or "", region)
-    if not phones:
-        await message.answer(_("I found no phone number in this message."))
-        return
-    buttons = [
-        [button(_("Block {number}").format(number=phone.display), BlAdd(p=phone.digits))]
-        for phone in phones[:MAX_OFFERS]
-    ]
-    await message.answer(
-        ngettext(
-            "Add this number to the black list?",
-            "Add one of these numbers to the black list?",
-            len(phones),
-        ),
-        reply_markup=InlineKeyboardMarkup(inline_keyboard=buttons),
-    )

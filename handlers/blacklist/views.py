@@ -15,6 +15,7 @@ from bot.smsc.models import BlackEntry, BlackType
 from bot.text import clip
 from bot.ui import button, esc, keyboard, pager_row
 from handlers.blacklist.data import MARK, BlAdd, BlDel, BlMenu, BlPage, BlType, BlUndo
+from handlers.common import home_row
 
 
 def type_text(kind: BlackType) -> str:
@@ -90,7 +91,7 @@ def list_view(
     ]
     if page.q:
         menu.append(button(_("Show all"), BlPage(d="n", at=0)))
-    return "\n".join(lines), keyboard(buttons, 2, *([pager] if pager else []), menu)
+    return "\n".join(lines), keyboard(buttons, 2, *([pager] if pager else []), menu, home_row())
 
 
 # -- bulk --------------------------------------------------------------------------------------

@@ -14,6 +14,7 @@ from bot.services.phonebook import PhoneBook
 from bot.smsc.models import Contact
 from bot.text import clip
 from bot.ui import NOT_COMMAND, button, esc, keyboard, pager_row, send_to_chat, show_in_place
+from handlers.common import Menu, home_row
 from handlers.contacts.data import BUTTON_TEXT, PAGE_SIZE, ContactSearch, CtCard, CtMenu, CtPage
 from handlers.contacts.views import card_view, group_label, list_line, page_fits, search_term, title
 
@@ -83,7 +84,7 @@ async def render_list(
         button(_("Search"), CtMenu(a="search")),
         button(_("Add a contact"), CtMenu(a="add")),
     ]
-    return "\n".join(lines), keyboard(buttons, 2, *([pager] if pager else []), menu)
+    return "\n".join(lines), keyboard(buttons, 2, *([pager] if pager else []), menu, home_row())
 
 
 async def answer_search(message: Message, book: PhoneBook, region: str, text: str) -> bool:
@@ -113,6 +114,12 @@ async def turn_page(
 ) -> None:
     body, markup = await render_list(book, region, callback_data)
     await show_in_place(query, body, markup)
+
+
+@router.callback_query(Menu.filter(F.action == "contacts"), flags={ACCOUNT_FLAG: True})
+async def from_home(query: CallbackQuery, state: FSMContext, book: PhoneBook, region: str) -> None:
+    await state.clear()
+    await show_in_place(query, *await render_list(book, region, CtPage(d="n", at=0)))
 
 
 @router.callback_query(CtMenu.filter(F.a == "search"))

@@ -11,7 +11,9 @@ from typing import Final
 from aiogram.filters.callback_data import CallbackData
 from aiogram.fsm.state import State, StatesGroup
 
-from handlers.common import CtPage as CtPage  # re-exported: the feature's own button
+from handlers.common import CtCard as CtCard  # re-exported: the feature's own buttons
+from handlers.common import CtNew as CtNew
+from handlers.common import CtPage as CtPage
 
 PAGE_SIZE: Final = 8
 FIELD_LIMIT: Final = 500
@@ -35,10 +37,6 @@ class EditContact(StatesGroup):
 
 class ContactSearch(StatesGroup):
     query = State()
-
-
-class CtCard(CallbackData, prefix="ctc"):
-    p: str
 
 
 class CtAct(CallbackData, prefix="cta"):

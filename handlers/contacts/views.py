@@ -13,7 +13,6 @@ from bot.services.phonebook import NAME_LIMIT, PhoneBook
 from bot.smsc.models import Contact, MoveMode
 from bot.text import clip
 from bot.ui import button, esc, keyboard
-from handlers.common import BlAdd
 from handlers.contacts.data import (
     BUTTON_TEXT,
     FIELD_LIMIT,
@@ -148,8 +147,6 @@ def wizard_keyboard(data: dict[str, Any]) -> InlineKeyboardMarkup:
         ],
         [button(_("Save"), CtWiz(a="save"))],
     ]
-    if data.get("shared"):
-        extra.append([button(_("Block the number instead"), BlAdd(p=data["phone"]))])
     return keyboard(groups, 2, *extra)
 
 
@@ -203,12 +200,6 @@ def groups_from_markup(markup: InlineKeyboardMarkup | None) -> list[GroupMark]:
                 member = key.text.startswith(MARK)
                 found.append((CtGrp.unpack(data).g, key.text.removeprefix(MARK), member))
     return found
-
-
-def block_keyboard(digits: str) -> InlineKeyboardMarkup:
-    return InlineKeyboardMarkup(
-        inline_keyboard=[[button(_("Add to the black list"), BlAdd(p=digits))]]
-    )
 
 
 def no_name_keyboard() -> InlineKeyboardMarkup:

@@ -12,6 +12,7 @@ from bot.commands import N_
 from bot.phones import DEFAULT_REGION, display_stored
 from bot.smsc.models import OperatorStatus, Sender, SenderOperators, SenderStatus
 from bot.ui import button, esc, keyboard, page_of
+from handlers.common import home_row
 from handlers.senders.data import SnAct, SnAction, SnCard, SnList
 
 PAGE_SIZE: Final = 20
@@ -118,6 +119,7 @@ def list_view(senders: list[Sender], number: int) -> tuple[str, InlineKeyboardMa
         2,
         *page.pager(lambda n: SnList(page=n)),
         [button(_("Add a name"), SnAct(action=SnAction.ADD))],
+        home_row(),
     )
 
 

@@ -11,6 +11,7 @@ from bot.commands import N_
 from bot.services.subclients import login_ref
 from bot.smsc.models import SubclientType
 from bot.ui import StAsk, button, esc, keyboard, page_of
+from handlers.common import home_row
 from handlers.subclients.data import ScAct, ScAction, ScCard, ScCheck, ScList, ScType
 
 PAGE_SIZE: Final = 20
@@ -111,6 +112,7 @@ def list_view(found: dict[str, bool | None], number: int) -> tuple[str, InlineKe
         2,
         *page.pager(lambda n: ScList(page=n)),
         [button(_("Create a subclient"), ScAct(action=ScAction.NEW))],
+        home_row(),
     )
     return text, markup
 

@@ -11,6 +11,7 @@ from aiogram.utils.i18n import ngettext
 from bot.commands import N_
 from bot.smsc.models import Template, TemplateFormat
 from bot.ui import button, esc, keyboard, page_of
+from handlers.common import home_row
 from handlers.templates.data import TpAct, TpAction, TpCard, TpFormat, TpList, TpSign
 
 PAGE_SIZE: Final = 20
@@ -68,6 +69,7 @@ def list_view(templates: list[Template], number: int) -> tuple[str, InlineKeyboa
         2,
         *page.pager(lambda n: TpList(page=n)),
         [button(_("Add a template"), TpAct(action=TpAction.ADD))],
+        home_row(),
     )
 
 

@@ -213,9 +213,13 @@ async def test_a_forwarded_message_offers_its_numbers(
     await login(user)
     await forward(user, "Выгодное предложение! Звоните 8 (800) 555-35-35 или +7 999 111-22-33")
     offer = await user.expect_message()
-    assert offer.button_texts == ["Block +7 800 555-35-35", "Block +7 999 111-22-33"]
-    await user.press(offer, "Block +7 999 111-22-33")
-    assert "is now in the black list" in (await user.expect_message()).text
+    # Issue 13: each number opens its card, where Block is one tap.
+    assert offer.button_texts == ["+7 800 555-35-35 ›", "+7 999 111-22-33 ›"]
+    await user.press(offer, "+7 999 111-22-33 ›")
+    card = await user.expect_edit()
+    assert "not blocked" in card.text
+    await user.press(card, "⛔ Block")
+    assert "all messages are blocked" in (await user.expect_edit()).text
     assert black(smsc) == {"79991112233": 0}
     await forward(user, "без номеров")
     assert "no phone number" in (await user.expect_message()).text

@@ -94,11 +94,13 @@ async def test_a_shared_contact_fills_in_number_and_name(
 ) -> None:
     user = fake_telegram.user(3004)
     await login(user)
-    # Out of the blue: two taps to save, with the block as the alternative.
+    # Out of the blue (issue 13): the number's card, then two taps to save with the shared name.
     await user.send_contact("79261234567", "Ольга", last_name="Смирнова")
+    card = await user.expect_message()
+    assert "+7 926 123-45-67" in card.text and "⛔ Block" in card.button_texts
+    await user.press(card, "👤 Add as contact")
     step = await user.expect_message()
     assert "Ольга Смирнова" in step.text and "+7 926 123-45-67" in step.text
-    assert "Block the number instead" in step.button_texts
     await user.press(step, "Save")
     assert "Ольга Смирнова" in (await user.expect_edit()).text
     # Inside /addcontact, at the number step.
@@ -113,12 +115,12 @@ async def test_a_shared_contact_fills_in_number_and_name(
         ("Taras", "380501234567"),
         ("Ольга Смирнова", "79261234567"),
     ]
-    # The same contact again: it is a contact already, so its card and the block offer.
+    # The same contact again: its card names the contact and blocks with one tap.
     await user.send_contact("+79261234567", "Ольга")
-    assert "already saved" in (await user.expect_message()).text
-    offer = await user.expect_message()
-    await user.press(offer, "Add to the black list")
-    assert "is now in the black list" in (await user.expect_message()).text
+    card = await user.expect_message()
+    assert "Ольга Смирнова" in card.text and "👤 Contact card" in card.button_texts
+    await user.press(card, "⛔ Block")
+    assert "all messages are blocked" in (await user.expect_edit()).text
     assert [e.phone for e in smsc.accounts[LOGIN].black.values()] == ["79261234567"]
 
 
