@@ -32,7 +32,8 @@ from bot.ui import (
     show_in_place,
     user_id_of,
 )
-from handlers.blacklist.data import BlackRemove, BlAdd, BlDel, BlType, BlUndo
+from handlers.blacklist import browse
+from handlers.blacklist.data import BlackRemove, BlAdd, BlDel, BlPage, BlType, BlUndo
 from handlers.blacklist.views import entry_keyboard, invalid_text, removed_view, type_text
 from handlers.confirm import Asked, Tap, ask_confirmation
 
@@ -40,9 +41,16 @@ router = Router(name="blacklist.one")
 
 
 async def block_one(
-    black: BlackList, region: str, audit: AuditLog, chat_id: int, user_id: int | None, digits: str
+    black: BlackList,
+    region: str,
+    audit: AuditLog,
+    chat_id: int,
+    user_id: int | None,
+    digits: str,
+    comment: str | None = None,
 ) -> tuple[str, InlineKeyboardMarkup]:
-    """Add one number with type "all messages", unless it is listed already (then say so)."""
+    """Add one number with type "all messages" and SMSC's comment, unless it is listed already
+    (then say so)."""
     number = esc(display_stored(digits, region))
     existing = await black.find(digits)
     if existing is not None:
@@ -51,10 +59,15 @@ async def block_one(
         return _("<b>{number}</b> was already in the black list: {what}.").format(
             number=number, what=type_text(existing.type)
         ), entry_keyboard(digits, existing.type, fresh=False)
-    await audited(audit, chat_id, user_id, "black_add", digits, black.add(digits, BlackType.ALL))
-    return _("<b>{number}</b> is now in the black list: {what}.").format(
+    await audited(
+        audit, chat_id, user_id, "black_add", digits, black.add(digits, BlackType.ALL, comment)
+    )
+    text = _("<b>{number}</b> is now in the black list: {what}.").format(
         number=number, what=type_text(BlackType.ALL)
-    ), entry_keyboard(digits, BlackType.ALL, fresh=True)
+    )
+    if comment:
+        text += "\n" + _("Comment: {text}").format(text=esc(comment))
+    return text, entry_keyboard(digits, BlackType.ALL, fresh=True)
 
 
 async def remove(
@@ -140,6 +153,17 @@ async def undo(
     await show_in_place(query, text, markup)
 
 
+def page_under(query: CallbackQuery) -> str:
+    """The list page the button was pressed on (its page button's data), or "" off the list."""
+    markup = markup_of(query)
+    for row in markup.inline_keyboard if markup is not None else []:
+        for key in row:
+            data = key.callback_data or ""
+            if data.startswith(BlPage.__prefix__ + ":") and "/" in key.text:
+                return data
+    return ""
+
+
 @router.callback_query(BlDel.filter(), flags={ACCOUNT_FLAG: True})
 async def ask_remove(
     query: CallbackQuery,
@@ -148,14 +172,16 @@ async def ask_remove(
     region: str,
     confirmations: ConfirmationService,
 ) -> None:
+    """Asked in place; from the list, the list comes back after the answer, without the number."""
     number = esc(display_stored(callback_data.p, region))
     await ask_confirmation(
         query,
         confirmations,
         account,
         action="bldel",
-        payload={"phone": callback_data.p},
+        payload={"phone": callback_data.p, "page": page_under(query)},
         question=_("Remove {number} from the black list?").format(number=number),
+        in_place=True,
     )
 
 
@@ -164,13 +190,30 @@ async def confirm_remove(query: CallbackQuery, black: BlackList, region: str, **
     tap = Tap.of(query, data)
     digits = tap.asked.payload.get("phone", "")
     number = esc(display_stored(digits, region))
+    page = tap.asked.payload.get("page", "")
+    if page:
+        await remove_from_list(query, tap, black, region, digits, BlPage.unpack(page))
+        return
+
+    async def on_no() -> None:
+        entry = await black.find(digits)
+        if entry is None:
+            await show_in_place(query, *removed_view(digits, region, absent=True))
+            return
+        await show_in_place(
+            query,
+            _("{number} stays in the black list.").format(number=number),
+            entry_keyboard(digits, entry.type, fresh=False),
+        )
+
     try:
-        done = await tap.answer(
+        done = await tap.settle(
             lambda: black.delete(digits),
             what="black_delete",
             target=digits,
-            kept=_("{number} stays in the black list.").format(number=number),
-            done=None,
+            check=None,
+            on_no=on_no,
+            explain_refusal=False,
         )
     except SmscError as exc:
         if exc.code != NO_RECORDS:
@@ -179,6 +222,35 @@ async def confirm_remove(query: CallbackQuery, black: BlackList, region: str, **
         return
     if done:
         await show_in_place(query, *removed_view(digits, region, absent=False))
+
+
+async def remove_from_list(
+    query: CallbackQuery, tap: Tap, black: BlackList, region: str, digits: str, page: BlPage
+) -> None:
+    """A removal asked on the list: the list again in place, without the number once removed."""
+    number = esc(display_stored(digits, region))
+
+    async def listing(lead: str) -> None:
+        await show_in_place(query, *await browse.render_list(black, region, page, lead))
+
+    async def on_no() -> None:
+        await listing(_("{number} stays in the black list.").format(number=number))
+
+    try:
+        done = await tap.settle(
+            lambda: black.delete(digits),
+            what="black_delete",
+            target=digits,
+            check=None,
+            on_no=on_no,
+            explain_refusal=False,
+        )
+    except SmscError as exc:
+        if exc.code != NO_RECORDS:
+            raise
+        done = True
+    if done:
+        await listing(_("{number} is no longer in the black list.").format(number=number))
 
 
 @router.message(Command("unblack"), flags={ACCOUNT_FLAG: True})
