@@ -58,6 +58,6 @@ async def unknown_command(message: Message, accounts: AccountService) -> None:
 @router.message()
 async def stray_message(message: Message) -> None:
     await message.answer(
-        _("I did not understand this. Tap Menu, or send /help for the commands."),
+        _("Send a command to begin: /help lists them."),
         reply_markup=InlineKeyboardMarkup(inline_keyboard=[home_row()]),
     )

@@ -40,7 +40,7 @@ from handlers.confirm import Asked, Tap, ask_confirmation
 router = Router(name="groups")
 
 PAGE_SIZE = 20
-BUTTON_TEXT = 32
+BUTTON_TEXT = 24
 
 
 class GroupEdit(StatesGroup):

@@ -120,9 +120,10 @@ def list_view(
         button(_("Search"), BlMenu(a="search")),
         button(_("Add numbers"), BlMenu(a="add")),
     ]
-    if page.q:
-        menu.append(button(_("Show all"), BlPage(d="n", at=0)))
-    return "\n".join(lines), keyboard(buttons, 2, *([pager] if pager else []), menu, home_row())
+    more = [button(_("Show all"), BlPage(d="n", at=0))] if page.q else []
+    return "\n".join(lines), keyboard(
+        buttons, 2, *([pager] if pager else []), menu, *([more] if more else []), home_row()
+    )
 
 
 # -- bulk --------------------------------------------------------------------------------------

@@ -73,10 +73,10 @@ async def render_list(
         lines.append(_("Nothing found.") if page.q else _("No contacts here yet."))
     buttons = [
         button(
-            clip(f"{i}. {title(c) or display_stored(c.phone, region)}", BUTTON_TEXT),
+            clip(title(c) or display_stored(c.phone, region), BUTTON_TEXT),
             CtCard(p=digits_of(c.phone)),
         )
-        for i, c in enumerate(items, 1)
+        for c in items
         if c.phone
     ]
     pager = pager_row(previous, following)

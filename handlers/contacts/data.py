@@ -17,7 +17,8 @@ from handlers.common import CtPage as CtPage
 
 PAGE_SIZE: Final = 8
 FIELD_LIMIT: Final = 500
-BUTTON_TEXT: Final = 32
+# A button label on a phone, at most.
+BUTTON_TEXT: Final = 24
 # Telegram allows 100 buttons a keyboard; the rest of the keyboard needs a few.
 MAX_GROUP_BUTTONS: Final = 90
 MARK: Final = "✓ "

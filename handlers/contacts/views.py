@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from aiogram.types import InlineKeyboardMarkup
 from aiogram.utils.i18n import gettext as _
 
 from bot.i18n import fmt_date
-from bot.phones import display_stored, parse_phone
+from bot.phones import digits_of, display_stored, parse_phone
 from bot.services.phonebook import NAME_LIMIT, PhoneBook
 from bot.smsc.models import Contact, MoveMode
 from bot.text import clip
@@ -27,6 +28,8 @@ from handlers.contacts.data import (
 )
 
 GroupMark = tuple[int, str, bool]
+# Digits with the separators numbers are written with: "345-67", "(912) 345".
+PART_OF_NUMBER = re.compile(r"\+?[\d\s()\-]+")
 
 
 def title(contact: Contact) -> str:
@@ -108,9 +111,14 @@ async def card_view(
 
 
 def search_term(text: str, region: str) -> str:
-    """What SMSC searches for: a number as SMSC stores it, or the text as typed."""
+    """What SMSC searches for: a number as SMSC stores it; part of a number written as the bot
+    prints numbers ("345-67") as its digits, which is how SMSC matches; else the text as typed."""
     phone = parse_phone(text, region)
-    return phone.digits if phone is not None else " ".join(text.split())
+    if phone is not None:
+        return phone.digits
+    if PART_OF_NUMBER.fullmatch(text.strip()) and len(digits_of(text)) >= 3:
+        return digits_of(text)
+    return " ".join(text.split())
 
 
 def page_fits(query: str) -> bool:

@@ -11,6 +11,7 @@ from aiogram.utils.i18n import ngettext
 from bot.commands import N_
 from bot.phones import DEFAULT_REGION, display_stored
 from bot.smsc.models import OperatorStatus, Sender, SenderOperators, SenderStatus
+from bot.text import clip
 from bot.ui import button, esc, keyboard, page_of
 from handlers.common import home_row
 from handlers.senders.data import SnAct, SnAction, SnCard, SnList
@@ -110,7 +111,8 @@ def list_view(senders: list[Sender], number: int) -> tuple[str, InlineKeyboardMa
         text = "\n".join(lines)
     buttons = [
         button(
-            f"{STATUS_MARKS[s.status] if s.status is not None else '•'} {s.name}", SnCard(id=s.id)
+            f"{clip(s.name, 21)} {STATUS_MARKS[s.status] if s.status is not None else '•'}",
+            SnCard(id=s.id),
         )
         for s in page.items
     ]

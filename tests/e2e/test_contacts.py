@@ -226,7 +226,7 @@ async def test_buttons_sent_before_a_restart_still_work(
     await bot.restart()
     await user.press(listing, "Next ▶")
     assert "Пациент 09" in (await user.expect_edit()).text
-    await user.press(listing.message_id, "1. Пациент 09")
+    await user.press(listing.message_id, "Пациент 09")
     card = await user.expect_message()
     assert "Пациент 09" in card.text and "+7 999 000-01-09" in card.text
 
@@ -249,7 +249,7 @@ async def test_the_card_and_its_buttons(
     await login(user)
     await user.send("/contacts Вера")
     listing = await user.expect_message()
-    await user.press(listing, "1. Вера <Ивановна>")
+    await user.press(listing, "Вера <Ивановна>")
     card = await user.expect_message()
     for part in ("Вера <Ивановна>", "+7 999 555-00-11", "Семья", "звонить после 18:00", "vip"):
         assert part in card.text
@@ -407,7 +407,7 @@ async def test_pages_when_contacts_have_no_numeric_id(
     second = await user.expect_edit()
     assert "Гость 09" in second.text and "Гость 10" in second.text and "Гость 01" not in second.text
     assert "Next ▶" not in second.button_texts
-    await user.press(second, "1. Гость 09")
+    await user.press(second, "Гость 09")
     card = await user.expect_message()
     assert "+7 999 000-02-09" in card.text
     await user.press(second, "◀ Previous")
@@ -437,3 +437,15 @@ async def test_pages_by_int_id_when_ids_are_crm_text(
     after_ids = [r.params.get("after_id") for r in smsc.requests if r.params.get("get")]
     int_ids = sorted(smsc.accounts[LOGIN].contacts)
     assert after_ids[-1] == str(int_ids[7])
+
+
+async def test_search_finds_a_number_written_as_the_bot_prints_it(
+    bot: RunningBot, fake_telegram: FakeTelegram, smsc: SmscEmulator
+) -> None:
+    """Issue 13: "345-67" finds "+7 912 345-67-89", as "34567" does."""
+    seed_contact(smsc, "79123456789", "Пётр")
+    user = fake_telegram.user(3101)
+    await login(user)
+    await user.send("/contacts 345-67")
+    found = await user.expect_message()
+    assert "Пётр" in found.text and "+7 912 345-67-89" in found.text

@@ -55,11 +55,6 @@ def row_problems(row: tuple[str, ...]) -> list[str]:
     return found
 
 
-def keyboard_problems(keyboard: SeenKeyboard) -> list[str]:
-    where = f"keyboard under {keyboard.text!r} ({keyboard.test or 'this test'})"
-    return [f"{where}: {p}" for row in keyboard.rows for p in row_problems(row)]
-
-
 @cache
 def _translations() -> tuple[list[tuple[re.Pattern[str], str]], list[tuple[re.Pattern[str], str]]]:
     """(English pattern, Russian) and (Russian pattern, English) for every catalog entry; the
@@ -114,8 +109,16 @@ def both_languages(keyboard: SeenKeyboard) -> list[SeenKeyboard]:
 
 
 def check(keyboards: list[SeenKeyboard]) -> None:
-    problems = [p for k in keyboards for t in both_languages(k) for p in keyboard_problems(t)]
-    assert not problems, f"{len(problems)} keyboards do not fit a phone:\n" + "\n".join(problems)
+    """Fails naming each offending label once, with the first keyboard it was seen on."""
+    problems: dict[str, str] = {}
+    for seen in keyboards:
+        for version in both_languages(seen):
+            where = f"keyboard under {version.text!r} ({version.test or 'this test'})"
+            for row in version.rows:
+                for problem in row_problems(row):
+                    problems.setdefault(problem, where)
+    lines = [f"{where}: {problem}" for problem, where in problems.items()]
+    assert not lines, f"{len(lines)} labels or rows do not fit a phone:\n" + "\n".join(lines)
 
 
 def test_the_rule_itself() -> None:
