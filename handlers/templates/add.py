@@ -27,7 +27,14 @@ from handlers.templates.data import (
     TpSender,
     TpSign,
 )
-from handlers.templates.views import format_keyboard, format_text, open_markup, sign_keyboard
+from handlers.templates.views import (
+    MORE,
+    format_keyboard,
+    format_text,
+    length_text,
+    open_markup,
+    sign_keyboard,
+)
 
 router = Router(name="templates.add")
 
@@ -78,10 +85,20 @@ async def got_text(message: Message, state: FSMContext) -> None:
         return
     await state.update_data(text=text)
     await state.set_state(TemplateForm.format)
-    await message.answer(_("Which kind of message is it for?"), reply_markup=format_keyboard())
+    await message.answer(
+        length_text(text) + "\n\n" + _("Which kind of message is it for?"),
+        reply_markup=format_keyboard(),
+    )
 
 
-@router.callback_query(TemplateForm.format, TpFormat.filter(), flags={ACCOUNT_FLAG: True})
+@router.callback_query(TemplateForm.format, TpFormat.filter(F.format == MORE))
+async def more_formats(query: CallbackQuery) -> None:
+    await show(query, _("Which kind of message is it for?"), format_keyboard(every=True))
+
+
+@router.callback_query(
+    TemplateForm.format, TpFormat.filter(F.format != MORE), flags={ACCOUNT_FLAG: True}
+)
 async def chose_format(
     query: CallbackQuery, callback_data: TpFormat, state: FSMContext, smsc: SmscClient
 ) -> None:
@@ -123,7 +140,12 @@ async def chose_sender(query: CallbackQuery, callback_data: TpSender, state: FSM
     )
     await show(
         query,
-        chosen + "\n" + _("Use this template as the auto-signature added to your messages?"),
+        chosen
+        + "\n"
+        + _(
+            "Tap Save. Or, to add this text to the end of every message you send, "
+            "Save as signature."
+        ),
         sign_keyboard(),
     )
 
@@ -166,7 +188,7 @@ async def chose_sign(
         # The wizard stays at this step: pressing Yes or No again repeats the request.
         await show(
             query,
-            explain(exc) + "\n" + _("Press a button to try again, or /cancel."),
+            explain(exc) + "\n" + _("Tap a button to try again, or /cancel."),
             sign_keyboard(),
         )
         return
