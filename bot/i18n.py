@@ -16,7 +16,7 @@ from babel.dates import format_date as babel_format_date
 from babel.dates import format_skeleton
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
-from babel.numbers import format_currency, format_decimal
+from babel.numbers import format_decimal, get_currency_symbol
 
 if TYPE_CHECKING:
     from bot.middlewares import Handler
@@ -114,11 +114,16 @@ def fmt_number(value: int | Decimal) -> str:
 
 
 def fmt_money(amount: Decimal, currency: str) -> str:
-    """Money in the active locale; an unknown or empty currency code is shown as a plain number."""
+    """Money, the one way every screen shows it: the amount in the active locale, then the
+    currency's sign ("1,234.50 ₽", "1 234,50 ₽"); an empty or unknown code: the amount alone."""
     locale = _babel_locale()
-    if len(currency) == 3 and currency.isalpha():
-        return format_currency(amount, currency.upper(), locale=locale)
-    return format_decimal(amount, format="#,##0.00", locale=locale)
+    number = format_decimal(amount, format="#,##0.00;-#,##0.00", locale=locale)
+    code = currency.upper()
+    if len(code) != 3 or not code.isalpha():
+        return number
+    # Babel's English sign for the rouble is its code; people write ₽ in either language.
+    sign = "₽" if code == "RUB" else get_currency_symbol(code, locale=locale)
+    return f"{number}\xa0{sign}"
 
 
 def fmt_date(value: date | datetime) -> str:

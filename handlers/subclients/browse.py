@@ -38,7 +38,7 @@ async def cmd_subclients(
     message: Message, state: FSMContext, smsc: SmscClient, accounts: AccountService
 ) -> None:
     await state.clear()
-    found = await subclients.known_subclients(smsc, accounts.repo, message.chat.id)
+    found = await subclients.known_money(smsc, accounts.repo, message.chat.id)
     text, markup = list_view(found, 0)
     await message.answer(text, reply_markup=markup)
 
@@ -48,15 +48,21 @@ async def from_home(
     query: CallbackQuery, state: FSMContext, smsc: SmscClient, accounts: AccountService
 ) -> None:
     await state.clear()
-    found = await subclients.known_subclients(smsc, accounts.repo, chat_of(query))
+    found = await subclients.known_money(smsc, accounts.repo, chat_of(query))
     await show(query, *list_view(found, 0))
 
 
 @router.callback_query(ScList.filter(), flags={ACCOUNT_FLAG: True})
 async def list_page(
-    query: CallbackQuery, callback_data: ScList, smsc: SmscClient, accounts: AccountService
+    query: CallbackQuery,
+    callback_data: ScList,
+    state: FSMContext,
+    smsc: SmscClient,
+    accounts: AccountService,
 ) -> None:
-    found = await subclients.known_subclients(smsc, accounts.repo, chat_of(query))
+    # The list leaves any wizard under way (its type step's Back leads here).
+    await state.clear()
+    found = await subclients.known_money(smsc, accounts.repo, chat_of(query))
     await show(query, *list_view(found, callback_data.page))
 
 

@@ -469,7 +469,7 @@ async def test_subclients_top_up(
         assert_explained(failed, UNKNOWN)
         # The check shows what SMSC counts now: whether the money moved.
         checked = await step(user, user.press(failed.last, "Check in SMSC"))
-        moved = "RUB100.00" if fault == LOST else "RUB0.00"
+        moved = "100.00\xa0₽" if fault == LOST else "0.00\xa0₽"
         assert f"Credited today: {moved}" in checked.text, checked.text
     paid_once = (Decimal("100.00"), Decimal("900.00"))
     if fault == LOST:
@@ -479,7 +479,7 @@ async def test_subclients_top_up(
         # A new confirmation goes through.
         card = (await step(user, user.press(failed.last, "Open"))).last
         paid = await step(user, user.press(await ask_to_pay(card), "Yes, top up"))
-        assert "shop got RUB100.00" in paid.text
+        assert "shop got 100.00\xa0₽" in paid.text
     # The answered confirmation pays nothing, even tapped again, and never claims it was made.
     again = await step(user, user.press_data(question.message_id, yes))
     assert "already made" not in again.text
