@@ -13,9 +13,27 @@ from bot.phones import digits_of, display_stored
 from bot.services.phonebook import PhoneBook
 from bot.smsc.models import Contact
 from bot.text import clip
-from bot.ui import NOT_COMMAND, button, esc, keyboard, pager_row, send_to_chat, show_in_place
+from bot.ui import (
+    NOT_COMMAND,
+    button,
+    esc,
+    keyboard,
+    markup_of,
+    pager_row,
+    send_to_chat,
+    show_in_place,
+)
 from handlers.common import Menu, home_row
-from handlers.contacts.data import BUTTON_TEXT, PAGE_SIZE, ContactSearch, CtCard, CtMenu, CtPage
+from handlers.contacts.data import (
+    BUTTON_TEXT,
+    PAGE_SIZE,
+    ContactSearch,
+    CtCard,
+    CtGrp,
+    CtGrpView,
+    CtMenu,
+    CtPage,
+)
 from handlers.contacts.views import card_view, group_label, list_line, page_fits, search_term, title
 
 router = Router(name="contacts.browse")
@@ -140,4 +158,18 @@ async def open_card(
     query: CallbackQuery, callback_data: CtCard, book: PhoneBook, region: str
 ) -> None:
     text, markup = await card_view(book, region, callback_data.p)
-    await send_to_chat(query, text, markup)
+    if is_groups_view(markup_of(query)):
+        # "Back to the card" from the card's own groups view: the same message again.
+        await show_in_place(query, text, markup)
+    else:
+        await send_to_chat(query, text, markup)
+
+
+def is_groups_view(markup: InlineKeyboardMarkup | None) -> bool:
+    """The keyboard is a card's groups view (its buttons are CtGrp and CtGrpView)."""
+    prefixes = (CtGrp.__prefix__ + ":", CtGrpView.__prefix__ + ":")
+    return markup is not None and any(
+        (key.callback_data or "").startswith(prefixes)
+        for row in markup.inline_keyboard
+        for key in row
+    )

@@ -14,6 +14,7 @@ from bot.services.phonebook import NAME_LIMIT, PhoneBook
 from bot.smsc.models import Contact, MoveMode
 from bot.text import clip
 from bot.ui import button, esc, keyboard
+from handlers.common import home_row
 from handlers.contacts.data import (
     BUTTON_TEXT,
     FIELD_LIMIT,
@@ -87,7 +88,9 @@ def card_keyboard(digits: str) -> InlineKeyboardMarkup:
             button(_("Change number"), CtAct(a="ph", p=digits)),
             button(_("Groups"), CtAct(a="gr", p=digits)),
             button(_("Delete"), CtAct(a="del", p=digits)),
-        ]
+        ],
+        2,
+        home_row(),
     )
 
 

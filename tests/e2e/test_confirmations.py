@@ -229,9 +229,9 @@ async def test_a_delete_tapped_twice_deletes_once_and_an_expired_one_not_at_all(
     await user.send("/addcontact +7 999 123-45-67 Vera")
     card = await user.expect_message()
     await user.press(card, "Delete")
-    question = await user.expect_message()
-    yes = yes_data(question, "Yes")
-    await user.press(question, "Yes")
+    question = await user.expect_edit()
+    yes = yes_data(question, "Yes, delete")
+    await user.press(question, "Yes, delete")
     assert "is deleted" in ((await user.expect_edit()).text or "")
     await user.press_data(question.message_id, yes)
     assert "already confirmed and done" in ((await user.expect_edit()).text or "")
@@ -240,9 +240,9 @@ async def test_a_delete_tapped_twice_deletes_once_and_an_expired_one_not_at_all(
     await user.send("/addcontact +7 999 123-45-68 Ivan")
     card = await user.expect_message()
     await user.press(card, "Delete")
-    question = await user.expect_message()
+    question = await user.expect_edit()
     with time_machine.travel(datetime.now(UTC) + timedelta(hours=25), tick=True):
-        await user.press(question, "Yes")
+        await user.press(question, "Yes, delete")
         assert "asked too long ago" in ((await user.expect_edit()).text or "")
     assert len(deletes(smsc)) == 1
     assert [c.phones for c in smsc.accounts[LOGIN].contacts.values()] == [["79991234568"]]

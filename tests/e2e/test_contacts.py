@@ -290,18 +290,21 @@ async def test_the_card_and_its_buttons(
     after = await user.expect_edit()
     assert {"✓ Семья", "Работа"} <= set(after.button_texts)
     assert contacts(smsc)[0].groups == [family]
+    # Issue 13: back to the card and the question in place, and after No the card again.
     await user.press(after, "Back to the card")
-    back = await user.expect_message()
+    back = await user.expect_edit()
     assert "Вера Ивановна" in back.text and "Семья" in back.text
 
     await user.press(back, "Delete")
-    question = await user.expect_message()
+    question = await user.expect_edit()
     await user.press(question, "No")
-    assert "stays" in (await user.expect_edit()).text and contacts(smsc)
-    await user.press(back, "Delete")
-    question = await user.expect_message()
-    await user.press(question, "Yes")
-    assert "deleted" in (await user.expect_edit()).text
+    kept = await user.expect_edit()
+    assert "stays" in kept.text and "Delete" in kept.button_texts and contacts(smsc)
+    await user.press(kept, "Delete")
+    question = await user.expect_edit()
+    await user.press(question, "Yes, delete")
+    done = await user.expect_edit()
+    assert "deleted" in done.text and "« All contacts" in done.button_texts
     assert not contacts(smsc)
     assert phone_requests(smsc, "del")[0]["phone"] == "79995550022"
 
