@@ -13,7 +13,7 @@ from bot.phones import DEFAULT_REGION, display_stored
 from bot.smsc.models import OperatorStatus, Sender, SenderOperators, SenderStatus
 from bot.text import clip
 from bot.ui import button, esc, keyboard, page_of
-from handlers.common import home_row
+from handlers.common import home_button, home_row
 from handlers.senders.data import SnAct, SnAction, SnCard, SnList
 
 PAGE_SIZE: Final = 20
@@ -163,7 +163,7 @@ def card_view(
             button(_("Delete"), SnAct(action=SnAction.DELETE, id=sender.id)),
         ]
     )
-    rows.append([button("« " + _("All names"), SnList())])
+    rows.append([button("« " + _("All names"), SnList()), home_button()])
     return "\n".join(lines), InlineKeyboardMarkup(inline_keyboard=rows)
 
 

@@ -13,7 +13,7 @@ from bot.services import subclients
 from bot.services.subclients import login_ref
 from bot.smsc.models import SubclientType
 from bot.ui import StAsk, button, esc, keyboard, page_of
-from handlers.common import home_row
+from handlers.common import home_button, home_row
 from handlers.subclients.data import ScAct, ScAction, ScCard, ScCheck, ScList, ScType
 
 PAGE_SIZE: Final = 20
@@ -136,6 +136,6 @@ def card_markup(ref: str) -> InlineKeyboardMarkup:
                 button(_("Type"), ScAct(action=ScAction.TYPE, ref=ref)),
                 button(_("Login"), ScAct(action=ScAction.LOGIN, ref=ref)),
             ],
-            [button("« " + _("All subclients"), ScList())],
+            [button("« " + _("All subclients"), ScList()), home_button()],
         ]
     )

@@ -12,7 +12,7 @@ from bot.commands import N_
 from bot.smsc.models import Template, TemplateFormat
 from bot.text import sms_length
 from bot.ui import button, esc, keyboard, page_of
-from handlers.common import home_row
+from handlers.common import home_button, home_row
 from handlers.templates.data import TpAct, TpAction, TpCard, TpFormat, TpList, TpSign
 
 PAGE_SIZE: Final = 20
@@ -97,7 +97,7 @@ def card_markup(template_id: int) -> InlineKeyboardMarkup:
                 button(_("New text"), TpAct(action=TpAction.TEXT, id=template_id)),
             ],
             [button(_("Delete"), TpAct(action=TpAction.DELETE, id=template_id))],
-            [button("« " + _("All templates"), TpList())],
+            [button("« " + _("All templates"), TpList()), home_button()],
         ]
     )
 
