@@ -293,9 +293,10 @@ class StAsk(CallbackData, prefix="sta"):
 
 
 def account_text(login: str | None, site: str) -> str:
-    """Which account the chat is on, for a sentence: a login and its site, an API key, the demo."""
+    """How the chat logged in, to end "Logged in …": as a login on its site, with an API key,
+    or to the demo account."""
     if site == DEMO_SITE:
-        return _("the demo account")
+        return _("to the demo account")
     if login:
-        return _("<b>{login}</b> on {site}").format(login=esc(login), site=esc(site))
-    return _("an API key on {site}").format(site=esc(site))
+        return _("as <b>{login}</b> on {site}").format(login=esc(login), site=esc(site))
+    return _("with an API key on {site}").format(site=esc(site))

@@ -55,7 +55,9 @@ async def home_view(chat_id: int, accounts: AccountService) -> tuple[str, Inline
         return text, home_keyboard(False)
     text = "\n".join(
         (
-            _("Account: {account}.").format(account=account_text(account.login, account.site)),
+            _("You are logged in {account}.").format(
+                account=account_text(account.login, account.site)
+            ),
             "",
             _("Choose a job, or send a phone number to see what is known about it."),
         )
@@ -80,7 +82,7 @@ async def menu_home(query: CallbackQuery, state: FSMContext, accounts: AccountSe
 
 def help_text() -> str:
     """The commands grouped by job, one short line each."""
-    lines: list[str] = []
+    lines = [_("What I can do:"), ""]
     for title, commands in HELP_GROUPS:
         lines.append(f"<b>{_(title)}</b>")
         lines += [f"/{name} — {_(description)}" for name, description in commands]

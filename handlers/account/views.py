@@ -52,7 +52,7 @@ def not_a_login_text() -> str:
 
 
 def logged_in_text(result: LoginResult) -> str:
-    return _("Logged in: {account}.\nBalance: <b>{balance}</b>").format(
+    return _("Logged in {account}.\nBalance: <b>{balance}</b>").format(
         account=account_text(result.account.login, result.account.site),
         balance=esc(fmt_money(result.balance.balance, result.balance.currency)),
     )

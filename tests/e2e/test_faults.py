@@ -390,13 +390,14 @@ async def test_templates_add(
     senders = (await step(user, user.press(formats, "SMS"))).last
     sign = (await step(user, user.press(senders, "No sender name"))).last
 
-    failed = await faulty(fault, "templates", "add", user, user.press(sign, "Yes"))
+    # Issue 13: "Save as signature" instead of the auto-signature question's Yes.
+    failed = await faulty(fault, "templates", "add", user, user.press(sign, "Save as signature"))
     assert_explained(failed, write_failure(fault))
     assert len(account.templates) == (fault == LOST)
 
     # Error 9 is answered in place of the question, with its buttons; otherwise the question
     # stays on screen as it was. After a lost answer the bot finds the template it made.
-    added = await step(user, user.press(failed.last if fault == 9 else sign, "Yes"))
+    added = await step(user, user.press(failed.last if fault == 9 else sign, "Save as signature"))
     assert "Template Spring sale added" in added.text
     (template,) = account.templates.values()
     assert (template.name, template.message) == ("Spring sale", "20% off until Sunday")

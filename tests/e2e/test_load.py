@@ -43,7 +43,7 @@ ANSWERS = {
     "/start": "I manage your SMSC account",
     "/help": "What I can do:",
     "/balance": "Balance: 1,000.00\xa0₽",
-    "/black": "Black list, newest first:",
+    "/black": "Black list: ",
     "/templates": "3 templates.",
     "/senders": "1 sender name.",
     "/subclients": "No subclients found.",
