@@ -97,7 +97,8 @@ def list_view(
             shown.total,
         ).format(n=fmt_number(shown.total))
     lines = [lead, ""] if lead else []
-    lines.append(header)
+    if items or page.q:
+        lines.append(header)
     if not items:
         lines.append(_("Nothing found.") if page.q else _("The black list is empty."))
     buttons = []
