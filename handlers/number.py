@@ -30,6 +30,11 @@ from bot.storage.accounts import Account
 from bot.storage.audit import AuditLog
 from bot.text import clip
 from bot.ui import Cf, button, chat_of, esc, keyboard, show_in_place
+
+# The card is the black list's and the contacts' way in for one number: it shows the black
+# list's words for a type (this module is not a feature package: it may).
+from handlers.blacklist.data import MARK
+from handlers.blacklist.views import type_label, type_text
 from handlers.common import CtCard, CtNew, Nc, home_row
 from handlers.confirm import Asked, Tap, ask_confirmation
 
@@ -37,23 +42,6 @@ router = Router(name="number")
 
 # Numbers of one forwarded message offered as cards, at most.
 MAX_OFFERS = 5
-MARK = "✓ "
-
-
-def black_text(kind: BlackType) -> str:
-    if kind is BlackType.MASS:
-        return _("mass mailings are blocked")
-    if kind is BlackType.SINGLE:
-        return _("single messages are blocked")
-    return _("all messages are blocked")
-
-
-def type_label(kind: BlackType) -> str:
-    if kind is BlackType.MASS:
-        return _("Mass mailings")
-    if kind is BlackType.SINGLE:
-        return _("Single messages")
-    return _("All messages")
 
 
 def card_view(facts: NumberFacts, region: str, lead: str = "") -> tuple[str, InlineKeyboardMarkup]:
@@ -64,7 +52,7 @@ def card_view(facts: NumberFacts, region: str, lead: str = "") -> tuple[str, Inl
     if entry is None:
         lines.append(_("Black list: not blocked."))
     else:
-        lines.append(_("Black list: {what}.").format(what=black_text(entry.type)))
+        lines.append(_("Black list: {what}.").format(what=type_text(entry.type)))
         if entry.comment:
             lines.append(_("Comment: {text}").format(text=esc(clip(entry.comment, 200))))
     contact = facts.contact
