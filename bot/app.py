@@ -40,6 +40,7 @@ from bot.middlewares import (
 from bot.services.blacklist import BlackLists
 from bot.services.confirmations import ConfirmationService
 from bot.services.phonebook import PhoneBooks
+from bot.services.stats import Trends
 from bot.smsc import SmscConnector, SmscSettings
 from bot.smsc.budget import AuthBudget
 from bot.smsc.emulator import SmscEmulator
@@ -49,6 +50,7 @@ from bot.storage.budget import SqliteBudgetStore
 from bot.storage.confirmations import ConfirmationRepo
 from bot.storage.db import open_database
 from bot.storage.fsm import SQLiteStorage
+from bot.storage.stats import StatFigures
 from bot.storage.updates import UpdateJournal
 from handlers import get_routers
 from handlers.account import LOGIN_STATES
@@ -187,6 +189,7 @@ async def build_app(settings: Settings, *, clock: Callable[[], float] = time.tim
         accounts=accounts,
         audit=audit,
         confirmations=ConfirmationService(ConfirmationRepo(db)),
+        trends=Trends(StatFigures(db)),
     )
     in_flight = InFlight()
     # Order matters: the error layer sits inside the locale middleware so errors are localized.

@@ -95,6 +95,7 @@ DOCUMENTED_CODES: Final[Mapping[str, frozenset[int]]] = {
     "users": frozenset({1, 2, 3, 4, 5, 6, 7, 8, 9, 10}),
     "templates": frozenset({1, 2, 3, 4, 5, 9}),
     "balance": frozenset({1, 2, 4, 9}),
+    "get": frozenset(range(1, 10)),
 }
 # Codes the client raises on SMSC's behalf (limits, a blocked host, refused credentials).
 _LOCAL_CODES: Final = frozenset({2, 4, 9})
@@ -114,7 +115,17 @@ def smsc_error_text(exc: SmscError) -> str:
     ):
         return _("SMSC answered with error {code}.").format(code=code)
     if code == 1:
+        if command == "get_messages":
+            return _(
+                "SMSC did not accept the request: the number or the dates are not valid "
+                "(the history covers at most six months)."
+            )
         return _("SMSC did not accept the request: one of the values is not valid.")
+    if script == "get" and code in (3, 5, 6, 7, 8):
+        # get.php (statistics, history): SMSC could not give the data this time.
+        return _("SMSC could not give these figures now (error {code}). Try again later.").format(
+            code=code
+        )
     if code == AUTH_FAILED:
         return _(
             "SMSC no longer accepts the saved login and password (were they changed?). "

@@ -16,7 +16,8 @@ from babel.dates import format_date as babel_format_date
 from babel.dates import format_skeleton
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
-from babel.numbers import format_decimal, get_currency_symbol
+
+from bot.formats import interval_in, money_in, number_in
 
 if TYPE_CHECKING:
     from bot.middlewares import Handler
@@ -109,25 +110,36 @@ def _babel_locale() -> Locale:
         return Locale.parse(DEFAULT_LOCALE)
 
 
+def current_locale() -> str:
+    """The locale of the update being handled (``ru`` or ``en``)."""
+    return str(_babel_locale())
+
+
 def fmt_number(value: int | Decimal) -> str:
-    return format_decimal(value, locale=_babel_locale())
+    return number_in(value, current_locale())
 
 
 def fmt_money(amount: Decimal, currency: str) -> str:
-    """Money, the one way every screen shows it: the amount in the active locale, then the
-    currency's sign ("1,234.50 ₽", "1 234,50 ₽"); an empty or unknown code: the amount alone."""
-    locale = _babel_locale()
-    number = format_decimal(amount, format="#,##0.00;-#,##0.00", locale=locale)
-    code = currency.upper()
-    if len(code) != 3 or not code.isalpha():
-        return number
-    # Babel's English sign for the rouble is its code; people write ₽ in either language.
-    sign = "₽" if code == "RUB" else get_currency_symbol(code, locale=locale)
-    return f"{number}\xa0{sign}"
+    """Money in the active locale; an unknown or empty currency code is shown as a plain number."""
+    return money_in(amount, currency, current_locale())
+
+
+def fmt_range(start: date, end: date) -> str:
+    """A period in the active locale, as a range ("1–2 дек. 2026 г.") or one day."""
+    return interval_in(start, end, current_locale())
 
 
 def fmt_date(value: date | datetime) -> str:
     return babel_format_date(value, format="medium", locale=_babel_locale())
+
+
+def fmt_moment(moment: datetime) -> str:
+    """A date and time as written, no time zone applied (SMSC's own local time): "2 дек., 09:00";
+    with the year when it is not this one."""
+    locale = _babel_locale()
+    skeleton = "MMMd" if moment.year == date.today().year else "yMMMd"
+    day = format_skeleton(skeleton, moment, locale=locale)
+    return f"{day}, {format_skeleton('Hm', moment, locale=locale)}"
 
 
 def fmt_time(moment: datetime) -> str:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import html
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, Final, Generic, TypeVar
@@ -18,8 +18,10 @@ from aiogram.utils.i18n import gettext as _
 from aiogram.utils.i18n import ngettext
 
 from bot.accounts import DEMO_SITE
-from bot.errors import secret_taken
+from bot.errors import explain, secret_taken
 from bot.i18n import fmt_money, fmt_number
+from bot.phones import Phone, parse_shared
+from bot.smsc import SmscError
 from bot.text import TEXT_LIMIT, units_prefix, utf16_len
 
 MESSAGE_LIMIT = TEXT_LIMIT
@@ -224,6 +226,44 @@ async def ask(
         await query.message.reply(prompt)
     elif query.bot is not None:
         await query.bot.send_message(chat_of(query), prompt)
+
+
+async def shared_phone(
+    message: Message, region: str, invalid: Callable[[str], str]
+) -> Phone | None:
+    """The number of the contact ``message`` shares, read in ``region``; when it is not a valid
+    number, None, and the answer ``invalid`` makes of it."""
+    assert message.contact is not None
+    phone = parse_shared(message.contact.phone_number, region)
+    if phone is None:
+        await message.answer(invalid(message.contact.phone_number))
+    return phone
+
+
+async def refused(
+    message: Message,
+    state: FSMContext,
+    exc: SmscError,
+    again: str,
+    *,
+    codes: Collection[int] = (3,),
+    instead: str,
+    step: State | None = None,
+    **keep: Any,
+) -> None:
+    """SMSC refused what was typed. With one of ``codes``, ``instead`` is said and the conversation
+    goes back to ``step`` keeping ``keep`` (no step: it ends); any other refusal is explained and
+    the same step waits for the answer ``again`` asks for."""
+    if exc.code not in codes:
+        await message.answer(explain(exc) + "\n" + again)
+        return
+    if step is None:
+        await state.clear()
+    else:
+        if keep:
+            await state.update_data(**keep)
+        await state.set_state(step)
+    await message.answer(instead)
 
 
 def first_line(query: CallbackQuery) -> str:

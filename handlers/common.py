@@ -82,3 +82,10 @@ def with_home(markup: InlineKeyboardMarkup | None) -> InlineKeyboardMarkup:
     """``markup`` with the home button as its last row."""
     rows = list(markup.inline_keyboard) if markup is not None else []
     return InlineKeyboardMarkup(inline_keyboard=[*rows, home_row()])
+
+
+class HiPage(CallbackData, prefix="hip"):
+    """What was sent to number ``p`` (digits), newest first (handlers.stats takes it): a contact's
+    card and a number's card show it."""
+
+    p: str

@@ -113,10 +113,7 @@ async def claim(
     result = await confirmations.claim(
         asked.id, chat_id=chat_of(query), account=account_key(account), user_id=query.from_user.id
     )
-    if isinstance(result, Refusal):
-        await refuse(query, result, check)
-        return None
-    return result
+    return await unless_refused(query, result, check)
 
 
 async def cancel(
@@ -129,10 +126,17 @@ async def cancel(
     result = await confirmations.cancel(
         asked.id, chat_id=chat_of(query), user_id=query.from_user.id
     )
+    return await unless_refused(query, result, check) is not None
+
+
+async def unless_refused(
+    query: CallbackQuery, result: Confirmation | Refusal, check: InlineKeyboardMarkup | None
+) -> Confirmation | None:
+    """The record a claim or cancel returned; a refusal is shown, and gives None."""
     if isinstance(result, Refusal):
         await refuse(query, result, check)
-        return False
-    return True
+        return None
+    return result
 
 
 async def perform(
@@ -190,8 +194,7 @@ async def perform(
 
 async def ask_confirmation(
     query: CallbackQuery,
-    confirmations: ConfirmationService,
-    account: Account,
+    data: dict[str, Any],
     *,
     action: str,
     payload: dict[str, str],
@@ -201,10 +204,11 @@ async def ask_confirmation(
     in_place: bool = False,
 ) -> None:
     """Record the question ``action`` and show it with Yes and No: in place of the button's
-    message, or as a new message under it."""
+    message, or as a new message under it. ``data``: aiogram's, of a handler taking ``**data``."""
+    confirmations: ConfirmationService = data["confirmations"]
     record_id = await confirmations.ask(
         chat_id=chat_of(query),
-        account=account_key(account),
+        account=account_key(data["account"]),
         action=action,
         payload=payload,
         asked_by=query.from_user.id,
@@ -219,8 +223,7 @@ async def ask_confirmation(
 
 async def ask_delete(
     query: CallbackQuery,
-    confirmations: ConfirmationService,
-    account: Account,
+    data: dict[str, Any],
     *,
     action: str,
     payload: dict[str, str],
@@ -231,8 +234,7 @@ async def ask_delete(
     name = first_line(query)
     await ask_confirmation(
         query,
-        confirmations,
-        account,
+        data,
         action=action,
         payload=payload,
         question=f"{name}\n\n{question}" if name else question,

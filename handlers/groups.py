@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from aiogram import F, Router
-from aiogram.filters import Command
+from aiogram.filters import Command, StateFilter
 from aiogram.filters.callback_data import CallbackData
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
@@ -16,21 +16,20 @@ from aiogram.utils.i18n import ngettext
 from bot.i18n import fmt_number
 from bot.middlewares import ACCOUNT_FLAG
 from bot.services.audit import audited
-from bot.services.confirmations import ConfirmationService
 from bot.services.phonebook import NAME_LIMIT, PhoneBook, valid_name
 from bot.smsc.models import Group
-from bot.storage.accounts import Account
 from bot.storage.audit import AuditLog
 from bot.text import clip
 from bot.ui import (
     NOT_COMMAND,
     Cf,
+    ask,
     button,
     esc,
+    expected_text,
     keyboard,
     not_command,
     pager_row,
-    send_to_chat,
     show_in_place,
     user_id_of,
 )
@@ -136,48 +135,39 @@ async def open_group(query: CallbackQuery, callback_data: GrOpen, book: PhoneBoo
 
 @router.callback_query(GrNew.filter())
 async def ask_new(query: CallbackQuery, state: FSMContext) -> None:
-    await state.clear()
-    await state.set_state(GroupEdit.new)
-    await send_to_chat(query, _("Send the name of the new group."))
-
-
-async def bad_name(message: Message) -> None:
-    await message.answer(_("Send a group name of 1 to {n} characters.").format(n=NAME_LIMIT))
-
-
-@router.message(GroupEdit.new, NOT_COMMAND, flags={ACCOUNT_FLAG: True})
-async def got_new(message: Message, state: FSMContext, book: PhoneBook, audit: AuditLog) -> None:
-    name = valid_name(message.text or "")
-    if name is None:
-        await bad_name(message)
-        return
-    group_id = await audited(
-        audit, message.chat.id, user_id_of(message), "group_add", name, book.add_group(name)
-    )
-    await state.clear()
-    text, markup = group_view(Group(id=group_id, name=name, cnt=0))
-    await message.answer(_("Group created.") + "\n" + text, reply_markup=markup)
+    await ask(query, state, GroupEdit.new, _("Send the name of the new group."))
 
 
 @router.callback_query(GrAct.filter(F.a == "rn"))
 async def ask_rename(query: CallbackQuery, callback_data: GrAct, state: FSMContext) -> None:
-    await state.clear()
-    await state.set_state(GroupEdit.rename)
-    await state.update_data(group=callback_data.g)
-    await send_to_chat(query, _("Send the new name of the group."))
+    await ask(
+        query, state, GroupEdit.rename, _("Send the new name of the group."), group=callback_data.g
+    )
 
 
-@router.message(GroupEdit.rename, NOT_COMMAND, flags={ACCOUNT_FLAG: True})
-async def got_rename(message: Message, state: FSMContext, book: PhoneBook, audit: AuditLog) -> None:
+@router.message(
+    StateFilter(GroupEdit.new, GroupEdit.rename), NOT_COMMAND, flags={ACCOUNT_FLAG: True}
+)
+async def got_name(message: Message, state: FSMContext, book: PhoneBook, audit: AuditLog) -> None:
+    """A group's name, checked the same way for a new group and a renamed one."""
     name = valid_name(message.text or "")
     if name is None:
-        await bad_name(message)
+        await message.answer(_("Send a group name of 1 to {n} characters.").format(n=NAME_LIMIT))
+        return
+    user = user_id_of(message)
+    if await state.get_state() == GroupEdit.new.state:
+        group_id = await audited(
+            audit, message.chat.id, user, "group_add", name, book.add_group(name)
+        )
+        await state.clear()
+        text, markup = group_view(Group(id=group_id, name=name, cnt=0))
+        await message.answer(_("Group created.") + "\n" + text, reply_markup=markup)
         return
     group_id = int((await state.get_data())["group"])
     await audited(
         audit,
         message.chat.id,
-        user_id_of(message),
+        user,
         "group_rename",
         str(group_id),
         book.rename_group(group_id, name),
@@ -191,10 +181,7 @@ async def got_rename(message: Message, state: FSMContext, book: PhoneBook, audit
     await message.answer(_("Renamed.") + "\n" + text, reply_markup=markup)
 
 
-@router.message(GroupEdit.new, not_command)
-@router.message(GroupEdit.rename, not_command)
-async def expected_text(message: Message) -> None:
-    await message.answer(_("Please send it as a text message, or /cancel."))
+router.message(StateFilter(GroupEdit.new, GroupEdit.rename), not_command)(expected_text)
 
 
 @router.callback_query(GrAct.filter(F.a == "del"), flags={ACCOUNT_FLAG: True})
@@ -202,8 +189,7 @@ async def ask_delete(
     query: CallbackQuery,
     callback_data: GrAct,
     book: PhoneBook,
-    account: Account,
-    confirmations: ConfirmationService,
+    **data: Any,
 ) -> None:
     group = await book.group(callback_data.g)
     if group is None:
@@ -211,8 +197,7 @@ async def ask_delete(
         return
     await ask_confirmation(
         query,
-        confirmations,
-        account,
+        data,
         action="grdel",
         payload={"group": str(group.id)},
         question=ngettext(

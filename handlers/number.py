@@ -1,6 +1,6 @@
 """A phone number is a thing: a number sent on its own (typed, pasted, forwarded or a shared
 contact) opens its card: in the black list or not and how, block, change the type or unblock,
-and its contact or "Add as contact".
+its contact or "Add as contact", and what was sent to it (statistics' HiPage).
 
 Its router goes before the features: the messages it takes (no conversation under way) would
 otherwise reach nobody but the fallback.
@@ -18,25 +18,24 @@ from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import gettext as _
 
 from bot.middlewares import ACCOUNT_FLAG
-from bot.phones import digits_of, display_stored, find_phones, parse_phone, parse_shared
+from bot.phones import digits_of, display_stored, find_phones, parse_phone
 from bot.services.audit import audited
 from bot.services.blacklist import NO_RECORDS, BlackList
-from bot.services.confirmations import ConfirmationService
 from bot.services.numbers import NumberFacts, look_up
 from bot.services.phonebook import PhoneBook
 from bot.smsc import SmscError
 from bot.smsc.models import BlackType
-from bot.storage.accounts import Account
 from bot.storage.audit import AuditLog
 from bot.text import clip
-from bot.ui import Cf, button, chat_of, esc, keyboard, show_in_place
+from bot.ui import Cf, button, chat_of, esc, keyboard, shared_phone, show_in_place
 
 # The card is the black list's and the contacts' way in for one number: it shows the black
 # list's words for a type (this module is not a feature package: it may).
 from handlers.blacklist.data import MARK
 from handlers.blacklist.views import type_label, type_text
-from handlers.common import CtCard, CtNew, Nc, home_row
+from handlers.common import CtCard, CtNew, HiPage, Nc, home_row
 from handlers.confirm import Asked, Tap, ask_confirmation
+from handlers.contacts.views import shared_invalid_text
 
 router = Router(name="number")
 
@@ -85,8 +84,8 @@ def card_view(facts: NumberFacts, region: str, lead: str = "") -> tuple[str, Inl
         if contact is not None
         else button("👤 " + _("Add as contact"), CtNew(p=digits))
     )
-    # The statistics feature puts "What was sent to it" next to the contact button when it lands.
-    markup = InlineKeyboardMarkup(inline_keyboard=[*black_rows, [contact_button], home_row()])
+    sent = button("📨 " + _("Sent messages"), HiPage(p=digits))
+    markup = InlineKeyboardMarkup(inline_keyboard=[*black_rows, [contact_button, sent], home_row()])
     text = "\n".join(lines)
     return (f"{lead}\n\n{text}" if lead else text), markup
 
@@ -123,15 +122,10 @@ async def shared_contact(
     message: Message, state: FSMContext, black: BlackList, book: PhoneBook, region: str
 ) -> None:
     """A shared contact: its number's card; its name waits (no state set) for "Add as contact"."""
-    assert message.contact is not None
-    phone = parse_shared(message.contact.phone_number, region)
+    phone = await shared_phone(message, region, shared_invalid_text)
     if phone is None:
-        await message.answer(
-            _("The shared contact's number {number} is not a valid phone number.").format(
-                number=esc(message.contact.phone_number)
-            )
-        )
         return
+    assert message.contact is not None
     names = (message.contact.first_name, message.contact.last_name)
     await state.set_data({"phone": phone.digits, "name": " ".join(filter(None, names))})
     await answer_card(message, black, book, region, phone.digits)
@@ -193,18 +187,11 @@ async def block(
 
 
 @router.callback_query(Nc.filter(F.a == "u"), flags={ACCOUNT_FLAG: True})
-async def ask_unblock(
-    query: CallbackQuery,
-    callback_data: Nc,
-    account: Account,
-    region: str,
-    confirmations: ConfirmationService,
-) -> None:
+async def ask_unblock(query: CallbackQuery, callback_data: Nc, region: str, **data: Any) -> None:
     number = esc(display_stored(callback_data.p, region))
     await ask_confirmation(
         query,
-        confirmations,
-        account,
+        data,
         action="ncunblock",
         payload={"phone": callback_data.p},
         question=_("Remove {number} from the black list?").format(number=number),

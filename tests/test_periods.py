@@ -80,7 +80,12 @@ def test_one_date_is_one_day() -> None:
         ("01.01.1999-01.01.2024", PeriodProblem.TOO_EARLY),
         ("2024-03-01", PeriodProblem.FORMAT),
         ("01.03.24-05.03.24", PeriodProblem.FORMAT),
-        ("last week", PeriodProblem.FORMAT),
+        ("next week", PeriodProblem.FORMAT),
+        ("ма", PeriodProblem.FORMAT),  # май or март: too short to tell
+        ("32.1", PeriodProblem.NO_SUCH_DAY),
+        ("1.13", PeriodProblem.NO_SUCH_DAY),
+        ("май 2025 года", PeriodProblem.FORMAT),
+        ("April 2024", PeriodProblem.FUTURE),
         ("", PeriodProblem.FORMAT),
         ("01.03.2024-", PeriodProblem.FORMAT),
     ],
@@ -118,3 +123,42 @@ def test_day_numbers_round_trip_and_refuse_nonsense() -> None:
     for number in (-(10**20), 2**31, 2**63):
         with pytest.raises(ValueError):
             decode_day(number)
+
+
+@pytest.mark.parametrize(
+    ("text", "start", "end"),
+    [
+        ("ноябрь", date(2023, 11, 1), date(2023, 11, 30)),
+        ("November", date(2023, 11, 1), date(2023, 11, 30)),
+        ("ноября", date(2023, 11, 1), date(2023, 11, 30)),
+        ("нояб.", date(2023, 11, 1), date(2023, 11, 30)),
+        ("nov 2022", date(2022, 11, 1), date(2022, 11, 30)),
+        ("Февраль 2024", date(2024, 2, 1), date(2024, 2, 29)),
+        ("sept", date(2023, 9, 1), date(2023, 9, 30)),
+        ("прошлый месяц", date(2024, 2, 1), date(2024, 2, 29)),
+        ("Last month", date(2024, 2, 1), date(2024, 2, 29)),
+        ("неделя", date(2024, 3, 11), date(2024, 3, 13)),
+        ("week", date(2024, 3, 11), date(2024, 3, 13)),
+        ("last week", date(2024, 3, 4), date(2024, 3, 10)),
+        ("прошлая неделя", date(2024, 3, 4), date(2024, 3, 10)),
+        ("сегодня", TODAY, TODAY),
+        ("today", TODAY, TODAY),
+        ("вчера", date(2024, 3, 12), date(2024, 3, 12)),
+        ("Yesterday", date(2024, 3, 12), date(2024, 3, 12)),
+        ("месяц", date(2024, 3, 1), TODAY),
+        ("5.3", date(2024, 3, 5), date(2024, 3, 5)),
+        ("1.2–29.2", date(2024, 2, 1), date(2024, 2, 29)),
+        ("1.2 - 5.3", date(2024, 2, 1), date(2024, 3, 5)),
+        # A day without a year that is still to come this year is last year's.
+        ("20.12", date(2023, 12, 20), date(2023, 12, 20)),
+        ("20.12-10.1", date(2023, 12, 20), date(2024, 1, 10)),
+    ],
+)
+def test_words_months_and_dates_without_a_year(text: str, start: date, end: date) -> None:
+    period = parse_period(text, TODAY)
+    assert (period.start, period.end) == (start, end)
+
+
+def test_this_month_by_name_ends_today() -> None:
+    period = parse_period("март", TODAY)
+    assert (period.start, period.end, period.clamped) == (date(2024, 3, 1), TODAY, True)

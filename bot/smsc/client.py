@@ -28,6 +28,7 @@ from bot.smsc.budget import AuthBudget, Lease, MemoryBudgetStore, Outcome, Purpo
 from bot.smsc.errors import SmscBadResponse, SmscError, SmscUnavailable
 from bot.smsc.limits import AccountLimits, Clock, HostCooldown
 from bot.smsc.models import (
+    AccountStat,
     Balance,
     BlackEntry,
     BlackType,
@@ -36,6 +37,7 @@ from bot.smsc.models import (
     MoveMode,
     Sender,
     SenderOperators,
+    SentMessage,
     StatAllRow,
     StatRow,
     SubclientType,
@@ -63,6 +65,21 @@ _OUTCOMES: Final[Mapping[int | None, Outcome]] = {
 # SMSC answers error 9 at 15 concurrent requests under one login.
 SMSC_CONCURRENCY_LIMIT: Final = 15
 MAX_PAGE: Final = 1000
+# get.php get_messages: "the maximum period ... is six months".
+HISTORY_MONTHS: Final = 6
+
+
+def months_before(day: date, months: int) -> date:
+    """The same day ``months`` earlier, or the month's last day when it has no such day."""
+    index = day.year * 12 + day.month - 1 - months
+    year, month = divmod(index, 12)
+    month += 1
+    for candidate in (day.day, 30, 29, 28):
+        try:
+            return date(year, month, min(day.day, candidate))
+        except ValueError:
+            continue
+    raise AssertionError("unreachable")
 
 
 @dataclass(frozen=True, slots=True)
@@ -774,6 +791,97 @@ class SmscClient:
         """Per-subclient, per-operator breakdown for a period."""
         params = _stat_params("get_stat_all", start, end, user, user_id, reseller)
         return await self._list("users", "get_stat_all", params, StatAllRow)
+
+    # -- get.php ---------------------------------------------------------------------------------
+
+    async def get_account_stat(
+        self,
+        start: date,
+        end: date | None = None,
+        *,
+        mycur: bool = False,
+        balance2: bool = False,
+    ) -> AccountStat:
+        """The account's own messages, money spent and credited for a period (no ``end``: to now).
+
+        Error 3 (nothing found) reads as a period without activity.
+        """
+        if end is not None and end < start:
+            raise ValueError("the period ends before it starts")
+        params = _params(get_stat=1, start=start, end=end)
+        if mycur:
+            params["mycur"] = "1"
+        if balance2:
+            params["balance2"] = "1"
+        payload = await self._call("get", "get_stat", params, listing=True)
+        # The page shows one record; users.php answers a list of them: both are read.
+        if isinstance(payload, list):
+            if not payload:
+                return AccountStat()
+            payload = payload[0]
+        stat: AccountStat = _parse(_adapter(AccountStat), payload, "get.get_stat")
+        return stat
+
+    async def get_messages(
+        self,
+        phone: str | Sequence[str],
+        *,
+        start: date | None = None,
+        end: date | None = None,
+        cnt: int | None = None,
+        prev_id: int | None = None,
+        cache: bool = True,
+    ) -> list[SentMessage]:
+        """Messages sent to the numbers, newest first, older than ``prev_id``; [] when none.
+
+        The page allows at most six months between ``start`` and ``end`` (absent: today, six
+        months back) and at most 1,000 messages an answer; both are refused here, not sent.
+        """
+        end_day = end or date.today()
+        start_day = start or months_before(end_day, HISTORY_MONTHS)
+        if end_day < start_day:
+            raise ValueError("the period ends before it starts")
+        if start_day < months_before(end_day, HISTORY_MONTHS):
+            raise ValueError("get_messages covers at most six months")
+        if cnt is not None and not 1 <= cnt <= MAX_PAGE:
+            raise ValueError(f"cnt must be 1..{MAX_PAGE}")
+        params = _params(
+            get_messages=1,
+            phone=_phones(phone),
+            start=start_day,
+            end=end_day,
+            cnt=cnt,
+            prev_id=prev_id,
+        )
+        payload = await self._call("get", "get_messages", params, cache=cache, listing=True)
+        if isinstance(payload, dict):
+            # One message may come as an object rather than a list of one.
+            payload = [payload]
+        return _parse(_list_adapter(SentMessage), payload, "get.get_messages")
+
+    async def iter_messages(
+        self,
+        phone: str | Sequence[str],
+        *,
+        start: date | None = None,
+        end: date | None = None,
+        page_size: int = MAX_PAGE,
+    ) -> AsyncIterator[SentMessage]:
+        """Every message sent to the numbers in the period, newest first, paged with prev_id."""
+        page_size = min(page_size, MAX_PAGE)
+        prev_id: int | None = None
+        while True:
+            page = await self.get_messages(
+                phone, start=start, end=end, cnt=page_size, prev_id=prev_id, cache=False
+            )
+            for message in page:
+                yield message
+            if len(page) < page_size:
+                return
+            cursor = page[-1].int_id
+            if not advances(cursor, prev_id, ascending=False):
+                return
+            prev_id = cursor
 
 
 def advances(cursor: int | None, previous: int | None, *, ascending: bool) -> bool:

@@ -13,7 +13,7 @@ from decimal import Decimal, InvalidOperation
 from enum import IntEnum, StrEnum
 from typing import Annotated, Any, Final
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+from pydantic import AliasChoices, BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
 
 def _int(value: Any) -> Any:
@@ -310,12 +310,9 @@ class Template(SmscModel):
         return bool(self.flag & 1)
 
 
-class StatItem(SmscModel):
-    """One line of ``get_stat_all``: an operation at one operator."""
+class Spending(SmscModel):
+    """The figures of a ``get_stat`` or ``get_stat_all`` line: messages and money."""
 
-    description: Text = ""
-    operator: Text = ""
-    mccmnc: Text = ""
     sms: Int = 0
     # users.php defines them crosswise: "<credit> - debit." and "<debit> - credit.", that is
     # <credit> is the money spent and <debit> the money credited (a top-up). Named by meaning.
@@ -324,15 +321,18 @@ class StatItem(SmscModel):
     currency: Text = ""
 
 
-class StatRow(SmscModel):
+class StatItem(Spending):
+    """One line of ``get_stat_all``: an operation at one operator."""
+
+    description: Text = ""
+    operator: Text = ""
+    mccmnc: Text = ""
+
+
+class StatRow(Spending):
     """One subclient's line of ``get_stat``."""
 
     login: Text
-    sms: Int = 0
-    # users.php: "<credit> - debit." (money spent), "<debit> - credit." (money credited).
-    spent: Money = Field(default=Decimal(0), alias="credit")
-    credited: Money = Field(default=Decimal(0), alias="debit")
-    currency: Text = ""
 
 
 class StatAllRow(SmscModel):
@@ -340,3 +340,79 @@ class StatAllRow(SmscModel):
 
     login: Text
     items: list[StatItem] = Field(default_factory=list)
+
+
+def _moment(value: Any) -> Any:
+    """get.php dates: ``dd.mm.yyyy hh:mm:ss`` (or without seconds, or a bare date); empty: None."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    if isinstance(value, str):
+        text = value.strip()
+        for pattern in ("%d.%m.%Y %H:%M:%S", "%d.%m.%Y %H:%M", "%d.%m.%Y", "%Y-%m-%d %H:%M:%S"):
+            try:
+                return datetime.strptime(text, pattern)
+            except ValueError:
+                continue
+    return value
+
+
+Moment = Annotated[datetime | None, BeforeValidator(_moment)]
+
+
+class AccountStat(SmscModel):
+    """The account's own totals for a period (get.php ``get_stat``).
+
+    The page names the count ``<cnt>`` in its legend and ``sms`` in users.php's answers; both are
+    read. ``credit`` is money spent and ``debit`` money credited, as on users.php.
+    """
+
+    login: Text = ""
+    sms: Int = Field(default=0, validation_alias=AliasChoices("sms", "cnt"))
+    spent: Money = Field(default=Decimal(0), alias="credit")
+    credited: Money = Field(default=Decimal(0), alias="debit")
+    currency: Text = ""
+
+
+class MessageStatus(IntEnum):
+    """Delivery status codes of SMSC's status page, as get_messages reports them."""
+
+    NOT_FOUND = -3
+    STOPPED = -2
+    WAITING = -1
+    SENT = 0
+    DELIVERED = 1
+    READ = 2
+    EXPIRED = 3
+    CLICKED = 4
+    UNDELIVERABLE = 20
+    WRONG_NUMBER = 22
+    PROHIBITED = 23
+    NO_FUNDS = 24
+    UNAVAILABLE = 25
+
+
+class SentMessage(SmscModel):
+    """One message of get.php ``get_messages`` (newest first; ``int_id`` pages with prev_id)."""
+
+    int_id: Int
+    id: Text = ""
+    status: Int = 0
+    status_name: Text = ""
+    err: Int = 0
+    send_date: Moment = None
+    send_timestamp: OptInt = None
+    last_date: Moment = None
+    last_timestamp: OptInt = None
+    phone: Text = ""
+    cost: Money = Decimal(0)
+    sender: Text = Field(default="", validation_alias=AliasChoices("sender_id", "sender"))
+    message: Text = ""
+
+    @property
+    def sent_at(self) -> datetime | None:
+        """When it was sent, as SMSC wrote it (its own local time); else from the time stamp."""
+        if self.send_date is not None:
+            return self.send_date
+        if self.send_timestamp:
+            return datetime.fromtimestamp(self.send_timestamp)
+        return None

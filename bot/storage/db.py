@@ -123,6 +123,22 @@ MIGRATIONS: tuple[str, ...] = (
         at REAL NOT NULL
     ) WITHOUT ROWID;
     """,
+    # 6 (statistics, bot.services.stats): an SMSC account's own figures for days and months
+    # that are over, so trends ask SMSC only for what is still changing. Plain SQL that
+    # PostgreSQL runs too; money as decimal text.
+    """
+    CREATE TABLE stat_figures (
+        account TEXT NOT NULL,
+        span TEXT NOT NULL CHECK (span IN ('day', 'month')),
+        start TEXT NOT NULL,
+        sms INTEGER NOT NULL,
+        spent TEXT NOT NULL,
+        credited TEXT NOT NULL,
+        currency TEXT NOT NULL,
+        fetched_at REAL NOT NULL,
+        PRIMARY KEY (account, span, start)
+    );
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

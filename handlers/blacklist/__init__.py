@@ -8,16 +8,15 @@ and the bulk engine are ``bot.services.blacklist``'s, handed in as ``black``.
 
 from __future__ import annotations
 
+from typing import Any
+
 from aiogram import Bot, Router
-from aiogram.filters import Command, CommandObject
+from aiogram.filters import Command, CommandObject, StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.types import Message
-from aiogram.utils.i18n import gettext as _
 
 from bot.middlewares import ACCOUNT_FLAG
-from bot.services.blacklist import BlackList
-from bot.storage.audit import AuditLog
-from bot.ui import not_command
+from bot.ui import expected_text, not_command
 from handlers.blacklist import browse, bulk, one
 from handlers.blacklist.data import (
     BlackAdd,
@@ -52,10 +51,13 @@ __all__ = [
     "router",
 ]
 
-router = Router(name="blacklist")
-# Anything else during a conversation: after every handler of these states. Commands are left
-# alone here: they belong to the routers after this one.
+# Anything else inside the conversations: tried after every other handler of the feature.
 rest = Router(name="blacklist.rest")
+rest.message(StateFilter(BlackAdd.numbers, BlackSearch.query, BlackRemove.number), not_command)(
+    expected_text
+)
+
+router = Router(name="blacklist")
 router.include_routers(one.router, browse.router, bulk.router, rest)
 
 
@@ -65,22 +67,15 @@ async def cmd_black(
     command: CommandObject,
     state: FSMContext,
     bot: Bot,
-    black: BlackList,
-    region: str,
-    audit: AuditLog,
+    **data: Any,
 ) -> None:
     await state.clear()
     if message.document is not None:
-        await bulk.take_file(message, state, bot, black, region, audit)
-    elif command.args:
-        await bulk.take_numbers(message, state, black, region, audit, command.args)
+        await bulk.take_file(message, state, bot, **data)
+        return
+    editor = one.Editor.of(message, data)
+    if command.args:
+        await bulk.take_numbers(message, state, editor, command.args)
     else:
-        body, markup = await browse.render_list(black, region, BlPage(d="n", at=0))
+        body, markup = await browse.render_list(editor.black, editor.region, BlPage(d="n", at=0))
         await message.answer(body, reply_markup=markup)
-
-
-@rest.message(BlackAdd.numbers, not_command)
-@rest.message(BlackSearch.query, not_command)
-@rest.message(BlackRemove.number, not_command)
-async def expected_text(message: Message) -> None:
-    await message.answer(_("Please send it as a text message, or /cancel."))

@@ -3,27 +3,21 @@ edited as it goes and turned into a summary. The engine is bot.services.blacklis
 
 from __future__ import annotations
 
+from typing import Any
+
 from aiogram import Bot, F, Router
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message
 from aiogram.utils.i18n import gettext as _
 
 from bot.middlewares import ACCOUNT_FLAG
-from bot.phones import (
-    ParsedList,
-    find_phones,
-    parse_file,
-    parse_list,
-    parse_shared,
-    split_phone_prefix,
-)
-from bot.services.blacklist import BlackList, Bulk
-from bot.storage.audit import AuditLog
+from bot.phones import ParsedList, find_phones, parse_file, parse_list, split_phone_prefix
+from bot.services.blacklist import Bulk
 from bot.text import clean
-from bot.ui import NOT_COMMAND, send_to_chat, user_id_of
+from bot.ui import NOT_COMMAND, send_to_chat, shared_phone
 from handlers import blacklist as tunables
 from handlers.blacklist.data import FILE_SUFFIXES, MAX_FILE_BYTES, BlackAdd, BlMenu
-from handlers.blacklist.one import block_one
+from handlers.blacklist.one import Editor, block_one
 from handlers.blacklist.views import (
     invalid_text,
     progress_text,
@@ -37,25 +31,20 @@ router = Router(name="blacklist.bulk")
 COMMENT_LIMIT = 200
 
 
-async def take_numbers(
-    message: Message, state: FSMContext, black: BlackList, region: str, audit: AuditLog, text: str
-) -> None:
+async def take_numbers(message: Message, state: FSMContext, editor: Editor, text: str) -> None:
     """One number: block it now (words after it are SMSC's comment: why). Several: in bulk.
     None valid: say why and ask again."""
-    phone, rest = split_phone_prefix(text, region)
+    phone, rest = split_phone_prefix(text, editor.region)
     comment = " ".join(clean(rest).split())[:COMMENT_LIMIT]
-    if phone is not None and comment and not find_phones(rest, region):
+    if phone is not None and comment and not find_phones(rest, editor.region):
         await state.clear()
-        body, markup = await block_one(
-            black, region, audit, message.chat.id, user_id_of(message), phone.digits, comment
-        )
+        body, markup = await block_one(editor, phone.digits, comment)
         await message.answer(body, reply_markup=markup)
         return
-    parsed = parse_list(text, region)
+    parsed = parse_list(text, editor.region)
     if len(parsed.phones) == 1 and not parsed.invalid:
         await state.clear()
-        user, digits = user_id_of(message), parsed.phones[0].digits
-        body, markup = await block_one(black, region, audit, message.chat.id, user, digits)
+        body, markup = await block_one(editor, parsed.phones[0].digits)
         await message.answer(body, reply_markup=markup)
         return
     if not parsed.phones:
@@ -71,19 +60,13 @@ async def take_numbers(
             )
         return
     await state.clear()
-    await bulk_block(message, black, audit, parsed)
+    await bulk_block(message, editor, parsed)
 
 
 @router.message(BlackAdd.numbers, F.document, flags={ACCOUNT_FLAG: True})
-async def take_file(
-    message: Message,
-    state: FSMContext,
-    bot: Bot,
-    black: BlackList,
-    region: str,
-    audit: AuditLog,
-) -> None:
+async def take_file(message: Message, state: FSMContext, bot: Bot, **data: Any) -> None:
     """A file of numbers: sent in the conversation, or with /black as its caption."""
+    editor = Editor.of(message, data)
     document = message.document
     assert document is not None
     name = document.file_name or ""
@@ -99,7 +82,7 @@ async def take_file(
         return
     content = await bot.download(document)
     assert content is not None
-    parsed = parse_file(name, content.read(MAX_FILE_BYTES + 1), region)
+    parsed = parse_file(name, content.read(MAX_FILE_BYTES + 1), editor.region)
     if not parsed.phones:
         await state.set_state(BlackAdd.numbers)
         await message.answer(
@@ -107,12 +90,10 @@ async def take_file(
         )
         return
     await state.clear()
-    await bulk_block(message, black, audit, parsed)
+    await bulk_block(message, editor, parsed)
 
 
-async def bulk_block(
-    message: Message, black: BlackList, audit: AuditLog, parsed: ParsedList
-) -> Bulk:
+async def bulk_block(message: Message, editor: Editor, parsed: ParsedList) -> Bulk:
     """Block many numbers, editing one progress message at most every PROGRESS_INTERVAL
     seconds, then turning it into the summary."""
     phones = parsed.phones[: tunables.MAX_BULK]
@@ -123,10 +104,8 @@ async def bulk_block(
     async def progress(bulk: Bulk) -> None:
         await status.edit_text(progress_text(bulk))
 
-    await black.bulk_add(bulk, phones, progress, interval=tunables.PROGRESS_INTERVAL)
-    await audit.record(
-        message.chat.id,
-        user_id_of(message),
+    await editor.black.bulk_add(bulk, phones, progress, interval=tunables.PROGRESS_INTERVAL)
+    await editor.record(
         "black_bulk",
         f"{bulk.total} numbers",
         f"added {bulk.added}, already {bulk.already}, failed {len(bulk.failed)}, "
@@ -147,30 +126,16 @@ async def menu_add(query: CallbackQuery, state: FSMContext) -> None:
 
 
 @router.message(BlackAdd.numbers, F.contact, flags={ACCOUNT_FLAG: True})
-async def got_contact(
-    message: Message,
-    state: FSMContext,
-    black: BlackList,
-    region: str,
-    audit: AuditLog,
-) -> None:
-    assert message.contact is not None
-    phone = parse_shared(message.contact.phone_number, region)
+async def got_contact(message: Message, state: FSMContext, **data: Any) -> None:
+    editor = Editor.of(message, data)
+    phone = await shared_phone(message, editor.region, invalid_text)
     if phone is None:
-        await message.answer(invalid_text(message.contact.phone_number))
         return
     await state.clear()
-    user = user_id_of(message)
-    body, markup = await block_one(black, region, audit, message.chat.id, user, phone.digits)
+    body, markup = await block_one(editor, phone.digits)
     await message.answer(body, reply_markup=markup)
 
 
 @router.message(BlackAdd.numbers, NOT_COMMAND, flags={ACCOUNT_FLAG: True})
-async def got_numbers(
-    message: Message,
-    state: FSMContext,
-    black: BlackList,
-    region: str,
-    audit: AuditLog,
-) -> None:
-    await take_numbers(message, state, black, region, audit, message.text or "")
+async def got_numbers(message: Message, state: FSMContext, **data: Any) -> None:
+    await take_numbers(message, state, Editor.of(message, data), message.text or "")

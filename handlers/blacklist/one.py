@@ -3,6 +3,7 @@ undo, remove it with a confirmation or with /unblack."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from aiogram import F, Router
@@ -16,11 +17,9 @@ from bot.middlewares import ACCOUNT_FLAG
 from bot.phones import display_stored, pick_phone
 from bot.services.audit import audited
 from bot.services.blacklist import NO_RECORDS, BlackList
-from bot.services.confirmations import ConfirmationService
 from bot.smsc import SmscError
 from bot.smsc.client import AUTH_FAILED
 from bot.smsc.models import BlackType
-from bot.storage.accounts import Account
 from bot.storage.audit import AuditLog
 from bot.ui import (
     NOT_COMMAND,
@@ -40,27 +39,47 @@ from handlers.confirm import Asked, Tap, ask_confirmation
 router = Router(name="blacklist.one")
 
 
+@dataclass(frozen=True)
+class Editor:
+    """A change to one chat's black list: the list, where its numbers are read, the audit log
+    and who makes the change. ``Editor.of(event, data)`` in a handler taking ``**data``."""
+
+    black: BlackList
+    region: str
+    audit: AuditLog
+    chat_id: int
+    user_id: int | None
+
+    @classmethod
+    def of(cls, event: Message | CallbackQuery, data: dict[str, Any]) -> Editor:
+        chat_id = event.chat.id if isinstance(event, Message) else chat_of(event)
+        return cls(data["black"], data["region"], data["audit"], chat_id, user_id_of(event))
+
+    async def record(self, what: str, target: str, outcome: str) -> None:
+        await self.audit.record(self.chat_id, self.user_id, what, target, outcome)
+
+
 async def block_one(
-    black: BlackList,
-    region: str,
-    audit: AuditLog,
-    chat_id: int,
-    user_id: int | None,
-    digits: str,
-    comment: str | None = None,
+    editor: Editor, digits: str, comment: str | None = None
 ) -> tuple[str, InlineKeyboardMarkup]:
     """Add one number with type "all messages" and SMSC's comment, unless it is listed already
     (then say so)."""
-    number = esc(display_stored(digits, region))
+    black = editor.black
+    number = esc(display_stored(digits, editor.region))
     existing = await black.find(digits)
     if existing is not None:
         # Adding again would quietly change its type to "all messages": leave it as it is.
-        await audit.record(chat_id, user_id, "black_add", digits, "already")
+        await editor.record("black_add", digits, "already")
         return _("<b>{number}</b> was already in the black list: {what}.").format(
             number=number, what=type_text(existing.type)
         ), entry_keyboard(digits, existing.type, fresh=False)
     await audited(
-        audit, chat_id, user_id, "black_add", digits, black.add(digits, BlackType.ALL, comment)
+        editor.audit,
+        editor.chat_id,
+        editor.user_id,
+        "black_add",
+        digits,
+        black.add(digits, BlackType.ALL, comment),
     )
     text = _("<b>{number}</b> is now in the black list: {what}.").format(
         number=number, what=type_text(BlackType.ALL)
@@ -70,65 +89,49 @@ async def block_one(
     return text, entry_keyboard(digits, BlackType.ALL, fresh=True)
 
 
-async def remove(
-    black: BlackList, region: str, audit: AuditLog, chat_id: int, user_id: int | None, digits: str
-) -> tuple[str, InlineKeyboardMarkup]:
+async def remove(editor: Editor, digits: str) -> tuple[str, InlineKeyboardMarkup]:
     """Remove the number at once (no question: /unblack, or Undo of an add just made)."""
     try:
-        await black.delete(digits)
+        await editor.black.delete(digits)
     except SmscError as exc:
         if exc.code != NO_RECORDS:
             raise
-        await audit.record(chat_id, user_id, "black_delete", digits, "absent")
-        return removed_view(digits, region, absent=True)
-    await audit.record(chat_id, user_id, "black_delete", digits, "ok")
-    return removed_view(digits, region, absent=False)
+        await editor.record("black_delete", digits, "absent")
+        return removed_view(digits, editor.region, absent=True)
+    await editor.record("black_delete", digits, "ok")
+    return removed_view(digits, editor.region, absent=False)
 
 
 @router.callback_query(BlAdd.filter(), flags={ACCOUNT_FLAG: True})
 async def press_block(
-    query: CallbackQuery,
-    callback_data: BlAdd,
-    state: FSMContext,
-    black: BlackList,
-    region: str,
-    audit: AuditLog,
+    query: CallbackQuery, callback_data: BlAdd, state: FSMContext, **data: Any
 ) -> None:
     await state.clear()
-    text, markup = await block_one(
-        black, region, audit, chat_of(query), query.from_user.id, callback_data.p
-    )
-    await send_to_chat(query, text, markup)
+    await send_to_chat(query, *await block_one(Editor.of(query, data), callback_data.p))
 
 
 @router.callback_query(
     BlType.filter(F.t.in_({int(t) for t in BlackType})), flags={ACCOUNT_FLAG: True}
 )
-async def change_type(
-    query: CallbackQuery,
-    callback_data: BlType,
-    black: BlackList,
-    region: str,
-    audit: AuditLog,
-) -> None:
+async def change_type(query: CallbackQuery, callback_data: BlType, **data: Any) -> None:
+    editor = Editor.of(query, data)
     kind = BlackType(callback_data.t)
-    number = esc(display_stored(callback_data.p, region))
-    chat_id, user = chat_of(query), query.from_user.id
+    number = esc(display_stored(callback_data.p, editor.region))
     try:
         # The page describes no way to change a type: adding the number again is the one way
         # known, and an error answer means the entry is as it was.
-        await black.add(callback_data.p, kind)
+        await editor.black.add(callback_data.p, kind)
     except SmscError as exc:
         if exc.code == AUTH_FAILED:
             raise
-        await audit.record(chat_id, user, "black_type", callback_data.p, f"error {exc.code}")
+        await editor.record("black_type", callback_data.p, f"error {exc.code}")
         text = _(
             "SMSC did not change the type of <b>{number}</b>: {reason} "
             "The number stays in the black list as it was."
         ).format(number=number, reason=esc(smsc_error_text(exc)))
         await show_in_place(query, text, markup_of(query))
         return
-    await audit.record(chat_id, user, "black_type", callback_data.p, kind.name)
+    await editor.record("black_type", callback_data.p, kind.name)
     await show_in_place(
         query,
         _("<b>{number}</b> is in the black list: {what}.").format(
@@ -139,18 +142,9 @@ async def change_type(
 
 
 @router.callback_query(BlUndo.filter(), flags={ACCOUNT_FLAG: True})
-async def undo(
-    query: CallbackQuery,
-    callback_data: BlUndo,
-    black: BlackList,
-    region: str,
-    audit: AuditLog,
-) -> None:
+async def undo(query: CallbackQuery, callback_data: BlUndo, **data: Any) -> None:
     """Undo of an add made a moment ago with this very message: no second question."""
-    text, markup = await remove(
-        black, region, audit, chat_of(query), query.from_user.id, callback_data.p
-    )
-    await show_in_place(query, text, markup)
+    await show_in_place(query, *await remove(Editor.of(query, data), callback_data.p))
 
 
 def page_under(query: CallbackQuery) -> str:
@@ -165,19 +159,12 @@ def page_under(query: CallbackQuery) -> str:
 
 
 @router.callback_query(BlDel.filter(), flags={ACCOUNT_FLAG: True})
-async def ask_remove(
-    query: CallbackQuery,
-    callback_data: BlDel,
-    account: Account,
-    region: str,
-    confirmations: ConfirmationService,
-) -> None:
+async def ask_remove(query: CallbackQuery, callback_data: BlDel, region: str, **data: Any) -> None:
     """Asked in place; from the list, the list comes back after the answer, without the number."""
     number = esc(display_stored(callback_data.p, region))
     await ask_confirmation(
         query,
-        confirmations,
-        account,
+        data,
         action="bldel",
         payload={"phone": callback_data.p, "page": page_under(query)},
         question=_("Remove {number} from the black list?").format(number=number),
@@ -255,41 +242,27 @@ async def remove_from_list(
 
 @router.message(Command("unblack"), flags={ACCOUNT_FLAG: True})
 async def cmd_unblack(
-    message: Message,
-    command: CommandObject,
-    state: FSMContext,
-    black: BlackList,
-    region: str,
-    audit: AuditLog,
+    message: Message, command: CommandObject, state: FSMContext, **data: Any
 ) -> None:
     await state.clear()
     if not command.args:
         await state.set_state(BlackRemove.number)
         await message.answer(_("Send the number to remove from the black list."))
         return
-    await unblock_text(message, state, black, region, audit, command.args)
+    await unblock_text(message, state, Editor.of(message, data), command.args)
 
 
 @router.message(BlackRemove.number, NOT_COMMAND, flags={ACCOUNT_FLAG: True})
-async def got_unblock_number(
-    message: Message,
-    state: FSMContext,
-    black: BlackList,
-    region: str,
-    audit: AuditLog,
-) -> None:
-    await unblock_text(message, state, black, region, audit, message.text or "")
+async def got_unblock_number(message: Message, state: FSMContext, **data: Any) -> None:
+    await unblock_text(message, state, Editor.of(message, data), message.text or "")
 
 
-async def unblock_text(
-    message: Message, state: FSMContext, black: BlackList, region: str, audit: AuditLog, text: str
-) -> None:
-    phone = pick_phone(text, region)
+async def unblock_text(message: Message, state: FSMContext, editor: Editor, text: str) -> None:
+    phone = pick_phone(text, editor.region)
     if phone is None:
         await state.set_state(BlackRemove.number)
         await message.answer(invalid_text(text))
         return
     await state.clear()
-    user = user_id_of(message)
-    body, markup = await remove(black, region, audit, message.chat.id, user, phone.digits)
+    body, markup = await remove(editor, phone.digits)
     await message.answer(body, reply_markup=markup)

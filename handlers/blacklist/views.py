@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Final
 
 from aiogram.types import InlineKeyboardMarkup
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.i18n import ngettext
 
+from bot.commands import N_
 from bot.errors import smsc_error_text
 from bot.i18n import fmt_number
 from bot.phones import digits_of, display_stored
@@ -19,21 +21,20 @@ from bot.ui import button, esc, keyboard, pager_row
 from handlers.blacklist.data import MARK, PAGE_SIZE, BlAdd, BlDel, BlMenu, BlPage, BlType, BlUndo
 from handlers.common import home_row
 
+# What each type blocks: the end of a sentence, and a button's label.
+TYPE_WORDS: Final = {
+    BlackType.MASS: (N_("mass mailings are blocked"), N_("Mass mailings")),
+    BlackType.SINGLE: (N_("single messages are blocked"), N_("Single messages")),
+    BlackType.ALL: (N_("all messages are blocked"), N_("All messages")),
+}
+
 
 def type_text(kind: BlackType) -> str:
-    if kind is BlackType.MASS:
-        return _("mass mailings are blocked")
-    if kind is BlackType.SINGLE:
-        return _("single messages are blocked")
-    return _("all messages are blocked")
+    return _(TYPE_WORDS[kind][0])
 
 
 def type_label(kind: BlackType) -> str:
-    if kind is BlackType.MASS:
-        return _("Mass mailings")
-    if kind is BlackType.SINGLE:
-        return _("Single messages")
-    return _("All messages")
+    return _(TYPE_WORDS[kind][1])
 
 
 def invalid_text(text: str) -> str:

@@ -13,10 +13,11 @@ contacts and groups themselves are ``bot.services.phonebook``'s, handed in as ``
 from __future__ import annotations
 
 from aiogram import Router
+from aiogram.filters import StateFilter
 from aiogram.types import Message
 from aiogram.utils.i18n import gettext as _
 
-from bot.ui import not_command
+from bot.ui import expected_text, not_command
 from handlers.contacts import add, browse, card
 from handlers.contacts.data import (
     AddContact,
@@ -45,23 +46,25 @@ __all__ = [
     "router",
 ]
 
-router = Router(name="contacts")
-# Anything else during a conversation: after every handler of these states. Commands are left
-# alone here: they belong to the routers after this one.
+# Anything else inside the conversations: tried after every other handler of the feature.
 rest = Router(name="contacts.rest")
-router.include_routers(browse.router, add.router, card.router, rest)
-
-
-@rest.message(AddContact.phone, not_command)
-@rest.message(AddContact.name, not_command)
-@rest.message(AddContact.new_group, not_command)
-@rest.message(EditContact.name, not_command)
-@rest.message(EditContact.phone, not_command)
-@rest.message(ContactSearch.query, not_command)
-async def expected_text(message: Message) -> None:
-    await message.answer(_("Please send it as a text message, or /cancel."))
+rest.message(
+    StateFilter(
+        AddContact.phone,
+        AddContact.name,
+        AddContact.new_group,
+        EditContact.name,
+        EditContact.phone,
+        ContactSearch.query,
+    ),
+    not_command,
+)(expected_text)
 
 
 @rest.message(AddContact.groups, not_command)
 async def expected_button(message: Message) -> None:
     await message.answer(_("Please choose with the buttons, or send /cancel."))
+
+
+router = Router(name="contacts")
+router.include_routers(browse.router, add.router, card.router, rest)

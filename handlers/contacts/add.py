@@ -10,12 +10,20 @@ from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import gettext as _
 
 from bot.middlewares import ACCOUNT_FLAG
-from bot.phones import Phone, display_stored, parse_shared, pick_phone, split_phone_prefix
+from bot.phones import Phone, display_stored, pick_phone, split_phone_prefix
 from bot.services.audit import audited
 from bot.services.phonebook import NAME_LIMIT, PhoneBook, valid_name
 from bot.storage.audit import AuditLog
 from bot.text import clean, clip
-from bot.ui import NOT_COMMAND, chat_of, esc, send_to_chat, show_in_place, user_id_of
+from bot.ui import (
+    NOT_COMMAND,
+    chat_of,
+    esc,
+    send_to_chat,
+    shared_phone,
+    show_in_place,
+    user_id_of,
+)
 from handlers.contacts.data import AddContact, CtMenu, CtNew, CtWiz
 from handlers.contacts.views import (
     ask_phone_text,
@@ -134,10 +142,8 @@ def shared_name(message: Message) -> str:
 async def wizard_shared_phone(
     message: Message, state: FSMContext, book: PhoneBook, region: str
 ) -> None:
-    assert message.contact is not None
-    phone = parse_shared(message.contact.phone_number, region)
+    phone = await shared_phone(message, region, invalid_number_text)
     if phone is None:
-        await message.answer(invalid_number_text(message.contact.phone_number))
         return
     await accept_phone(message, state, book, region, phone, shared_name(message))
 

@@ -12,10 +12,8 @@ from aiogram.utils.i18n import gettext as _
 from bot.middlewares import ACCOUNT_FLAG
 from bot.phones import display_stored, parse_shared, pick_phone
 from bot.services.audit import audited
-from bot.services.confirmations import ConfirmationService
 from bot.services.phonebook import NAME_LIMIT, PhoneBook, valid_name
 from bot.smsc.models import MoveMode
-from bot.storage.accounts import Account
 from bot.storage.audit import AuditLog
 from bot.ui import (
     NOT_COMMAND,
@@ -114,18 +112,11 @@ async def got_new_number(
 
 
 @router.callback_query(CtAct.filter(F.a == "del"), flags={ACCOUNT_FLAG: True})
-async def ask_delete(
-    query: CallbackQuery,
-    callback_data: CtAct,
-    account: Account,
-    region: str,
-    confirmations: ConfirmationService,
-) -> None:
+async def ask_delete(query: CallbackQuery, callback_data: CtAct, region: str, **data: Any) -> None:
     number = display_stored(callback_data.p, region)
     await ask_confirmation(
         query,
-        confirmations,
-        account,
+        data,
         action="ctdel",
         payload={"phone": callback_data.p},
         question=_("Delete the contact {number}?").format(number=esc(number)),

@@ -14,7 +14,7 @@ from bot.services.phonebook import NAME_LIMIT, PhoneBook
 from bot.smsc.models import Contact, MoveMode
 from bot.text import clip
 from bot.ui import button, esc, keyboard
-from handlers.common import home_row
+from handlers.common import HiPage, home_row
 from handlers.contacts.data import (
     BUTTON_TEXT,
     FIELD_LIMIT,
@@ -88,6 +88,7 @@ def card_keyboard(digits: str) -> InlineKeyboardMarkup:
             button(_("Change number"), CtAct(a="ph", p=digits)),
             button(_("Groups"), CtAct(a="gr", p=digits)),
             button(_("Delete"), CtAct(a="del", p=digits)),
+            button(_("Sent messages"), HiPage(p=digits)),
         ],
         2,
         home_row(),
@@ -215,3 +216,9 @@ def groups_from_markup(markup: InlineKeyboardMarkup | None) -> list[GroupMark]:
 
 def no_name_keyboard() -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup(inline_keyboard=[[button(_("No name"), CtWiz(a="skip"))]])
+
+
+def shared_invalid_text(number: str) -> str:
+    return _("The shared contact's number {number} is not a valid phone number.").format(
+        number=esc(number)
+    )

@@ -10,14 +10,13 @@ from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message
 from aiogram.utils.i18n import gettext as _
 
-from bot.errors import explain
 from bot.middlewares import ACCOUNT_FLAG
 from bot.services.audit import audited
 from bot.smsc import SmscClient, SmscError
 from bot.smsc.models import is_phone_name
 from bot.storage.audit import AuditLog
 from bot.text import clean
-from bot.ui import NOT_COMMAND, ask, esc
+from bot.ui import NOT_COMMAND, ask, esc, refused
 from bot.ui import user_id_of as user_id
 from handlers.senders.data import SenderForm, SnAct, SnAction
 from handlers.senders.views import code_button, name_rules, open_markup
@@ -96,18 +95,17 @@ async def got_comment(
             smsc.add_sender(name, comment=comment),
         )
     except SmscError as exc:
-        if exc.code in (1, 5):
-            # The name itself was refused (or exists already): ask for another, keep the wizard.
-            await state.set_state(SenderForm.name)
-            await message.answer(
-                _("SMSC did not accept the name <b>{name}</b>: it may exist already.").format(
-                    name=esc(name)
-                )
-                + "\n"
-                + _("Send another name, or /cancel.")
-            )
-            return
-        await message.answer(explain(exc) + "\n" + _("Send the comment again, or /cancel."))
+        # The name itself was refused (1, or 5: it exists already): ask for another.
+        instead = _("SMSC did not accept the name <b>{name}</b>: it may exist already.")
+        await refused(
+            message,
+            state,
+            exc,
+            _("Send the comment again, or /cancel."),
+            codes=(1, 5),
+            instead=instead.format(name=esc(name)) + "\n" + _("Send another name, or /cancel."),
+            step=SenderForm.name,
+        )
         return
     await state.clear()
     lines = [

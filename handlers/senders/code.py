@@ -17,7 +17,7 @@ from bot.middlewares import ACCOUNT_FLAG
 from bot.services.audit import audited
 from bot.smsc import SmscClient, SmscError
 from bot.storage.audit import AuditLog
-from bot.ui import NOT_COMMAND, ask, chat_of, esc
+from bot.ui import NOT_COMMAND, ask, chat_of, esc, refused
 from bot.ui import user_id_of as user_id
 from handlers.senders.data import SenderCode, SnAct, SnAction
 from handlers.senders.views import enter_code_keyboard, open_markup, phone_text, wait_text
@@ -129,12 +129,9 @@ async def got_code(message: Message, state: FSMContext, smsc: SmscClient, audit:
             smsc.check_sender_code(name, code),
         )
     except SmscError as exc:
-        if exc.code == 3:
-            await state.clear()
-            await message.answer(_("This sender name no longer exists."))
-            return
-        # Error 11 (a wrong code) and the rest: the user may simply try again.
-        await message.answer(explain(exc) + "\n" + _("/cancel to stop."))
+        # Error 11 (a wrong code) and the rest but 3: the user may simply try again.
+        gone = _("This sender name no longer exists.")
+        await refused(message, state, exc, _("/cancel to stop."), instead=gone)
         return
     await state.clear()
     await message.answer(

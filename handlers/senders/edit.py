@@ -9,14 +9,11 @@ from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message
 from aiogram.utils.i18n import gettext as _
 
-from bot.errors import explain
 from bot.middlewares import ACCOUNT_FLAG
 from bot.services.audit import audited
-from bot.services.confirmations import ConfirmationService
 from bot.smsc import SmscClient, SmscError
-from bot.storage.accounts import Account
 from bot.storage.audit import AuditLog
-from bot.ui import NOT_COMMAND, Cf, ask
+from bot.ui import NOT_COMMAND, Cf, ask, refused
 from bot.ui import show_in_place as show
 from bot.ui import user_id_of as user_id
 from handlers.confirm import Asked, Tap, ask_delete
@@ -52,27 +49,18 @@ async def got_new_comment(
             smsc.change_sender(sender_id=sender_id, comment=comment),
         )
     except SmscError as exc:
-        if exc.code == 3:
-            await state.clear()
-            await message.answer(_("This sender name no longer exists."))
-            return
-        await message.answer(explain(exc) + "\n" + _("Send the comment again, or /cancel."))
+        again = _("Send the comment again, or /cancel.")
+        await refused(message, state, exc, again, instead=_("This sender name no longer exists."))
         return
     await state.clear()
     await message.answer(_("Comment saved."), reply_markup=open_markup(sender_id))
 
 
 @router.callback_query(SnAct.filter(F.action == SnAction.DELETE), flags={ACCOUNT_FLAG: True})
-async def start_delete(
-    query: CallbackQuery,
-    callback_data: SnAct,
-    account: Account,
-    confirmations: ConfirmationService,
-) -> None:
+async def start_delete(query: CallbackQuery, callback_data: SnAct, **data: Any) -> None:
     await ask_delete(
         query,
-        confirmations,
-        account,
+        data,
         action="sndel",
         payload={"sender": str(callback_data.id)},
         question=_("Delete this sender name? Messages can no longer be sent from it."),

@@ -15,7 +15,7 @@ from aiogram.utils.i18n import gettext as _
 from bot.accounts import AccountService
 from bot.errors import StaleButton
 from bot.middlewares import ACCOUNT_FLAG
-from bot.periods import PeriodError, Preset, parse_period, preset_period
+from bot.periods import PeriodError, PeriodProblem, Preset, parse_period, preset_period
 from bot.services.subclients import login_ref, resolve_ref
 from bot.smsc import SmscClient
 from bot.ui import StAsk, chat_of, esc, not_command
@@ -25,7 +25,7 @@ from handlers.stats.views import period_problem_text, picker_markup, picker_text
 
 router = Router(name="stats.browse")
 
-_PERIOD_ARG = re.compile(r"^\d{1,2}\.\d{1,2}\.\d{4}")
+_PERIOD_ARG = re.compile(r"^\d{1,2}\.\d{1,2}")
 
 
 async def subclient(
@@ -61,24 +61,38 @@ async def cmd_stats(
     smsc: SmscClient,
     bot: Bot,
 ) -> None:
-    args = (command.args or "").split()
-    typed = [a for a in args if _PERIOD_ARG.match(a)]
-    logins = [a for a in args if not _PERIOD_ARG.match(a)]
-    if len(logins) > 1 or len(typed) > 1:
-        await message.answer(
-            esc(_("Use /stats, /stats <login> or /stats <login> dd.mm.yyyy-dd.mm.yyyy."))
-        )
+    """/stats, /stats <period>, /stats <login>, /stats <login> <period>: a period is tried
+    first, so "/stats месяц" is this month, not a subclient called "месяц"."""
+    args = " ".join((command.args or "").split())
+    if not args:
+        await ask_period(bot, message.chat.id, state, None)
         return
-    login = logins[0] if logins else None
-    if not typed:
-        await ask_period(bot, message.chat.id, state, login)
-        return
-    await state.clear()
+    today = date.today()
+    login: str | None = None
     try:
-        period = parse_period(typed[0], date.today())
-    except PeriodError as exc:
-        await message.answer(period_problem_text(exc.problem))
-        return
+        period = parse_period(args, today)
+    except PeriodError as whole:
+        login, _space, rest = args.partition(" ")
+        if not rest:
+            if whole.problem is not PeriodProblem.FORMAT or _PERIOD_ARG.match(login):
+                # Dates that do not make a period: say what is wrong with them.
+                await message.answer(period_problem_text(whole.problem))
+                return
+            await ask_period(bot, message.chat.id, state, login)
+            return
+        try:
+            period = parse_period(rest, today)
+        except PeriodError as exc:
+            if exc.problem is PeriodProblem.FORMAT:
+                await message.answer(
+                    esc(
+                        _("Use /stats, /stats <period>, /stats <login> or /stats <login> <period>.")
+                    )
+                )
+            else:
+                await message.answer(period_problem_text(exc.problem))
+            return
+    await state.clear()
     await deliver(bot, message.chat.id, await report_for(smsc, login, period))
 
 

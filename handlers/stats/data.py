@@ -50,3 +50,32 @@ def period_from(s: int, e: int) -> Period:
         return Period(start, min(end, date.today()))
     except ValueError:
         raise StaleButton("malformed period button") from None
+
+
+class StTrend(CallbackData, prefix="stt"):
+    """The account's trend as a chart: ``sp`` "m" the last 12 months, "d" this month by day."""
+
+    sp: str
+
+
+class StChart(CallbackData, prefix="stc"):
+    """Spend per subclient (``k`` "s") or per operator ("o") for a period, as bars."""
+
+    k: str
+    s: int
+    e: int
+
+
+class StExport(CallbackData, prefix="stx"):
+    """The period's table as a file: ``f`` "c" CSV, "x" XLSX."""
+
+    f: str
+    s: int
+    e: int
+
+
+class HiMore(CallbackData, prefix="him"):
+    """A page of the history of number ``p``: messages sent before int_id ``b`` (0: the newest)."""
+
+    p: str
+    b: int = 0

@@ -1,5 +1,6 @@
-"""The two reports of /stats, read from SMSC: every subclient's line for a period, and one
-subclient's per-operator breakdown; and how a report reaches the chat."""
+"""The two reports of /stats, read from SMSC: the account's own figures for a period with every
+subclient's line below, and one subclient's per-operator breakdown; the buttons under a report
+(charts, exports, another period); and how a report reaches the chat."""
 
 from __future__ import annotations
 
@@ -13,12 +14,14 @@ from aiogram.utils.i18n import gettext as _
 
 from bot.errors import explain
 from bot.periods import Period, encode_day
+from bot.services import stats
 from bot.services.subclients import login_ref, own_balance_logins
 from bot.smsc import SmscClient, SmscError
 from bot.smsc.models import StatRow
+from bot.storage.stats import Figures
 from bot.text import clip
-from bot.ui import StAsk, Totals, amounts_text, esc, rows
-from handlers.stats.data import StOps, StShow
+from bot.ui import StAsk, Totals, amounts_text, button, esc, rows
+from handlers.stats.data import StChart, StExport, StOps, StShow, StTrend
 from handlers.stats.views import (
     LOGIN_ECHO,
     Report,
@@ -33,62 +36,118 @@ from handlers.stats.views import (
 
 # Subclient buttons under a table; the rest stay reachable with /stats <login>.
 MAX_BUTTONS: Final = 40
+# Labels up to this long may go three to a row on a phone; none longer than BUTTON_LABEL.
+SHORT_LABEL: Final = 13
+BUTTON_LABEL: Final = 24
 
 
-def merge_rows(*lists: Sequence[StatRow]) -> list[StatRow]:
-    seen: dict[str, StatRow] = {}
-    for rows_ in lists:
-        for row in rows_:
-            seen.setdefault(row.login, row)
-    return sorted(seen.values(), key=lambda r: (-r.spent, r.login.casefold()))
+def _width(buttons: Sequence[InlineKeyboardButton]) -> int:
+    """Three to a row when every label is short, else two (phone-width rule)."""
+    return 3 if all(len(b.text) <= SHORT_LABEL for b in buttons) else 2
 
 
-async def all_report(smsc: SmscClient, period: Period) -> Report:
-    # Subclients sharing the main balance and those with their own come from separate calls.
-    own_rows = await smsc.get_stat(period.start, period.end, reseller=True)
-    stat_rows = merge_rows(await smsc.get_stat(period.start, period.end), own_rows)
-    own = {row.login for row in own_rows}
-    header = [_("<b>Subclients, {period}</b>").format(period=esc(period_label(period)))]
-    if period.clamped:
-        header.append(_("The period ends today: later days have no statistics yet."))
-    header.append("")
-    choose = [
-        InlineKeyboardButton(text=_("Another period"), callback_data=StAsk().pack()),
-    ]
-    if not stat_rows:
-        header.append(_("No subclient has statistics for this period."))
-        return Report("\n".join(header), InlineKeyboardMarkup(inline_keyboard=[choose]))
-    totals: dict[str, Totals] = {}
-    body = []
+def report_keyboard(
+    period: Period, *, resellers: bool, extra: Sequence[InlineKeyboardButton] = ()
+) -> list[list[InlineKeyboardButton]]:
+    """Charts, exports and another period under a report."""
+    start, end = encode_day(period.start), encode_day(period.end)
+    keyboard = [*rows(extra, _width(extra))] if extra else []
+    keyboard.append(
+        [
+            button("📈 " + _("By month"), StTrend(sp="m")),
+            button("📈 " + _("By day"), StTrend(sp="d")),
+        ]
+    )
+    if resellers:
+        keyboard.append(
+            [
+                button("📊 " + _("Subclients"), StChart(k="s", s=start, e=end)),
+                button("📊 " + _("Operators"), StChart(k="o", s=start, e=end)),
+            ]
+        )
+    keyboard.append(
+        [
+            button("⬇ CSV", StExport(f="c", s=start, e=end)),
+            button("⬇ Excel", StExport(f="x", s=start, e=end)),
+        ]
+    )
+    keyboard.append([button(_("Another period"), StAsk())])
+    return keyboard
+
+
+async def report_table(smsc: SmscClient, period: Period) -> tuple[Figures, list[StatRow], set[str]]:
+    """The account's own figures and its subclients' lines for the period."""
+    own = await stats.own_totals(smsc, period)
+    found, own_balance = await stats.subclient_rows(smsc, period)
+    return own, found, own_balance
+
+
+def table_rows(own: Figures, found: Sequence[StatRow]) -> list[list[str]]:
+    """The report as a table: the account first, then each subclient, then totals per currency."""
     table = [["login", "messages", "spent", "credited", "currency"]]
-    for row in stat_rows:
-        line_totals = Totals(row.sms, row.spent, row.credited)
+    table.append(
+        ["(own)", str(own.sms), money_cell(own.spent), money_cell(own.credited), own.currency]
+    )
+    totals: dict[str, Totals] = {}
+    for row in found:
         totals.setdefault(row.currency, Totals()).add(row.sms, row.spent, row.credited)
-        body.append(f"<b>{esc(row.login)}</b>: {esc(amounts_text(line_totals, row.currency))}")
         table.append(
             [row.login, str(row.sms), money_cell(row.spent), money_cell(row.credited), row.currency]
         )
     for currency, t in sorted(totals.items()):
         table.append(["TOTAL", str(t.sms), money_cell(t.spent), money_cell(t.credited), currency])
+    return table
+
+
+async def all_report(smsc: SmscClient, period: Period) -> Report:
+    """The account's own figures for the period and, below, every subclient's line."""
+    own, stat_rows, own_balance = await report_table(smsc, period)
+    header = [_("<b>Statistics, {period}</b>").format(period=esc(period_label(period)))]
+    if period.clamped:
+        header.append(_("The period ends today: later days have no statistics yet."))
+    header.append("")
+    header.append(
+        _("<b>Your account</b>: {amounts}").format(
+            amounts=esc(amounts_text(Totals(own.sms, own.spent, own.credited), own.currency))
+        )
+    )
+    if not stat_rows:
+        text = "\n".join([*header, "", legend()])
+        markup = InlineKeyboardMarkup(inline_keyboard=report_keyboard(period, resellers=False))
+        return Report(text, markup)
+    header += ["", _("<b>Subclients</b>")]
+    totals: dict[str, Totals] = {}
+    body = []
+    for row in stat_rows:
+        line_totals = Totals(row.sms, row.spent, row.credited)
+        totals.setdefault(row.currency, Totals()).add(row.sms, row.spent, row.credited)
+        body.append(f"<b>{esc(row.login)}</b>: {esc(amounts_text(line_totals, row.currency))}")
     text, shortened = fit(
         header,
         body,
-        [*total_lines(totals), "", legend(), "", _("Tap a subclient for its operators.")],
+        [
+            *total_lines(totals, subclients=True),
+            "",
+            legend(),
+            "",
+            _("Tap a subclient for its operators."),
+        ],
     )
     start, end = encode_day(period.start), encode_day(period.end)
     buttons = [
-        InlineKeyboardButton(
-            text=row.login,
-            callback_data=StOps(
-                s=start, e=end, ref=login_ref(row.login), r=int(row.login in own)
-            ).pack(),
+        button(
+            clip(row.login, BUTTON_LABEL),
+            StOps(s=start, e=end, ref=login_ref(row.login), r=int(row.login in own_balance)),
         )
         for row in stat_rows[:MAX_BUTTONS]
     ]
-    keyboard = [*rows(buttons, 3), choose]
+    keyboard = report_keyboard(period, resellers=True, extra=buttons)
     report = Report(text, InlineKeyboardMarkup(inline_keyboard=keyboard))
     if shortened:
-        report.csv_name, report.csv_rows = csv_name("subclients", period), table
+        report.csv_name, report.csv_rows = (
+            csv_name("statistics", period),
+            table_rows(own, stat_rows),
+        )
     return report
 
 

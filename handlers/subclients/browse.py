@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
+
 from aiogram import F, Router
 from aiogram.filters import Command
 from aiogram.fsm.context import FSMContext
@@ -22,6 +25,8 @@ from handlers.subclients.views import back_markup, card_markup, list_view
 
 router = Router(name="subclients.browse")
 
+R = TypeVar("R")
+
 
 async def login_for(
     query: CallbackQuery, ref: str, smsc: SmscClient, accounts: AccountService
@@ -31,6 +36,27 @@ async def login_for(
     if login is None:
         await show(query, _("There is no subclient with this login."), back_markup())
     return login
+
+
+async def figures_for(
+    query: CallbackQuery,
+    ref: str,
+    smsc: SmscClient,
+    accounts: AccountService,
+    read: Callable[[SmscClient, str], Awaitable[R]],
+) -> tuple[str, R] | None:
+    """The login behind a button and what ``read`` finds for it; None when the subclient is gone
+    (the button is answered here, SMSC's error 6 too)."""
+    login = await login_for(query, ref, smsc, accounts)
+    if login is None:
+        return None
+    try:
+        return login, await read(smsc, login)
+    except SmscError as exc:
+        if exc.code != 6:
+            raise
+        await show(query, explain(exc), back_markup())
+        return None
 
 
 @router.message(Command("subclients"), flags={ACCOUNT_FLAG: True})
@@ -70,16 +96,10 @@ async def list_page(
 async def open_card(
     query: CallbackQuery, callback_data: ScCard, smsc: SmscClient, accounts: AccountService
 ) -> None:
-    login = await login_for(query, callback_data.ref, smsc, accounts)
-    if login is None:
+    found = await figures_for(query, callback_data.ref, smsc, accounts, subclients.this_month)
+    if found is None:
         return
-    try:
-        row = await subclients.this_month(smsc, login)
-    except SmscError as exc:
-        if exc.code != 6:
-            raise
-        await show(query, explain(exc), back_markup())
-        return
+    login, row = found
     lines = [f"<b>{esc(login)}</b>", ""]
     if row is None:
         lines.append(_("No statistics this month."))

@@ -9,7 +9,6 @@ from aiogram.types import CallbackQuery, Message
 from aiogram.utils.i18n import gettext as _
 
 from bot.accounts import AccountService
-from bot.errors import explain
 from bot.middlewares import ACCOUNT_FLAG
 from bot.phones import parse_phone, parse_shared, region_for_site
 from bot.services import subclients
@@ -17,7 +16,7 @@ from bot.services.audit import audited
 from bot.smsc import SmscClient, SmscError
 from bot.storage.accounts import Account
 from bot.storage.audit import AuditLog
-from bot.ui import NOT_COMMAND, ask, button, chat_of, esc, keyboard, not_command
+from bot.ui import NOT_COMMAND, ask, button, chat_of, esc, keyboard, not_command, refused
 from bot.ui import show_in_place as show
 from bot.ui import user_id_of as user_id
 from handlers.subclients.data import ScAct, ScAction, ScNew, ScType, SubclientForm, subclient_type
@@ -152,18 +151,17 @@ async def got_password(
     try:
         await audited(audit, message.chat.id, user_id(message), "subclient.add", login, made)
     except SmscError as exc:
-        if exc.code == 5:
-            await state.update_data(resume=True)
-            await state.set_state(SubclientForm.login)
-            await message.answer(
-                _("SMSC could not create <b>{login}</b>: the login may be taken.").format(
-                    login=esc(login)
-                )
-                + "\n"
-                + _("Send another login, or /cancel.")
-            )
-            return
-        await message.answer(explain(exc) + "\n" + _("Send the password again, or /cancel."))
+        instead = _("SMSC could not create <b>{login}</b>: the login may be taken.")
+        await refused(
+            message,
+            state,
+            exc,
+            _("Send the password again, or /cancel."),
+            codes=(5,),
+            instead=instead.format(login=esc(login)) + "\n" + _("Send another login, or /cancel."),
+            step=SubclientForm.login,
+            resume=True,
+        )
         return
     await state.clear()
     await message.answer(

@@ -17,9 +17,8 @@ from bot.errors import explain
 from bot.middlewares import ACCOUNT_FLAG
 from bot.services import subclients
 from bot.services.audit import audited
-from bot.services.confirmations import CHANGE_TTL, ConfirmationService
+from bot.services.confirmations import CHANGE_TTL
 from bot.smsc import SmscClient, SmscError
-from bot.storage.accounts import Account
 from bot.storage.audit import AuditLog
 from bot.ui import NOT_COMMAND, Cf, ask, delete_secret, esc
 from bot.ui import show_in_place as show
@@ -208,8 +207,7 @@ async def ask_type(
     callback_data: ScType,
     smsc: SmscClient,
     accounts: AccountService,
-    account: Account,
-    confirmations: ConfirmationService,
+    **data: Any,
 ) -> None:
     kind = subclient_type(callback_data.type)
     login = await login_for(query, callback_data.ref, smsc, accounts)
@@ -217,8 +215,7 @@ async def ask_type(
         return
     await ask_confirmation(
         query,
-        confirmations,
-        account,
+        data,
         action="sctype",
         payload={"login": login, "type": str(int(kind))},
         question=_("Change the type of <b>{login}</b> to “{type}”?").format(

@@ -12,7 +12,7 @@ from aiogram.types import CallbackQuery, Message
 from aiogram.utils.i18n import gettext as _
 
 from bot.accounts import AccountService
-from bot.errors import StaleButton, explain
+from bot.errors import StaleButton
 from bot.i18n import fmt_money
 from bot.middlewares import ACCOUNT_FLAG
 from bot.services import subclients
@@ -23,9 +23,9 @@ from bot.ui import NOT_COMMAND, Cf, ask, confirm_keyboard, esc
 from bot.ui import show_in_place as show
 from bot.ui import user_id_of as user_id
 from handlers.confirm import Asked, Tap
-from handlers.subclients.browse import login_for
+from handlers.subclients.browse import figures_for, login_for
 from handlers.subclients.data import ScAct, ScAction, ScCheck, SubclientEdit
-from handlers.subclients.views import back_markup, check_markup, open_markup
+from handlers.subclients.views import check_markup, open_markup
 
 router = Router(name="subclients.pay")
 
@@ -110,16 +110,10 @@ async def check_pay(
     query: CallbackQuery, callback_data: ScCheck, smsc: SmscClient, accounts: AccountService
 ) -> None:
     """Today's money credited to the subclient and the main balance, as SMSC counts them now."""
-    login = await login_for(query, callback_data.ref, smsc, accounts)
-    if login is None:
+    found = await figures_for(query, callback_data.ref, smsc, accounts, subclients.today_of)
+    if found is None:
         return
-    try:
-        row = await subclients.today_of(smsc, login)
-    except SmscError as exc:
-        if exc.code != 6:
-            raise
-        await show(query, explain(exc), back_markup())
-        return
+    login, row = found
     balance = await smsc.get_balance()
     credited = row.credited if row is not None else Decimal(0)
     lines = [

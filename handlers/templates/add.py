@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Final
 
 from aiogram import F, Router
+from aiogram.filters import StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message
 from aiogram.utils.i18n import gettext as _
@@ -20,6 +21,7 @@ from bot.text import clean
 from bot.ui import NOT_COMMAND, ask, button, chat_of, esc, keyboard
 from bot.ui import show_in_place as show
 from handlers.templates.data import (
+    TemplateEdit,
     TemplateForm,
     TpAct,
     TpAction,
@@ -48,47 +50,37 @@ async def start_add(query: CallbackQuery, state: FSMContext) -> None:
     await ask(query, state, TemplateForm.name, _("Send a name for the new template, or /cancel."))
 
 
-async def check_length(message: Message, value: str, limit: int, rule: str) -> str | None:
-    """``value`` when it has 1 to ``limit`` characters; else None, and ``rule`` is said."""
+async def check_field(message: Message, step: str | None) -> tuple[str, str] | None:
+    """A template's name or text as typed at ``step`` (a state asking for one), checked: the
+    field ("name" or "text") and its value; else None, and the rule is said."""
+    if step in (TemplateForm.name.state, TemplateEdit.name.state):
+        field, value, limit = "name", " ".join(clean(message.text or "").split()), NAME_LIMIT
+        rule = _("A template name is 1 to {limit} characters. Send it again, or /cancel.")
+    else:
+        field, value, limit = "text", (message.text or "").strip(), TEXT_LIMIT
+        rule = _("A template text is 1 to {limit} characters. Send it again, or /cancel.")
     if value and len(value) <= limit:
-        return value
+        return field, value
     await message.answer(rule.format(limit=limit))
     return None
 
 
-async def check_name(message: Message) -> str | None:
-    name = " ".join(clean(message.text or "").split())
-    rule = _("A template name is 1 to {limit} characters. Send it again, or /cancel.")
-    return await check_length(message, name, NAME_LIMIT, rule)
-
-
-async def check_text(message: Message) -> str | None:
-    text = (message.text or "").strip()
-    rule = _("A template text is 1 to {limit} characters. Send it again, or /cancel.")
-    return await check_length(message, text, TEXT_LIMIT, rule)
-
-
-@router.message(TemplateForm.name, NOT_COMMAND)
-async def got_name(message: Message, state: FSMContext) -> None:
-    name = await check_name(message)
-    if name is None:
+@router.message(StateFilter(TemplateForm.name, TemplateForm.text), NOT_COMMAND)
+async def got_field(message: Message, state: FSMContext) -> None:
+    typed = await check_field(message, await state.get_state())
+    if typed is None:
         return
-    await state.update_data(name=name)
-    await state.set_state(TemplateForm.text)
-    await message.answer(_("Now send the text of the message."))
-
-
-@router.message(TemplateForm.text, NOT_COMMAND)
-async def got_text(message: Message, state: FSMContext) -> None:
-    text = await check_text(message)
-    if text is None:
-        return
-    await state.update_data(text=text)
-    await state.set_state(TemplateForm.format)
-    await message.answer(
-        length_text(text) + "\n\n" + _("Which kind of message is it for?"),
-        reply_markup=format_keyboard(),
-    )
+    field, value = typed
+    await state.update_data({field: value})
+    if field == "name":
+        await state.set_state(TemplateForm.text)
+        await message.answer(_("Now send the text of the message."))
+    else:
+        await state.set_state(TemplateForm.format)
+        await message.answer(
+            length_text(value) + "\n\n" + _("Which kind of message is it for?"),
+            reply_markup=format_keyboard(),
+        )
 
 
 @router.callback_query(TemplateForm.format, TpFormat.filter(F.format == MORE))

@@ -5,23 +5,21 @@ from __future__ import annotations
 from typing import Any
 
 from aiogram import F, Router
+from aiogram.filters import StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message
 from aiogram.utils.i18n import gettext as _
 
-from bot.errors import explain
 from bot.middlewares import ACCOUNT_FLAG
 from bot.services.audit import audited
-from bot.services.confirmations import ConfirmationService
 from bot.smsc import SmscClient, SmscError
 from bot.smsc.models import Template
-from bot.storage.accounts import Account
 from bot.storage.audit import AuditLog
-from bot.ui import NOT_COMMAND, Cf, ask
+from bot.ui import NOT_COMMAND, Cf, ask, refused
 from bot.ui import show_in_place as show
 from bot.ui import user_id_of as user_id
 from handlers.confirm import Asked, Tap, ask_delete
-from handlers.templates.add import check_name, check_text
+from handlers.templates.add import check_field
 from handlers.templates.browse import find, open_card, recalled, remember
 from handlers.templates.data import TemplateEdit, TpAct, TpAction, TpCard
 from handlers.templates.views import back_markup, open_markup
@@ -65,12 +63,13 @@ async def save_edit(
     state: FSMContext,
     smsc: SmscClient,
     audit: AuditLog,
-    *,
-    name: str | None = None,
-    text: str | None = None,
+    field: str,
+    value: str,
 ) -> None:
+    """Send a template's new name or text (``field``), with its other fields as last read."""
     data = await state.get_data()
     template_id = int(data.get("id", 0))
+    name, text = (value, None) if field == "name" else (None, value)
     action = "template.rename" if name is not None else "template.text"
     try:
         template = Template.model_validate(data["template"])
@@ -89,11 +88,8 @@ async def save_edit(
             smsc.change_template(template, name=name, message=text),
         )
     except SmscError as exc:
-        if exc.code == 3:
-            await state.clear()
-            await message.answer(_("This template no longer exists."))
-            return
-        await message.answer(explain(exc) + "\n" + _("Send it again, or /cancel."))
+        gone = _("This template no longer exists.")
+        await refused(message, state, exc, _("Send it again, or /cancel."), instead=gone)
         return
     await state.clear()
     changes = {"name": name} if name is not None else {"message": text}
@@ -101,35 +97,22 @@ async def save_edit(
     await message.answer(_("Saved."), reply_markup=open_markup(template_id))
 
 
-@router.message(TemplateEdit.name, NOT_COMMAND, flags={ACCOUNT_FLAG: True})
-async def got_new_name(
+@router.message(
+    StateFilter(TemplateEdit.name, TemplateEdit.text), NOT_COMMAND, flags={ACCOUNT_FLAG: True}
+)
+async def got_change(
     message: Message, state: FSMContext, smsc: SmscClient, audit: AuditLog
 ) -> None:
-    name = await check_name(message)
-    if name is not None:
-        await save_edit(message, state, smsc, audit, name=name)
-
-
-@router.message(TemplateEdit.text, NOT_COMMAND, flags={ACCOUNT_FLAG: True})
-async def got_new_text(
-    message: Message, state: FSMContext, smsc: SmscClient, audit: AuditLog
-) -> None:
-    text = await check_text(message)
-    if text is not None:
-        await save_edit(message, state, smsc, audit, text=text)
+    typed = await check_field(message, await state.get_state())
+    if typed is not None:
+        await save_edit(message, state, smsc, audit, *typed)
 
 
 @router.callback_query(TpAct.filter(F.action == TpAction.DELETE), flags={ACCOUNT_FLAG: True})
-async def start_delete(
-    query: CallbackQuery,
-    callback_data: TpAct,
-    account: Account,
-    confirmations: ConfirmationService,
-) -> None:
+async def start_delete(query: CallbackQuery, callback_data: TpAct, **data: Any) -> None:
     await ask_delete(
         query,
-        confirmations,
-        account,
+        data,
         action="tpdel",
         payload={"template": str(callback_data.id)},
         question=_("Delete this template?"),

@@ -60,7 +60,7 @@ async def test_this_month_table_with_totals_and_a_breakdown(
     table = (await user.expect_edit()).text or ""
     assert "alpha: 15 messages, spent 33.00\xa0₽, credited 500.00\xa0₽" in table
     assert "beta: 3 messages, spent 6.45\xa0₽, credited 0.00\xa0₽" in table
-    assert "Total: 18 messages, spent 39.45\xa0₽, credited 500.00\xa0₽" in table
+    assert "All subclients: 18 messages, spent 39.45\xa0₽, credited 500.00\xa0₽" in table
     # Biggest spender first.
     assert table.index("alpha") < table.index("beta")
     await user.press(picker, "alpha")
@@ -86,7 +86,7 @@ async def test_typed_periods_refuse_what_cannot_be_and_clamp_the_future(
         ("31.02.2024-01.03.2024", "no such day"),
         ("10.03.2024-01.03.2024", "ends before it starts"),
         (f"{tomorrow:%d.%m.%Y}-{tomorrow + timedelta(days=5):%d.%m.%Y}", "starts in the future"),
-        ("March", "dd.mm.yyyy-dd.mm.yyyy"),
+        ("Martember", "not a period I know"),
     )
     before = len(smsc.requests)
     for typed, words in refusals:
@@ -114,7 +114,7 @@ async def test_stats_with_a_login_opens_that_subclient(
     await user.send("/stats alpha 01.06.2024-30.06.2024")
     assert "2 messages, spent 4.30\xa0₽" in ((await user.expect_message()).text or "")
     await user.send("/stats alpha beta")
-    assert "Use /stats, /stats <login>" in ((await user.expect_message()).text or "")
+    assert "Use /stats, /stats <period>" in ((await user.expect_message()).text or "")
 
 
 async def test_a_long_table_is_shortened_and_sent_as_csv(
@@ -130,14 +130,16 @@ async def test_a_long_table_is_shortened_and_sent_as_csv(
     table = await pick(user, "/stats", "Today")
     text = table.text or ""
     assert len(text) <= 4096 and "more lines: the whole table is in the file" in text
-    assert "Total: 11,325 messages, spent 11,325.00\xa0₽" in text
-    assert len(table.button_texts) == 41  # 40 subclients and "Another period"
+    assert "All subclients: 11,325 messages, spent 11,325.00\xa0₽" in text
+    # 40 subclients, two trends, two spend charts, CSV, Excel and "Another period".
+    assert len(table.button_texts) == 47
     document = (await user.expect_message()).document
     assert document is not None and (document.file_name or "").endswith(".csv")
     rows = list(csv.reader(io.StringIO(document.content.decode("utf-8-sig"))))
     assert rows[0] == ["login", "messages", "spent", "credited", "currency"]
-    assert len(rows) == 1 + 150 + 1
-    assert rows[1] == ["client-149", "150", "150.00", "0.00", "RUB"]
+    assert len(rows) == 1 + 1 + 150 + 1
+    assert rows[1] == ["(own)", "0", "0.00", "0.00", "RUB"]
+    assert rows[2] == ["client-149", "150", "150.00", "0.00", "RUB"]
     assert rows[-1] == ["TOTAL", "11325", "11325.00", "0.00", "RUB"]
 
 

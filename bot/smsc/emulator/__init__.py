@@ -4,6 +4,7 @@ Run it standalone with ``python -m bot.smsc.emulator --port 8099``.
 """
 
 from .demo import DEMO_APIKEY, DEMO_LOGIN, DEMO_PASSWORD, DEMO_UNDELIVERABLE
+from .get import seed_messages
 from .server import Fault, RecordedRequest, SmscEmulator
 from .state import (
     Account,
@@ -12,6 +13,7 @@ from .state import (
     Group,
     LedgerEntry,
     Sender,
+    SentSms,
     Shapes,
     Subclient,
     Template,
@@ -30,8 +32,10 @@ __all__ = [
     "LedgerEntry",
     "RecordedRequest",
     "Sender",
+    "SentSms",
     "Shapes",
     "SmscEmulator",
     "Subclient",
     "Template",
+    "seed_messages",
 ]

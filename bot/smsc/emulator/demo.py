@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import random
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 from .state import (
@@ -13,6 +13,7 @@ from .state import (
     Group,
     LedgerEntry,
     Sender,
+    SentSms,
     Subclient,
     Template,
 )
@@ -125,7 +126,45 @@ def build_demo_account(
         sub = Subclient(account.new_id("user"), login, "Demo-pass-1", kind, balance=balance)
         sub.ledger = _ledger(rng, today, sms_range, top_ups)
         account.subclients[login] = sub
+    _own_messages(account, rng, today)
     return account
+
+
+# Texts of the demo account's own messages (the history of a number, its statistics).
+_TEXTS = (
+    "Ваш заказ №{n} принят. Спасибо!",
+    "Код подтверждения: {n}",
+    "Напоминаем о записи завтра в 10:00.\nОтветьте 1, чтобы подтвердить.",
+    "Your order #{n} has shipped.",
+)
+
+
+def _own_messages(account: Account, rng: random.Random, today: date) -> None:
+    """A year of the account's own messages to the demo contacts: a few a day, some failed."""
+    phones = [c.phones[0] for c in account.contacts.values()]
+    now = datetime.now()
+    start = datetime.combine(today - timedelta(days=365), datetime.min.time())
+    for day in range(366):
+        for _ in range(rng.randint(0, 6)):
+            when = start + timedelta(days=day, minutes=rng.randint(8 * 60, 21 * 60))
+            if when > now:
+                continue
+            status = rng.choice((1, 1, 1, 1, 1, 0, 20, 22))
+            account.sent.append(
+                SentSms(
+                    0,
+                    rng.choice(phones),
+                    when,
+                    rng.choice(_TEXTS).format(n=rng.randint(1000, 9999)),
+                    "SMSC.RU",
+                    status,
+                    err=0 if status in (0, 1) else rng.choice((1, 6, 13)),
+                    cost=rng.choice(OPERATORS)[2],
+                )
+            )
+    account.sent.sort(key=lambda m: m.when)
+    for message in account.sent:
+        message.int_id = account.new_id("message")
 
 
 def _ledger(

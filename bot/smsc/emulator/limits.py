@@ -32,7 +32,7 @@ def _identity(script: str, params: Params) -> Hashable:
 
 def rules_for(script: str, params: Params) -> list[Rule]:
     """The limits a request to ``script`` counts against."""
-    if script in ("phones", "templates"):
+    if script in ("phones", "templates", "get"):
         return [Rule(_identity(script, params), 3, DUPLICATE)]
     if script == "senders":
         if is_set(params, "get"):

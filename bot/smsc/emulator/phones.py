@@ -18,7 +18,7 @@ from .state import (
     parse_phone,
     split_phones,
 )
-from .wire import Answer, ApiError, Params, Row, created, ok, table
+from .wire import Answer, ApiError, Params, Row, created, found, ok, table
 
 MAX_COUNT = 1000
 
@@ -70,10 +70,7 @@ def _apply_fields(account: Account, contact: Contact, params: Params) -> None:
 
 
 def _find_contact(account: Account, params: Params) -> Contact:
-    contact = account.contact_by_phone(parse_phone(params.get("phone", "")))
-    if contact is None:
-        raise ApiError(3)
-    return contact
+    return found(account.contact_by_phone(parse_phone(params.get("phone", ""))))
 
 
 def _add(account: Account, params: Params) -> Answer:
@@ -198,10 +195,7 @@ def _find_group(account: Account, params: Params) -> Group:
     group_id = parse_int(params.get("grp"), -1)
     if group_id < 0:
         raise ApiError(1)
-    group = account.groups.get(group_id)
-    if group is None:
-        raise ApiError(3)
-    return group
+    return found(account.groups.get(group_id))
 
 
 def _chg_group(account: Account, params: Params) -> Answer:
@@ -275,9 +269,7 @@ def _add_black(call: Call) -> Answer:
 
 def _del_black(account: Account, params: Params) -> Answer:
     phone = parse_phone(params.get("phone", ""))
-    entry = next((e for e in account.black.values() if e.phone == phone), None)
-    if entry is None:
-        raise ApiError(3)
+    entry = found(next((e for e in account.black.values() if e.phone == phone), None))
     del account.black[entry.id]
     return ok()
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 from .state import OPERATOR_FIELDS, Call, Sender, is_set, parse_int
-from .wire import Answer, ApiError, Row, created, ok, table
+from .wire import Answer, ApiError, Row, created, found, ok, table
 
 _ALPHA_NAME = re.compile(r"^[A-Za-z0-9 .\-_!?&']{1,11}$")
 _DIGITAL_NAME = re.compile(r"^\d{1,15}$")
@@ -70,9 +70,7 @@ def _find(call: Call) -> Sender:
         sender = account.sender_by_name(params["sender"].strip())
     else:
         raise ApiError(1)
-    if sender is None:
-        raise ApiError(3)
-    return sender
+    return found(sender)
 
 
 def _get(call: Call) -> Answer:

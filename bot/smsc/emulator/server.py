@@ -13,7 +13,7 @@ from typing import Literal, Self
 
 from aiohttp import web
 
-from . import balance, phones, senders, templates, users
+from . import balance, get, phones, senders, templates, users
 from .demo import DEMO_UNDELIVERABLE, build_demo_account
 from .limits import CONCURRENT, IpGuard, RateWindows, rules_for
 from .state import Account, Call, CodeDesk, Shapes
@@ -38,6 +38,7 @@ SCRIPTS: dict[str, Callable[[Call], Answer]] = {
     "templates": templates.handle,
     "users": users.handle,
     "balance": balance.handle,
+    "get": get.handle,
 }
 _HTML_PAGE = (
     "<!DOCTYPE html>\n<html><head><title>502 Bad Gateway</title></head>"

@@ -42,6 +42,7 @@ _ID_BASES = {
     "sender": 3_000,
     "template": 9_000,
     "user": 40_000,
+    "message": 5_000_000,
 }
 
 
@@ -132,6 +133,21 @@ class LedgerEntry:
 
 
 @dataclass
+class SentSms:
+    """A message the account sent, as get.php get_messages lists it (``when`` in SMSC's time)."""
+
+    int_id: int
+    phone: str
+    when: datetime
+    message: str
+    sender: str = ""
+    status: int = 1
+    err: int = 0
+    cost: Decimal = Decimal("1.50")
+    sms_cnt: int = 1
+
+
+@dataclass
 class Subclient:
     """A users.php subclient; types 2, 3 and 4 spend the main account's balance."""
 
@@ -169,6 +185,10 @@ class Account:
     senders: dict[int, Sender] = field(default_factory=dict)
     templates: dict[int, Template] = field(default_factory=dict)
     subclients: dict[str, Subclient] = field(default_factory=dict)
+    # The account's own statistics (get.php get_stat): its sent messages and its ledger lines
+    # (top-ups, other charges); get_messages lists ``sent``.
+    sent: list[SentSms] = field(default_factory=list)
+    ledger: list[LedgerEntry] = field(default_factory=list)
     last_ids: dict[str, int] = field(default_factory=lambda: dict(_ID_BASES))
 
     def new_id(self, kind: str) -> int:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from .state import Call, Template, is_set, parse_int
-from .wire import Answer, ApiError, Params, Row, created, ok, table
+from .wire import Answer, ApiError, Params, Row, created, found, ok, table
 
 FORMATS = frozenset({"", "sms", "flash", "bin", "push", "mms", "call", "mail", "viber"})
 
@@ -56,10 +56,7 @@ def _find(call: Call) -> Template:
     template_id = parse_int(call.params.get("id"), -1)
     if template_id < 0:
         raise ApiError(1)
-    template = call.account.templates.get(template_id)
-    if template is None:
-        raise ApiError(3)
-    return template
+    return found(call.account.templates.get(template_id))
 
 
 def _apply(template: Template, params: Params) -> None:

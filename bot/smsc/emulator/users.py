@@ -20,7 +20,7 @@ from .state import (
     parse_int,
     parse_money,
 )
-from .wire import Answer, ApiError, Params, Row, created, ok, table
+from .wire import Answer, ApiError, Params, Row, created, found, ok, table
 
 _LOGIN = re.compile(r"^\S{1,40}$")
 OWN_BALANCE_TYPES = (0, 1)
@@ -101,10 +101,7 @@ def _find(account: Account, params: Params) -> Subclient:
     login = params.get("user", "").strip()
     if not login:
         raise ApiError(1)
-    sub = account.subclients.get(login)
-    if sub is None:
-        raise ApiError(6)
-    return sub
+    return found(account.subclients.get(login), 6)
 
 
 def _chg(account: Account, params: Params) -> Answer:

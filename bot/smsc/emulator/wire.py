@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import TypeVar
 from urllib.parse import parse_qsl
 from xml.sax.saxutils import escape, quoteattr
 
@@ -66,6 +67,9 @@ def content_type(fmt: int, charset: Charset) -> str:
     return f"{kind}; charset={charset.label}"
 
 
+T = TypeVar("T")
+
+
 class ApiError(Exception):
     """An SMSC error answer; without a description the script's usual wording is used."""
 
@@ -73,6 +77,13 @@ class ApiError(Exception):
         super().__init__(f"error {code}")
         self.code = code
         self.description = description
+
+
+def found(record: T | None, code: int = 3) -> T:
+    """The record a call names; SMSC's "not found" (error ``code``) when there is none."""
+    if record is None:
+        raise ApiError(code)
+    return record
 
 
 _DESCRIPTIONS = {

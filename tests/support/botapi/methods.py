@@ -286,6 +286,49 @@ class BotApiMethods(MessageRules):
         self._record_event(chat, ChatEvent("message", view))
         return view.raw
 
+    async def _send_photo(self, params: _Params) -> Any:
+        """An uploaded PNG or JPEG, checked as Telegram does: a real image, at most 10 MB,
+        width and height adding up to at most 10,000, a ratio of at most 20."""
+        chat = self._chat_for(params)
+        photo = params.values.get("photo")
+        upload: tuple[str | None, bytes] | None = None
+        if isinstance(photo, str) and photo.startswith("attach://"):
+            upload = params.files.get(photo.removeprefix("attach://"))
+        elif "photo" in params.files:
+            upload = params.files["photo"]
+        if upload is None:
+            raise _bad_request("there is no photo in the request")
+        name, content = upload
+        size = _image_size(content)
+        if size is None:
+            raise _bad_request("IMAGE_PROCESS_FAILED")
+        width, height = size
+        if len(content) > 10 * 1024 * 1024 or width + height > 10_000:
+            raise _bad_request("PHOTO_INVALID_DIMENSIONS")
+        if max(width, height) > 20 * min(width, height):
+            raise _bad_request("PHOTO_INVALID_DIMENSIONS")
+        stored = self._store_file(name, content, "image/png")
+        source = params.string("caption")
+        parse_mode = params.string("parse_mode")
+        caption, entities = self._format(
+            source, parse_mode, params.obj("caption_entities"), caption=True
+        )
+        inline, keyboard = self._markup(params, chat)
+        view = self._bot_message(
+            chat,
+            chat._new_message_id(),
+            text=caption or None,
+            entities=entities,
+            source=source,
+            parse_mode=parse_mode,
+            markup=inline,
+            photo=(stored, width, height),
+        )
+        chat._messages[view.message_id] = view
+        self._apply_reply_keyboard(chat, keyboard)
+        self._record_event(chat, ChatEvent("message", view))
+        return view.raw
+
     async def _send_chat_action(self, params: _Params) -> Any:
         chat = self._chat_for(params)
         action = params.string("action")
@@ -304,3 +347,22 @@ class BotApiMethods(MessageRules):
             "file_size": len(stored.content),
             "file_path": stored.file_path,
         }
+
+
+def _image_size(content: bytes) -> tuple[int, int] | None:
+    """Width and height of a PNG (its IHDR) or a JPEG (its SOF); None for anything else."""
+    if content.startswith(b"\x89PNG\r\n\x1a\n") and content[12:16] == b"IHDR":
+        return int.from_bytes(content[16:20], "big"), int.from_bytes(content[20:24], "big")
+    if content.startswith(b"\xff\xd8"):
+        index = 2
+        while index + 9 < len(content):
+            if content[index] != 0xFF:
+                return None
+            marker = content[index + 1]
+            length = int.from_bytes(content[index + 2 : index + 4], "big")
+            if 0xC0 <= marker <= 0xCF and marker not in (0xC4, 0xC8, 0xCC):
+                height = int.from_bytes(content[index + 5 : index + 7], "big")
+                width = int.from_bytes(content[index + 7 : index + 9], "big")
+                return width, height
+            index += 2 + length
+    return None

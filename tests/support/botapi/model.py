@@ -43,6 +43,8 @@ class MessageView:
     parse_mode: str | None = None
     buttons: tuple[tuple[Button, ...], ...] = ()
     document: FileView | None = None
+    photo: FileView | None = None
+    """A photo the bot sent (sendPhoto), with the bytes it uploaded."""
     contact: Mapping[str, Any] | None = None
     edit_count: int = 0
     raw: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)

@@ -189,6 +189,7 @@ class MessageRules:
         parse_mode: str | None,
         markup: JsonDict | None,
         document: _StoredFile | None = None,
+        photo: tuple[_StoredFile, int, int] | None = None,
         edit_count: int = 0,
         date: int | None = None,
     ) -> MessageView:
@@ -200,8 +201,15 @@ class MessageRules:
         }
         if edit_count:
             raw["edit_date"] = int(time.time())
-        if document is not None:
-            raw["document"] = document.document_json()
+        if photo is not None:
+            stored, width, height = photo
+            size = {"width": width, "height": height, "file_size": len(stored.content)}
+            raw["photo"] = [
+                {"file_id": stored.file_id, "file_unique_id": stored.file_unique_id, **size}
+            ]
+        if document is not None or photo is not None:
+            if document is not None:
+                raw["document"] = document.document_json()
             if text:
                 raw["caption"] = text
                 if entities:
@@ -222,6 +230,7 @@ class MessageRules:
             parse_mode=parse_mode,
             buttons=self._buttons(markup),
             document=document.view() if document is not None else None,
+            photo=photo[0].view() if photo is not None else None,
             edit_count=edit_count,
             raw=raw,
         )

@@ -103,6 +103,7 @@ class FakeTelegram(BotApiMethods):
             "deletemycommands": self._delete_my_commands,
             "getmycommands": self._get_my_commands,
             "senddocument": self._send_document,
+            "sendphoto": self._send_photo,
             "sendchataction": self._send_chat_action,
             "getfile": self._get_file,
         }
