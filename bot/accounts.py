@@ -17,11 +17,13 @@ from datetime import UTC, datetime
 from typing import Final
 
 from bot.crypto import SecretError
+from bot.services.teams import WRITES, Role, Teams
 from bot.smsc import Credentials, Site, SmscClient, SmscConnector
 from bot.smsc.budget import Purpose
 from bot.smsc.errors import AuthPaused
 from bot.smsc.models import Balance
 from bot.storage.accounts import Account, AccountRepo
+from bot.storage.teams import TeamRepo
 
 DEMO_SITE: Final = "demo"
 AUTH_FAILED: Final = 2
@@ -48,17 +50,33 @@ class LoginPaused(Exception):
 
 
 class NotLoggedIn(Exception):
-    """The chat has no saved SMSC account."""
+    """The chat has no saved SMSC account, or the person is not in its team."""
 
 
 class NeedsRelogin(Exception):
     """SMSC refused the saved credentials (at ``rejected_at``, when known); they stay unused
-    until the user logs in again."""
+    until the owner or an admin logs in again (``can_fix``: the person asking is one)."""
 
-    def __init__(self, rejected_at: datetime | None = None, *, apikey: bool = False) -> None:
+    def __init__(
+        self, rejected_at: datetime | None = None, *, apikey: bool = False, can_fix: bool = True
+    ) -> None:
         super().__init__("the saved credentials were refused")
         self.rejected_at = rejected_at
         self.apikey = apikey
+        self.can_fix = can_fix
+
+
+class NotTheAsker(Exception):
+    """A confirmation tapped by someone other than who asked it, below admin."""
+
+
+class RoleTooLow(Exception):
+    """The person's role on the chat's account (``role``) is below what the action needs."""
+
+    def __init__(self, needed: Role, role: Role) -> None:
+        super().__init__(f"needs {needed.key}, has {role.key}")
+        self.needed = needed
+        self.role = role
 
 
 def moment(epoch: float) -> datetime:
@@ -69,6 +87,15 @@ def moment(epoch: float) -> datetime:
 class LoginResult:
     account: Account
     balance: Balance
+
+
+@dataclass(frozen=True, slots=True)
+class Access:
+    """What a person may do in a chat: the account it acts on and their role there."""
+
+    account: Account
+    role: Role
+    smsc: SmscClient
 
 
 class AccountService:
@@ -82,8 +109,11 @@ class AccountService:
         demo_connector: SmscConnector | None = None,
         demo_provision: Callable[[str, str], object] | None = None,
         forget_login: Callable[[int], Awaitable[object]] | None = None,
+        teams: Teams | None = None,
     ) -> None:
         self.repo = repo
+        self.teams = teams if teams is not None else Teams(TeamRepo(repo.conn))
+        self._names: dict[tuple[int, int], str] = {}
         self._connector = connector
         self._demo = demo_connector
         self._demo_provision = demo_provision
@@ -108,10 +138,16 @@ class AccountService:
         purpose: Purpose = Purpose.SAVED,
         user_id: int | None = None,
         newcomer: bool = False,
+        writes: frozenset[str] | None = None,
     ) -> SmscClient:
         connector, smsc_site = self._connector_for(site)
         return connector.client(
-            credentials, smsc_site, purpose=purpose, user_id=user_id, newcomer=newcomer
+            credentials,
+            smsc_site,
+            purpose=purpose,
+            user_id=user_id,
+            newcomer=newcomer,
+            writes=writes,
         )
 
     def _refused_at(self, account: Account) -> datetime | None:
@@ -188,8 +224,23 @@ class AccountService:
             verified_at=datetime.now(UTC),
             needs_relogin=False,
         )
-        await self.repo.save(account)
+        current = await self.repo.get(chat_id)
+        replaces = current is not None and await self._may_replace(current, account, user_id)
+        account = await self.repo.save(account, owner_id=user_id, new=not replaces)
         return LoginResult(account, balance)
+
+    async def _may_replace(self, current: Account, new: Account, user_id: int | None) -> bool:
+        """Whether a log-in replaces the credentials of the chat's account for its whole team
+        (else it makes a new account of the person's own): the owner's always, an admin's when
+        it is the same SMSC account (a password changed on SMSC's site)."""
+        if user_id is None:
+            return current.owner_id is None
+        member = await self.teams.repo.member(current.id, user_id)
+        role = Role.of(member.role) if member is not None else None
+        if role == Role.OWNER:
+            return True
+        same = new.auth_kind == "password" and self.identity(new) == self.identity(current)
+        return role == Role.ADMIN and same
 
     async def login_demo(self, chat_id: int) -> LoginResult:
         """Log the chat in to a fresh demo sandbox of its own on the built-in emulator."""
@@ -198,16 +249,28 @@ class AccountService:
         login, password = f"demo-{chat_id}", secrets.token_urlsafe(16)
         # Each chat gets its own copy, so one visitor's deletions never reach another's screen.
         self._demo_provision(login, password)
-        return await self.login(chat_id, DEMO_SITE, login=login, secret=password, apikey=False)
+        return await self.login(
+            chat_id, DEMO_SITE, login=login, secret=password, apikey=False, user_id=chat_id
+        )
 
     async def logout(self, chat_id: int) -> bool:
-        """Wipe the chat's credentials and any log-in under way, down to the -wal file; false
-        when there were no saved credentials."""
+        """Wipe the chat's account for its whole team and any log-in under way, down to the -wal
+        file; false when there were no saved credentials."""
         had = await self.repo.delete(chat_id)
         if self._forget_login is not None:
             await self._forget_login(chat_id)
         await self.repo.purge_wal()
         return had
+
+    async def note_name(self, account_id: int, user_id: int, name: str) -> None:
+        """Keep the member's name as Telegram shows it now (for /team and /audit)."""
+        if self._names.get((account_id, user_id)) != name:
+            await self.teams.repo.set_name(account_id, user_id, name)
+            self._names[(account_id, user_id)] = name
+
+    async def leave(self, account_id: int, user_id: int) -> bool:
+        """The person leaves the team (an owner cannot: they disconnect or hand over)."""
+        return await self.teams.repo.remove_member(account_id, user_id)
 
     def seal(self, chat_id: int, text: str) -> str:
         """Encrypt ``text`` for this chat: what a log-in conversation keeps between steps."""
@@ -231,6 +294,29 @@ class AccountService:
         if account.needs_relogin:
             raise NeedsRelogin(self._refused_at(account), apikey=account.auth_kind == "apikey")
         return account, self._client(account.site, self._credentials(account), user_id=user_id)
+
+    async def access(self, chat_id: int, user_id: int, needed: Role = Role.VIEWER) -> Access:
+        """The chat's account with a client that can write only what the person's role allows.
+
+        ``NotLoggedIn`` when the chat has no account or the person is not in its team,
+        ``RoleTooLow`` below ``needed``, ``NeedsRelogin`` when SMSC refused the credentials.
+        """
+        link, role = await self.teams.role(chat_id, user_id)
+        account = None if link is None else await self.repo.get_by_id(link.account_id, chat_id)
+        if account is None or role is None:
+            raise NotLoggedIn
+        if role < needed:
+            raise RoleTooLow(needed, role)
+        if account.needs_relogin:
+            raise NeedsRelogin(
+                self._refused_at(account),
+                apikey=account.auth_kind == "apikey",
+                can_fix=role >= Role.ADMIN,
+            )
+        client = self._client(
+            account.site, self._credentials(account), user_id=user_id, writes=WRITES[role]
+        )
+        return Access(account, role, client)
 
     async def rejected(self, chat_id: int) -> Account | None:
         """SMSC refused the saved credentials: stop using them until the next log-in."""

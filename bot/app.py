@@ -30,6 +30,7 @@ from bot.middlewares import (
     AccountMiddleware,
     AccountToolsMiddleware,
     AllowlistMiddleware,
+    GroupReplyMiddleware,
     Handler,
     HeartbeatMiddleware,
     OnceMiddleware,
@@ -189,6 +190,7 @@ async def build_app(settings: Settings, *, clock: Callable[[], float] = time.tim
         accounts=accounts,
         audit=audit,
         confirmations=ConfirmationService(ConfirmationRepo(db)),
+        teams=accounts.teams,
         trends=Trends(StatFigures(db)),
     )
     in_flight = InFlight()
@@ -199,14 +201,18 @@ async def build_app(settings: Settings, *, clock: Callable[[], float] = time.tim
     dp.update.outer_middleware(AllowlistMiddleware(settings.allowed_user_ids))
     dp.update.outer_middleware(ChatLocaleMiddleware(i18n, LanguagePrefs(repo)))
     dp.update.outer_middleware(ErrorLayerMiddleware(accounts))
-    # Before the account middleware: a button is answered even when the chat has no account.
-    dp.callback_query.middleware(CallbackAnswerMiddleware(pre=True))
+    # Before buttons are answered: a role too low for a button is said in an alert on it (the
+    # error layer answers a button whose chat has no account).
     account_middleware = AccountMiddleware(accounts)
     dp.message.middleware(account_middleware)
     dp.callback_query.middleware(account_middleware)
+    dp.callback_query.middleware(CallbackAnswerMiddleware(pre=True))
     tools = AccountToolsMiddleware(PhoneBooks(), BlackLists())
     dp.message.middleware(tools)
     dp.callback_query.middleware(tools)
+    group_reply = GroupReplyMiddleware()
+    dp.message.middleware(group_reply)
+    dp.callback_query.middleware(group_reply)
     dp.include_routers(*get_routers())
 
     heartbeat = Heartbeat(settings.data_dir)

@@ -33,9 +33,12 @@ COMMANDS: tuple[tuple[str, str], ...] = (
     ("subclients", N_("Subclients: create, change, top up")),
     ("stats", N_("Messages and spend: yours and your subclients'")),
     ("history", N_("What was sent to a phone number")),
+    ("team", N_("Your team: members, roles, invitations")),
+    ("link", N_("Link a group chat to your team's account")),
+    ("audit", N_("Who changed what, latest first")),
     ("lang", N_("Language: English or Russian")),
     ("cancel", N_("Stop what you are doing now")),
-    ("logout", N_("Log out and forget the saved credentials")),
+    ("logout", N_("Leave the team, or disconnect the account")),
     ("start", N_("What this bot does and where to begin")),
 )
 
@@ -49,7 +52,9 @@ HELP_GROUPS: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = tuple(
         (N_("Black list"), ("black", "unblack")),
         (N_("Contacts"), ("contacts", "addcontact", "groups")),
         (N_("Sending"), ("senders", "templates")),
-        (N_("Subclients"), ("subclients", "stats")),
+        (N_("Statistics"), ("stats", "history")),
+        (N_("Subclients"), ("subclients",)),
+        (N_("Team"), ("team", "link", "audit")),
         (N_("Settings"), ("lang", "cancel", "logout", "help")),
     )
 )

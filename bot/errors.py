@@ -27,11 +27,20 @@ from aiogram.types import (
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.i18n import ngettext
 
-from bot.accounts import AUTH_FAILED, AccountService, NeedsRelogin, NotLoggedIn, moment
+from bot.accounts import (
+    AUTH_FAILED,
+    AccountService,
+    NeedsRelogin,
+    NotLoggedIn,
+    NotTheAsker,
+    RoleTooLow,
+    moment,
+)
 from bot.i18n import fmt_time, fmt_when
 from bot.middlewares import Handler
+from bot.services.teams import Role
 from bot.smsc import SmscBadResponse, SmscError, SmscUnavailable
-from bot.smsc.errors import AuthPaused, CredentialsRefused
+from bot.smsc.errors import AuthPaused, CredentialsRefused, WriteRefused
 from bot.text import CALLBACK_DATA_LIMIT
 
 log = logging.getLogger(__name__)
@@ -85,6 +94,35 @@ def refused_text(rejected_at: datetime | None, apikey: bool) -> str:
             "password was changed on SMSC's site, send the new one with /login."
         )
     return text.format(when=fmt_when(rejected_at))
+
+
+def role_name(role: Role) -> str:
+    names = {
+        Role.VIEWER: _("viewer"),
+        Role.OPERATOR: _("operator"),
+        Role.ADMIN: _("admin"),
+        Role.OWNER: _("owner"),
+    }
+    return names[role]
+
+
+def role_refused_text(needed: Role, role: Role | None) -> str:
+    """A person's role is below what they asked for."""
+    if role is None:
+        return _("Your role in this team does not allow this. Nothing was changed.")
+    return _(
+        "Your role in this team ({role}) cannot do this: it takes {needed} or higher. "
+        "Nothing was changed; the owner or an admin can change your role in /team."
+    ).format(role=role_name(role), needed=role_name(needed))
+
+
+def attention_text() -> str:
+    """Told to members below admin when SMSC stopped accepting the account's credentials."""
+    return _(
+        "The team's SMSC account needs attention: SMSC no longer accepts its saved password "
+        "or key. The owner or an admin has to send the new one with /login in a private chat "
+        "with me. Nothing was sent to SMSC."
+    )
 
 
 # The codes each script's page lists (balance.php's from NOTES.md). A code a page does not list
@@ -250,10 +288,28 @@ class ErrorLayerMiddleware(BaseMiddleware):
     async def _answer(self, exc: Exception, update: Update, data: dict[str, Any]) -> None:
         chat = data.get("event_chat")
         markup: InlineKeyboardMarkup | None = None
+        if isinstance(exc, RoleTooLow | NotTheAsker | WriteRefused):
+            if isinstance(exc, RoleTooLow):
+                text = role_refused_text(exc.needed, exc.role)
+            elif isinstance(exc, NotTheAsker):
+                text = _(
+                    "Only the person who asked this, or the team's owner or an admin, can "
+                    "answer it. Nothing was done."
+                )
+            else:
+                text = role_refused_text(Role.ADMIN, None)
+            log.info("refused in chat %s: %s", chat and chat.id, exc)
+            if update.callback_query is not None:
+                # On the button itself, seen only by who tapped it.
+                with contextlib.suppress(TelegramBadRequest):
+                    await update.callback_query.answer(text, show_alert=True)
+                    return
+            await self._send(update, data, text, None)
+            return
         if isinstance(exc, NotLoggedIn):
             text = _("You are not logged in to SMSC yet. Send /login to connect your account.")
         elif isinstance(exc, NeedsRelogin):
-            text = refused_text(exc.rejected_at, exc.apikey)
+            text = refused_text(exc.rejected_at, exc.apikey) if exc.can_fix else attention_text()
         elif isinstance(exc, SmscError):
             text = smsc_error_text(exc)
             if exc.code == AUTH_FAILED and chat is not None:
@@ -263,7 +319,11 @@ class ErrorLayerMiddleware(BaseMiddleware):
                     if isinstance(exc, CredentialsRefused)
                     else datetime.now(UTC)
                 )
-                if account is not None:
+                user = data.get("event_from_user")
+                _link, role = await self.accounts.teams.role(chat.id, user.id if user else 0)
+                if account is not None and (role or Role.VIEWER) < Role.ADMIN:
+                    text = attention_text()
+                elif account is not None:
                     text = refused_text(when, account.auth_kind == "apikey")
             log.info(
                 "SMSC error %s on %s shown to chat %s", exc.code, exc.command, chat and chat.id

@@ -4,9 +4,10 @@ what every outgoing text must be (Telegram's limits, no characters that hide or 
 from __future__ import annotations
 
 import asyncio
+import html
 import logging
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, Final
 
 from aiogram import BaseMiddleware, Bot
 from aiogram.client.default import Default
@@ -14,15 +15,19 @@ from aiogram.client.session.middlewares.base import BaseRequestMiddleware, NextR
 from aiogram.dispatcher.flags import get_flag
 from aiogram.enums import ChatType, ParseMode
 from aiogram.exceptions import TelegramRetryAfter
+from aiogram.fsm.context import FSMContext
 from aiogram.methods import AnswerCallbackQuery, GetUpdates, TelegramMethod
 from aiogram.methods.base import TelegramType
-from aiogram.types import Chat, InlineKeyboardMarkup, TelegramObject, Update, User
+from aiogram.types import Chat, ForceReply, InlineKeyboardMarkup, TelegramObject, Update, User
+from aiogram.utils.i18n import gettext as _
 
-from bot.accounts import AccountService
+from bot.accounts import AccountService, NotLoggedIn, NotTheAsker
 from bot.health import Heartbeat
 from bot.phones import region_for_site
 from bot.services.blacklist import BlackLists
 from bot.services.phonebook import PhoneBooks
+from bot.services.teams import Role
+from bot.storage.audit import ACTOR_NAME
 from bot.storage.updates import UpdateJournal
 from bot.text import (
     CALLBACK_ANSWER_LIMIT,
@@ -40,6 +45,12 @@ log = logging.getLogger(__name__)
 Handler = Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]]
 
 ACCOUNT_FLAG = "account"
+# The least role a handler flagged ``account`` needs (bot.services.teams.Role); viewer if unset.
+ROLE_FLAG = "role"
+# The flags of handlers that change contacts, groups, the black list or templates, and of those
+# that change sender names, subclients or the team (docs/teams.md has the table).
+OPERATOR_FLAGS: Final = {ACCOUNT_FLAG: True, ROLE_FLAG: Role.OPERATOR}
+ADMIN_FLAGS: Final = {ACCOUNT_FLAG: True, ROLE_FLAG: Role.ADMIN}
 
 
 class Gate(BaseMiddleware):
@@ -101,18 +112,32 @@ class OnceMiddleware(Gate):
 
 
 class AccountMiddleware(Gate):
-    """Hands ``account`` and ``smsc`` to handlers flagged ``account``; raises when there is none."""
+    """Hands ``account``, ``smsc`` and ``role`` to handlers flagged ``account``, checking the
+    handler's ``role`` flag (default viewer) against the role of whoever sent the message or
+    tapped, at that moment; raises ``NotLoggedIn``, ``RoleTooLow`` or ``NotTheAsker``.
+
+    Runs before buttons are answered, so a refusal can be an alert on the button.
+    """
 
     def __init__(self, accounts: AccountService) -> None:
         self.accounts = accounts
 
     async def admit(self, event: TelegramObject, data: dict[str, Any]) -> bool:
+        user: User | None = data.get("event_from_user")
+        if user is not None:
+            ACTOR_NAME.set(user.full_name)
         if get_flag(data, ACCOUNT_FLAG):
             chat = data["event_chat"]
-            user: User | None = data.get("event_from_user")
-            data["account"], data["smsc"] = await self.accounts.client_for(
-                chat.id, user.id if user else None
-            )
+            if user is None:
+                raise NotLoggedIn
+            needed = get_flag(data, ROLE_FLAG, default=Role.VIEWER)
+            access = await self.accounts.access(chat.id, user.id, needed)
+            asked = data.get("asked")
+            # A confirmation is answered by whoever asked it, or by an owner or admin.
+            if asked is not None and asked.asked_by != user.id and access.role < Role.ADMIN:
+                raise NotTheAsker
+            data["account"], data["smsc"], data["role"] = access.account, access.smsc, access.role
+            await self.accounts.note_name(access.account.id, user.id, user.full_name)
         return True
 
 
@@ -131,6 +156,37 @@ class AccountToolsMiddleware(Gate):
             data["black"] = self.black_lists.of(smsc)
             data["region"] = region_for_site(account.site)
         return True
+
+
+class GroupReplyMiddleware(BaseMiddleware):
+    """In a group, a handler that leaves its sender in a conversation step gets a prompt to reply.
+
+    Under Telegram's privacy mode the bot sees only commands and replies to its own messages in
+    a group, so a typed answer must be a reply: a selective ForceReply, shown to that person only
+    (they are mentioned in it), makes their app start one.
+    """
+
+    async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
+        chat: Chat | None = data.get("event_chat")
+        user: User | None = data.get("event_from_user")
+        state: FSMContext | None = data.get("state")
+        if chat is None or chat.type == ChatType.PRIVATE or user is None or state is None:
+            return await handler(event, data)
+        before = await state.get_state()
+        result = await handler(event, data)
+        after = await state.get_state()
+        if after is not None and after != before:
+            bot: Bot = data["bot"]
+            mention = f'<a href="tg://user?id={user.id}">{html.escape(user.full_name)}</a>'
+            await bot.send_message(
+                chat.id,
+                _(
+                    "{name}, answer with a reply to this message: in a group I see only "
+                    "replies to my messages."
+                ).format(name=mention),
+                reply_markup=ForceReply(selective=True),
+            )
+        return result
 
 
 class RetryAfterMiddleware(BaseRequestMiddleware):

@@ -24,10 +24,11 @@ def get_routers() -> list[Router]:
 
     # Feature routers take their own confirmations; what is left of them goes to confirm's.
     # The fallback router catches everything, so it must stay last.
+    # account before start: its deep links (/start login, /start j<invitation>) are /start too.
     routers = [
+        account.router,
         start.router,
         language.router,
-        account.router,
         number.router,
         contacts.router,
         groups.router,

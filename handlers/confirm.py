@@ -22,6 +22,7 @@ from aiogram.utils.i18n import gettext as _
 from bot.errors import StaleButton, explain
 from bot.services.confirmations import CHANGE_TTL, ConfirmationService, Refusal, account_key
 from bot.smsc import SmscBadResponse, SmscError, SmscUnavailable
+from bot.smsc.errors import WriteRefused
 from bot.storage.accounts import Account
 from bot.storage.audit import AuditLog
 from bot.storage.confirmations import Confirmation
@@ -160,6 +161,10 @@ async def perform(
     chat_id, user = chat_of(query), query.from_user.id
     try:
         await call()
+    except WriteRefused:
+        # The tapper's role cannot make this change: nothing was sent.
+        await confirmations.release(record.id)
+        raise
     except SmscError as exc:
         if exc.local:
             # Refused by the client on SMSC's behalf: nothing was sent.

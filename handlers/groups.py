@@ -14,7 +14,7 @@ from aiogram.utils.i18n import gettext as _
 from aiogram.utils.i18n import ngettext
 
 from bot.i18n import fmt_number
-from bot.middlewares import ACCOUNT_FLAG
+from bot.middlewares import ACCOUNT_FLAG, OPERATOR_FLAGS
 from bot.services.audit import audited
 from bot.services.phonebook import NAME_LIMIT, PhoneBook, valid_name
 from bot.smsc.models import Group
@@ -133,21 +133,19 @@ async def open_group(query: CallbackQuery, callback_data: GrOpen, book: PhoneBoo
     await show_in_place(query, *group_view(group))
 
 
-@router.callback_query(GrNew.filter())
+@router.callback_query(GrNew.filter(), flags=OPERATOR_FLAGS)
 async def ask_new(query: CallbackQuery, state: FSMContext) -> None:
     await ask(query, state, GroupEdit.new, _("Send the name of the new group."))
 
 
-@router.callback_query(GrAct.filter(F.a == "rn"))
+@router.callback_query(GrAct.filter(F.a == "rn"), flags=OPERATOR_FLAGS)
 async def ask_rename(query: CallbackQuery, callback_data: GrAct, state: FSMContext) -> None:
     await ask(
         query, state, GroupEdit.rename, _("Send the new name of the group."), group=callback_data.g
     )
 
 
-@router.message(
-    StateFilter(GroupEdit.new, GroupEdit.rename), NOT_COMMAND, flags={ACCOUNT_FLAG: True}
-)
+@router.message(StateFilter(GroupEdit.new, GroupEdit.rename), NOT_COMMAND, flags=OPERATOR_FLAGS)
 async def got_name(message: Message, state: FSMContext, book: PhoneBook, audit: AuditLog) -> None:
     """A group's name, checked the same way for a new group and a renamed one."""
     name = valid_name(message.text or "")
@@ -184,7 +182,7 @@ async def got_name(message: Message, state: FSMContext, book: PhoneBook, audit: 
 router.message(StateFilter(GroupEdit.new, GroupEdit.rename), not_command)(expected_text)
 
 
-@router.callback_query(GrAct.filter(F.a == "del"), flags={ACCOUNT_FLAG: True})
+@router.callback_query(GrAct.filter(F.a == "del"), flags=OPERATOR_FLAGS)
 async def ask_delete(
     query: CallbackQuery,
     callback_data: GrAct,
@@ -210,7 +208,7 @@ async def ask_delete(
     )
 
 
-@router.callback_query(Cf.filter(), Asked("grdel"), flags={ACCOUNT_FLAG: True})
+@router.callback_query(Cf.filter(), Asked("grdel"), flags=OPERATOR_FLAGS)
 async def confirm_delete(query: CallbackQuery, book: PhoneBook, **data: Any) -> None:
     tap = Tap.of(query, data)
     group_id = int(tap.asked.payload.get("group", "0"))

@@ -17,7 +17,7 @@ from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import gettext as _
 
-from bot.middlewares import ACCOUNT_FLAG
+from bot.middlewares import ACCOUNT_FLAG, OPERATOR_FLAGS
 from bot.phones import digits_of, display_stored, find_phones, parse_phone
 from bot.services.audit import audited
 from bot.services.blacklist import NO_RECORDS, BlackList
@@ -164,7 +164,7 @@ async def open_card(
 
 
 @router.callback_query(
-    Nc.filter((F.a == "b") & F.t.in_({int(t) for t in BlackType})), flags={ACCOUNT_FLAG: True}
+    Nc.filter((F.a == "b") & F.t.in_({int(t) for t in BlackType})), flags=OPERATOR_FLAGS
 )
 async def block(
     query: CallbackQuery,
@@ -186,7 +186,7 @@ async def block(
     await show_in_place(query, *card_view(await look_up(black, book, digits), region, lead))
 
 
-@router.callback_query(Nc.filter(F.a == "u"), flags={ACCOUNT_FLAG: True})
+@router.callback_query(Nc.filter(F.a == "u"), flags=OPERATOR_FLAGS)
 async def ask_unblock(query: CallbackQuery, callback_data: Nc, region: str, **data: Any) -> None:
     number = esc(display_stored(callback_data.p, region))
     await ask_confirmation(
@@ -199,7 +199,7 @@ async def ask_unblock(query: CallbackQuery, callback_data: Nc, region: str, **da
     )
 
 
-@router.callback_query(Cf.filter(), Asked("ncunblock"), flags={ACCOUNT_FLAG: True})
+@router.callback_query(Cf.filter(), Asked("ncunblock"), flags=OPERATOR_FLAGS)
 async def confirm_unblock(
     query: CallbackQuery, black: BlackList, book: PhoneBook, region: str, **data: Any
 ) -> None:

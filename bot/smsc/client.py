@@ -25,7 +25,7 @@ import httpx
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from bot.smsc.budget import AuthBudget, Lease, MemoryBudgetStore, Outcome, Purpose
-from bot.smsc.errors import SmscBadResponse, SmscError, SmscUnavailable
+from bot.smsc.errors import SmscBadResponse, SmscError, SmscUnavailable, WriteRefused
 from bot.smsc.limits import AccountLimits, Clock, HostCooldown
 from bot.smsc.models import (
     AccountStat,
@@ -259,11 +259,14 @@ class SmscConnector:
         purpose: Purpose = Purpose.SAVED,
         user_id: int | None = None,
         newcomer: bool = False,
+        writes: frozenset[str] | None = None,
     ) -> SmscClient:
         """A client for one account; cheap, make one per request if that is convenient.
 
         ``purpose``, ``user_id`` and ``newcomer`` place its requests in the failed-authorisation
         budget (``bot.smsc.budget``): a log-in check of typed credentials, or saved ones.
+        ``writes``: the scripts it may change anything with (None: all); others raise
+        ``WriteRefused`` without a request.
         """
         hosts = self._hosts(site)
         key = (hosts[0], credentials.identity)
@@ -284,7 +287,7 @@ class SmscConnector:
             user_id=user_id,
             newcomer=newcomer,
         )
-        return SmscClient(self, credentials, hosts, limits, lease)
+        return SmscClient(self, credentials, hosts, limits, lease, writes)
 
     async def aclose(self) -> None:
         if self._own_http:
@@ -301,8 +304,10 @@ class SmscClient:
         hosts: Sequence[str],
         limits: AccountLimits,
         lease: Callable[..., AbstractAsyncContextManager[Lease]],
+        writes: frozenset[str] | None = None,
     ) -> None:
         self._connector = connector
+        self._writes = writes
         self._credentials = credentials
         self._hosts = list(hosts)
         self._limits = limits
@@ -329,6 +334,8 @@ class SmscClient:
         listing: bool = False,
     ) -> Any:
         name = f"{script}.{command}"
+        if write and self._writes is not None and script not in self._writes:
+            raise WriteRefused(name)
         remaining = self._connector.cooldown.remaining(self._hosts[0])
         if remaining:
             raise SmscError(

@@ -89,3 +89,10 @@ class CredentialsRefused(SmscError):
     def __init__(self, command: str, *, rejected_at: float) -> None:
         super().__init__(command, 2, "credentials refused before", local=True)
         self.rejected_at = rejected_at
+
+
+class WriteRefused(SmscClientError):
+    """Refused locally, nothing sent: this client may not write with ``command``'s script."""
+
+    def __init__(self, command: str) -> None:
+        super().__init__(command, "this client may not make this change")

@@ -2,10 +2,24 @@
 
 from __future__ import annotations
 
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import datetime
 
 import aiosqlite
+
+# The name of the person the current update comes from, set once per update (bot.middlewares):
+# every entry names who made the change, without each caller passing it.
+ACTOR_NAME: ContextVar[str | None] = ContextVar("actor_name", default=None)
+
+
+_COLUMNS = (
+    "SELECT id, at, chat_id, user_id, action, target, result, detail, account_id, user_name"
+    " FROM audit_log WHERE "
+)
+_RECENT = _COLUMNS + "chat_id = ? ORDER BY id DESC LIMIT ?"
+_OF_ACCOUNT = _COLUMNS + "account_id = ? ORDER BY id DESC LIMIT ?"
+_OF_ACCOUNT_BEFORE = _COLUMNS + "account_id = ? AND id < ? ORDER BY id DESC LIMIT ?"
 
 
 @dataclass(frozen=True, slots=True)
@@ -20,6 +34,8 @@ class AuditEntry:
     target: str | None
     result: str
     detail: str | None
+    account_id: int | None = None
+    user_name: str | None = None
 
 
 class AuditLog:
@@ -42,20 +58,31 @@ class AuditLog:
         result: str,
         detail: str | None = None,
     ) -> None:
-        """Append an entry (committed on return); never pass a secret in any field."""
+        """Append an entry (committed on return); never pass a secret in any field.
+
+        It is filed under the account the chat acts on at that moment, with the actor's name.
+        """
         await self._conn.execute(
-            "INSERT INTO audit_log (chat_id, user_id, action, target, result, detail)"
-            " VALUES (?, ?, ?, ?, ?, ?)",
-            (chat_id, user_id, action, target, result, detail),
+            "INSERT INTO audit_log (chat_id, user_id, action, target, result, detail,"
+            " account_id, user_name) VALUES (?, ?, ?, ?, ?, ?,"
+            " (SELECT c.account_id FROM chats c WHERE c.chat_id = ?), ?)",
+            (chat_id, user_id, action, target, result, detail, chat_id, ACTOR_NAME.get()),
         )
 
     async def recent(self, chat_id: int, limit: int = 20) -> list[AuditEntry]:
         """Return the chat's latest `limit` entries, newest first."""
-        rows = await self._conn.execute_fetchall(
-            "SELECT id, at, chat_id, user_id, action, target, result, detail FROM audit_log"
-            " WHERE chat_id = ? ORDER BY id DESC LIMIT ?",
-            (chat_id, limit),
-        )
+        return await self._select(_RECENT, (chat_id, limit))
+
+    async def of_account(
+        self, account_id: int, limit: int = 20, before: int | None = None
+    ) -> list[AuditEntry]:
+        """The account's latest `limit` entries older than entry ``before``, newest first."""
+        if before is None:
+            return await self._select(_OF_ACCOUNT, (account_id, limit))
+        return await self._select(_OF_ACCOUNT_BEFORE, (account_id, before, limit))
+
+    async def _select(self, query: str, args: tuple[int, ...]) -> list[AuditEntry]:
+        rows = await self._conn.execute_fetchall(query, args)
         return [
             AuditEntry(
                 id=row[0],
@@ -66,6 +93,8 @@ class AuditLog:
                 target=row[5],
                 result=row[6],
                 detail=row[7],
+                account_id=row[8],
+                user_name=row[9],
             )
             for row in rows
         ]

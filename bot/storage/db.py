@@ -139,6 +139,99 @@ MIGRATIONS: tuple[str, ...] = (
         PRIMARY KEY (account, span, start)
     );
     """,
+    # 7: teams (issue 12, bot.storage.teams): an SMSC account has an id of its own and an owner,
+    # people are its members with a role, chats point at the account they act on, invitations.
+    # A private-chat log-in becomes a team of one owned by its user; a group log-in is owned by
+    # the user the audit log names as its last successful log-in (no owner when it names nobody),
+    # and the group stays linked with the role viewer. Portable SQL: no SQLite-only functions.
+    """
+    ALTER TABLE accounts RENAME TO accounts_v5;
+    ALTER TABLE subclients RENAME TO subclients_v5;
+
+    CREATE TABLE accounts (
+        id INTEGER PRIMARY KEY,
+        owner_id INTEGER,
+        -- The number bound into the encrypted secret (bot.crypto): the chat id for log-ins saved
+        -- before teams, a random number since. Unique, so a token copied to another row fails.
+        seal INTEGER NOT NULL UNIQUE,
+        site TEXT NOT NULL,
+        login TEXT,
+        auth_kind TEXT NOT NULL CHECK (auth_kind IN ('password', 'apikey')),
+        secret BLOB NOT NULL,
+        verified_at TEXT,
+        needs_relogin INTEGER NOT NULL DEFAULT 0 CHECK (needs_relogin IN (0, 1)),
+        CHECK (auth_kind = 'apikey' OR login IS NOT NULL)
+    );
+    INSERT INTO accounts
+        (owner_id, seal, site, login, auth_kind, secret, verified_at, needs_relogin)
+    SELECT
+        CASE WHEN a.chat_id > 0 THEN a.chat_id ELSE (
+            SELECT l.user_id FROM audit_log l
+            WHERE l.chat_id = a.chat_id AND l.action = 'login' AND l.result = 'ok'
+                AND l.user_id IS NOT NULL
+            ORDER BY l.id DESC LIMIT 1
+        ) END,
+        a.chat_id, a.site, a.login, a.auth_kind, a.secret, a.verified_at, a.needs_relogin
+    FROM accounts_v5 a ORDER BY a.chat_id DESC;
+
+    CREATE TABLE members (
+        account_id INTEGER NOT NULL REFERENCES accounts (id) ON DELETE CASCADE,
+        user_id INTEGER NOT NULL,
+        role TEXT NOT NULL CHECK (role IN ('viewer', 'operator', 'admin', 'owner')),
+        name TEXT NOT NULL DEFAULT '',
+        added_at REAL,
+        PRIMARY KEY (account_id, user_id)
+    );
+    CREATE INDEX members_user ON members (user_id);
+    INSERT INTO members (account_id, user_id, role)
+    SELECT id, owner_id, 'owner' FROM accounts WHERE owner_id IS NOT NULL;
+
+    -- Which account a chat acts on: a private chat its user's current one (role NULL: the
+    -- user's own), a linked group the account and the role its members have there.
+    CREATE TABLE chats (
+        chat_id INTEGER PRIMARY KEY,
+        account_id INTEGER NOT NULL REFERENCES accounts (id) ON DELETE CASCADE,
+        role TEXT CHECK (role IN ('viewer', 'operator', 'admin')),
+        linked_by INTEGER
+    );
+    INSERT INTO chats (chat_id, account_id, role)
+    SELECT seal, id, CASE WHEN seal > 0 THEN NULL ELSE 'viewer' END FROM accounts;
+    -- A group's owner with no log-in of his own goes on with that account in private too.
+    INSERT INTO chats (chat_id, account_id, role)
+    SELECT owner_id, id, NULL FROM accounts WHERE seal < 0 AND owner_id IS NOT NULL
+    ON CONFLICT (chat_id) DO NOTHING;
+
+    CREATE TABLE invitations (
+        id INTEGER PRIMARY KEY,
+        token_hash TEXT NOT NULL UNIQUE,
+        account_id INTEGER NOT NULL REFERENCES accounts (id) ON DELETE CASCADE,
+        role TEXT NOT NULL CHECK (role IN ('viewer', 'operator', 'admin')),
+        created_by INTEGER NOT NULL,
+        created_at REAL NOT NULL,
+        expires_at REAL NOT NULL,
+        used_by INTEGER,
+        used_at REAL,
+        revoked_at REAL
+    );
+
+    CREATE TABLE subclients (
+        account_id INTEGER NOT NULL REFERENCES accounts (id) ON DELETE CASCADE,
+        login TEXT NOT NULL,
+        created_at TEXT NOT NULL DEFAULT CURRENT_TIMESTAMP,
+        PRIMARY KEY (account_id, login)
+    );
+    INSERT INTO subclients (account_id, login, created_at)
+    SELECT a.id, s.login, s.created_at FROM subclients_v5 s JOIN accounts a ON a.seal = s.chat_id;
+    DROP TABLE subclients_v5;
+    DROP TABLE accounts_v5;
+
+    ALTER TABLE audit_log ADD COLUMN account_id INTEGER;
+    ALTER TABLE audit_log ADD COLUMN user_name TEXT;
+    UPDATE audit_log SET account_id = (
+        SELECT c.account_id FROM chats c WHERE c.chat_id = audit_log.chat_id
+    );
+    CREATE INDEX audit_log_account ON audit_log (account_id, id);
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

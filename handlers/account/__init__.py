@@ -1,17 +1,19 @@
-"""/login (a conversation and one-line forms), /logout, /balance.
+"""/login (a conversation and one-line forms), /logout, /balance, and teams (/team, /link,
+/unlink, /audit, invitations).
 
 ``data`` holds the states and button data, ``views`` the texts and keyboards; the handlers are
-``login`` (the conversation) and ``session`` (log-out, balance).
+``login`` (the conversation), ``session`` (log-out, balance), ``team``, ``link`` (group chats)
+and ``audit``.
 """
 
 from __future__ import annotations
 
 from aiogram import Router
 
-from handlers.account import login, session
+from handlers.account import audit, link, login, session, team
 from handlers.account.data import LOGIN_STATES, LoginForm, LoginMethod, LoginSite
 
 __all__ = ["LOGIN_STATES", "LoginForm", "LoginMethod", "LoginSite", "router"]
 
 router = Router(name="account")
-router.include_routers(login.router, session.router)
+router.include_routers(login.router, session.router, team.router, link.router, audit.router)

@@ -3,11 +3,12 @@ already sent), so their names, prefixes and fields never change."""
 
 from __future__ import annotations
 
-from typing import Final
+from typing import Annotated, Final
 
 from aiogram.filters import Command
 from aiogram.filters.callback_data import CallbackData
 from aiogram.fsm.state import State, StatesGroup
+from pydantic import Field
 
 from bot.commands import COMMANDS
 
@@ -33,3 +34,50 @@ class LoginSite(CallbackData, prefix="ls"):
 
 class LoginMethod(CallbackData, prefix="lm"):
     apikey: bool
+
+
+# -- teams (team.py, link.py, audit.py)
+
+# What SQLite's INTEGER holds: forged data beyond it is a stale button, not an overflow.
+Id = Annotated[int, Field(ge=-(2**63), lt=2**63)]
+
+
+class TmMember(CallbackData, prefix="tmm"):
+    user: Id
+
+
+class TmRole(CallbackData, prefix="tmr"):
+    user: Id
+    role: Id
+
+
+class TmRemove(CallbackData, prefix="tmx"):
+    user: Id
+
+
+class TmInvite(CallbackData, prefix="tmi"):
+    role: Id  # 0: choose
+
+
+class TmRevoke(CallbackData, prefix="tmv"):
+    id: Id
+
+
+class TmOwner(CallbackData, prefix="tmo"):
+    user: Id
+
+
+class TmSwitch(CallbackData, prefix="tms"):
+    account: Id
+
+
+class TmLeave(CallbackData, prefix="tml"):
+    pass
+
+
+class TmList(CallbackData, prefix="tmb"):
+    pass
+
+
+class AuPage(CallbackData, prefix="au"):
+    before: Id

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from aiogram import F, Router
 from aiogram.enums import ChatType
-from aiogram.filters import Command, CommandObject
+from aiogram.exceptions import TelegramBadRequest
+from aiogram.filters import Command, CommandObject, CommandStart
 from aiogram.fsm.context import FSMContext
-from aiogram.types import CallbackQuery, Message
+from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import gettext as _
 
 from bot.accounts import (
@@ -18,29 +19,63 @@ from bot.accounts import (
     LoginPaused,
     looks_like_login,
 )
-from bot.errors import paused_text, smsc_error_text
+from bot.errors import paused_text, secret_taken, smsc_error_text
 from bot.i18n import fmt_time
 from bot.smsc import Site, SmscBadResponse, SmscError, SmscUnavailable
 from bot.storage.audit import AuditLog
 from bot.ui import delete_secret, esc
 from handlers.account.data import BOT_COMMAND, LoginForm, LoginMethod, LoginSite
+from handlers.account.team import start_link
 from handlers.account.views import logged_in_text, method_keyboard, not_a_login_text, sites_keyboard
 from handlers.common import Menu
 
 router = Router(name="account.login")
 
 
+LOGIN_PAYLOAD = "login"
+
+
 async def private_only(message: Message) -> bool:
-    """True in a private chat; elsewhere say that secrets are taken only there."""
+    """True in a private chat; elsewhere a button that goes on with /login privately."""
     if message.chat.type == ChatType.PRIVATE:
         return True
+    if message.bot is None:
+        return False
+    link = await start_link(message.bot, LOGIN_PAYLOAD)
     await message.answer(
         _(
             "I take SMSC passwords and API keys only in a private chat, where nobody else "
-            "reads them. Open a chat with me and send /login there."
-        )
+            "reads them. Tap the button to go on there."
+        ),
+        reply_markup=InlineKeyboardMarkup(
+            inline_keyboard=[[InlineKeyboardButton(text=_("Log in privately"), url=link)]]
+        ),
     )
     return False
+
+
+async def scrub_group_secret(message: Message) -> None:
+    """A secret sent in a group: deleted where the bot may, else everyone is told to change it."""
+    secret_taken()
+    try:
+        await message.delete()
+    except TelegramBadRequest:
+        await message.answer(
+            _(
+                "This message looks like it carries an SMSC password or API key, and I cannot "
+                "delete it here (I am not allowed to delete messages in this group). Delete it "
+                "and change the password on SMSC's site: everyone in this chat may have seen "
+                "it. Nothing was sent to SMSC."
+            )
+        )
+        return
+    await message.answer(
+        _(
+            "I deleted a message that looked like it carried an SMSC password or API key. "
+            "If it did, change it on SMSC's site: others in this chat may have seen it. "
+            "Nothing was sent to SMSC."
+        )
+    )
 
 
 async def ask_site(message: Message, state: FSMContext, accounts: AccountService) -> None:
@@ -54,6 +89,28 @@ async def ask_site(message: Message, state: FSMContext, accounts: AccountService
     )
 
 
+# Shorter saved secrets are not looked for: too many ordinary messages would contain them.
+MIN_SECRET_SEARCHED = 6
+
+
+async def carries_saved_secret(message: Message, accounts: AccountService) -> bool:
+    """A group's message holding the saved password or key of the account the group works with."""
+    text = message.text or message.caption or ""
+    if message.chat.type == ChatType.PRIVATE or len(text) < MIN_SECRET_SEARCHED:
+        return False
+    account = await accounts.repo.get(message.chat.id)
+    return (
+        account is not None
+        and len(account.secret) >= MIN_SECRET_SEARCHED
+        and account.secret in text
+    )
+
+
+@router.message(carries_saved_secret)
+async def saved_secret_in_group(message: Message) -> None:
+    await scrub_group_secret(message)
+
+
 @router.message(Command("login"))
 async def cmd_login(
     message: Message,
@@ -65,10 +122,13 @@ async def cmd_login(
     if not command.args:
         await ask_site(message, state, accounts)
         return
+    if message.chat.type != ChatType.PRIVATE:
+        # Never checked with SMSC here: the group may have read it.
+        await scrub_group_secret(message)
+        await private_only(message)
+        return
     # A one-line form carries the secret: it leaves the chat before anything else happens.
     await delete_secret(message)
-    if not await private_only(message):
-        return
     parts = command.args.split()
     if len(parts) != 2:
         # esc: the placeholders in angle brackets would be read as HTML tags and refused.
@@ -100,6 +160,11 @@ async def cmd_login(
     await finish_login(
         message, state, accounts, audit, site=site, login=login, secret=parts[1], apikey=apikey
     )
+
+
+@router.message(CommandStart(deep_link=True, magic=F.args == LOGIN_PAYLOAD))
+async def start_login(message: Message, state: FSMContext, accounts: AccountService) -> None:
+    await ask_site(message, state, accounts)
 
 
 @router.callback_query(Menu.filter(F.action == "login"))

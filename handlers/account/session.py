@@ -6,17 +6,18 @@ from aiogram import F, Router
 from aiogram.filters import Command
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import gettext as _
+from aiogram.utils.i18n import ngettext
 
-from bot.accounts import (
-    AccountService,
-)
+from bot.accounts import AccountService, RoleTooLow
 from bot.i18n import fmt_money
 from bot.middlewares import ACCOUNT_FLAG
 from bot.services.confirmations import CHANGE_TTL, ConfirmationService, account_key
+from bot.services.teams import Role
 from bot.smsc import SmscClient
 from bot.storage.audit import AuditLog
 from bot.storage.confirmations import Confirmation
 from bot.ui import Cf, confirm_keyboard, esc, show_in_place
+from handlers.account.team import ask_to_leave
 from handlers.common import Menu, home_row
 from handlers.confirm import Asked, cancel, claim
 
@@ -27,22 +28,38 @@ router = Router(name="account.session")
 async def cmd_logout(
     message: Message, accounts: AccountService, confirmations: ConfirmationService
 ) -> None:
-    account = await accounts.repo.get(message.chat.id)
-    if account is None:
+    """The owner disconnects the account for everyone (confirmed, saying who loses access);
+    anyone else's /logout is leaving the team."""
+    user = message.from_user
+    link, role = await accounts.teams.role(message.chat.id, user.id if user else 0)
+    account = None if link is None else await accounts.repo.get_by_id(link.account_id)
+    if account is None or user is None:
         await message.answer(_("You are not logged in."))
         return
+    member = await accounts.teams.repo.member(account.id, user.id)
+    if member is None:
+        # A group's role is not a membership: there is nothing of theirs to log out of.
+        raise RoleTooLow(Role.OWNER, role or Role.VIEWER)
+    if member.role != Role.OWNER.key:
+        await ask_to_leave(message, account, Role.of(member.role) or Role.VIEWER, confirmations)
+        return
+    others = len(await accounts.teams.repo.members(account.id)) - 1
     record_id = await confirmations.ask(
         chat_id=message.chat.id,
         account=account_key(account),
         action="logout",
-        payload={},
-        asked_by=message.from_user.id if message.from_user else None,
+        payload={"account": str(account.id)},
+        asked_by=user.id,
         ttl=CHANGE_TTL,
     )
-    await message.answer(
-        _("Log out and delete the saved SMSC credentials from the bot?"),
-        reply_markup=confirm_keyboard(record_id),
-    )
+    question = _("Log out and delete the saved SMSC credentials from the bot?")
+    if others:
+        question += " " + ngettext(
+            "{n} other member of the team loses access too.",
+            "{n} other members of the team lose access too.",
+            others,
+        ).format(n=others)
+    await message.answer(question, reply_markup=confirm_keyboard(record_id))
 
 
 @router.callback_query(Cf.filter(), Asked("logout"))
@@ -57,17 +74,25 @@ async def confirm_logout(
     if not isinstance(query.message, Message):
         return
     chat_id = query.message.chat.id
+    # Checked at the tap: only the owner disconnects the account (the one who asked, unless
+    # ownership changed hands since).
+    account = await accounts.repo.get(chat_id)
+    member = None
+    if account is not None:
+        member = await accounts.teams.repo.member(account.id, query.from_user.id)
+    if member is None or member.role != Role.OWNER.key:
+        raise RoleTooLow(Role.OWNER, (Role.of(member.role) if member else None) or Role.VIEWER)
     if not callback_data.yes:
         if await cancel(query, asked, confirmations):
             await query.message.edit_text(_("You stay logged in."))
         return
     # Asked for the account the chat is on now: after a log-in to another one it is out of date.
-    record = await claim(query, asked, confirmations, await accounts.repo.get(chat_id))
+    record = await claim(query, asked, confirmations, account)
     if record is None:
         return
-    had = await accounts.logout(chat_id)
+    await audit.record(chat_id, query.from_user.id, "logout", "", "ok")
+    await accounts.logout(chat_id)
     await confirmations.finish(record.id, "done")
-    await audit.record(chat_id, query.from_user.id, "logout", "", "ok" if had else "none")
     await query.message.edit_text(_("Logged out. The saved credentials are deleted."))
 
 

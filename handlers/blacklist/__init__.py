@@ -15,7 +15,9 @@ from aiogram.filters import Command, CommandObject, StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.types import Message
 
+from bot.accounts import RoleTooLow
 from bot.middlewares import ACCOUNT_FLAG
+from bot.services.teams import Role
 from bot.ui import expected_text, not_command
 from handlers.blacklist import browse, bulk, one
 from handlers.blacklist.data import (
@@ -67,8 +69,12 @@ async def cmd_black(
     command: CommandObject,
     state: FSMContext,
     bot: Bot,
+    role: Role,
     **data: Any,
 ) -> None:
+    if (message.document is not None or command.args) and role < Role.OPERATOR:
+        # /black alone shows the list; with numbers it blocks them.
+        raise RoleTooLow(Role.OPERATOR, role)
     await state.clear()
     if message.document is not None:
         await bulk.take_file(message, state, bot, **data)

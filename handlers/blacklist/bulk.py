@@ -10,7 +10,7 @@ from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message
 from aiogram.utils.i18n import gettext as _
 
-from bot.middlewares import ACCOUNT_FLAG
+from bot.middlewares import OPERATOR_FLAGS
 from bot.phones import ParsedList, find_phones, parse_file, parse_list, split_phone_prefix
 from bot.services.blacklist import Bulk
 from bot.text import clean
@@ -63,7 +63,7 @@ async def take_numbers(message: Message, state: FSMContext, editor: Editor, text
     await bulk_block(message, editor, parsed)
 
 
-@router.message(BlackAdd.numbers, F.document, flags={ACCOUNT_FLAG: True})
+@router.message(BlackAdd.numbers, F.document, flags=OPERATOR_FLAGS)
 async def take_file(message: Message, state: FSMContext, bot: Bot, **data: Any) -> None:
     """A file of numbers: sent in the conversation, or with /black as its caption."""
     editor = Editor.of(message, data)
@@ -117,7 +117,7 @@ async def bulk_block(message: Message, editor: Editor, parsed: ParsedList) -> Bu
     return bulk
 
 
-@router.callback_query(BlMenu.filter(F.a == "add"))
+@router.callback_query(BlMenu.filter(F.a == "add"), flags=OPERATOR_FLAGS)
 async def menu_add(query: CallbackQuery, state: FSMContext) -> None:
     await state.set_state(BlackAdd.numbers)
     await send_to_chat(
@@ -125,7 +125,7 @@ async def menu_add(query: CallbackQuery, state: FSMContext) -> None:
     )
 
 
-@router.message(BlackAdd.numbers, F.contact, flags={ACCOUNT_FLAG: True})
+@router.message(BlackAdd.numbers, F.contact, flags=OPERATOR_FLAGS)
 async def got_contact(message: Message, state: FSMContext, **data: Any) -> None:
     editor = Editor.of(message, data)
     phone = await shared_phone(message, editor.region, invalid_text)
@@ -136,6 +136,6 @@ async def got_contact(message: Message, state: FSMContext, **data: Any) -> None:
     await message.answer(body, reply_markup=markup)
 
 
-@router.message(BlackAdd.numbers, NOT_COMMAND, flags={ACCOUNT_FLAG: True})
+@router.message(BlackAdd.numbers, NOT_COMMAND, flags=OPERATOR_FLAGS)
 async def got_numbers(message: Message, state: FSMContext, **data: Any) -> None:
     await take_numbers(message, state, Editor.of(message, data), message.text or "")

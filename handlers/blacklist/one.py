@@ -13,7 +13,7 @@ from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import gettext as _
 
 from bot.errors import smsc_error_text
-from bot.middlewares import ACCOUNT_FLAG
+from bot.middlewares import OPERATOR_FLAGS
 from bot.phones import display_stored, pick_phone
 from bot.services.audit import audited
 from bot.services.blacklist import NO_RECORDS, BlackList
@@ -102,7 +102,7 @@ async def remove(editor: Editor, digits: str) -> tuple[str, InlineKeyboardMarkup
     return removed_view(digits, editor.region, absent=False)
 
 
-@router.callback_query(BlAdd.filter(), flags={ACCOUNT_FLAG: True})
+@router.callback_query(BlAdd.filter(), flags=OPERATOR_FLAGS)
 async def press_block(
     query: CallbackQuery, callback_data: BlAdd, state: FSMContext, **data: Any
 ) -> None:
@@ -110,9 +110,7 @@ async def press_block(
     await send_to_chat(query, *await block_one(Editor.of(query, data), callback_data.p))
 
 
-@router.callback_query(
-    BlType.filter(F.t.in_({int(t) for t in BlackType})), flags={ACCOUNT_FLAG: True}
-)
+@router.callback_query(BlType.filter(F.t.in_({int(t) for t in BlackType})), flags=OPERATOR_FLAGS)
 async def change_type(query: CallbackQuery, callback_data: BlType, **data: Any) -> None:
     editor = Editor.of(query, data)
     kind = BlackType(callback_data.t)
@@ -141,7 +139,7 @@ async def change_type(query: CallbackQuery, callback_data: BlType, **data: Any) 
     )
 
 
-@router.callback_query(BlUndo.filter(), flags={ACCOUNT_FLAG: True})
+@router.callback_query(BlUndo.filter(), flags=OPERATOR_FLAGS)
 async def undo(query: CallbackQuery, callback_data: BlUndo, **data: Any) -> None:
     """Undo of an add made a moment ago with this very message: no second question."""
     await show_in_place(query, *await remove(Editor.of(query, data), callback_data.p))
@@ -158,7 +156,7 @@ def page_under(query: CallbackQuery) -> str:
     return ""
 
 
-@router.callback_query(BlDel.filter(), flags={ACCOUNT_FLAG: True})
+@router.callback_query(BlDel.filter(), flags=OPERATOR_FLAGS)
 async def ask_remove(query: CallbackQuery, callback_data: BlDel, region: str, **data: Any) -> None:
     """Asked in place; from the list, the list comes back after the answer, without the number."""
     number = esc(display_stored(callback_data.p, region))
@@ -172,7 +170,7 @@ async def ask_remove(query: CallbackQuery, callback_data: BlDel, region: str, **
     )
 
 
-@router.callback_query(Cf.filter(), Asked("bldel"), flags={ACCOUNT_FLAG: True})
+@router.callback_query(Cf.filter(), Asked("bldel"), flags=OPERATOR_FLAGS)
 async def confirm_remove(query: CallbackQuery, black: BlackList, region: str, **data: Any) -> None:
     tap = Tap.of(query, data)
     digits = tap.asked.payload.get("phone", "")
@@ -240,7 +238,7 @@ async def remove_from_list(
         await listing(_("{number} is no longer in the black list.").format(number=number))
 
 
-@router.message(Command("unblack"), flags={ACCOUNT_FLAG: True})
+@router.message(Command("unblack"), flags=OPERATOR_FLAGS)
 async def cmd_unblack(
     message: Message, command: CommandObject, state: FSMContext, **data: Any
 ) -> None:
@@ -252,7 +250,7 @@ async def cmd_unblack(
     await unblock_text(message, state, Editor.of(message, data), command.args)
 
 
-@router.message(BlackRemove.number, NOT_COMMAND, flags={ACCOUNT_FLAG: True})
+@router.message(BlackRemove.number, NOT_COMMAND, flags=OPERATOR_FLAGS)
 async def got_unblock_number(message: Message, state: FSMContext, **data: Any) -> None:
     await unblock_text(message, state, Editor.of(message, data), message.text or "")
 

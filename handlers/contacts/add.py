@@ -9,7 +9,7 @@ from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import gettext as _
 
-from bot.middlewares import ACCOUNT_FLAG
+from bot.middlewares import OPERATOR_FLAGS
 from bot.phones import Phone, display_stored, pick_phone, split_phone_prefix
 from bot.services.audit import audited
 from bot.services.phonebook import NAME_LIMIT, PhoneBook, valid_name
@@ -65,7 +65,7 @@ async def already_saved(
     return True
 
 
-@router.message(Command("addcontact"), flags={ACCOUNT_FLAG: True})
+@router.message(Command("addcontact"), flags=OPERATOR_FLAGS)
 async def cmd_addcontact(
     message: Message,
     command: CommandObject,
@@ -138,7 +138,7 @@ def shared_name(message: Message) -> str:
     return " ".join(clean(" ".join(filter(None, names))).split())
 
 
-@router.message(AddContact.phone, F.contact, flags={ACCOUNT_FLAG: True})
+@router.message(AddContact.phone, F.contact, flags=OPERATOR_FLAGS)
 async def wizard_shared_phone(
     message: Message, state: FSMContext, book: PhoneBook, region: str
 ) -> None:
@@ -148,7 +148,7 @@ async def wizard_shared_phone(
     await accept_phone(message, state, book, region, phone, shared_name(message))
 
 
-@router.message(AddContact.phone, NOT_COMMAND, flags={ACCOUNT_FLAG: True})
+@router.message(AddContact.phone, NOT_COMMAND, flags=OPERATOR_FLAGS)
 async def wizard_phone(message: Message, state: FSMContext, book: PhoneBook, region: str) -> None:
     text = message.text or ""
     phone = pick_phone(text, region)
@@ -158,7 +158,7 @@ async def wizard_phone(message: Message, state: FSMContext, book: PhoneBook, reg
     await accept_phone(message, state, book, region, phone, None)
 
 
-@router.message(AddContact.name, NOT_COMMAND, flags={ACCOUNT_FLAG: True})
+@router.message(AddContact.name, NOT_COMMAND, flags=OPERATOR_FLAGS)
 async def wizard_name(message: Message, state: FSMContext, book: PhoneBook) -> None:
     name = valid_name(message.text or "")
     if name is None:
@@ -171,7 +171,7 @@ async def wizard_name(message: Message, state: FSMContext, book: PhoneBook) -> N
     await message.answer(text, reply_markup=markup)
 
 
-@router.callback_query(AddContact.name, CtWiz.filter(F.a == "skip"), flags={ACCOUNT_FLAG: True})
+@router.callback_query(AddContact.name, CtWiz.filter(F.a == "skip"), flags=OPERATOR_FLAGS)
 async def wizard_no_name(query: CallbackQuery, state: FSMContext, book: PhoneBook) -> None:
     await state.update_data(name="")
     await send_to_chat(query, *await ask_groups(state, book))
@@ -198,7 +198,7 @@ async def wizard_new_group(query: CallbackQuery, state: FSMContext) -> None:
     await send_to_chat(query, _("Send the name of the new group."))
 
 
-@router.message(AddContact.new_group, NOT_COMMAND, flags={ACCOUNT_FLAG: True})
+@router.message(AddContact.new_group, NOT_COMMAND, flags=OPERATOR_FLAGS)
 async def wizard_group_name(
     message: Message, state: FSMContext, book: PhoneBook, audit: AuditLog
 ) -> None:
@@ -217,7 +217,7 @@ async def wizard_group_name(
     await message.answer(wizard_text(data), reply_markup=wizard_keyboard(data))
 
 
-@router.callback_query(AddContact.groups, CtWiz.filter(F.a == "save"), flags={ACCOUNT_FLAG: True})
+@router.callback_query(AddContact.groups, CtWiz.filter(F.a == "save"), flags=OPERATOR_FLAGS)
 async def wizard_save(
     query: CallbackQuery, state: FSMContext, book: PhoneBook, region: str, audit: AuditLog
 ) -> None:
@@ -242,14 +242,14 @@ async def wizard_save(
     )
 
 
-@router.callback_query(CtMenu.filter(F.a == "add"))
+@router.callback_query(CtMenu.filter(F.a == "add"), flags=OPERATOR_FLAGS)
 async def menu_add(query: CallbackQuery, state: FSMContext) -> None:
     await state.clear()
     await state.set_state(AddContact.phone)
     await send_to_chat(query, ask_phone_text())
 
 
-@router.callback_query(CtNew.filter(), flags={ACCOUNT_FLAG: True})
+@router.callback_query(CtNew.filter(), flags=OPERATOR_FLAGS)
 async def add_number(
     query: CallbackQuery, callback_data: CtNew, state: FSMContext, book: PhoneBook, region: str
 ) -> None:

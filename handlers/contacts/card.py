@@ -9,7 +9,7 @@ from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message
 from aiogram.utils.i18n import gettext as _
 
-from bot.middlewares import ACCOUNT_FLAG
+from bot.middlewares import OPERATOR_FLAGS
 from bot.phones import display_stored, parse_shared, pick_phone
 from bot.services.audit import audited
 from bot.services.phonebook import NAME_LIMIT, PhoneBook, valid_name
@@ -42,7 +42,7 @@ from handlers.contacts.views import (
 router = Router(name="contacts.card")
 
 
-@router.callback_query(CtAct.filter(F.a.in_({"rn", "ph"})))
+@router.callback_query(CtAct.filter(F.a.in_({"rn", "ph"})), flags=OPERATOR_FLAGS)
 async def ask_edit(query: CallbackQuery, callback_data: CtAct, state: FSMContext) -> None:
     await state.clear()
     rename = callback_data.a == "rn"
@@ -56,7 +56,7 @@ async def ask_edit(query: CallbackQuery, callback_data: CtAct, state: FSMContext
     )
 
 
-@router.message(EditContact.name, NOT_COMMAND, flags={ACCOUNT_FLAG: True})
+@router.message(EditContact.name, NOT_COMMAND, flags=OPERATOR_FLAGS)
 async def got_new_name(
     message: Message, state: FSMContext, book: PhoneBook, region: str, audit: AuditLog
 ) -> None:
@@ -78,8 +78,8 @@ async def got_new_name(
     await message.answer(text, reply_markup=markup)
 
 
-@router.message(EditContact.phone, F.contact, flags={ACCOUNT_FLAG: True})
-@router.message(EditContact.phone, NOT_COMMAND, flags={ACCOUNT_FLAG: True})
+@router.message(EditContact.phone, F.contact, flags=OPERATOR_FLAGS)
+@router.message(EditContact.phone, NOT_COMMAND, flags=OPERATOR_FLAGS)
 async def got_new_number(
     message: Message, state: FSMContext, book: PhoneBook, region: str, audit: AuditLog
 ) -> None:
@@ -111,7 +111,7 @@ async def got_new_number(
     await message.answer(text, reply_markup=markup)
 
 
-@router.callback_query(CtAct.filter(F.a == "del"), flags={ACCOUNT_FLAG: True})
+@router.callback_query(CtAct.filter(F.a == "del"), flags=OPERATOR_FLAGS)
 async def ask_delete(query: CallbackQuery, callback_data: CtAct, region: str, **data: Any) -> None:
     number = display_stored(callback_data.p, region)
     await ask_confirmation(
@@ -125,7 +125,7 @@ async def ask_delete(query: CallbackQuery, callback_data: CtAct, region: str, **
     )
 
 
-@router.callback_query(Cf.filter(), Asked("ctdel"), flags={ACCOUNT_FLAG: True})
+@router.callback_query(Cf.filter(), Asked("ctdel"), flags=OPERATOR_FLAGS)
 async def confirm_delete(query: CallbackQuery, book: PhoneBook, region: str, **data: Any) -> None:
     tap = Tap.of(query, data)
     digits = tap.asked.payload.get("phone", "")
@@ -154,7 +154,7 @@ async def confirm_delete(query: CallbackQuery, book: PhoneBook, region: str, **d
 # -- a contact's groups ----------------------------------------------------------------------
 
 
-@router.callback_query(CtAct.filter(F.a == "gr"), flags={ACCOUNT_FLAG: True})
+@router.callback_query(CtAct.filter(F.a == "gr"), flags=OPERATOR_FLAGS)
 async def open_groups(
     query: CallbackQuery, callback_data: CtAct, book: PhoneBook, region: str
 ) -> None:
@@ -170,7 +170,7 @@ async def open_groups(
     )
 
 
-@router.callback_query(CtGrpView.filter(), flags={ACCOUNT_FLAG: True})
+@router.callback_query(CtGrpView.filter(), flags=OPERATOR_FLAGS)
 async def switch_groups_view(query: CallbackQuery, callback_data: CtGrpView, region: str) -> None:
     """Between add/remove and move: redrawn from the keyboard itself, nothing to read."""
     markup = markup_of(query)
@@ -185,7 +185,7 @@ async def switch_groups_view(query: CallbackQuery, callback_data: CtGrpView, reg
     )
 
 
-@router.callback_query(CtGrp.filter(F.m.in_({1, 2, 3})), flags={ACCOUNT_FLAG: True})
+@router.callback_query(CtGrp.filter(F.m.in_({1, 2, 3})), flags=OPERATOR_FLAGS)
 async def change_groups(
     query: CallbackQuery,
     callback_data: CtGrp,

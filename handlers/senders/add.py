@@ -10,7 +10,7 @@ from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message
 from aiogram.utils.i18n import gettext as _
 
-from bot.middlewares import ACCOUNT_FLAG
+from bot.middlewares import ADMIN_FLAGS
 from bot.services.audit import audited
 from bot.smsc import SmscClient, SmscError
 from bot.smsc.models import is_phone_name
@@ -49,7 +49,7 @@ async def take_comment(message: Message) -> str | None:
     return comment
 
 
-@router.callback_query(SnAct.filter(F.action == SnAction.ADD))
+@router.callback_query(SnAct.filter(F.action == SnAction.ADD), flags=ADMIN_FLAGS)
 async def start_add(query: CallbackQuery, state: FSMContext) -> None:
     prompt = _("Send the new sender name.") + "\n" + name_rules() + "\n" + _("/cancel to stop.")
     await ask(query, state, SenderForm.name, prompt)
@@ -77,7 +77,7 @@ async def got_name(message: Message, state: FSMContext) -> None:
     )
 
 
-@router.message(SenderForm.comment, NOT_COMMAND, flags={ACCOUNT_FLAG: True})
+@router.message(SenderForm.comment, NOT_COMMAND, flags=ADMIN_FLAGS)
 async def got_comment(
     message: Message, state: FSMContext, smsc: SmscClient, audit: AuditLog
 ) -> None:

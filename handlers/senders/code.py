@@ -13,7 +13,7 @@ from aiogram.types import CallbackQuery, Message
 from aiogram.utils.i18n import gettext as _
 
 from bot.errors import StaleButton, explain
-from bot.middlewares import ACCOUNT_FLAG
+from bot.middlewares import ADMIN_FLAGS
 from bot.services.audit import audited
 from bot.smsc import SmscClient, SmscError
 from bot.storage.audit import AuditLog
@@ -56,7 +56,7 @@ def code_name(callback_data: SnAct) -> str:
     return callback_data.name
 
 
-@router.callback_query(SnAct.filter(F.action == SnAction.CODE), flags={ACCOUNT_FLAG: True})
+@router.callback_query(SnAct.filter(F.action == SnAction.CODE), flags=ADMIN_FLAGS)
 async def send_code(
     query: CallbackQuery,
     callback_data: SnAct,
@@ -102,7 +102,7 @@ async def send_code(
     await ask(query, state, SenderCode.code, prompt, id=callback_data.id, name=name)
 
 
-@router.callback_query(SnAct.filter(F.action == SnAction.ENTER))
+@router.callback_query(SnAct.filter(F.action == SnAction.ENTER), flags=ADMIN_FLAGS)
 async def start_enter_code(query: CallbackQuery, callback_data: SnAct, state: FSMContext) -> None:
     name = code_name(callback_data)
     prompt = _("Send the code that came to {phone}, or /cancel.").format(
@@ -111,7 +111,7 @@ async def start_enter_code(query: CallbackQuery, callback_data: SnAct, state: FS
     await ask(query, state, SenderCode.code, prompt, id=callback_data.id, name=name)
 
 
-@router.message(SenderCode.code, NOT_COMMAND, flags={ACCOUNT_FLAG: True})
+@router.message(SenderCode.code, NOT_COMMAND, flags=ADMIN_FLAGS)
 async def got_code(message: Message, state: FSMContext, smsc: SmscClient, audit: AuditLog) -> None:
     code = re.sub(r"[\s-]", "", message.text or "")
     if not _CODE.match(code):

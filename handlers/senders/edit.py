@@ -9,7 +9,7 @@ from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message
 from aiogram.utils.i18n import gettext as _
 
-from bot.middlewares import ACCOUNT_FLAG
+from bot.middlewares import ADMIN_FLAGS
 from bot.services.audit import audited
 from bot.smsc import SmscClient, SmscError
 from bot.storage.audit import AuditLog
@@ -25,13 +25,13 @@ from handlers.senders.views import back_markup, open_markup
 router = Router(name="senders.edit")
 
 
-@router.callback_query(SnAct.filter(F.action == SnAction.COMMENT))
+@router.callback_query(SnAct.filter(F.action == SnAction.COMMENT), flags=ADMIN_FLAGS)
 async def start_comment(query: CallbackQuery, callback_data: SnAct, state: FSMContext) -> None:
     prompt = _("Send the new comment for this sender name, or /cancel.")
     await ask(query, state, SenderComment.text, prompt, reply=True, id=callback_data.id)
 
 
-@router.message(SenderComment.text, NOT_COMMAND, flags={ACCOUNT_FLAG: True})
+@router.message(SenderComment.text, NOT_COMMAND, flags=ADMIN_FLAGS)
 async def got_new_comment(
     message: Message, state: FSMContext, smsc: SmscClient, audit: AuditLog
 ) -> None:
@@ -56,7 +56,7 @@ async def got_new_comment(
     await message.answer(_("Comment saved."), reply_markup=open_markup(sender_id))
 
 
-@router.callback_query(SnAct.filter(F.action == SnAction.DELETE), flags={ACCOUNT_FLAG: True})
+@router.callback_query(SnAct.filter(F.action == SnAction.DELETE), flags=ADMIN_FLAGS)
 async def start_delete(query: CallbackQuery, callback_data: SnAct, **data: Any) -> None:
     await ask_delete(
         query,
@@ -67,7 +67,7 @@ async def start_delete(query: CallbackQuery, callback_data: SnAct, **data: Any) 
     )
 
 
-@router.callback_query(Cf.filter(), Asked("sndel"), flags={ACCOUNT_FLAG: True})
+@router.callback_query(Cf.filter(), Asked("sndel"), flags=ADMIN_FLAGS)
 async def confirm_delete(query: CallbackQuery, smsc: SmscClient, **data: Any) -> None:
     tap = Tap.of(query, data)
     sender_id = int(tap.asked.payload.get("sender", "0"))

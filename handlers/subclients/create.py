@@ -9,7 +9,7 @@ from aiogram.types import CallbackQuery, Message
 from aiogram.utils.i18n import gettext as _
 
 from bot.accounts import AccountService
-from bot.middlewares import ACCOUNT_FLAG
+from bot.middlewares import ADMIN_FLAGS
 from bot.phones import parse_phone, parse_shared, region_for_site
 from bot.services import subclients
 from bot.services.audit import audited
@@ -32,7 +32,7 @@ from handlers.subclients.views import (
 router = Router(name="subclients.create")
 
 
-@router.callback_query(ScAct.filter(F.action == ScAction.NEW))
+@router.callback_query(ScAct.filter(F.action == ScAction.NEW), flags=ADMIN_FLAGS)
 async def start_create(query: CallbackQuery, state: FSMContext) -> None:
     await ask(
         query,
@@ -75,7 +75,7 @@ async def phone_chosen(bot: Bot, chat_id: int, state: FSMContext, phone: str) ->
     )
 
 
-@router.message(SubclientForm.phone, F.text | F.contact, not_command, flags={ACCOUNT_FLAG: True})
+@router.message(SubclientForm.phone, F.text | F.contact, not_command, flags=ADMIN_FLAGS)
 async def got_phone(message: Message, state: FSMContext, account: Account, bot: Bot) -> None:
     region = region_for_site(account.site)
     if message.contact is not None:
@@ -125,7 +125,7 @@ async def chose_main_senders(query: CallbackQuery, callback_data: ScNew, state: 
         await ask_password(query.message)
 
 
-@router.message(SubclientForm.password, NOT_COMMAND, flags={ACCOUNT_FLAG: True})
+@router.message(SubclientForm.password, NOT_COMMAND, flags=ADMIN_FLAGS)
 async def got_password(
     message: Message,
     state: FSMContext,

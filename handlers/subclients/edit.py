@@ -14,7 +14,7 @@ from aiogram.utils.i18n import gettext as _
 
 from bot.accounts import AccountService
 from bot.errors import explain
-from bot.middlewares import ACCOUNT_FLAG
+from bot.middlewares import ADMIN_FLAGS
 from bot.services import subclients
 from bot.services.audit import audited
 from bot.services.confirmations import CHANGE_TTL
@@ -116,9 +116,7 @@ async def change(
 # -- password ------------------------------------------------------------------------------------
 
 
-@router.callback_query(
-    ScAct.filter(F.action.in_({ScAction.PW, ScAction.LOGIN})), flags={ACCOUNT_FLAG: True}
-)
+@router.callback_query(ScAct.filter(F.action.in_({ScAction.PW, ScAction.LOGIN})), flags=ADMIN_FLAGS)
 async def start_password_or_login(
     query: CallbackQuery,
     callback_data: ScAct,
@@ -142,7 +140,7 @@ async def start_password_or_login(
     await ask_about(query, callback_data.ref, state, smsc, accounts, step, question, *more)
 
 
-@router.message(SubclientEdit.password, NOT_COMMAND, flags={ACCOUNT_FLAG: True})
+@router.message(SubclientEdit.password, NOT_COMMAND, flags=ADMIN_FLAGS)
 async def got_new_password(
     message: Message, state: FSMContext, smsc: SmscClient, audit: AuditLog
 ) -> None:
@@ -162,7 +160,7 @@ async def got_new_password(
 # -- login ---------------------------------------------------------------------------------------
 
 
-@router.message(SubclientEdit.login, NOT_COMMAND, flags={ACCOUNT_FLAG: True})
+@router.message(SubclientEdit.login, NOT_COMMAND, flags=ADMIN_FLAGS)
 async def got_new_login(
     message: Message,
     state: FSMContext,
@@ -187,7 +185,7 @@ async def got_new_login(
 # -- type ----------------------------------------------------------------------------------------
 
 
-@router.callback_query(ScAct.filter(F.action == ScAction.TYPE), flags={ACCOUNT_FLAG: True})
+@router.callback_query(ScAct.filter(F.action == ScAction.TYPE), flags=ADMIN_FLAGS)
 async def start_type(
     query: CallbackQuery, callback_data: ScAct, smsc: SmscClient, accounts: AccountService
 ) -> None:
@@ -201,7 +199,7 @@ async def start_type(
     )
 
 
-@router.callback_query(ScType.filter(F.ref != ""), flags={ACCOUNT_FLAG: True})
+@router.callback_query(ScType.filter(F.ref != ""), flags=ADMIN_FLAGS)
 async def ask_type(
     query: CallbackQuery,
     callback_data: ScType,
@@ -229,7 +227,7 @@ async def ask_type(
     )
 
 
-@router.callback_query(Cf.filter(), Asked("sctype"), flags={ACCOUNT_FLAG: True})
+@router.callback_query(Cf.filter(), Asked("sctype"), flags=ADMIN_FLAGS)
 async def confirm_type(
     query: CallbackQuery, smsc: SmscClient, accounts: AccountService, **data: Any
 ) -> None:

@@ -14,7 +14,7 @@ from aiogram.utils.i18n import gettext as _
 from bot.accounts import AccountService
 from bot.errors import StaleButton
 from bot.i18n import fmt_money
-from bot.middlewares import ACCOUNT_FLAG
+from bot.middlewares import ACCOUNT_FLAG, ADMIN_FLAGS
 from bot.services import subclients
 from bot.services.confirmations import MONEY_TTL, ConfirmationService, account_key
 from bot.smsc import SmscBadResponse, SmscClient, SmscError, SmscUnavailable
@@ -30,7 +30,7 @@ from handlers.subclients.views import check_markup, open_markup
 router = Router(name="subclients.pay")
 
 
-@router.callback_query(ScAct.filter(F.action == ScAction.PAY), flags={ACCOUNT_FLAG: True})
+@router.callback_query(ScAct.filter(F.action == ScAction.PAY), flags=ADMIN_FLAGS)
 async def start_pay(
     query: CallbackQuery,
     callback_data: ScAct,
@@ -60,7 +60,7 @@ async def start_pay(
     )
 
 
-@router.message(SubclientEdit.amount, NOT_COMMAND, flags={ACCOUNT_FLAG: True})
+@router.message(SubclientEdit.amount, NOT_COMMAND, flags=ADMIN_FLAGS)
 async def got_amount(
     message: Message,
     state: FSMContext,
@@ -129,7 +129,7 @@ async def check_pay(
     await show(query, "\n".join(lines), check_markup(login))
 
 
-@router.callback_query(Cf.filter(), Asked("scpay"), flags={ACCOUNT_FLAG: True})
+@router.callback_query(Cf.filter(), Asked("scpay"), flags=ADMIN_FLAGS)
 async def confirm_pay(query: CallbackQuery, smsc: SmscClient, **data: Any) -> None:
     tap = Tap.of(query, data)
     login = tap.asked.payload.get("login", "")

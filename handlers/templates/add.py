@@ -12,7 +12,7 @@ from aiogram.types import CallbackQuery, Message
 from aiogram.utils.i18n import gettext as _
 
 from bot.errors import StaleButton, explain
-from bot.middlewares import ACCOUNT_FLAG
+from bot.middlewares import OPERATOR_FLAGS
 from bot.services.audit import audited
 from bot.smsc import SmscClient, SmscError
 from bot.smsc.models import TemplateFormat
@@ -45,7 +45,7 @@ NAME_LIMIT: Final = 100
 TEXT_LIMIT: Final = 3500
 
 
-@router.callback_query(TpAct.filter(F.action == TpAction.ADD))
+@router.callback_query(TpAct.filter(F.action == TpAction.ADD), flags=OPERATOR_FLAGS)
 async def start_add(query: CallbackQuery, state: FSMContext) -> None:
     await ask(query, state, TemplateForm.name, _("Send a name for the new template, or /cancel."))
 
@@ -83,14 +83,12 @@ async def got_field(message: Message, state: FSMContext) -> None:
         )
 
 
-@router.callback_query(TemplateForm.format, TpFormat.filter(F.format == MORE))
+@router.callback_query(TemplateForm.format, TpFormat.filter(F.format == MORE), flags=OPERATOR_FLAGS)
 async def more_formats(query: CallbackQuery) -> None:
     await show(query, _("Which kind of message is it for?"), format_keyboard(every=True))
 
 
-@router.callback_query(
-    TemplateForm.format, TpFormat.filter(F.format != MORE), flags={ACCOUNT_FLAG: True}
-)
+@router.callback_query(TemplateForm.format, TpFormat.filter(F.format != MORE), flags=OPERATOR_FLAGS)
 async def chose_format(
     query: CallbackQuery, callback_data: TpFormat, state: FSMContext, smsc: SmscClient
 ) -> None:
@@ -142,7 +140,7 @@ async def chose_sender(query: CallbackQuery, callback_data: TpSender, state: FSM
     )
 
 
-@router.callback_query(TemplateForm.autosign, TpSign.filter(), flags={ACCOUNT_FLAG: True})
+@router.callback_query(TemplateForm.autosign, TpSign.filter(), flags=OPERATOR_FLAGS)
 async def chose_sign(
     query: CallbackQuery,
     callback_data: TpSign,

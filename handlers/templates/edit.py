@@ -10,7 +10,7 @@ from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message
 from aiogram.utils.i18n import gettext as _
 
-from bot.middlewares import ACCOUNT_FLAG
+from bot.middlewares import OPERATOR_FLAGS
 from bot.services.audit import audited
 from bot.smsc import SmscClient, SmscError
 from bot.smsc.models import Template
@@ -28,7 +28,7 @@ router = Router(name="templates.edit")
 
 
 @router.callback_query(
-    TpAct.filter(F.action.in_({TpAction.NAME, TpAction.TEXT})), flags={ACCOUNT_FLAG: True}
+    TpAct.filter(F.action.in_({TpAction.NAME, TpAction.TEXT})), flags=OPERATOR_FLAGS
 )
 async def start_edit(
     query: CallbackQuery, callback_data: TpAct, state: FSMContext, smsc: SmscClient
@@ -98,7 +98,7 @@ async def save_edit(
 
 
 @router.message(
-    StateFilter(TemplateEdit.name, TemplateEdit.text), NOT_COMMAND, flags={ACCOUNT_FLAG: True}
+    StateFilter(TemplateEdit.name, TemplateEdit.text), NOT_COMMAND, flags=OPERATOR_FLAGS
 )
 async def got_change(
     message: Message, state: FSMContext, smsc: SmscClient, audit: AuditLog
@@ -108,7 +108,7 @@ async def got_change(
         await save_edit(message, state, smsc, audit, *typed)
 
 
-@router.callback_query(TpAct.filter(F.action == TpAction.DELETE), flags={ACCOUNT_FLAG: True})
+@router.callback_query(TpAct.filter(F.action == TpAction.DELETE), flags=OPERATOR_FLAGS)
 async def start_delete(query: CallbackQuery, callback_data: TpAct, **data: Any) -> None:
     await ask_delete(
         query,
@@ -119,7 +119,7 @@ async def start_delete(query: CallbackQuery, callback_data: TpAct, **data: Any) 
     )
 
 
-@router.callback_query(Cf.filter(), Asked("tpdel"), flags={ACCOUNT_FLAG: True})
+@router.callback_query(Cf.filter(), Asked("tpdel"), flags=OPERATOR_FLAGS)
 async def confirm_delete(query: CallbackQuery, smsc: SmscClient, **data: Any) -> None:
     tap = Tap.of(query, data)
     template_id = int(tap.asked.payload.get("template", "0"))

@@ -80,7 +80,7 @@ async def test_three_people_tapping_one_yes_pay_once(
         for n in range(3)
     ]
     assert bot.app is not None
-    await bot.app.accounts.repo.save(
+    saved = await bot.app.accounts.repo.save(
         Account(
             chat_id=group.id,
             site=Site.RU.value,
@@ -88,13 +88,18 @@ async def test_three_people_tapping_one_yes_pay_once(
             auth_kind="password",
             secret=PASSWORD,
             verified_at=datetime.now(UTC),
-        )
+        ),
+        owner_id=people[0].id,
     )
+    # Linked with the role admin: each of them may answer the others' questions (teams: issue 12).
+    await bot.app.accounts.teams.repo.link(group.id, saved.id, "admin", people[0].id)
     asker = people[0]
     await asker.send("/subclients")
     listing = await asker.expect_message()
     await asker.press(listing, "shop")
     await asker.press(await asker.expect_edit(), "Top up")
+    await asker.expect_message()
+    # In a group, the step's prompt to answer with a reply (privacy mode).
     await asker.expect_message()
     await asker.send("100")
     question = await asker.expect_message()

@@ -143,7 +143,9 @@ async def test_logout_leaves_no_credential_bytes_in_the_data_folder(
     user = fake_telegram.user(3105)
     reply = await send_deleted(user, f"/login {LOGIN} {PASSWORD}")
     assert "1,000.00" in reply
-    rows = await bot.app.db.execute_fetchall("SELECT secret FROM accounts WHERE chat_id = 3105")
+    rows = await bot.app.db.execute_fetchall(
+        "SELECT secret FROM accounts WHERE id = (SELECT account_id FROM chats WHERE chat_id = 3105)"
+    )
     token = bytes(next(iter(rows))[0])
     # A second log-in started and left at the password step: its login is sealed in the FSM row.
     await to_login_step(user, "smsc.kz")
@@ -171,10 +173,13 @@ async def test_login_in_a_group_chat_is_refused_and_the_secret_deleted(
     member = fake_telegram.in_group(fake_telegram.user(3106))
     for text in (f"/login {LOGIN} {PASSWORD}", "/login apikey some-api-key-3106"):
         reply = await send_deleted(member, text)
+        assert "change it on SMSC's site" in reply
+        reply = (await member.expect_message()).text or ""
         assert "private chat" in reply
     await member.send("/login")
     reply = await member.expect_message()
-    assert "private chat" in (reply.text or "") and not reply.button_texts
+    # The way on: a deep link to the private chat, never a question in the group.
+    assert "private chat" in (reply.text or "") and reply.button_texts == ["Log in privately"]
     await fake_telegram.drained()
     assert not smsc.requests
     assert bot.app is not None

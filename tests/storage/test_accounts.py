@@ -100,16 +100,21 @@ def test_accounts_are_validated() -> None:
         Account(1, "smsc.ru", "alice", "token", PASSWORD)  # type: ignore[arg-type]
 
 
-async def test_a_row_moved_to_another_chat_does_not_decrypt(
+async def test_a_secret_copied_to_another_account_does_not_decrypt(
     repo: AccountRepo, conn: aiosqlite.Connection, caplog: pytest.LogCaptureFixture
 ) -> None:
-    await repo.save(password_account(chat_id=1001))
-    await conn.execute("UPDATE accounts SET chat_id = 2002 WHERE chat_id = 1001")
+    first = await repo.save(password_account(chat_id=1001))
+    second = await repo.save(password_account(chat_id=2002, secret="other-secret"))
+    await conn.execute(
+        "UPDATE accounts SET secret = (SELECT a.secret FROM accounts a WHERE a.id = ?)"
+        " WHERE id = ?",
+        (first.id, second.id),
+    )
     with caplog.at_level(logging.WARNING):
         moved = await repo.get(2002)
     assert moved is not None
     assert (moved.secret, moved.needs_relogin) == ("", True)
-    assert "2002" in caplog.text
+    assert f"account {second.id}" in caplog.text
     assert PASSWORD not in caplog.text
 
 

@@ -175,9 +175,13 @@ class BotApiMethods(MessageRules):
         return await self._edit(params, text_too=False)
 
     def _delete(self, chat: Chat, message_id: int) -> bool:
-        current = chat._messages.pop(message_id, None)
+        current = chat._messages.get(message_id)
         if current is None:
             return False
+        if chat.json.get("type") != "private" and not current.from_bot and not chat.bot_can_delete:
+            # What Telegram answers a bot that is not an admin with "delete messages".
+            raise _bad_request("message can't be deleted")
+        del chat._messages[message_id]
         self._record_event(chat, ChatEvent("delete", current))
         return True
 

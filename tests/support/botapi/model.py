@@ -230,6 +230,8 @@ class Chat:
         self.reply_keyboard: JsonDict | None = None
         """The reply keyboard currently shown under the input field (``ReplyKeyboardMarkup``)."""
         self.blocked = False
+        self.bot_can_delete = True
+        """In a group: whether the bot is an admin allowed to delete other people's messages."""
 
     @property
     def messages(self) -> list[MessageView]:

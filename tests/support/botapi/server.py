@@ -174,12 +174,22 @@ class FakeTelegram(BotApiMethods):
         self.users[user_id] = user
         return user
 
-    def in_group(self, user: FakeUser, group_id: int = -1001, title: str = "Team") -> FakeUser:
-        """``user`` writing in the group chat ``group_id`` (created on first call): what it sends
-        and what it expects happen in that group rather than in the private chat."""
+    def in_group(
+        self,
+        user: FakeUser,
+        group_id: int = -1001,
+        title: str = "Team",
+        *,
+        kind: str = "group",
+        bot_can_delete: bool = True,
+    ) -> FakeUser:
+        """``user`` writing in the group chat ``group_id`` (created on first call, a ``kind`` of
+        "group" or "supergroup", the bot an admin allowed to delete messages or not): what it
+        sends and what it expects happen in that group rather than in the private chat."""
         chat = self.chats.get(group_id)
         if chat is None:
-            chat = Chat(group_id, {"id": group_id, "type": "group", "title": title})
+            chat = Chat(group_id, {"id": group_id, "type": kind, "title": title})
+            chat.bot_can_delete = bot_can_delete
             self.chats[group_id] = chat
         return FakeUser(self, user.json, chat)
 

@@ -1,0 +1,129 @@
+"""Group chats: /link (a confirmation only its asker answers), /unlink, and the link dropped when
+the bot is removed from the group."""
+
+from __future__ import annotations
+
+from aiogram import Router
+from aiogram.enums import ChatType
+from aiogram.filters import LEAVE_TRANSITION, ChatMemberUpdatedFilter, Command, CommandObject
+from aiogram.types import CallbackQuery, ChatMemberUpdated, Message
+from aiogram.utils.i18n import gettext as _
+
+from bot.accounts import AccountService, NotLoggedIn, NotTheAsker, RoleTooLow
+from bot.errors import role_name
+from bot.middlewares import ADMIN_FLAGS
+from bot.services.confirmations import CHANGE_TTL, ConfirmationService, account_key
+from bot.services.teams import GIVEN_ROLES, Role
+from bot.storage.audit import AuditLog
+from bot.storage.confirmations import Confirmation
+from bot.ui import Cf, chat_of, confirm_keyboard, esc
+from bot.ui import show_in_place as show
+from handlers.account.team import account_name
+from handlers.confirm import Asked, cancel, claim
+
+router = Router(name="account.link")
+
+
+def group_roles() -> dict[str, Role]:
+    return {role.key: role for role in GIVEN_ROLES} | {
+        role_name(role).lower(): role for role in GIVEN_ROLES
+    }
+
+
+@router.message(Command("link"))
+async def cmd_link(
+    message: Message,
+    command: CommandObject,
+    accounts: AccountService,
+    confirmations: ConfirmationService,
+) -> None:
+    user = message.from_user
+    if message.chat.type == ChatType.PRIVATE or user is None:
+        await message.answer(
+            _("Send /link in the group that should work with your team's account.")
+        )
+        return
+    # The account the person works with privately, where they must be the owner or an admin.
+    link, role = await accounts.teams.role(user.id, user.id)
+    account = None if link is None else await accounts.repo.get_by_id(link.account_id)
+    if account is None or role is None:
+        raise NotLoggedIn
+    if role < Role.ADMIN:
+        raise RoleTooLow(Role.ADMIN, role)
+    given = group_roles().get((command.args or "viewer").strip().lower())
+    if given is None:
+        await message.answer(
+            esc(_("Use /link, /link operator or /link admin: the role the group's members get."))
+        )
+        return
+    record_id = await confirmations.ask(
+        chat_id=message.chat.id,
+        account=account_key(account),
+        action="link",
+        payload={"account": str(account.id), "role": given.key},
+        asked_by=user.id,
+        ttl=CHANGE_TTL,
+    )
+    await message.answer(
+        _(
+            "Link this group to the SMSC account <b>{account}</b>? Everyone here will act as "
+            "{role} (team members with a higher role keep it). Only {name} can answer."
+        ).format(account=account_name(account), role=role_name(given), name=esc(user.full_name)),
+        reply_markup=confirm_keyboard(record_id),
+    )
+
+
+@router.callback_query(Cf.filter(), Asked("link"))
+async def confirm_link(
+    query: CallbackQuery,
+    callback_data: Cf,
+    asked: Confirmation,
+    accounts: AccountService,
+    confirmations: ConfirmationService,
+    audit: AuditLog,
+) -> None:
+    if asked.asked_by != query.from_user.id:
+        raise NotTheAsker
+    if not callback_data.yes:
+        if await cancel(query, asked, confirmations):
+            await show(query, _("The group was not linked."), None)
+        return
+    account_id = int(asked.payload["account"])
+    account = await accounts.repo.get_by_id(account_id)
+    # Checked again at the tap: the person may have lost the role since.
+    member = await accounts.teams.repo.member(account_id, query.from_user.id)
+    role = Role.of(member.role) if member else None
+    if role is None or role < Role.ADMIN:
+        raise RoleTooLow(Role.ADMIN, role or Role.VIEWER)
+    record = await claim(query, asked, confirmations, account)
+    if record is None or account is None:
+        return
+    given = Role.of(record.payload["role"]) or Role.VIEWER
+    await accounts.teams.repo.link(chat_of(query), account_id, given.key, query.from_user.id)
+    await confirmations.finish(record.id, "done")
+    await audit.record(chat_of(query), query.from_user.id, "group link", given.key, "ok")
+    await show(
+        query,
+        _("This group now works with <b>{account}</b>; its members act as {role}.").format(
+            account=account_name(account), role=role_name(given)
+        ),
+        None,
+    )
+
+
+@router.message(Command("unlink"), flags=ADMIN_FLAGS)
+async def cmd_unlink(message: Message, accounts: AccountService, audit: AuditLog) -> None:
+    if message.chat.type == ChatType.PRIVATE or message.from_user is None:
+        await message.answer(_("Send /unlink in the group to disconnect it from the account."))
+        return
+    await audit.record(message.chat.id, message.from_user.id, "group unlink", "", "ok")
+    await accounts.teams.repo.unlink(message.chat.id)
+    await message.answer(_("This group no longer works with the team's account."))
+
+
+@router.my_chat_member(ChatMemberUpdatedFilter(LEAVE_TRANSITION))
+async def bot_left(event: ChatMemberUpdated, accounts: AccountService, audit: AuditLog) -> None:
+    """Removed from a group: the link goes, so adding the bot back later links nothing by itself."""
+    if event.chat.type != ChatType.PRIVATE and await accounts.teams.repo.link_of(event.chat.id):
+        await audit.record(event.chat.id, event.from_user.id, "group unlink", "", "bot removed")
+        await accounts.teams.repo.unlink(event.chat.id)
