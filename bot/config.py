@@ -35,6 +35,15 @@ class Settings(BaseSettings):
     smsc_max_concurrency: int = Field(default=4, ge=1, le=14)
     smsc_timeout: float = Field(default=20.0, gt=0)
     smsc_cache_ttl: float = Field(default=20.0, ge=0)
+    # How often each followed SMSC account's balance is read for notifications (jittered per
+    # account); sender names are read hourly whatever this says.
+    notify_poll_seconds: int = Field(default=600, ge=60, le=86400)
+    # Several replicas (docs/scaling.md): the shared database and the shared SMSC limits. URLs
+    # may carry passwords, so they are secrets too.
+    database_url: SecretStr | None = None
+    redis_url: SecretStr | None = None
+    # How many copies of the bot run against this database; more than 1 needs REDIS_URL.
+    replicas: int = Field(default=1, ge=1)
 
     @field_validator("bot_token")
     @classmethod
@@ -70,6 +79,26 @@ UNGUARDED_WEBHOOK = (
 )
 
 
+NO_SHARED_LIMITS = (
+    "REPLICAS={n} needs REDIS_URL: without it each replica counts SMSC's limits on its own and "
+    "together they would get the server's IP blocked (see docs/scaling.md)."
+)
+NO_SHARED_DATABASE = (
+    "REPLICAS={n} needs DATABASE_URL=postgresql://...: replicas cannot share a SQLite file "
+    "(see docs/scaling.md)."
+)
+
+
+def check_replicas(settings: Settings) -> None:
+    """More than one replica only with what they must share: Redis and PostgreSQL."""
+    if settings.replicas > 1:
+        if settings.redis_url is None:
+            raise SystemExit(NO_SHARED_LIMITS.format(n=settings.replicas))
+        url = settings.database_url.get_secret_value() if settings.database_url else ""
+        if not url.startswith(("postgresql://", "postgres://")):
+            raise SystemExit(NO_SHARED_DATABASE.format(n=settings.replicas))
+
+
 def load_settings() -> Settings:
     """Read the settings; a missing or malformed token becomes one line that says what to do."""
     try:
@@ -83,4 +112,5 @@ def load_settings() -> Settings:
         raise SystemExit(f"Invalid settings: {fields}. See README.md, section Settings.") from None
     if settings.webhook_url and settings.webhook_secret is None and not settings.webhook_insecure:
         raise SystemExit(UNGUARDED_WEBHOOK)
+    check_replicas(settings)
     return settings

@@ -61,13 +61,19 @@ class LanguageStore(Protocol):
 
 
 class LanguagePrefs:
-    """The chat's chosen language, read through once and then served from memory."""
+    """The chat's chosen language, read through once and then served from memory.
 
-    def __init__(self, store: LanguageStore) -> None:
+    With ``cache=False`` (replicas: another one may change it) it is read on every update.
+    """
+
+    def __init__(self, store: LanguageStore, *, cache: bool = True) -> None:
         self._store = store
         self._cache: dict[int, str | None] = {}
+        self._caching = cache
 
     async def get(self, chat_id: int) -> str | None:
+        if not self._caching:
+            return await self._store.get_language(chat_id)
         if chat_id not in self._cache:
             self._cache[chat_id] = await self._store.get_language(chat_id)
         return self._cache[chat_id]

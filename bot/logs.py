@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Iterable
+from urllib.parse import unquote, urlsplit
 
 # Form fields that carry SMSC secrets, should any library ever log a request body.
 _FIELDS = re.compile(r"(?i)\b(psw|password|apikey|token)=([^&\s]+)")
@@ -39,3 +40,9 @@ def setup_logging(level: str, secrets: Iterable[str]) -> None:
     # aiosqlite logs every call with its SQL parameters, and its results, at DEBUG: encrypted
     # secrets, logins, audit entries. Those never belong in a log, whatever LOG_LEVEL says.
     logging.getLogger("aiosqlite").setLevel(logging.INFO)
+
+
+def url_passwords(url: str) -> list[str]:
+    """The password in a ``scheme://user:password@host`` URL, to be masked wherever it shows."""
+    password = urlsplit(url).password
+    return [password, unquote(password)] if password else []

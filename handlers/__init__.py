@@ -14,6 +14,7 @@ def get_routers() -> list[Router]:
         fallback,
         groups,
         language,
+        notify,
         number,
         senders,
         start,
@@ -37,6 +38,7 @@ def get_routers() -> list[Router]:
         templates.router,
         subclients.router,
         stats.router,
+        notify.router,
         confirm.router,
         fallback.router,
     ]

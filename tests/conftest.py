@@ -3,13 +3,20 @@
 from __future__ import annotations
 
 import socket
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 
 import pytest
 
 from bot.smsc import Credentials, SmscConnector, SmscSettings
 from bot.smsc.emulator import SmscEmulator
 from tests.support.fixtures import fake_telegram  # noqa: F401 - registered for every test
+from tests.support.servers import (
+    Postgres,
+    Redis,
+    fresh_database,
+    postgres_server,
+    redis_server,
+)
 
 LOGIN = "alice"
 PASSWORD = "Alice-Secret-Pw-7731"
@@ -64,3 +71,24 @@ def closed_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[Postgres]:
+    """A real PostgreSQL server for the whole session (initdb in a temporary directory)."""
+    with postgres_server() as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def redis() -> Iterator[Redis]:
+    """A real redis-server for the whole session."""
+    with redis_server() as server:
+        yield server
+
+
+@pytest.fixture
+async def pg_url(postgres: Postgres) -> AsyncIterator[str]:
+    """The URL of a new, empty database on the session's PostgreSQL server; dropped afterwards."""
+    async with fresh_database(postgres) as url:
+        yield url

@@ -45,15 +45,19 @@ import asyncio
 import hashlib
 import hmac
 import logging
+import secrets
 import time
 from collections import deque
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import Final, Protocol
+from typing import TYPE_CHECKING, Final, Protocol
 
 from bot.smsc.errors import AuthPaused, CredentialsRefused, SmscError
+
+if TYPE_CHECKING:
+    from bot.smsc.shared import SharedLimits
 
 log = logging.getLogger(__name__)
 
@@ -183,6 +187,8 @@ class Lease:
     newcomer: bool
     outcome: Outcome = Outcome.NOT_SENT
     row: int | None = field(default=None, repr=False)
+    # Its lease in the budget shared by all replicas (Redis), when there is one.
+    shared: str | None = field(default=None, repr=False)
 
 
 @dataclass(eq=False)
@@ -209,8 +215,12 @@ class AuthBudget:
         *,
         clock: WallClock = time.time,
         call_timeout: float = 20.0,
+        shared: SharedLimits | None = None,
     ) -> None:
         self._store = store
+        # With replicas, every lease also takes a place in the budget they share: this process
+        # keeps its fairness caps, the shared one the hard limit across all of them.
+        self._shared = shared
         self._key = key
         self._clock = clock
         self._call_timeout = call_timeout
@@ -246,6 +256,16 @@ class AuthBudget:
         """When SMSC refused these credentials, if it did and nobody typed them in since."""
         return self._rejected.get(key)
 
+    def spare(self, host: str, key: bytes) -> bool:
+        """Whether a request nobody asked for (a background poll) may go: its credentials worked
+        in this process, or the host has no failure in the window. Credentials refused before
+        are refused locally by ``lease`` without a request, so they need no check here."""
+        credential = self._credentials.get(key)
+        if credential is not None and credential.good:
+            return True
+        now = self._clock()
+        return not any(f.at > now - WINDOW for f in self._host(host).failures)
+
     def _host(self, host: str) -> _Host:
         state = self._hosts.get(host)
         if state is None:
@@ -275,6 +295,14 @@ class AuthBudget:
         lease = Lease(host, key, purpose, user_id, newcomer)
         await self._acquire(lease, command)
         credential = self._credential(key)
+        if self._shared is not None:
+            try:
+                await self._acquire_shared(
+                    self._shared, lease, command, pending=not credential.good
+                )
+            except BaseException:
+                self._release(lease)
+                raise
         if not credential.good:
             # The lease's failure could happen as late as the call timeout from now.
             pending = Failure(host, self._clock() + self._call_timeout, user_id, purpose, newcomer)
@@ -309,6 +337,40 @@ class AuthBudget:
                 until = self._clock() + BUSY_RETRY
                 raise AuthPaused(command, until=until, retry_after=BUSY_RETRY, busy=True) from None
             raise
+
+    async def _acquire_shared(
+        self, shared: SharedLimits, lease: Lease, command: str, *, pending: bool
+    ) -> None:
+        """A place in the budget all replicas share; ``pending``: counted as a failure if this
+        process dies holding it (its credentials are not known good)."""
+        lease_id = secrets.token_hex(8)
+        # Real time, not the budget's clock: this bounds how long the caller waits.
+        deadline = time.monotonic() + self._call_timeout
+        while True:
+            verdict = await shared.budget_acquire(
+                lease.host,
+                lease_id,
+                lease.key,
+                now=self._clock(),
+                saved=lease.purpose is Purpose.SAVED,
+                pending=pending,
+                limit=LIMIT,
+                window=WINDOW,
+            )
+            if verdict.kind == "ok":
+                lease.shared = lease_id
+                return
+            if verdict.kind == "refused":
+                self._rejected[lease.key] = verdict.at
+                raise CredentialsRefused(command, rejected_at=verdict.at)
+            if verdict.kind == "paused":
+                until = verdict.at
+                raise AuthPaused(command, until=until, retry_after=until - self._clock())
+            left = deadline - time.monotonic()
+            if left <= 0:
+                until = self._clock() + BUSY_RETRY
+                raise AuthPaused(command, until=until, retry_after=BUSY_RETRY, busy=True)
+            await shared.budget_wait(lease.host, left)
 
     def _grant(self) -> None:
         """Hand free places to waiting requests, oldest first; refuse those that cannot wait."""
@@ -415,6 +477,21 @@ class AuthBudget:
             self._refusals.pop(lease.key, None)
         # Memory first, in one step with the release, so waiters see the verdict when they wake.
         self._release(lease)
+        if self._shared is not None and lease.shared is not None:
+            try:
+                await self._shared.budget_release(
+                    lease.host,
+                    lease.shared,
+                    now=now,
+                    failed_at=now if failed else None,
+                    refused=lease.key if outcome is Outcome.REFUSED else None,
+                    authorised=lease.key if outcome is Outcome.AUTHORISED else None,
+                    limit=LIMIT,
+                    window=WINDOW,
+                )
+            except Exception:
+                # Left to expire: a pending lease then counts as a failure, never as less.
+                log.exception("%s: could not release a shared budget lease", lease.host)
         try:
             if lease.row is not None:
                 await self._store.settle(lease.row, now if failed else None)

@@ -15,7 +15,7 @@ import logging
 import secrets
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
-from contextlib import AbstractAsyncContextManager
+from contextlib import AbstractAsyncContextManager, nullcontext
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
@@ -44,6 +44,7 @@ from bot.smsc.models import (
     Template,
     TemplateFormat,
 )
+from bot.smsc.shared import SharedLimits
 from bot.smsc.sites import Site
 
 log = logging.getLogger(__name__)
@@ -218,8 +219,11 @@ class SmscConnector:
         http: httpx.AsyncClient | None = None,
         clock: Clock = time.monotonic,
         budget: AuthBudget | None = None,
+        shared: SharedLimits | None = None,
     ) -> None:
         self.settings = settings or SmscSettings()
+        # With several replicas (REDIS_URL) the limits are counted in Redis, by all of them.
+        self.shared = shared
         # On its own a connector budgets in memory; the bot gives it one kept in SQLite.
         self.budget = budget or AuthBudget(
             MemoryBudgetStore(), secrets.token_bytes(32), call_timeout=self.settings.call_timeout
@@ -251,6 +255,12 @@ class SmscConnector:
         key = self.budget.credential_key(host, credentials.login, credentials.secret)
         return self.budget.rejected_at(key)
 
+    def spare(self, credentials: Credentials, site: Site = Site.RU) -> bool:
+        """Whether a background poll may use these credentials (``AuthBudget.spare``)."""
+        host = self._hosts(site)[0]
+        key = self.budget.credential_key(host, credentials.login, credentials.secret)
+        return self.budget.spare(host, key)
+
     def client(
         self,
         credentials: Credentials,
@@ -274,7 +284,9 @@ class SmscConnector:
         if limits is None:
             limits = self._accounts[key] = AccountLimits(
                 max_concurrency=self.settings.max_concurrency,
-                cache_ttl=self.settings.cache_ttl,
+                # Shared: answers are kept in Redis, where any replica's write invalidates them;
+                # the local cache only joins identical reads in flight.
+                cache_ttl=0.0 if self.shared else self.settings.cache_ttl,
                 identical_per_minute=self.settings.identical_per_minute,
                 balance_per_minute=self.settings.balance_per_minute,
                 clock=self._clock,
@@ -312,6 +324,7 @@ class SmscClient:
         self._hosts = list(hosts)
         self._limits = limits
         self._lease = lease
+        self._account = f"{self._hosts[0]}\0{credentials.identity}"
 
     def __repr__(self) -> str:
         return f"SmscClient({self._credentials.identity!r} at {self._hosts[0]})"
@@ -336,7 +349,10 @@ class SmscClient:
         name = f"{script}.{command}"
         if write and self._writes is not None and script not in self._writes:
             raise WriteRefused(name)
+        shared = self._connector.shared
         remaining = self._connector.cooldown.remaining(self._hosts[0])
+        if not remaining and shared is not None:
+            remaining = await shared.cooldown(self._hosts[0])
         if remaining:
             raise SmscError(
                 name, IP_BLOCKED, "host in cool-down", local=True, retry_after=remaining
@@ -346,12 +362,54 @@ class SmscClient:
                 return await self._send(script, name, command, params, write=True)
             finally:
                 self._limits.cache.invalidate()
+                if shared is not None:
+                    await shared.invalidate(self._account)
         if not cache:
             return await self._send(script, name, command, params, write=False, listing=listing)
         key = (self._credentials.fingerprint, script, tuple(sorted(params.items())))
+
+        def fetch() -> Awaitable[Any]:
+            return self._send(script, name, command, params, write=False, listing=listing)
+
+        if shared is None:
+            return await self._limits.cache.get_or_fetch(key, fetch)
         return await self._limits.cache.get_or_fetch(
-            key, lambda: self._send(script, name, command, params, write=False, listing=listing)
+            key, lambda: self._shared_read(shared, key, fetch)
         )
+
+    async def _shared_read(
+        self, shared: SharedLimits, key: tuple[object, ...], fetch: Callable[[], Awaitable[Any]]
+    ) -> Any:
+        """An identical read answered from Redis, or fetched and kept there for every replica."""
+        entry = json.dumps(key)
+        generation, value = await shared.cached(self._account, entry)
+        if value is not None:
+            return value
+        value = await fetch()
+        ttl = self._connector.settings.cache_ttl
+        if ttl > 0:
+            await shared.store(self._account, entry, generation, value, ttl)
+        return value
+
+    async def _check_shared_caps(
+        self, shared: SharedLimits, script: str, name: str, command: str, params: Mapping[str, str]
+    ) -> None:
+        """``_check_caps`` counted across all replicas: every window checked and taken at once."""
+        settings = self._connector.settings
+        account = self._account
+        if script == "balance":
+            windows = [(f"{account}\0balance", settings.balance_per_minute)]
+        else:
+            identical = json.dumps([script, sorted(params.items())])
+            windows = [(f"{account}\0identical\0{identical}", settings.identical_per_minute)]
+        cap = _COMMAND_CAPS.get((script, command))
+        if cap is not None:
+            windows.append((f"{account}\0command\0{command}", cap))
+        if script == "users" and command == "chg":
+            windows.append((f"{account}\0command\0chg:{params.get('user', '')}", 3))
+        wait = await shared.take(windows)
+        if wait:
+            raise SmscError(name, TOO_MANY, "rate limit", local=True, retry_after=wait)
 
     def _check_caps(self, script: str, name: str, command: str, params: Mapping[str, str]) -> None:
         """Refuse, without calling SMSC, a request SMSC would answer with error 9."""
@@ -388,9 +446,18 @@ class SmscClient:
             "fmt": "3",
             "charset": "utf-8",
         }
+        shared = self._connector.shared
+        cap = self._connector.settings.max_concurrency
         # The lease is taken inside the gate: calls queued behind one that fails are refused.
-        async with self._limits.gate, self._lease(command=name) as lease:
-            self._check_caps(script, name, command, params)
+        async with (
+            self._limits.gate,
+            shared.gate(self._account, cap) if shared is not None else nullcontext(),
+            self._lease(command=name) as lease,
+        ):
+            if shared is None:
+                self._check_caps(script, name, command, params)
+            else:
+                await self._check_shared_caps(shared, script, name, command, params)
             started = time.perf_counter()
             hosts = self._hosts[:1] if write else self._hosts
             for index, host in enumerate(hosts):
@@ -415,6 +482,8 @@ class SmscClient:
         if code is not None:
             if code == IP_BLOCKED:
                 self._connector.cooldown.block(host)
+                if shared is not None:
+                    await shared.block(host, self._connector.settings.block_cooldown)
                 log.warning("%s: SMSC blocked this server's IP; pausing calls to it", name)
             if code == NO_RECORDS and listing:
                 # SMSC's way of saying "empty list"; cached like any other answer.

@@ -14,6 +14,7 @@ import aiosqlite
 
 from bot.crypto import SecretBox, SecretError
 from bot.storage.db import BUSY_TIMEOUT_MS, checkpoint
+from bot.storage.engine import PgConnection
 
 log = logging.getLogger(__name__)
 
@@ -59,13 +60,13 @@ _OF_CHAT = "(SELECT c.account_id FROM chats c WHERE c.chat_id = ?)"
 class AccountRepo:
     """Accounts, chat languages and subclients in the bot's database (`open_database`)."""
 
-    def __init__(self, conn: aiosqlite.Connection, box: SecretBox) -> None:
+    def __init__(self, conn: aiosqlite.Connection | PgConnection, box: SecretBox) -> None:
         """Store through `conn`; encrypt and decrypt secrets with `box`."""
         self._conn = conn
         self._box = box
 
     @property
-    def conn(self) -> aiosqlite.Connection:
+    def conn(self) -> aiosqlite.Connection | PgConnection:
         return self._conn
 
     @property
@@ -190,6 +191,9 @@ class AccountRepo:
         After `delete`, the -wal file still holds the pages written before, encrypted secret
         included; secure_delete zeroes the row in the new pages only.
         """
+        if isinstance(self._conn, PgConnection):
+            # PostgreSQL has no WAL file of ours to clean; VACUUM reclaims dead rows in time.
+            return True
         rows = await self._conn.execute_fetchall("PRAGMA database_list")
         path = next((str(row[2]) for row in rows if row[1] == "main"), "")
         if not path:

@@ -8,6 +8,8 @@ from datetime import datetime
 
 import aiosqlite
 
+from bot.storage.engine import PgConnection
+
 # The name of the person the current update comes from, set once per update (bot.middlewares):
 # every entry names who made the change, without each caller passing it.
 ACTOR_NAME: ContextVar[str | None] = ContextVar("actor_name", default=None)
@@ -45,7 +47,7 @@ class AuditLog:
     stored in plain text and kept for good, unlike the encrypted credentials.
     """
 
-    def __init__(self, conn: aiosqlite.Connection) -> None:
+    def __init__(self, conn: aiosqlite.Connection | PgConnection) -> None:
         """Write through `conn`."""
         self._conn = conn
 

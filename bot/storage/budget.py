@@ -9,21 +9,23 @@ from typing import Final
 
 import aiosqlite
 
+from bot.storage.engine import Database, PgConnection, as_database
+
 FailureRow = tuple[str, float, int | None, str, bool]
 # SMSC counts failures over 30 minutes; older rows can never count again.
 KEEP: Final = 60 * 60.0
 
 
-class SqliteBudgetStore:
-    """Failures and refused credentials (keyed hashes only) in the bot's database."""
+class SqlBudgetStore:
+    """Failures and refused credentials (keyed hashes only) in the database, either engine."""
 
-    def __init__(self, conn: aiosqlite.Connection) -> None:
-        self._conn = conn
+    def __init__(self, conn: aiosqlite.Connection | PgConnection | Database) -> None:
+        self._db = as_database(conn)
 
     async def load_failures(self, since: float) -> list[FailureRow]:
         # Older rows can never count again.
-        await self._conn.execute("DELETE FROM auth_failures WHERE at < ?", (since,))
-        rows = await self._conn.execute_fetchall(
+        await self._db.execute("DELETE FROM auth_failures WHERE at < ?", (since,))
+        rows = await self._db.fetchall(
             "SELECT host, at, user_id, kind, newcomer FROM auth_failures ORDER BY at"
         )
         return [
@@ -32,30 +34,29 @@ class SqliteBudgetStore:
         ]
 
     async def load_rejections(self) -> dict[bytes, float]:
-        rows = await self._conn.execute_fetchall("SELECT key, at FROM auth_rejections")
+        rows = await self._db.fetchall("SELECT key, at FROM auth_rejections")
         return {bytes(key): float(at) for key, at in rows}
 
     async def begin(self, failure: FailureRow) -> int:
-        async with self._conn.execute(
+        row = await self._db.fetchone(
             "INSERT INTO auth_failures (host, at, user_id, kind, newcomer, pending)"
-            " VALUES (?, ?, ?, ?, ?, 1)",
+            " VALUES (?, ?, ?, ?, ?, 1) RETURNING id",
             _values(failure),
-        ) as cursor:
-            row = cursor.lastrowid
+        )
         assert row is not None
-        return row
+        return int(row[0])
 
     async def settle(self, row: int, failed_at: float | None) -> None:
         if failed_at is None:
-            await self._conn.execute("DELETE FROM auth_failures WHERE id = ?", (row,))
+            await self._db.execute("DELETE FROM auth_failures WHERE id = ?", (row,))
             return
-        await self._conn.execute(
+        await self._db.execute(
             "UPDATE auth_failures SET at = ?, pending = 0 WHERE id = ?", (failed_at, row)
         )
         await self._prune(failed_at)
 
     async def add_failure(self, failure: FailureRow) -> None:
-        await self._conn.execute(
+        await self._db.execute(
             "INSERT INTO auth_failures (host, at, user_id, kind, newcomer, pending)"
             " VALUES (?, ?, ?, ?, ?, 0)",
             _values(failure),
@@ -63,20 +64,24 @@ class SqliteBudgetStore:
         await self._prune(failure[1])
 
     async def reject(self, key: bytes, at: float) -> None:
-        await self._conn.execute(
+        await self._db.execute(
             "INSERT INTO auth_rejections (key, at) VALUES (?, ?)"
             " ON CONFLICT (key) DO UPDATE SET at = excluded.at",
             (key, at),
         )
 
     async def unreject(self, key: bytes) -> None:
-        await self._conn.execute("DELETE FROM auth_rejections WHERE key = ?", (key,))
+        await self._db.execute("DELETE FROM auth_rejections WHERE key = ?", (key,))
 
     async def _prune(self, now: float) -> None:
         # Failures are rare (at most 4 in a window), so pruning on each costs nothing.
-        await self._conn.execute("DELETE FROM auth_failures WHERE at < ?", (now - KEEP,))
+        await self._db.execute("DELETE FROM auth_failures WHERE at < ?", (now - KEEP,))
 
 
 def _values(failure: FailureRow) -> tuple[object, ...]:
     host, at, user_id, purpose, newcomer = failure
     return (host, at, user_id, purpose, int(newcomer))
+
+
+# The name it had while SQLite was the only engine.
+SqliteBudgetStore = SqlBudgetStore

@@ -13,6 +13,8 @@ from typing import Literal, get_args
 
 import aiosqlite
 
+from bot.storage.engine import Database, PgConnection, as_database
+
 State = Literal["open", "claimed", "done", "failed", "unknown", "cancelled"]
 STATES: tuple[str, ...] = get_args(State)
 # What a claimed record may end as; "unknown" when SMSC may or may not have applied the request.
@@ -48,11 +50,11 @@ class Confirmation:
 class ConfirmationRepo:
     """Confirmation records in the bot's database (`open_database`); times are Unix seconds."""
 
-    def __init__(self, conn: aiosqlite.Connection) -> None:
-        self._conn = conn
+    def __init__(self, conn: aiosqlite.Connection | PgConnection | Database) -> None:
+        self._db = as_database(conn)
 
     async def add(self, record: Confirmation) -> None:
-        await self._conn.execute(
+        await self._db.execute(
             _INSERT,
             (
                 record.id,
@@ -70,8 +72,7 @@ class ConfirmationRepo:
         )
 
     async def get(self, record_id: str) -> Confirmation | None:
-        async with self._conn.execute(_SELECT, (record_id,)) as cursor:
-            row = await cursor.fetchone()
+        row = await self._db.fetchone(_SELECT, (record_id,))
         if row is None:
             return None
         state = str(row[8])
@@ -125,7 +126,4 @@ class ConfirmationRepo:
         )
 
     async def _update(self, sql: str, params: tuple[object, ...]) -> bool:
-        cursor = await self._conn.execute(sql, params)
-        changed = cursor.rowcount == 1
-        await cursor.close()
-        return changed
+        return await self._db.execute(sql, params) == 1

@@ -232,6 +232,93 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX audit_log_account ON audit_log (account_id, id);
     """,
+    # 8: notifications (bot.services.notify, bot.storage.notify). An SMSC account is named by
+    # AccountService.identity, a receiver by its chat. What an account is watched for
+    # (notify_watch, an admin's choice in a team) is kept apart from who receives it and with what
+    # parameter (notify_subs, each chat's or member's choice). The rest is what prevents
+    # duplicates across restarts: alert states, statuses seen, digests sent, and the outbox.
+    """
+    CREATE TABLE notify_watch (
+        account TEXT NOT NULL,
+        kind TEXT NOT NULL CHECK (kind IN ('balance', 'senders', 'digest')),
+        enabled INTEGER NOT NULL CHECK (enabled IN (0, 1)),
+        PRIMARY KEY (account, kind)
+    );
+
+    CREATE TABLE notify_subs (
+        chat_id INTEGER NOT NULL,
+        account TEXT NOT NULL,
+        kind TEXT NOT NULL CHECK (kind IN ('balance', 'senders', 'digest')),
+        enabled INTEGER NOT NULL CHECK (enabled IN (0, 1)),
+        -- balance: the threshold as a decimal string; digest: 'daily' or 'weekly'
+        param TEXT,
+        -- digest: minutes after local midnight
+        at_minute INTEGER,
+        -- epoch seconds of the last change: a digest falling due before it is not owed
+        since REAL NOT NULL,
+        PRIMARY KEY (chat_id, account, kind)
+    );
+    CREATE INDEX notify_subs_account ON notify_subs (account, kind);
+
+    -- The chat's time zone, and the language it last used /notify in (a private chat's
+    -- Telegram language is known only while it writes; a /lang choice comes first).
+    CREATE TABLE notify_chats (
+        chat_id INTEGER PRIMARY KEY,
+        tz TEXT NOT NULL,
+        language TEXT
+    );
+
+    -- One row per followed SMSC account: when it is next read, and whether the chat that saved
+    -- refused credentials was told.
+    CREATE TABLE notify_accounts (
+        account TEXT PRIMARY KEY,
+        next_balance REAL NOT NULL,
+        next_senders REAL NOT NULL,
+        refused_told INTEGER NOT NULL DEFAULT 0 CHECK (refused_told IN (0, 1))
+    );
+
+    -- 1 armed (the next crossing below alerts), 0 fired (waiting for threshold + 10 %).
+    CREATE TABLE notify_balance (
+        account TEXT NOT NULL,
+        threshold TEXT NOT NULL,
+        armed INTEGER NOT NULL CHECK (armed IN (0, 1)),
+        PRIMARY KEY (account, threshold)
+    );
+
+    CREATE TABLE notify_senders (
+        account TEXT NOT NULL,
+        sender TEXT NOT NULL,
+        operator TEXT NOT NULL,
+        status INTEGER NOT NULL,
+        PRIMARY KEY (account, sender, operator)
+    );
+
+    -- A digest period once queued for a chat is never queued again.
+    CREATE TABLE notify_digests (
+        chat_id INTEGER NOT NULL,
+        account TEXT NOT NULL,
+        period TEXT NOT NULL,
+        queued_at REAL NOT NULL,
+        PRIMARY KEY (chat_id, account, period)
+    );
+
+    -- An account's figures for a period, read once for every chat and kept for the next
+    -- period's comparison.
+    CREATE TABLE notify_figures (
+        account TEXT NOT NULL,
+        period TEXT NOT NULL,
+        figures TEXT NOT NULL,
+        PRIMARY KEY (account, period)
+    );
+
+    -- Messages decided but not yet delivered: a restart sends them rather than losing them.
+    CREATE TABLE notify_outbox (
+        id INTEGER PRIMARY KEY,
+        chat_id INTEGER NOT NULL,
+        payload TEXT NOT NULL,
+        created_at REAL NOT NULL
+    );
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -14,6 +14,8 @@ from typing import Literal
 
 import aiosqlite
 
+from bot.storage.engine import PgConnection
+
 Span = Literal["day", "month"]
 
 
@@ -31,7 +33,7 @@ class Figures:
 class StatFigures:
     """Read and keep the figures of finished days and months."""
 
-    def __init__(self, conn: aiosqlite.Connection) -> None:
+    def __init__(self, conn: aiosqlite.Connection | PgConnection) -> None:
         self._conn = conn
 
     async def get(self, account: str, span: Span, starts: Iterable[date]) -> dict[date, Figures]:

@@ -7,6 +7,8 @@ from dataclasses import dataclass
 
 import aiosqlite
 
+from bot.storage.engine import PgConnection
+
 
 @dataclass(frozen=True, slots=True)
 class Member:
@@ -49,7 +51,7 @@ _INVITATION = (
 class TeamRepo:
     """Members, chat links and invitations in the bot's database (`open_database`)."""
 
-    def __init__(self, conn: aiosqlite.Connection) -> None:
+    def __init__(self, conn: aiosqlite.Connection | PgConnection) -> None:
         self._conn = conn
 
     # -- members

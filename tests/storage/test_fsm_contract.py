@@ -1,4 +1,5 @@
-"""The behaviour aiogram's storages share, checked on MemoryStorage and SQLiteStorage alike."""
+"""The behaviour aiogram's storages share (the contract of aiogram's own storage tests, and more),
+checked on MemoryStorage, SQLiteStorage and PostgresStorage alike."""
 
 from __future__ import annotations
 
@@ -12,7 +13,10 @@ from aiogram.fsm.state import State, StatesGroup
 from aiogram.fsm.storage.base import BaseStorage, StorageKey
 from aiogram.fsm.storage.memory import MemoryStorage
 
+from bot.storage.engine import PostgresDatabase
 from bot.storage.fsm import SQLiteStorage
+from bot.storage.fsm_pg import PostgresStorage
+from tests.support.servers import fresh_database
 
 KEY = StorageKey(bot_id=42, chat_id=-100123, user_id=7)
 
@@ -21,12 +25,20 @@ class Form(StatesGroup):
     name = State()
 
 
-@pytest.fixture(params=["memory", "sqlite"])
+@pytest.fixture(params=["memory", "sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 async def storage(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[BaseStorage]:
     if request.param == "memory":
         store: BaseStorage = MemoryStorage()
-    else:
+    elif request.param == "sqlite":
         store = await SQLiteStorage.open(tmp_path / "fsm.db")
+    else:
+        async with fresh_database(request.getfixturevalue("postgres")) as url:
+            database = await PostgresDatabase.connect(url)
+            try:
+                yield PostgresStorage(database)
+            finally:
+                await database.close()
+        return
     try:
         yield store
     finally:

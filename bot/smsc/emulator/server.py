@@ -149,7 +149,37 @@ class SmscEmulator:
         app = web.Application()
         app.router.add_route("GET", "/sys/{script}.php", self._handle)
         app.router.add_route("POST", "/sys/{script}.php", self._handle)
+        # Not SMSC's: what a test, a benchmark or a demo changes from outside the process.
+        app.router.add_post("/control/balance", self._control_balance)
+        app.router.add_post("/control/sender", self._control_sender)
         return app
+
+    async def _control_balance(self, request: web.Request) -> web.Response:
+        """``login``, ``balance``: set the account's balance (what a payment or a campaign does)."""
+        form = await request.post()
+        account = self.accounts.get(str(form.get("login", "")))
+        if account is None:
+            raise web.HTTPNotFound(text="no such login")
+        try:
+            account.balance = Decimal(str(form.get("balance", "")))
+        except ArithmeticError:
+            raise web.HTTPBadRequest(text="balance is not a number") from None
+        return web.Response(text="OK")
+
+    async def _control_sender(self, request: web.Request) -> web.Response:
+        """``login``, ``sender``, ``operator``, ``status``: a sender name's status at an operator
+        (what the operator's moderation does)."""
+        form = await request.post()
+        account = self.accounts.get(str(form.get("login", "")))
+        sender = account.sender_by_name(str(form.get("sender", ""))) if account else None
+        operator = str(form.get("operator", ""))
+        if sender is None or operator not in sender.operators:
+            raise web.HTTPNotFound(text="no such sender name or operator")
+        try:
+            sender.operators[operator] = int(str(form.get("status", "")))
+        except ValueError:
+            raise web.HTTPBadRequest(text="status is not a number") from None
+        return web.Response(text="OK")
 
     async def start(self, host: str = "127.0.0.1", port: int = 0) -> str:
         """Serve on ``host:port`` (0: any free port) and return the base URL."""

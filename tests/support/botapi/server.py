@@ -253,6 +253,13 @@ class FakeTelegram(BotApiMethods):
         self._bump()
         return update_id
 
+    def take_updates(self) -> list[JsonDict]:
+        """Hand over the queued updates, as Telegram pushes them to a webhook, and forget them."""
+        taken = [u.payload for u in self._queue]
+        self._queue.clear()
+        self._bump()
+        return taken
+
     @property
     def pending_updates(self) -> list[JsonDict]:
         """Updates the bot has not confirmed yet."""

@@ -1,0 +1,103 @@
+"""One long-polling process at a time: a lock in Redis with a TTL, or a PostgreSQL advisory lock.
+
+Telegram lets one ``getUpdates`` reader in; a second would end the first's request (a conflict)
+and both would spin. So a replica polls only while it holds the lock; the others wait for it as
+hot standbys. In Redis, if the holder dies its lock expires after ``ttl`` seconds and a standby
+takes over (within ``ttl`` plus one retry); without Redis, on PostgreSQL, the lock is held by the
+holder's session and freed the moment the server sees it gone. A holder that loses its lock
+stops polling and exits.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from typing import Final
+
+import asyncpg
+from redis.asyncio import Redis
+from redis.asyncio.lock import Lock
+from redis.exceptions import LockError, RedisError
+
+log = logging.getLogger(__name__)
+
+TTL: Final = 15.0
+RETRY: Final = 0.5
+
+
+class PollerLock:
+    """The right to call getUpdates for one bot, held by one replica at a time."""
+
+    def __init__(self, redis: Redis, bot_id: int, *, ttl: float = TTL) -> None:
+        self._redis = redis
+        self._ttl = ttl
+        self._lock = Lock(
+            redis,
+            f"smsc-bot:poller:{bot_id}",
+            timeout=ttl,
+            sleep=RETRY,
+            blocking=True,
+            thread_local=False,
+        )
+
+    @classmethod
+    def from_url(cls, url: str, bot_id: int, *, ttl: float = TTL) -> PollerLock:
+        return cls(Redis.from_url(url), bot_id, ttl=ttl)
+
+    async def acquire(self) -> None:
+        """Wait until this replica holds the lock (another may poll meanwhile)."""
+        await self._lock.acquire()
+
+    async def hold(self) -> None:
+        """Renew the lock every third of its TTL; return when it could not be renewed."""
+        while True:
+            await asyncio.sleep(self._ttl / 3)
+            try:
+                await self._lock.reacquire()
+            except (LockError, RedisError) as exc:
+                log.error("lost the poller lock (%s); this replica stops polling", exc)
+                return
+
+    async def release(self) -> None:
+        # Expired or taken over already: nothing of ours to release.
+        with contextlib.suppress(LockError, RedisError):
+            await self._lock.release()
+        await self._redis.aclose()
+
+
+# PostgreSQL's advisory lock ids are one bigint; negative ones are this module's (the schema
+# migration's is positive).
+def _pg_key(bot_id: int) -> int:
+    return -1 - (bot_id & 0x3FFF_FFFF_FFFF_FFFF)
+
+
+class PgPollerLock:
+    """The same right as ``PollerLock``, as a session advisory lock on its own connection."""
+
+    def __init__(self, url: str, bot_id: int) -> None:
+        self._url = url
+        self._key = _pg_key(bot_id)
+        self._conn: asyncpg.Connection | None = None
+
+    async def acquire(self) -> None:
+        self._conn = await asyncpg.connect(self._url)
+        # Waits in the server until the holder's session ends; no polling.
+        await self._conn.execute("SELECT pg_advisory_lock($1)", self._key)
+
+    async def hold(self) -> None:
+        """Check the session every few seconds; return when it is gone (the lock with it)."""
+        assert self._conn is not None
+        while True:
+            await asyncio.sleep(TTL / 3)
+            try:
+                await self._conn.fetchval("SELECT 1")
+            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+                log.error("lost the poller lock (%s); this replica stops polling", exc)
+                return
+
+    async def release(self) -> None:
+        if self._conn is not None:
+            # Closing the session releases the lock.
+            with contextlib.suppress(OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
+                await self._conn.close()

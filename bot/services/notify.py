@@ -1,0 +1,517 @@
+"""Notifications: the balance running low, sender names changing status at an operator, and a
+daily or weekly digest of what was spent.
+
+Everything is kept per SMSC account (``AccountService.identity``) and per receiving chat, so one
+read serves every chat following the same account: its balance once per ``poll_seconds`` (at a
+phase of its own, so accounts do not all poll at the same second), its sender names once an hour,
+its figures once per digest period. ``tick`` does whatever is due at ``clock()`` and says when
+the next thing falls due; ``run`` calls it in a loop. The state that keeps a notification from
+being sent twice is in the database, not in the loop: a restart, or two ticks at once, change
+nothing. Messages are payloads (plain JSON) handed to the ``Outbox``; the app renders them in
+each chat's language.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import json
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from datetime import time as dtime
+from decimal import Decimal, InvalidOperation
+from typing import Any, Final
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from bot.accounts import AccountService, NeedsRelogin, NotLoggedIn
+from bot.periods import Period
+from bot.services import stats
+from bot.services.outbox import Outbox
+from bot.smsc import SmscClient
+from bot.smsc.errors import AuthPaused, SmscClientError, SmscError
+from bot.storage.accounts import Account
+from bot.storage.notify import Followed, NotifyRepo, Sub
+
+log = logging.getLogger(__name__)
+
+SENDERS_EVERY: Final = 3600.0
+# The loop looks at the clock at least this often, whatever falls due.
+MAX_SLEEP: Final = 60.0
+# A digest sent later than this after its time says it is late (the bot was down).
+LATE_AFTER: Final = 15 * 60.0
+# After a failed read of the figures, the digest waits this long before trying again.
+FIGURES_RETRY: Final = 300.0
+REARM: Final = Decimal("1.10")
+DEFAULT_TZ: Final = "Europe/Moscow"
+# Where SMSC's customers live, west to east; any other IANA zone may be typed.
+ZONES: Final = (
+    "Europe/Kaliningrad",
+    "Europe/Kyiv",
+    "Europe/Minsk",
+    "Europe/Moscow",
+    "Europe/Samara",
+    "Asia/Yekaterinburg",
+    "Asia/Almaty",
+    "Asia/Novosibirsk",
+    "Asia/Krasnoyarsk",
+    "Asia/Irkutsk",
+    "Asia/Vladivostok",
+)
+DAILY: Final = "daily"
+WEEKLY: Final = "weekly"
+TOP: Final = 3
+
+
+def zone(name: str) -> ZoneInfo | None:
+    """The IANA zone of that name, or None when there is none."""
+    name = name.strip()
+    if not name or ".." in name or name.startswith("/"):
+        return None
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return None
+
+
+def parse_threshold(text: str) -> Decimal | None:
+    """A positive amount with at most two decimals (a comma or a point), or None."""
+    text = text.strip().replace(" ", "").replace("\u00a0", "").replace(",", ".")
+    try:
+        value = Decimal(text)
+    except InvalidOperation:
+        return None
+    if not value.is_finite() or value <= 0 or value >= Decimal(10) ** 9:
+        return None
+    if value != value.quantize(Decimal("0.01")):
+        return None
+    return value.quantize(Decimal("0.01"))
+
+
+def parse_time(text: str) -> int | None:
+    """Minutes after midnight of ``HH:MM`` (or ``H.MM``, ``HH``), or None."""
+    text = text.strip().replace(".", ":")
+    hours, _, minutes = text.partition(":")
+    if not hours.isdigit() or (minutes and not minutes.isdigit()) or len(minutes) not in (0, 2):
+        return None
+    h, m = int(hours), int(minutes or 0)
+    if h > 23 or m > 59:
+        return None
+    return h * 60 + m
+
+
+def phase_of(account: str, every: float) -> float:
+    """A stable offset of the account's polls within ``every`` seconds."""
+    digest = hashlib.sha256(account.encode()).digest()
+    return int.from_bytes(digest[:8], "big") % int(every * 1000) / 1000
+
+
+def slot_after(now: float, every: float, phase: float) -> float:
+    """The first moment after ``now`` at ``phase`` within a period of ``every`` seconds."""
+    return now - ((now - phase) % every) + every
+
+
+def last_due(now: datetime, tz: ZoneInfo, period: str, minute: int) -> datetime:
+    """The latest digest time at or before ``now``: the chosen local time every day, or every
+    Monday for a weekly one."""
+    local = now.astimezone(tz)
+    day = local.date()
+    step = 7 if period == WEEKLY else 1
+    if period == WEEKLY:
+        day -= timedelta(days=day.weekday())
+    while True:
+        due = datetime.combine(day, dtime(minute // 60, minute % 60), tzinfo=tz)
+        if due <= now:
+            return due
+        day -= timedelta(days=step)
+
+
+def next_due(now: datetime, tz: ZoneInfo, period: str, minute: int) -> datetime:
+    step = 7 if period == WEEKLY else 1
+    due = last_due(now, tz, period, minute)
+    day = due.date()
+    while due <= now:
+        day += timedelta(days=step)
+        due = datetime.combine(day, dtime(minute // 60, minute % 60), tzinfo=tz)
+    return due
+
+
+def period_of(due: datetime, period: str) -> tuple[date, date]:
+    """The days a digest sent at ``due`` (local) covers: the day before, or the week before."""
+    day = due.date()
+    if period == WEEKLY:
+        return day - timedelta(days=7), day - timedelta(days=1)
+    return day - timedelta(days=1), day - timedelta(days=1)
+
+
+def period_key(period: str, start: date) -> str:
+    return f"{period}:{start.isoformat()}"
+
+
+@dataclass
+class Figures:
+    """What an account sent and spent in a period; ``top`` the subclients that spent most."""
+
+    sms: int = 0
+    spent: str = "0"
+    currency: str = ""
+    top: list[tuple[str, int, str]] = field(default_factory=list)
+    subclients: int = 0
+    # True: sms and spent are the account's own totals (get.php), not the subclients' sum.
+    own: bool = False
+
+    def dump(self) -> str:
+        return json.dumps(asdict(self))
+
+    @classmethod
+    def load(cls, text: str) -> Figures:
+        data = json.loads(text)
+        data["top"] = [tuple(row) for row in data.get("top", [])]
+        return cls(**data)
+
+
+# Reads an account's figures for a period: ``account_figures`` in the bot.
+FiguresSource = Callable[[SmscClient, date, date], Awaitable[Figures]]
+
+
+async def account_figures(smsc: SmscClient, start: date, end: date) -> Figures:
+    """The account's own messages and money for the period (``bot.services.stats``), with the
+    three subclients that spent most."""
+    period = Period(start, end)
+    total = await stats.own_totals(smsc, period)
+    rows, _own = await stats.subclient_rows(smsc, period)
+    return Figures(
+        sms=total.sms,
+        spent=str(total.spent),
+        currency=total.currency or next((r.currency for r in rows if r.currency), ""),
+        top=[(r.login, r.sms, str(r.spent)) for r in rows[:TOP] if r.spent],
+        subclients=len(rows),
+        own=True,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Poller:
+    """The saved log-in that reads an account for everyone following it."""
+
+    chat_id: int
+    account: Account
+    smsc: SmscClient
+
+
+@dataclass(frozen=True, slots=True)
+class Refused:
+    """SMSC refused the saved credentials; ``owner`` is the chat that saved them."""
+
+    owner: int
+    account: Account
+
+
+class Notifier:
+    """Polls followed accounts and queues what their chats should hear."""
+
+    def __init__(
+        self,
+        repo: NotifyRepo,
+        accounts: AccountService,
+        outbox: Outbox,
+        *,
+        poll_seconds: float = 600.0,
+        clock: Callable[[], float] = time.time,
+        figures: FiguresSource = account_figures,
+    ) -> None:
+        self.repo = repo
+        self.accounts = accounts
+        self.outbox = outbox
+        self.poll_seconds = poll_seconds
+        self._clock = clock
+        self._figures = figures
+        self._lock = asyncio.Lock()
+        self._wake = asyncio.Event()
+        self._figures_retry: dict[str, float] = {}
+        self._task: asyncio.Task[None] | None = None
+
+    # -- settings --------------------------------------------------------------------------------
+
+    async def settings(self, chat_id: int, account: Account) -> tuple[dict[str, Sub], str]:
+        """The chat's settings for its account, and its time zone."""
+        subs = await self.repo.subs_of(chat_id, self.accounts.identity(account))
+        return subs, await self.repo.get_tz(chat_id) or DEFAULT_TZ
+
+    async def change(
+        self,
+        chat_id: int,
+        account: Account,
+        kind: str,
+        enabled: bool,
+        *,
+        param: str | None = None,
+        at_minute: int | None = None,
+    ) -> None:
+        """Switch one kind on or off for the chat, with its parameter; the chat's account is
+        watched for it (in a team, admins will decide that part)."""
+        identity = self.accounts.identity(account)
+        now = self._clock()
+        old = (await self.repo.subs_of(chat_id, identity)).get(kind)
+        if old is not None and param is None and at_minute is None:
+            param, at_minute = old.param, old.at_minute
+        if enabled:
+            await self.repo.set_watch(identity, kind, True)
+            first = slot_after(now, self.poll_seconds, phase_of(identity, self.poll_seconds))
+            await self.repo.follow(identity, first, first)
+            self.outbox.unblock(chat_id)
+        await self.repo.set_sub(Sub(chat_id, identity, kind, enabled, param, at_minute, now))
+        self._wake.set()
+
+    async def set_zone(self, chat_id: int, name: str) -> None:
+        await self.repo.set_tz(chat_id, name)
+        self._wake.set()
+
+    # -- the loop --------------------------------------------------------------------------------
+
+    def start(self) -> None:
+        if self._task is None:
+            self._task = asyncio.create_task(self.run(), name="notify")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+
+    async def run(self) -> None:
+        while True:
+            self._wake.clear()
+            try:
+                due = await self.tick()
+            except Exception:
+                log.exception("notifications: a round failed")
+                due = self._clock() + MAX_SLEEP
+            delay = min(max(due - self._clock(), 1.0), MAX_SLEEP)
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(delay):
+                    await self._wake.wait()
+
+    async def tick(self) -> float:
+        """Do what is due now; return when the next thing falls due (epoch seconds)."""
+        async with self._lock:
+            now = self._clock()
+            upcoming = now + MAX_SLEEP
+            for followed in await self.repo.followed():
+                try:
+                    upcoming = min(upcoming, await self._round(followed, now))
+                except Exception:
+                    # One account's trouble (a bug, an answer not understood) stops only its
+                    # round; it is tried again at its next slot.
+                    log.exception("notifications: a round failed")
+            return upcoming
+
+    # -- one account -----------------------------------------------------------------------------
+
+    async def poller(self, account: str) -> Poller | Refused | None:
+        """Which saved log-in reads ``account`` for everyone following it: the first following
+        chat whose saved log-in is that SMSC account. The one place to change when accounts
+        belong to teams rather than chats."""
+        refused: Refused | None = None
+        for chat_id in await self.repo.followers(account):
+            saved = await self.accounts.repo.get(chat_id)
+            if saved is None or not saved.secret or self.accounts.identity(saved) != account:
+                continue
+            if saved.needs_relogin:
+                refused = refused or Refused(chat_id, saved)
+                continue
+            if not self.accounts.may_poll(saved):
+                continue
+            try:
+                saved, smsc = await self.accounts.client_for(chat_id)
+            except (NotLoggedIn, NeedsRelogin):
+                continue
+            return Poller(chat_id, saved, smsc)
+        return refused
+
+    async def _round(self, followed: Followed, now: float) -> float:
+        account = followed.account
+        watched = await self.repo.watched(account)
+        balance_due = "balance" in watched and followed.next_balance <= now
+        senders_due = "senders" in watched and followed.next_senders <= now
+        digests, upcoming = await self._digests_due(account, watched, now)
+        upcoming = min(upcoming, followed.next_balance, followed.next_senders)
+        if not (balance_due or senders_due or digests):
+            return upcoming
+        phase = phase_of(account, self.poll_seconds)
+        next_balance = slot_after(now, self.poll_seconds, phase)
+        next_senders = slot_after(now, SENDERS_EVERY, phase)
+        poller = await self.poller(account)
+        # Whatever happens below, the next reads are at the next slots: no retry storm.
+        await self.repo.schedule(
+            account,
+            next_balance=next_balance if balance_due or poller is None else None,
+            next_senders=next_senders if senders_due or poller is None else None,
+        )
+        upcoming = min(upcoming, next_balance)
+        if poller is None:
+            return upcoming
+        if isinstance(poller, Refused):
+            await self._tell_refused(account, poller)
+            return upcoming
+        if followed.refused_told:
+            await self.repo.set_refused_told(account, False)
+        try:
+            if balance_due:
+                await self._balance(account, poller)
+            if senders_due:
+                await self._senders(account, poller)
+            for sub, due in digests:
+                await self._digest(account, poller, sub, due, now)
+        except SmscError as exc:
+            if exc.code == 2 and not isinstance(exc, AuthPaused):
+                await self.accounts.rejected(poller.chat_id)
+                await self._tell_refused(account, Refused(poller.chat_id, poller.account))
+            else:
+                log.info("notifications: SMSC error %s reading an account", exc.code)
+        except SmscClientError as exc:
+            log.warning("notifications: %s", exc)
+        return upcoming
+
+    async def _follows(self, chat_id: int, account: str) -> bool:
+        """Whether the chat is still logged in to that SMSC account: a chat that moved to
+        another keeps its old settings (they come back with the account) but hears nothing."""
+        saved = await self.accounts.repo.get(chat_id)
+        return saved is not None and bool(saved.secret) and self.accounts.identity(saved) == account
+
+    async def _tell_refused(self, account: str, refused: Refused) -> None:
+        if await self.repo.set_refused_told(account, True):
+            await self.outbox.put(refused.owner, {"kind": "refused", **_who(refused.account)})
+
+    async def _balance(self, account: str, poller: Poller) -> None:
+        balance = await poller.smsc.get_balance()
+        receivers = await self.repo.receivers(account, "balance")
+        for threshold in sorted({s.param for s in receivers if s.param}):
+            limit = Decimal(threshold)
+            if balance.balance < limit:
+                if await self.repo.balance_armed(account, threshold) is False:
+                    continue
+                if not await self.repo.set_balance_armed(account, threshold, False):
+                    continue
+                payload = {
+                    "kind": "balance",
+                    "balance": str(balance.balance),
+                    "currency": balance.currency,
+                    "threshold": threshold,
+                    **_who(poller.account),
+                }
+                for sub in receivers:
+                    if sub.param == threshold and await self._follows(sub.chat_id, account):
+                        await self.outbox.put(sub.chat_id, payload)
+            elif balance.balance > limit * REARM:
+                await self.repo.set_balance_armed(account, threshold, True)
+
+    async def _senders(self, account: str, poller: Poller) -> None:
+        seen = await self.repo.sender_statuses(account)
+        current = {
+            (sender.name, operator): status
+            for sender in await poller.smsc.get_sender_operators()
+            for operator, status in sender.statuses.items()
+        }
+        await self.repo.add_sender_statuses(
+            account,
+            [
+                (name, op, status)
+                for (name, op), status in current.items()
+                if (name, op) not in seen
+            ],
+        )
+        changes = []
+        for (name, operator), status in current.items():
+            old = seen.get((name, operator))
+            if old is None or old == status:
+                continue
+            # Only the caller that moves the stored status on reports it.
+            if await self.repo.change_sender_status(account, name, operator, old, status):
+                changes.append([name, operator, old, status])
+        if not changes:
+            return
+        payload = {"kind": "senders", "changes": changes, **_who(poller.account)}
+        for sub in await self.repo.receivers(account, "senders"):
+            if await self._follows(sub.chat_id, account):
+                await self.outbox.put(sub.chat_id, payload)
+
+    async def _digests_due(
+        self, account: str, watched: set[str], now: float
+    ) -> tuple[list[tuple[Sub, datetime]], float]:
+        upcoming = now + MAX_SLEEP
+        if "digest" not in watched:
+            return [], upcoming
+        due_list = []
+        moment = datetime.fromtimestamp(now, UTC)
+        for sub in await self.repo.receivers(account, "digest"):
+            if sub.at_minute is None or sub.param not in (DAILY, WEEKLY):
+                continue
+            tz = zone(await self.repo.get_tz(sub.chat_id) or DEFAULT_TZ) or ZoneInfo(DEFAULT_TZ)
+            upcoming = min(upcoming, next_due(moment, tz, sub.param, sub.at_minute).timestamp())
+            due = last_due(moment, tz, sub.param, sub.at_minute)
+            if due.timestamp() < sub.since:
+                continue  # due before the chat asked for it: not owed
+            start, _end = period_of(due, sub.param)
+            key = period_key(sub.param, start)
+            if await self.repo.digest_queued(sub.chat_id, account, key):
+                continue
+            if self._figures_retry.get(account, 0.0) > now:
+                upcoming = min(upcoming, self._figures_retry[account])
+                continue
+            due_list.append((sub, due))
+        return due_list, upcoming
+
+    async def _digest(
+        self, account: str, poller: Poller, sub: Sub, due: datetime, now: float
+    ) -> None:
+        assert sub.param is not None
+        if not await self._follows(sub.chat_id, account):
+            return
+        start, end = period_of(due, sub.param)
+        length = end - start + timedelta(days=1)
+        try:
+            figures = await self._figures_for(account, poller, sub.param, start, end)
+            previous = await self._figures_for(
+                account, poller, sub.param, start - length, end - length
+            )
+        except SmscClientError:
+            self._figures_retry[account] = now + FIGURES_RETRY
+            raise
+        if not await self.repo.claim_digest(
+            sub.chat_id, account, period_key(sub.param, start), now
+        ):
+            return
+        payload = {
+            "kind": "digest",
+            "period": sub.param,
+            "start": start.isoformat(),
+            "end": end.isoformat(),
+            "figures": asdict(figures),
+            "previous": asdict(previous),
+            "late": now - due.timestamp() > LATE_AFTER,
+            **_who(poller.account),
+        }
+        await self.outbox.put(sub.chat_id, payload)
+
+    async def _figures_for(
+        self, account: str, poller: Poller, period: str, start: date, end: date
+    ) -> Figures:
+        """The account's figures for the period, read once for every chat following it and kept:
+        the next digest compares with them without reading them again."""
+        key = period_key(period, start)
+        stored = await self.repo.figures(account, key)
+        if stored is not None:
+            return Figures.load(stored)
+        figures = await self._figures(poller.smsc, start, end)
+        await self.repo.save_figures(account, key, figures.dump())
+        return figures
+
+
+def _who(account: Account) -> dict[str, Any]:
+    """Which account a message is about, as the chat knows it (a login; none for an API key)."""
+    return {"login": account.login or ""}

@@ -1,0 +1,215 @@
+"""Notifications on their way to Telegram: a queue paced under Telegram's limits.
+
+Telegram lets a bot send about 30 messages a second in all and 1 a second to one chat. Sends
+start at most ``rate`` a second overall (spaced evenly, so no second holds more) and one chat
+gets at most one every ``per_chat`` seconds; several may be in flight at once, so a slow answer
+does not slow the rate. What is queued is in the database first (``Store``), so a restart sends
+it rather than losing it, and a message is removed once Telegram took it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import time
+from collections import deque
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from enum import Enum
+from typing import Any, Final, Protocol
+
+log = logging.getLogger(__name__)
+
+RATE: Final = 30.0
+PER_CHAT: Final = 1.0
+IN_FLIGHT: Final = 32
+# A message Telegram could not take for another reason (network, a 5xx) is tried this often.
+RETRY_DELAY: Final = 5.0
+MAX_TRIES: Final = 5
+
+
+class Delivery(Enum):
+    SENT = "sent"
+    BLOCKED = "blocked"  # 403: the chat blocked the bot or is gone; never tried again
+    RETRY = "retry"  # flood control beyond what the session waits out, or a passing failure
+    FAILED = "failed"  # Telegram will never take this message (400): dropped
+
+
+@dataclass(frozen=True, slots=True)
+class Result:
+    delivery: Delivery
+    retry_after: float = 0.0
+
+
+# What the app wires in: render the payload in the chat's language and send it.
+Send = Callable[[int, dict[str, Any]], Awaitable[Result]]
+
+
+class Store(Protocol):
+    async def enqueue(self, chat_id: int, payload: str, now: float) -> int: ...
+
+    async def outbox(self) -> list[tuple[int, int, str]]: ...
+
+    async def delivered(self, message_id: int) -> None: ...
+
+    async def drop_chat(self, chat_id: int) -> None: ...
+
+
+@dataclass(slots=True)
+class _Item:
+    id: int
+    chat_id: int
+    payload: dict[str, Any]
+    tries: int = 0
+    not_before: float = 0.0
+
+
+class Outbox:
+    """The paced queue; ``start`` runs its worker, ``put`` adds a message, ``idle`` waits for
+    an empty queue."""
+
+    def __init__(
+        self,
+        store: Store,
+        send: Send,
+        *,
+        rate: float = RATE,
+        per_chat: float = PER_CHAT,
+        in_flight: int = IN_FLIGHT,
+        clock: Callable[[], float] = time.monotonic,
+        wall: Callable[[], float] = time.time,
+    ) -> None:
+        self._store = store
+        self._send = send
+        self._interval = 1.0 / rate
+        self._per_chat = per_chat
+        self._slots = asyncio.Semaphore(in_flight)
+        self._clock = clock
+        self._wall = wall
+        self._queue: deque[_Item] = deque()
+        self._chat_free: dict[int, float] = {}
+        self._next = 0.0
+        self._changed = asyncio.Event()
+        self._idle = asyncio.Event()
+        self._idle.set()
+        self._busy = 0
+        self._blocked: set[int] = set()
+        self._worker: asyncio.Task[None] | None = None
+        self._tasks: set[asyncio.Task[None]] = set()
+        self.sent = 0
+
+    async def start(self) -> None:
+        """Load what a previous run left queued and start sending."""
+        known = {item.id for item in self._queue}
+        for message_id, chat_id, payload in await self._store.outbox():
+            if message_id not in known:
+                self._add(_Item(message_id, chat_id, json.loads(payload)))
+        if self._worker is None:
+            self._worker = asyncio.create_task(self._run(), name="notify-outbox")
+
+    async def stop(self) -> None:
+        if self._worker is not None:
+            self._worker.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._worker
+            self._worker = None
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+
+    async def put(self, chat_id: int, payload: dict[str, Any]) -> None:
+        """Queue a message: in the database at once, sent when the pace allows."""
+        if chat_id in self._blocked:
+            return
+        message_id = await self._store.enqueue(chat_id, json.dumps(payload), self._wall())
+        if chat_id in self._blocked:
+            # It blocked the bot while the row was being written.
+            await self._store.delivered(message_id)
+            return
+        self._add(_Item(message_id, chat_id, payload))
+
+    async def idle(self) -> None:
+        """Until nothing is queued or in flight."""
+        await self._idle.wait()
+
+    def _add(self, item: _Item) -> None:
+        self._queue.append(item)
+        self._idle.clear()
+        self._changed.set()
+
+    def _pick(self, now: float) -> tuple[_Item | None, float]:
+        """The oldest message whose chat may receive now, or how long until one may."""
+        wait = float("inf")
+        for item in self._queue:
+            ready = max(self._chat_free.get(item.chat_id, 0.0), item.not_before)
+            if ready <= now:
+                self._queue.remove(item)
+                return item, 0.0
+            wait = min(wait, ready - now)
+        return None, wait
+
+    async def _run(self) -> None:
+        while True:
+            if not self._queue and not self._busy:
+                self._idle.set()
+            self._changed.clear()
+            now = self._clock()
+            item, wait = self._pick(now)
+            if item is None:
+                with contextlib.suppress(TimeoutError):
+                    timeout = None if wait == float("inf") else wait
+                    async with asyncio.timeout(timeout):
+                        await self._changed.wait()
+                continue
+            # Starts at least 1/rate apart, measured from when each really began (a sleep can
+            # overshoot): no second ever holds more than ``rate`` of them.
+            if self._next > now:
+                await asyncio.sleep(self._next - now)
+            start = self._clock()
+            self._next = start + self._interval
+            self._chat_free[item.chat_id] = start + self._per_chat
+            await self._slots.acquire()
+            self._busy += 1
+            task = asyncio.create_task(self._deliver(item))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+
+    async def _deliver(self, item: _Item) -> None:
+        try:
+            try:
+                result = await self._send(item.chat_id, item.payload)
+            except Exception:
+                log.exception("could not send a notification to chat %s", item.chat_id)
+                result = Result(Delivery.RETRY, RETRY_DELAY)
+            await self._settle(item, result)
+        finally:
+            self._busy -= 1
+            self._slots.release()
+            self._changed.set()
+
+    async def _settle(self, item: _Item, result: Result) -> None:
+        if result.delivery is Delivery.SENT:
+            self.sent += 1
+            await self._store.delivered(item.id)
+        elif result.delivery is Delivery.BLOCKED:
+            log.info("chat %s blocked the bot: its notifications are switched off", item.chat_id)
+            self._blocked.add(item.chat_id)
+            self._queue = deque(i for i in self._queue if i.chat_id != item.chat_id)
+            await self._store.drop_chat(item.chat_id)
+        elif result.delivery is Delivery.FAILED or item.tries + 1 >= MAX_TRIES:
+            log.warning("notification to chat %s dropped (%s)", item.chat_id, result.delivery.value)
+            await self._store.delivered(item.id)
+        else:
+            item.tries += 1
+            delay = max(result.retry_after, RETRY_DELAY if not result.retry_after else 0.0)
+            item.not_before = self._clock() + delay
+            if result.retry_after:
+                # Flood control is for the whole bot: nothing goes out before it ends.
+                self._next = max(self._next, self._clock() + result.retry_after)
+            self._queue.appendleft(item)
+
+    def unblock(self, chat_id: int) -> None:
+        """The chat turned notifications on again (it talks to the bot, so it is not blocked)."""
+        self._blocked.discard(chat_id)

@@ -1,0 +1,390 @@
+"""SMSC's limits shared by every replica of the bot through Redis (``REDIS_URL``).
+
+One process keeps its limits in memory (``bot.smsc.limits``, ``bot.smsc.budget``); several
+replicas behind one IP must count together, or SMSC sees their sum. Each check-and-take is one Lua
+script, so two replicas never both take the last place. Places in flight are leases: a sorted set
+member whose score is its expiry, so a replica that dies mid-request frees its places after
+``lease_ttl``; a dead replica's budget lease for credentials not yet known good turns into a
+failure then (its request may have failed at SMSC), as a pending row does in SQLite.
+
+Times are the caller's wall clock (epoch seconds; injectable for tests), in milliseconds in Redis.
+Key names carry a keyed hash, never a login or a host; cached answers are encrypted (AES-GCM).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import os
+import secrets
+import time
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import asynccontextmanager
+from typing import Any, Final
+
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from redis.asyncio import Redis
+
+WallClock = Callable[[], float]
+
+# How long a waiter blocks on a wake-up before it looks again for places a dead replica left.
+RECHECK: Final = 1.0
+WINDOW_MS: Final = 60_000
+
+# Leases are judged by Redis's own clock unless a test gives one: a replica whose clock runs
+# ahead must not see the others' leases as expired.
+_LEASE_NOW: Final = """
+local function lease_now(given)
+  if given ~= '' then return tonumber(given) end
+  local t = redis.call('TIME')
+  return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+end
+"""
+
+_GATE_ACQUIRE: Final = (
+    _LEASE_NOW
+    + """
+local now = lease_now(ARGV[1])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
+if redis.call('ZCARD', KEYS[1]) < tonumber(ARGV[3]) then
+  redis.call('ZADD', KEYS[1], now + tonumber(ARGV[2]), ARGV[4])
+  redis.call('PEXPIRE', KEYS[1], ARGV[5])
+  return 1
+end
+return 0
+"""
+)
+
+_RELEASE: Final = """
+if redis.call('ZREM', KEYS[1], ARGV[1]) == 1 then
+  redis.call('LPUSH', KEYS[2], 1)
+  redis.call('LTRIM', KEYS[2], 0, tonumber(ARGV[2]) - 1)
+  redis.call('PEXPIRE', KEYS[2], ARGV[3])
+end
+return 0
+"""
+
+_WINDOWS: Final = """
+local now = tonumber(ARGV[1])
+local win = tonumber(ARGV[2])
+local wait = 0
+for i, key in ipairs(KEYS) do
+  redis.call('ZREMRANGEBYSCORE', key, '-inf', now - win)
+  if redis.call('ZCARD', key) >= tonumber(ARGV[3 + i]) then
+    local oldest = tonumber(redis.call('ZRANGE', key, 0, 0, 'WITHSCORES')[2])
+    wait = math.max(wait, win - (now - oldest))
+  end
+end
+if wait > 0 then return math.ceil(wait) end
+for i, key in ipairs(KEYS) do
+  redis.call('ZADD', key, now, ARGV[3] .. ':' .. i)
+  redis.call('PEXPIRE', key, win * 2)
+end
+return 0
+"""
+
+_CACHE_GET: Final = """
+local gen = redis.call('GET', KEYS[1]) or '0'
+return {gen, redis.call('GET', ARGV[1] .. ':' .. gen)}
+"""
+
+_CACHE_PUT: Final = """
+local gen = redis.call('GET', KEYS[1]) or '0'
+if gen == ARGV[2] then
+  redis.call('SET', ARGV[1] .. ':' .. gen, ARGV[3], 'PX', ARGV[4])
+end
+return 0
+"""
+
+# KEYS: failures, leases, pending, rejected, wake.
+# Failures are timed by the budget's clock (now), leases by the lease clock (lnow); an expired
+# pending lease counts as a failure from the moment it is found expired.
+_BUDGET_SWEEP: Final = (
+    _LEASE_NOW
+    + """
+local function sweep(now, lnow, window)
+  for _, id in ipairs(redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', lnow)) do
+    if redis.call('HDEL', KEYS[3], id) == 1 then
+      redis.call('ZADD', KEYS[1], now, id)
+    end
+    redis.call('ZREM', KEYS[2], id)
+  end
+  redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)
+end
+"""
+)
+
+_BUDGET_ACQUIRE: Final = (
+    _BUDGET_SWEEP
+    + """
+local now, ttl, id, cred = tonumber(ARGV[1]), tonumber(ARGV[2]), ARGV[3], ARGV[4]
+local saved, pending = ARGV[5] == '1', ARGV[6] == '1'
+local limit, window, keep = tonumber(ARGV[7]), tonumber(ARGV[8]), ARGV[9]
+local lnow = lease_now(ARGV[10])
+sweep(now, lnow, window)
+if saved then
+  local at = redis.call('HGET', KEYS[4], cred)
+  if at then return {'refused', at} end
+end
+local failures = redis.call('ZCARD', KEYS[1])
+if failures >= limit then
+  local nth = redis.call('ZRANGE', KEYS[1], failures - limit, failures - limit, 'WITHSCORES')
+  return {'paused', tostring(tonumber(nth[2]) + window)}
+end
+if failures + redis.call('ZCARD', KEYS[2]) >= limit then return {'wait', '0'} end
+redis.call('ZADD', KEYS[2], lnow + ttl, id)
+if pending then redis.call('HSET', KEYS[3], id, 1) end
+for i = 1, 3 do redis.call('PEXPIRE', KEYS[i], keep) end
+return {'ok', '0'}
+"""
+)
+
+_BUDGET_RELEASE: Final = """
+local id, failed_at, refuse, unreject = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
+redis.call('ZREM', KEYS[2], id)
+redis.call('HDEL', KEYS[3], id)
+if failed_at ~= '' then
+  redis.call('ZADD', KEYS[1], tonumber(failed_at), id)
+  redis.call('PEXPIRE', KEYS[1], ARGV[7])
+end
+if refuse ~= '' then redis.call('HSET', KEYS[4], refuse, ARGV[5]) end
+if unreject ~= '' then redis.call('HDEL', KEYS[4], unreject) end
+redis.call('LPUSH', KEYS[5], 1)
+redis.call('LTRIM', KEYS[5], 0, tonumber(ARGV[6]) - 1)
+redis.call('PEXPIRE', KEYS[5], ARGV[7])
+return 0
+"""
+
+_BUDGET_COUNT: Final = (
+    _BUDGET_SWEEP
+    + """
+sweep(tonumber(ARGV[1]), lease_now(ARGV[3]), tonumber(ARGV[2]))
+return {redis.call('ZCARD', KEYS[1]), redis.call('ZCARD', KEYS[2])}
+"""
+)
+
+
+def _ms(seconds: float) -> int:
+    return round(seconds * 1000)
+
+
+class BudgetVerdict:
+    """What the shared budget said to a request: a place, a wait, a pause or a refusal."""
+
+    __slots__ = ("at", "kind")
+
+    def __init__(self, kind: str, at: float) -> None:
+        self.kind = kind  # "ok", "wait", "paused" (until ``at``), "refused" (at ``at``)
+        self.at = at
+
+
+class SharedLimits:
+    """The per-login cap, request windows, host cool-down, read cache and failure budget."""
+
+    def __init__(
+        self,
+        redis: Redis,
+        key: bytes,
+        *,
+        clock: WallClock = time.time,
+        lease_clock: WallClock | None = None,
+        lease_ttl: float = 60.0,
+        prefix: str = "smsc:",
+    ) -> None:
+        self.redis = redis
+        self._key = key
+        self._aead = AESGCM(hashlib.sha256(b"cache\0" + key).digest())
+        self._clock = clock
+        self._lease_clock = lease_clock
+        self.lease_ttl = lease_ttl
+        self.prefix = prefix
+        self._gate_acquire = redis.register_script(_GATE_ACQUIRE)
+        self._release = redis.register_script(_RELEASE)
+        self._windows = redis.register_script(_WINDOWS)
+        self._cache_get = redis.register_script(_CACHE_GET)
+        self._cache_put = redis.register_script(_CACHE_PUT)
+        self._budget_acquire = redis.register_script(_BUDGET_ACQUIRE)
+        self._budget_release = redis.register_script(_BUDGET_RELEASE)
+        self._budget_count = redis.register_script(_BUDGET_COUNT)
+
+    @classmethod
+    def from_url(cls, url: str, key: bytes, **kwargs: Any) -> SharedLimits:
+        return cls(Redis.from_url(url), key, **kwargs)
+
+    async def aclose(self) -> None:
+        await self.redis.aclose()
+
+    def name(self, kind: str, *parts: str) -> str:
+        """A key name: the kind in clear, what it is about as a keyed hash (no login, no host)."""
+        digest = hmac.new(self._key, "\0".join(parts).encode(), hashlib.sha256).hexdigest()[:24]
+        return f"{self.prefix}{kind}:{digest}"
+
+    def now_ms(self) -> int:
+        return _ms(self._clock())
+
+    def _lease_now(self) -> str:
+        """The lease clock's time for a script; empty: the script asks Redis."""
+        return "" if self._lease_clock is None else str(_ms(self._lease_clock()))
+
+    # -- the per-login cap --------------------------------------------------------------------
+
+    async def try_gate(self, account: str, cap: int) -> str | None:
+        """A place under ``account``'s cap (its lease id), or None when all ``cap`` are taken."""
+        lease = secrets.token_hex(8)
+        taken = await self._gate_acquire(
+            keys=[self.name("gate", account)],
+            args=[self._lease_now(), _ms(self.lease_ttl), cap, lease, _ms(self.lease_ttl) * 2],
+        )
+        return lease if taken else None
+
+    async def release_gate(self, account: str, lease: str, cap: int) -> None:
+        await self._release(
+            keys=[self.name("gate", account), self.name("gate-wake", account)],
+            args=[lease, cap, _ms(self.lease_ttl) * 2],
+        )
+
+    @asynccontextmanager
+    async def gate(self, account: str, cap: int) -> AsyncIterator[None]:
+        """Hold one of ``cap`` places of ``account`` across all replicas while inside."""
+        wake = self.name("gate-wake", account)
+        while (lease := await self.try_gate(account, cap)) is None:
+            # Woken by a release anywhere; RECHECK bounds the wait for places a dead one left.
+            await self.redis.blpop([wake], timeout=RECHECK)
+        try:
+            yield
+        finally:
+            await self.release_gate(account, lease, cap)
+
+    # -- SMSC's per-minute windows --------------------------------------------------------------
+
+    async def take(self, windows: Sequence[tuple[str, int]]) -> float:
+        """One event in every window (name, limit) if all have room (0.0), else seconds to wait."""
+        keys = [self.name("window", name) for name, _ in windows]
+        wait = await self._windows(
+            keys=keys,
+            args=[self.now_ms(), WINDOW_MS, secrets.token_hex(8), *(limit for _, limit in windows)],
+        )
+        return int(wait) / 1000
+
+    # -- the host cool-down after error 4 ---------------------------------------------------------
+
+    async def block(self, host: str, seconds: float) -> None:
+        until = self._clock() + seconds
+        await self.redis.set(self.name("cooldown", host), repr(until), px=_ms(seconds) + 60_000)
+
+    async def cooldown(self, host: str) -> float:
+        until = await self.redis.get(self.name("cooldown", host))
+        if until is None:
+            return 0.0
+        return max(0.0, float(until) - self._clock())
+
+    # -- the read cache -----------------------------------------------------------------------
+
+    async def cached(self, account: str, key: str) -> tuple[str, Any | None]:
+        """(generation, answer or None) for an identical read of ``account``."""
+        gen, blob = await self._cache_get(
+            keys=[self.name("cache-gen", account)], args=[self.name("cache", account, key)]
+        )
+        generation = gen.decode() if isinstance(gen, bytes) else str(gen)
+        if not blob:
+            return generation, None
+        expires, value = json.loads(self._aead.decrypt(blob[:12], blob[12:], None))
+        if expires <= self._clock():
+            return generation, None
+        return generation, value
+
+    async def store(self, account: str, key: str, generation: str, value: Any, ttl: float) -> None:
+        """Keep an answer unless a write to ``account`` happened since ``generation`` was read."""
+        nonce = os.urandom(12)
+        plain = json.dumps([self._clock() + ttl, value]).encode()
+        blob = nonce + self._aead.encrypt(nonce, plain, None)
+        await self._cache_put(
+            keys=[self.name("cache-gen", account)],
+            args=[self.name("cache", account, key), generation, blob, _ms(ttl) + 1000],
+        )
+
+    async def invalidate(self, account: str) -> None:
+        key = self.name("cache-gen", account)
+        # Kept a day: answers live seconds, so a generation that lapses can match none.
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.incr(key)
+            pipe.expire(key, 86_400)
+            await pipe.execute()
+
+    # -- the failed-authorisation budget --------------------------------------------------------
+
+    def _budget_keys(self, host: str) -> list[str]:
+        return [
+            self.name("auth-failures", host),
+            self.name("auth-leases", host),
+            self.name("auth-pending", host),
+            f"{self.prefix}auth-rejected",
+            self.name("auth-wake", host),
+        ]
+
+    async def budget_acquire(
+        self,
+        host: str,
+        lease: str,
+        credential: bytes,
+        *,
+        now: float,
+        saved: bool,
+        pending: bool,
+        limit: int,
+        window: float,
+    ) -> BudgetVerdict:
+        kind, at = await self._budget_acquire(
+            keys=self._budget_keys(host),
+            args=[
+                _ms(now),
+                _ms(self.lease_ttl),
+                lease,
+                credential.hex(),
+                int(saved),
+                int(pending),
+                limit,
+                _ms(window),
+                _ms(window) * 2,
+                self._lease_now(),
+            ],
+        )
+        text = kind.decode() if isinstance(kind, bytes) else str(kind)
+        return BudgetVerdict(text, float(at) / 1000)
+
+    async def budget_wait(self, host: str, at_most: float) -> None:
+        """Until a budget lease of ``host`` is released anywhere, or ``at_most`` (<= RECHECK) s."""
+        await self.redis.blpop([self._budget_keys(host)[4]], timeout=min(RECHECK, at_most))
+
+    async def budget_release(
+        self,
+        host: str,
+        lease: str,
+        *,
+        now: float,
+        failed_at: float | None,
+        refused: bytes | None,
+        authorised: bytes | None,
+        limit: int,
+        window: float,
+    ) -> None:
+        await self._budget_release(
+            keys=self._budget_keys(host),
+            args=[
+                lease,
+                "" if failed_at is None else _ms(failed_at),
+                "" if refused is None else refused.hex(),
+                "" if authorised is None else authorised.hex(),
+                _ms(now),
+                limit,
+                _ms(window) * 2,
+            ],
+        )
+
+    async def budget_count(self, host: str, *, now: float, window: float) -> tuple[int, int]:
+        """(failures in the window, leases held) for ``host`` across all replicas."""
+        failures, leases = await self._budget_count(
+            keys=self._budget_keys(host), args=[_ms(now), _ms(window), self._lease_now()]
+        )
+        return int(failures), int(leases)

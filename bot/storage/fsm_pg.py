@@ -1,0 +1,109 @@
+"""aiogram FSM storage on PostgreSQL, shared by replicas: every call reads or writes the table.
+
+Unlike ``SQLiteStorage`` nothing is cached, since another replica may have moved the conversation
+on. Each write is one statement; ``update_data`` merges in the database (``jsonb ||``, which is
+``dict.update``), so two replicas updating one key at once both land.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, Final
+
+from aiogram.exceptions import DataNotDictLikeError
+from aiogram.fsm.state import State
+from aiogram.fsm.storage.base import BaseStorage, StateType, StorageKey
+
+from bot.storage.engine import PostgresDatabase
+from bot.storage.fsm import _decode, _encode
+from bot.storage.pg import NOW_TEXT
+
+_KEY: Final = (
+    "bot_id = $1 AND chat_id = $2 AND user_id = $3 AND thread_id IS NOT DISTINCT FROM $4"
+    " AND business_connection_id IS NOT DISTINCT FROM $5 AND destiny = $6"
+)
+_COLUMNS: Final = "bot_id, chat_id, user_id, thread_id, business_connection_id, destiny"
+_GET_STATE: Final = f"SELECT state FROM fsm_state WHERE {_KEY}"  # noqa: S608 (constants)
+_GET_DATA: Final = f"SELECT data::text FROM fsm_state WHERE {_KEY}"  # noqa: S608
+_SET_STATE: Final = f"""
+    INSERT INTO fsm_state ({_COLUMNS}, state) VALUES ($1, $2, $3, $4, $5, $6, $7)
+    ON CONFLICT ({_COLUMNS}) DO UPDATE SET state = excluded.state, updated_at = {NOW_TEXT}
+"""  # noqa: S608
+_SET_DATA: Final = f"""
+    INSERT INTO fsm_state ({_COLUMNS}, data) VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb)
+    ON CONFLICT ({_COLUMNS}) DO UPDATE SET data = excluded.data, updated_at = {NOW_TEXT}
+"""  # noqa: S608
+_MERGE_DATA: Final = f"""
+    INSERT INTO fsm_state ({_COLUMNS}, data) VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb)
+    ON CONFLICT ({_COLUMNS}) DO UPDATE
+        SET data = fsm_state.data || excluded.data, updated_at = {NOW_TEXT}
+    RETURNING data::text
+"""  # noqa: S608
+_CLEAR_STATE: Final = f"UPDATE fsm_state SET state = NULL, updated_at = {NOW_TEXT} WHERE {_KEY}"  # noqa: S608
+_CLEAR_DATA: Final = f"UPDATE fsm_state SET data = '{{}}', updated_at = {NOW_TEXT} WHERE {_KEY}"  # noqa: S608
+# Rows exist only for keys with a state or data, as in SQLiteStorage.
+_DROP_EMPTY: Final = f"DELETE FROM fsm_state WHERE {_KEY} AND state IS NULL AND data = '{{}}'"  # noqa: S608
+_CLEAR_CHAT: Final = "DELETE FROM fsm_state WHERE chat_id = $1 AND starts_with(state, $2)"
+
+
+def _key(key: StorageKey) -> tuple[int, int, int, int | None, str | None, str]:
+    return (
+        key.bot_id,
+        key.chat_id,
+        key.user_id,
+        key.thread_id,
+        key.business_connection_id,
+        key.destiny,
+    )
+
+
+class PostgresStorage(BaseStorage):
+    """FSM storage in the shared PostgreSQL database; the pool belongs to the caller."""
+
+    def __init__(self, db: PostgresDatabase) -> None:
+        self._pool = db.pool
+
+    async def get_state(self, key: StorageKey) -> str | None:
+        state: str | None = await self._pool.fetchval(_GET_STATE, *_key(key))
+        return state
+
+    async def get_data(self, key: StorageKey) -> dict[str, Any]:
+        text = await self._pool.fetchval(_GET_DATA, *_key(key))
+        return {} if text is None else _decode(text)
+
+    async def set_state(self, key: StorageKey, state: StateType = None) -> None:
+        value = state.state if isinstance(state, State) else state
+        if value is not None and not isinstance(value, str):
+            raise TypeError(f"FSM state must be a str, a State or None, not {type(value).__name__}")
+        if value is None:
+            async with self._pool.acquire() as conn, conn.transaction():
+                await conn.execute(_CLEAR_STATE, *_key(key))
+                await conn.execute(_DROP_EMPTY, *_key(key))
+        else:
+            await self._pool.execute(_SET_STATE, *_key(key), value)
+
+    async def set_data(self, key: StorageKey, data: Mapping[str, Any]) -> None:
+        if not isinstance(data, dict):
+            msg = f"Data must be a dict or dict-like object, got {type(data).__name__}"
+            raise DataNotDictLikeError(msg)
+        text = _encode(data)
+        if data:
+            await self._pool.execute(_SET_DATA, *_key(key), text)
+            return
+        async with self._pool.acquire() as conn, conn.transaction():
+            await conn.execute(_CLEAR_DATA, *_key(key))
+            await conn.execute(_DROP_EMPTY, *_key(key))
+
+    async def update_data(self, key: StorageKey, data: Mapping[str, Any]) -> dict[str, Any]:
+        if not data:
+            return await self.get_data(key)
+        merged = await self._pool.fetchval(_MERGE_DATA, *_key(key), _encode(data))
+        return _decode(merged)
+
+    async def clear_chat(self, chat_id: int, state_prefix: str) -> int:
+        """Delete every key of ``chat_id`` whose state starts with ``state_prefix``; how many."""
+        status = await self._pool.execute(_CLEAR_CHAT, chat_id, state_prefix)
+        return int(status.rsplit(" ", 1)[-1])
+
+    async def close(self) -> None:
+        """Nothing of its own to close: the pool is the application's."""

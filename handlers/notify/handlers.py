@@ -1,0 +1,179 @@
+"""/notify: the chat's notifications about its account, each switched on or off with its
+parameter (threshold, digest time), and the chat's time zone."""
+
+from __future__ import annotations
+
+from aiogram import Router
+from aiogram.filters import Command
+from aiogram.fsm.context import FSMContext
+from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
+from aiogram.utils.i18n import I18n
+
+from bot.errors import StaleButton
+from bot.middlewares import ACCOUNT_FLAG
+from bot.services.notify import (
+    DAILY,
+    DEFAULT_TZ,
+    WEEKLY,
+    Notifier,
+    parse_threshold,
+    parse_time,
+    zone,
+)
+from bot.storage.accounts import Account
+from bot.ui import NOT_COMMAND, ask, chat_of, send_to_chat, show_in_place
+from handlers.notify.data import NotifyForm, Nt, NtAction
+from handlers.notify.views import (
+    card_view,
+    digest_choice,
+    threshold_problem,
+    threshold_prompt,
+    time_problem,
+    time_prompt,
+    zone_problem,
+    zone_prompt,
+    zones_view,
+)
+
+router = Router(name="notify.handlers")
+
+
+async def card(
+    notifier: Notifier, chat_id: int, account: Account
+) -> tuple[str, InlineKeyboardMarkup]:
+    subs, tz = await notifier.settings(chat_id, account)
+    return card_view(account.login or "", subs, tz)
+
+
+async def _remember(notifier: Notifier, chat_id: int, i18n: I18n) -> None:
+    # A notification is written when nobody is talking to the bot: in the language used here.
+    await notifier.repo.set_language(chat_id, i18n.current_locale, DEFAULT_TZ)
+
+
+async def _changed_answer(message: Message, notifier: Notifier, account: Account) -> None:
+    text, markup = await card(notifier, message.chat.id, account)
+    await message.answer(text, reply_markup=markup)
+
+
+@router.message(Command("notify"), flags={ACCOUNT_FLAG: True})
+async def notify_command(
+    message: Message, state: FSMContext, notifier: Notifier, account: Account
+) -> None:
+    await state.clear()
+    await _changed_answer(message, notifier, account)
+
+
+@router.callback_query(Nt.filter(), flags={ACCOUNT_FLAG: True})
+async def tapped(
+    query: CallbackQuery,
+    callback_data: Nt,
+    state: FSMContext,
+    notifier: Notifier,
+    account: Account,
+    i18n: I18n,
+) -> None:
+    chat_id = chat_of(query)
+    action, value = callback_data.action, callback_data.value
+    subs, tz = await notifier.settings(chat_id, account)
+    if action is NtAction.BALANCE:
+        balance = subs.get("balance")
+        text, markup = threshold_prompt(balance is not None and balance.enabled)
+        await state.clear()
+        await state.set_state(NotifyForm.threshold)
+        if query.bot is not None:
+            await query.bot.send_message(chat_id, text, reply_markup=markup)
+        return
+    if action is NtAction.DIGEST and value in (DAILY, WEEKLY):
+        text, markup = time_prompt(value, tz)
+        await state.clear()
+        await state.set_state(NotifyForm.time)
+        await state.update_data(period=value)
+        await show_in_place(query, text, markup)
+        return
+    if action is NtAction.DIGEST and not value:
+        await state.clear()
+        await show_in_place(query, *digest_choice(subs.get("digest")))
+        return
+    if action is NtAction.ZONES:
+        await state.clear()
+        await show_in_place(query, *zones_view())
+        return
+    if action is NtAction.ZONE_ASK:
+        await ask(query, state, NotifyForm.zone, zone_prompt())
+        return
+    if action is NtAction.CARD:
+        # Under a notification: the settings come as a new message, the notification stays.
+        await state.clear()
+        await send_to_chat(query, *await card(notifier, chat_id, account))
+        return
+    await _remember(notifier, chat_id, i18n)
+    if action is NtAction.BALANCE_OFF:
+        await notifier.change(chat_id, account, "balance", False)
+    elif action is NtAction.SENDERS:
+        await notifier.change(chat_id, account, "senders", value == "1")
+    elif action is NtAction.DIGEST and value == "off":
+        await notifier.change(chat_id, account, "digest", False)
+    elif action is NtAction.TIME:
+        if value not in (DAILY, WEEKLY) or not 0 <= callback_data.minute < 24 * 60:
+            raise StaleButton("malformed digest time")
+        await notifier.change(
+            chat_id, account, "digest", True, param=value, at_minute=callback_data.minute
+        )
+    elif action is NtAction.ZONE:
+        if zone(value) is None:
+            raise StaleButton("unknown zone")
+        await notifier.set_zone(chat_id, value)
+    else:
+        raise StaleButton("unknown notification button")
+    await state.clear()
+    text, markup = await card(notifier, chat_id, account)
+    await show_in_place(query, text, markup)
+
+
+@router.message(NotifyForm.threshold, NOT_COMMAND, flags={ACCOUNT_FLAG: True})
+async def typed_threshold(
+    message: Message, state: FSMContext, notifier: Notifier, account: Account, i18n: I18n
+) -> None:
+    amount = parse_threshold(message.text or "")
+    if amount is None:
+        await message.answer(threshold_problem())
+        return
+    await state.clear()
+    await _remember(notifier, message.chat.id, i18n)
+    await notifier.change(message.chat.id, account, "balance", True, param=str(amount))
+    await _changed_answer(message, notifier, account)
+
+
+@router.message(NotifyForm.time, NOT_COMMAND, flags={ACCOUNT_FLAG: True})
+async def typed_time(
+    message: Message, state: FSMContext, notifier: Notifier, account: Account, i18n: I18n
+) -> None:
+    minute = parse_time(message.text or "")
+    if minute is None:
+        await message.answer(time_problem())
+        return
+    period = str((await state.get_data()).get("period", DAILY))
+    await state.clear()
+    await _remember(notifier, message.chat.id, i18n)
+    await notifier.change(
+        message.chat.id,
+        account,
+        "digest",
+        True,
+        param=period if period in (DAILY, WEEKLY) else DAILY,
+        at_minute=minute,
+    )
+    await _changed_answer(message, notifier, account)
+
+
+@router.message(NotifyForm.zone, NOT_COMMAND, flags={ACCOUNT_FLAG: True})
+async def typed_zone(
+    message: Message, state: FSMContext, notifier: Notifier, account: Account
+) -> None:
+    name = (message.text or "").strip()
+    if zone(name) is None:
+        await message.answer(zone_problem())
+        return
+    await state.clear()
+    await notifier.set_zone(message.chat.id, name)
+    await _changed_answer(message, notifier, account)

@@ -1,0 +1,398 @@
+"""/notify end to end: the bot against the fake Telegram server and the SMSC emulator, the wall
+clock moved with time-machine, each round of polling driven by ``Notifier.tick`` (the loop in
+the background does the same; the state in the database makes either one's work final)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import replace
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+
+import httpx
+import pytest
+import time_machine
+
+from bot.services.notify import Notifier
+from bot.smsc.emulator import SmscEmulator
+from bot.smsc.emulator.state import LedgerEntry
+from tests.conftest import LOGIN, PASSWORD
+from tests.e2e.conftest import RunningBot
+from tests.e2e.helpers import login, seed_sender, seed_subclient
+from tests.support.botapi import FakeTelegram, FakeUser
+
+POLL = 600
+Clock = time_machine.Traveller
+D300, D100 = Decimal("300"), Decimal("100")
+
+
+@pytest.fixture
+def clock() -> Iterator[Clock]:
+    # A Wednesday morning in UTC; the monotonic clock (asyncio, timeouts) is left alone.
+    with time_machine.travel(datetime(2026, 3, 4, 6, 0, tzinfo=UTC), tick=True) as traveller:
+        yield traveller
+
+
+def notifier(bot: RunningBot) -> Notifier:
+    assert bot.app is not None
+    return bot.app.notifier
+
+
+async def control(smsc: SmscEmulator, what: str, **fields: str) -> None:
+    async with httpx.AsyncClient() as http:
+        answer = await http.post(f"{smsc.base_url}/control/{what}", data=fields)
+        answer.raise_for_status()
+
+
+async def set_balance(smsc: SmscEmulator, amount: str) -> None:
+    await control(smsc, "balance", login=LOGIN, balance=amount)
+
+
+async def rounds(bot: RunningBot, clock: Clock, seconds: float) -> None:
+    """Let ``seconds`` pass, one polling interval at a time, and deliver what was queued."""
+    note = notifier(bot)
+    left = seconds
+    while left > 0:
+        step = min(POLL, left)
+        clock.shift(timedelta(seconds=step))
+        left -= step
+        await note.tick()
+    await note.outbox.idle()
+
+
+def balance_reads(smsc: SmscEmulator, since: int = 0) -> int:
+    return sum(1 for r in smsc.requests[since:] if r.path == "/sys/balance.php")
+
+
+def sent_to(telegram: FakeTelegram, chat_id: int) -> list[str]:
+    return [
+        str(r.params.get("text", ""))
+        for r in telegram.requests_for("sendMessage")
+        if str(r.params.get("chat_id")) == str(chat_id)
+    ]
+
+
+async def set_threshold(user: FakeUser, amount: str) -> None:
+    await user.send("/notify")
+    card = await user.expect_message()
+    assert "Low balance: off" in card.text
+    await user.press(card, "Low balance")
+    assert "Send the amount" in (await user.expect_message()).text
+    await user.send(amount)
+    assert "Low balance: below" in (await user.expect_message()).text
+
+
+async def test_low_balance_alert_fires_once_and_rearms_after_recovery(
+    bot: RunningBot,
+    fake_telegram: FakeTelegram,
+    smsc: SmscEmulator,
+    clock: time_machine.Coordinates,
+) -> None:
+    user = fake_telegram.user()
+    await login(user)
+    await set_threshold(user, "500")
+
+    await rounds(bot, clock, POLL)
+    await set_balance(smsc, "420.50")
+    await rounds(bot, clock, POLL)
+    alert = await user.expect_message()
+    assert "420.50" in alert.text and "below" in alert.text and "500.00" in alert.text
+    await user.press(alert, "Settings")
+    assert "Low balance: below" in (await user.expect_message()).text
+
+    # Still below, then just above the threshold but under its 10 %: no second alert.
+    await rounds(bot, clock, 2 * POLL)
+    await set_balance(smsc, "540")
+    await rounds(bot, clock, POLL)
+    await set_balance(smsc, "100")
+    await rounds(bot, clock, POLL)
+    await user.assert_no_reply(timeout=1)
+
+    # Back above threshold + 10 %: re-armed; the next crossing alerts again.
+    await set_balance(smsc, "560")
+    await rounds(bot, clock, POLL)
+    await set_balance(smsc, "90")
+    await rounds(bot, clock, POLL)
+    assert "90.00" in (await user.expect_message()).text
+    await user.assert_no_reply(timeout=1)
+
+
+async def test_sender_status_change_is_reported_once(
+    bot: RunningBot,
+    fake_telegram: FakeTelegram,
+    smsc: SmscEmulator,
+    clock: time_machine.Coordinates,
+) -> None:
+    seed_sender(smsc.accounts[LOGIN], "ShopNews", 0, mts_step=1, bee_step=0)
+    user = fake_telegram.user()
+    await login(user)
+    await user.send("/notify")
+    card = await user.expect_message()
+    await user.press(card, "Senders: turn on")
+    assert "Sender name status at operators: on" in (await user.expect_edit()).text
+
+    await rounds(bot, clock, 3600)  # the first read only learns the statuses
+    await user.assert_no_reply(timeout=1)
+    await control(smsc, "sender", login=LOGIN, sender="ShopNews", operator="mts_step", status="2")
+    await rounds(bot, clock, 3600)
+    change = await user.expect_message()
+    assert "ShopNews" in change.text and "MTS" in change.text
+    assert "approved by the operator" in change.text and "sent for registration" in change.text
+
+    await rounds(bot, clock, 2 * 3600)
+    await user.assert_no_reply(timeout=1)
+
+
+async def _daily_digest_at_nine(user: FakeUser, zone: str) -> None:
+    await user.send("/notify")
+    card = await user.expect_message()
+    await user.press(card, "Time zone")
+    zones = await user.expect_edit()
+    await user.press(zones, "Another zone")
+    assert "Europe/Berlin" in (await user.expect_message()).text
+    await user.send(zone)
+    assert zone in (await user.expect_message()).text
+    await user.send("/notify")
+    card = await user.expect_message()
+    await user.press(card, "Digest")
+    await user.press(await user.expect_edit(), "Daily")
+    await user.press(await user.expect_edit(), "09:00")
+    assert "daily at 09:00" in (await user.expect_edit()).text
+
+
+async def test_daily_digest_comes_at_local_time_across_dst(
+    bot: RunningBot, fake_telegram: FakeTelegram, smsc: SmscEmulator
+) -> None:
+    account = smsc.accounts[LOGIN]
+    seed_subclient(account, "shop", 0, LedgerEntry(date(2026, 3, 6), "SMS", sms=120, credit=D300))
+    seed_subclient(account, "cafe", 0, LedgerEntry(date(2026, 3, 6), "SMS", sms=40, credit=D100))
+    # The account's own totals (get.php get_stat), which the digest reports.
+    account.ledger.append(LedgerEntry(date(2026, 3, 6), "SMS", sms=175, credit=Decimal("420")))
+    # New York moves its clocks forward on Sunday 8 March 2026: 09:00 is 14:00 UTC on
+    # Saturday and 13:00 UTC on Sunday.
+    with time_machine.travel(datetime(2026, 3, 7, 12, 0, tzinfo=UTC), tick=True) as clock:
+        user = fake_telegram.user()
+        await login(user)
+        await _daily_digest_at_nine(user, "America/New_York")
+        note = notifier(bot)
+
+        clock.move_to(datetime(2026, 3, 7, 13, 59, tzinfo=UTC))
+        await note.tick()
+        await user.assert_no_reply(timeout=1)
+        clock.move_to(datetime(2026, 3, 7, 14, 0, 5, tzinfo=UTC))
+        await note.tick()
+        digest = await user.expect_message()
+        assert "Mar 6, 2026" in digest.text and "Sent 175 messages" in digest.text
+        assert "shop" in digest.text and "late" not in digest.text
+
+        clock.move_to(datetime(2026, 3, 8, 12, 59, tzinfo=UTC))
+        await note.tick()
+        await user.assert_no_reply(timeout=1)
+        clock.move_to(datetime(2026, 3, 8, 13, 0, 5, tzinfo=UTC))
+        await note.tick()
+        second = await user.expect_message()
+        assert "Mar 7, 2026" in second.text and "Nothing was sent" in second.text
+        await note.tick()
+        await user.assert_no_reply(timeout=1)
+
+
+async def test_digest_due_during_a_restart_is_sent_once_and_late(
+    bot: RunningBot, fake_telegram: FakeTelegram, smsc: SmscEmulator
+) -> None:
+    with time_machine.travel(datetime(2026, 3, 4, 7, 0, tzinfo=UTC), tick=True) as clock:
+        user = fake_telegram.user()
+        await login(user)
+        await _daily_digest_at_nine(user, "Europe/Berlin")  # 08:00 UTC
+
+        # Due, queued, but Telegram fails the send: the bot stops with it undelivered.
+        fake_telegram.fail_next("sendMessage", status=500)
+        clock.move_to(datetime(2026, 3, 4, 8, 0, 5, tzinfo=UTC))
+        await notifier(bot).tick()
+        await fake_telegram.wait_for_request("sendMessage")
+        await bot.restart()
+        digest = await user.expect_message(timeout=15)
+        assert "Mar 3, 2026" in digest.text and "late" not in digest.text
+        await notifier(bot).tick()
+        await user.assert_no_reply(timeout=1)
+
+        # The next day's falls due while the bot is down: sent once when it is back, late.
+        await bot.stop()
+        clock.move_to(datetime(2026, 3, 5, 10, 0, tzinfo=UTC))
+        await bot.start()
+        await notifier(bot).tick()
+        await notifier(bot).outbox.idle()
+        late = await user.expect_message()
+        assert "Mar 4, 2026" in late.text and "late" in late.text
+        await notifier(bot).tick()
+        await user.assert_no_reply(timeout=1)
+        assert sum("Mar 4, 2026" in text for text in sent_to(fake_telegram, user.chat.id)) == 1
+
+
+async def test_fifty_chats_on_one_account_cost_one_balance_read_per_interval(
+    bot: RunningBot,
+    fake_telegram: FakeTelegram,
+    smsc: SmscEmulator,
+    clock: time_machine.Coordinates,
+) -> None:
+    users = [fake_telegram.user(2000 + n) for n in range(50)]
+    await login(users[0])
+    await set_threshold(users[0], "500")
+    assert bot.app is not None
+    first = await bot.app.accounts.repo.get(users[0].chat.id)
+    assert first is not None
+    # The same log-in saved in 49 more chats (a /login each would meet the client's own limit
+    # of 9 balance reads a minute), each following the account with its own /notify setting.
+    for user in users[1:]:
+        account = replace(first, chat_id=user.chat.id, id=0, owner_id=None, seal=0)
+        account = await bot.app.accounts.repo.save(account, new=True)
+        await notifier(bot).change(user.chat.id, account, "balance", True, param="500.00")
+    await rounds(bot, clock, POLL)
+    since = len(smsc.requests)
+    await set_balance(smsc, "10")
+    await rounds(bot, clock, 3 * POLL)
+    assert balance_reads(smsc, since) == 3
+    for user in users:
+        assert "below" in (await user.expect_message()).text
+
+
+async def test_a_chat_that_blocked_the_bot_is_dropped(
+    bot: RunningBot,
+    fake_telegram: FakeTelegram,
+    smsc: SmscEmulator,
+    clock: time_machine.Coordinates,
+) -> None:
+    user = fake_telegram.user()
+    await login(user)
+    await set_threshold(user, "500")
+    user.block()
+    await set_balance(smsc, "100")
+    await rounds(bot, clock, POLL)
+    attempts = len(sent_to(fake_telegram, user.chat.id))
+    assert bot.app is not None
+    rows = await bot.app.db.execute_fetchall(
+        "SELECT count(*) FROM notify_subs WHERE chat_id = ?", (user.chat.id,)
+    )
+    assert next(iter(rows))[0] == 0
+    # Recovered and crossed again: nobody is told, and nothing is tried.
+    await set_balance(smsc, "900")
+    await rounds(bot, clock, POLL)
+    await set_balance(smsc, "100")
+    await rounds(bot, clock, 2 * POLL)
+    assert len(sent_to(fake_telegram, user.chat.id)) == attempts
+
+
+async def test_refused_credentials_are_not_polled_and_the_owner_is_told_once(
+    bot: RunningBot,
+    fake_telegram: FakeTelegram,
+    smsc: SmscEmulator,
+    clock: time_machine.Coordinates,
+) -> None:
+    user = fake_telegram.user()
+    await login(user)
+    await set_threshold(user, "500")
+    smsc.accounts[LOGIN].password = PASSWORD + "-changed"
+    await user.send("/balance")
+    assert "refused" in (await user.expect_message()).text
+    since = len(smsc.requests)
+    await rounds(bot, clock, 3 * POLL)
+    assert smsc.requests[since:] == []
+    told = await user.expect_message()
+    assert "no longer accepts" in told.text and "/login" in told.text
+    await rounds(bot, clock, 3 * POLL)
+    await user.assert_no_reply(timeout=1)
+
+
+async def test_flood_control_is_waited_out_and_a_log_out_stops_notifications(
+    bot: RunningBot, fake_telegram: FakeTelegram, smsc: SmscEmulator, clock: Clock
+) -> None:
+    user = fake_telegram.user()
+    await login(user)
+    await set_threshold(user, "500")
+    fake_telegram.fail_next("sendMessage", status=429, retry_after=1)
+    await set_balance(smsc, "100")
+    await rounds(bot, clock, POLL)
+    assert "below" in (await user.expect_message()).text
+
+    await user.send("/logout")
+    await user.press(await user.expect_message(), "Yes")
+    await user.expect_edit()
+    assert bot.app is not None
+    rows = await bot.app.db.execute_fetchall("SELECT count(*) FROM notify_subs")
+    assert next(iter(rows))[0] == 0
+    await set_balance(smsc, "900")
+    await rounds(bot, clock, POLL)
+    await set_balance(smsc, "100")
+    since = len(smsc.requests)
+    await rounds(bot, clock, 2 * POLL)
+    assert smsc.requests[since:] == []
+    await user.assert_no_reply(timeout=1)
+
+
+async def test_polls_wait_while_the_budget_holds_a_failure(
+    bot: RunningBot, fake_telegram: FakeTelegram, smsc: SmscEmulator, clock: Clock
+) -> None:
+    user = fake_telegram.user()
+    await login(user)
+    await set_threshold(user, "500")
+    # After a restart the saved password is not yet proven; someone mistypes theirs meanwhile.
+    await bot.restart()
+    await login(fake_telegram.user(1002, "Boris"), "wrong-password", expect=None)
+    await set_balance(smsc, "100")
+    since = len(smsc.requests)
+    await rounds(bot, clock, 2 * POLL)
+    assert balance_reads(smsc, since) == 0
+    await user.assert_no_reply(timeout=1)
+    # Once that failure is 30 minutes old, polling goes on.
+    await rounds(bot, clock, 30 * 60)
+    assert balance_reads(smsc, since) >= 1
+    assert "below" in (await user.expect_message()).text
+
+
+async def test_a_chat_logged_in_to_another_account_hears_nothing_of_the_old(
+    bot: RunningBot, fake_telegram: FakeTelegram, smsc: SmscEmulator, clock: Clock
+) -> None:
+    smsc.add_account("bob", PASSWORD)
+    anna, boris = fake_telegram.user(), fake_telegram.user(1002, "Boris")
+    await login(anna)
+    await login(boris)
+    await set_threshold(anna, "500")
+    await set_threshold(boris, "500")
+    await boris.send(f"/login bob {PASSWORD}")
+    assert "Logged in" in (await boris.expect_message()).text
+    await set_balance(smsc, "100")
+    await rounds(bot, clock, POLL)
+    assert "below" in (await anna.expect_message()).text
+    await boris.assert_no_reply(timeout=1)
+
+
+async def test_bad_input_is_explained_and_changes_nothing(
+    bot: RunningBot, fake_telegram: FakeTelegram
+) -> None:
+    user = fake_telegram.user(language_code="ru")
+    await login(user, expect=None)
+    await user.send("/notify")
+    card = await user.expect_message()
+    await user.press(card, "Низкий баланс")
+    await user.expect_message()
+    await user.send("пятьсот")
+    assert "не похоже на сумму" in (await user.expect_message()).text
+    await user.send("/notify")
+    card = await user.expect_message()
+    assert "Низкий баланс: выключено" in card.text
+    await user.press(card, "Часовой пояс")
+    await user.press(await user.expect_edit(), "Другой пояс")
+    await user.expect_message()
+    await user.send("Mars/Olympus")
+    assert "не знаю" in (await user.expect_message()).text
+    await user.send("/cancel")
+    await user.expect_message()
+    await user.send("/notify")
+    card = await user.expect_message()
+    assert "Часовой пояс: Москва" in card.text
+    await user.press(card, "Сводка")
+    await user.press(await user.expect_edit(), "Каждый день")
+    await user.expect_edit()
+    await user.send("25:00")
+    assert "не похоже на время" in (await user.expect_message()).text
+    await user.send("/notify")
+    assert "Сводка отправленного и потраченного: выключено" in (await user.expect_message()).text

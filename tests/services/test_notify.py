@@ -1,0 +1,200 @@
+"""bot.services.notify and bot.services.outbox: digest times in a chat's zone (DST included),
+the per-account polling slots, the parameters users type, the digest's figures from the
+emulator, and the outbox's pace against a recording sender on a real database."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import time
+from collections.abc import AsyncIterator
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from bot.services.notify import (
+    DAILY,
+    WEEKLY,
+    account_figures,
+    last_due,
+    next_due,
+    parse_threshold,
+    parse_time,
+    period_of,
+    phase_of,
+    slot_after,
+    zone,
+)
+from bot.services.outbox import Delivery, Outbox, Result
+from bot.smsc import Credentials, SmscConnector
+from bot.smsc.emulator import SmscEmulator
+from bot.smsc.emulator.state import LedgerEntry
+from bot.storage.db import open_database
+from bot.storage.notify import NotifyRepo
+from tests.conftest import LOGIN
+from tests.e2e.helpers import seed_subclient
+
+BERLIN = ZoneInfo("Europe/Berlin")
+
+
+def test_daily_digest_keeps_local_time_across_dst() -> None:
+    # Berlin moves its clocks forward on 29 March 2026: 09:00 is 08:00 UTC, then 07:00 UTC.
+    before = last_due(datetime(2026, 3, 28, 12, tzinfo=UTC), BERLIN, DAILY, 9 * 60)
+    after = next_due(datetime(2026, 3, 28, 12, tzinfo=UTC), BERLIN, DAILY, 9 * 60)
+    assert before.astimezone(UTC) == datetime(2026, 3, 28, 8, tzinfo=UTC)
+    assert after.astimezone(UTC) == datetime(2026, 3, 29, 7, tzinfo=UTC)
+    assert period_of(after, DAILY) == (date(2026, 3, 28), date(2026, 3, 28))
+
+
+def test_weekly_digest_is_on_monday_for_the_week_before() -> None:
+    due = last_due(datetime(2026, 3, 5, 12, tzinfo=UTC), BERLIN, WEEKLY, 8 * 60)
+    assert due.date() == date(2026, 3, 2) and due.hour == 8
+    assert period_of(due, WEEKLY) == (date(2026, 2, 23), date(2026, 3, 1))
+    upcoming = next_due(datetime(2026, 3, 5, 12, tzinfo=UTC), BERLIN, WEEKLY, 8 * 60)
+    assert upcoming.date() == date(2026, 3, 9)
+
+
+def test_one_slot_per_interval_at_an_accounts_own_phase() -> None:
+    phase = phase_of("smsc.ru|alice", 600)
+    assert phase != phase_of("smsc.ru|bob", 600)
+    now = 1_772_000_000.0
+    slots = [slot_after(now, 600, phase)]
+    for _ in range(5):
+        slots.append(slot_after(slots[-1], 600, phase))
+    assert all(b - a == pytest.approx(600) for a, b in itertools.pairwise(slots))
+    assert 0 < slots[0] - now <= 600
+
+
+@pytest.mark.parametrize(
+    ("typed", "amount"),
+    [("500", "500.00"), ("1 500,5", "1500.50"), ("0", None), ("-3", None), ("1.234", None)],
+)
+def test_threshold(typed: str, amount: str | None) -> None:
+    parsed = parse_threshold(typed)
+    assert (str(parsed) if parsed is not None else None) == amount
+
+
+@pytest.mark.parametrize(
+    ("typed", "minute"),
+    [("09:30", 570), ("9.05", 545), ("21", 1260), ("24:00", None), ("9:5", None)],
+)
+def test_time(typed: str, minute: int | None) -> None:
+    assert parse_time(typed) == minute
+
+
+def test_zones_are_checked_with_zoneinfo() -> None:
+    assert zone("America/New_York") is not None
+    assert zone("Mars/Olympus") is None and zone("../etc/passwd") is None and zone("") is None
+
+
+async def test_figures_are_the_accounts_own_with_the_top_subclients(
+    emulator: SmscEmulator, connector: SmscConnector, credentials: Credentials
+) -> None:
+    account = emulator.accounts[LOGIN]
+    day = date(2026, 3, 6)
+    for login, sms, money in (("a", 10, "5"), ("b", 200, "90"), ("c", 30, "12"), ("d", 1, "1")):
+        seed_subclient(account, login, 0, LedgerEntry(day, "SMS", sms=sms, credit=Decimal(money)))
+    account.ledger.append(LedgerEntry(day, "SMS", sms=300, credit=Decimal("150")))
+    figures = await account_figures(connector.client(credentials), day, day)
+    assert (figures.sms, Decimal(figures.spent), figures.subclients) == (300, Decimal(150), 4)
+    assert [login for login, _, _ in figures.top] == ["b", "c", "a"]
+
+
+# -- the outbox -----------------------------------------------------------------------------------
+
+
+@pytest.fixture
+async def store(tmp_path: Path) -> AsyncIterator[NotifyRepo]:
+    conn = await open_database(tmp_path / "bot.db")
+    try:
+        yield NotifyRepo(conn)
+    finally:
+        await conn.close()
+
+
+class Recorder:
+    """Stands in for Telegram: when each send started, and what to answer."""
+
+    def __init__(self, answers: dict[int, list[Result]] | None = None) -> None:
+        self.starts: list[tuple[float, int]] = []
+        self.answers = answers or {}
+        self.started = asyncio.Event()
+
+    async def __call__(self, chat_id: int, payload: dict[str, Any]) -> Result:
+        self.starts.append((time.monotonic(), chat_id))
+        self.started.set()
+        queued = self.answers.get(chat_id)
+        return queued.pop(0) if queued else Result(Delivery.SENT)
+
+
+async def test_outbox_paces_sends_overall_and_per_chat(store: NotifyRepo) -> None:
+    sender = Recorder()
+    outbox = Outbox(store, sender, rate=100, per_chat=0.2)
+    await outbox.start()
+    try:
+        for chat in range(40):
+            await outbox.put(chat, {"n": chat})
+        for _ in range(3):
+            await outbox.put(7, {"again": True})
+        await outbox.idle()
+    finally:
+        await outbox.stop()
+    times = [t for t, _ in sender.starts]
+    assert len(times) == 43
+    assert min(b - a for a, b in itertools.pairwise(times)) >= 0.01 * 0.9
+    seven = [t for t, chat in sender.starts if chat == 7]
+    assert min(b - a for a, b in itertools.pairwise(seven)) >= 0.2 * 0.9
+    assert await store.outbox() == []
+
+
+async def test_flood_control_holds_everything_and_the_message_is_sent_after(
+    store: NotifyRepo,
+) -> None:
+    sender = Recorder({1: [Result(Delivery.RETRY, 0.3)]})
+    outbox = Outbox(store, sender, rate=100, per_chat=0.01)
+    await outbox.start()
+    try:
+        await outbox.put(1, {})
+        await outbox.put(2, {})
+        await outbox.idle()
+    finally:
+        await outbox.stop()
+    first, *rest = sender.starts
+    assert [chat for _, chat in sender.starts] == [1, 2, 1]
+    assert all(t - first[0] >= 0.3 * 0.9 for t, _ in rest[1:])
+
+
+async def test_a_blocked_chat_is_dropped_with_what_was_queued_for_it(store: NotifyRepo) -> None:
+    sender = Recorder({5: [Result(Delivery.BLOCKED)]})
+    outbox = Outbox(store, sender, rate=100, per_chat=0.3)
+    await outbox.start()
+    try:
+        for _ in range(3):
+            await outbox.put(5, {})
+        await outbox.put(6, {})
+        await outbox.idle()
+        await outbox.put(5, {})  # nothing more is tried for it
+        await asyncio.wait_for(outbox.idle(), 5)
+    finally:
+        await outbox.stop()
+    assert [chat for _, chat in sender.starts] == [5, 6]
+    assert await store.outbox() == []
+
+
+async def test_what_a_stopped_outbox_held_is_sent_by_the_next(store: NotifyRepo) -> None:
+    held = Recorder({9: [Result(Delivery.RETRY, 60)]})
+    first = Outbox(store, held)
+    await first.start()
+    await first.put(9, {"kind": "digest"})
+    await held.started.wait()  # the first attempt is made, and refused for a minute
+    await first.stop()
+    sender = Recorder()
+    second = Outbox(store, sender)
+    await second.start()
+    await second.idle()
+    await second.stop()
+    assert [chat for _, chat in sender.starts] == [9]
