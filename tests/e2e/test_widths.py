@@ -29,7 +29,7 @@ MAX_LABEL = 24
 WIDE = 13
 LOCALES = Path(__file__).resolve().parents[2] / "locales"
 # A list button led by a fixed mark or a position and then the item: "✖ 10. +7 999 …", "3. Anna".
-FIXED_FIRST = re.compile(r"^([^\w\s+]+\s*(\d+\.\s|\+?\d)|\d+\.\s)")
+FIXED_FIRST = re.compile(r"^([^\w\s+]+\s*)?(\d+\.\s)|^[^\w\s+]+\s*\+?\d[\d\s()\-]{6,}")
 CYRILLIC = re.compile(r"[а-яё]", re.IGNORECASE)
 
 
@@ -132,6 +132,7 @@ def test_the_rule_itself() -> None:
     assert not row_problems(("+7 999 111-00-23 ✖", "+7 999 111-00-24 ✖"))
     assert not row_problems(("✓ All messages", "Mass mailings"))
     assert not row_problems(("◀ Previous", "2/3", "Next ▶"))
+    assert not row_problems(("✓ 1.50", "✓ Семья"))  # a toggle's mark before a group's name
     assert other_language("◀ Previous") != "◀ Previous"
     assert other_language("✓ All messages").startswith("✓ ")
 
