@@ -19,15 +19,15 @@ def N_(message: str) -> str:
 
 
 COMMANDS: tuple[tuple[str, str], ...] = (
-    ("start", N_("What this bot does and where to begin")),
-    ("help", N_("Every command, one line each")),
+    ("menu", N_("Home: every job on buttons")),
+    ("help", N_("Commands by job")),
     ("login", N_("Connect your SMSC account")),
     ("balance", N_("Balance of your SMSC account")),
-    ("addcontact", N_("Save a phone number as a contact")),
-    ("contacts", N_("Find contacts by name or number")),
-    ("groups", N_("Contact groups: create, rename, delete")),
     ("black", N_("Block a number, or show the black list")),
     ("unblack", N_("Remove a number from the black list")),
+    ("contacts", N_("Find contacts by name or number")),
+    ("addcontact", N_("Save a phone number as a contact")),
+    ("groups", N_("Contact groups: create, rename, delete")),
     ("senders", N_("Sender names: status, add, confirm, delete")),
     ("templates", N_("Message templates: add, edit, delete")),
     ("subclients", N_("Subclients: create, change, top up")),
@@ -38,8 +38,26 @@ COMMANDS: tuple[tuple[str, str], ...] = (
     ("link", N_("Link a group chat to your team's account")),
     ("audit", N_("Who changed what, latest first")),
     ("lang", N_("Language: English or Russian")),
-    ("cancel", N_("Leave the current conversation")),
+    ("cancel", N_("Stop what you are doing now")),
     ("logout", N_("Leave the team, or disconnect the account")),
+    ("start", N_("What this bot does and where to begin")),
+)
+
+_BY_NAME = dict(COMMANDS)
+
+# /help: the same commands grouped by job (a title, then its commands).
+HELP_GROUPS: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = tuple(
+    (title, tuple((name, _BY_NAME[name]) for name in names))
+    for title, names in (
+        (N_("Start"), ("menu", "start", "login", "balance")),
+        (N_("Black list"), ("black", "unblack")),
+        (N_("Contacts"), ("contacts", "addcontact", "groups")),
+        (N_("Sending"), ("senders", "templates")),
+        (N_("Statistics"), ("stats", "history")),
+        (N_("Subclients"), ("subclients",)),
+        (N_("Team"), ("team", "link", "audit")),
+        (N_("Settings"), ("lang", "cancel", "logout", "help")),
+    )
 )
 
 

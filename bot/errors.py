@@ -52,6 +52,12 @@ class StaleButton(Exception):
     """A handler cannot use a button's data: from an older release, or forged by a client."""
 
 
+def is_read(command: str) -> bool:
+    """An SMSC command that only reads (``balance.balance``, ``phones.get_black``, ...)."""
+    name = command.rsplit(".", 1)[-1]
+    return name.startswith("get") or name == "balance"
+
+
 def minutes(seconds: float | None) -> int:
     return max(1, math.ceil((seconds or 60) / 60))
 
@@ -210,7 +216,7 @@ def smsc_error_text(exc: SmscError) -> str:
         # users.php: "Error when saving a record".
         return _("SMSC could not save the subclient.")
     if code == 9:
-        return _("SMSC asks to wait a minute before repeating this request. Try again in a minute.")
+        return _("SMSC asks to wait a minute before repeating this request.")
     if code == 10:
         if script == "senders":
             return _(
@@ -334,7 +340,16 @@ class ErrorLayerMiddleware(BaseMiddleware):
                     if isinstance(exc, SmscUnavailable)
                     else _("SMSC answered something the bot does not understand.")
                 )
-                text = reason + " " + _("Nothing was changed. Try again.")
+                # After a read, "nothing was changed" would answer a question nobody asked.
+                text = (
+                    reason
+                    + " "
+                    + (
+                        _("Try again.")
+                        if is_read(exc.command)
+                        else _("Nothing was changed. Try again.")
+                    )
+                )
                 markup = retry_markup(update)
             log.warning("%s", exc)
         elif isinstance(exc, TelegramForbiddenError):

@@ -11,7 +11,7 @@ from decimal import Decimal
 
 from babel import Locale, UnknownLocaleError
 from babel.dates import format_date, format_interval, format_skeleton
-from babel.numbers import format_currency, format_decimal
+from babel.numbers import format_decimal, get_currency_symbol
 
 DEFAULT_LOCALE = "en"
 
@@ -24,18 +24,19 @@ def babel_locale(name: str) -> Locale:
 
 
 def money_in(amount: Decimal, currency: str, locale: str, *, whole: bool = False) -> str:
-    """Money in ``locale``; an unknown or empty currency code is a plain number. ``whole``: no
+    """Money in ``locale``, the amount then the currency's sign ("1,234.50 ₽", "1 234,50 ₽"), the
+    same in every language; an unknown or empty currency code is a plain number. ``whole``: no
     decimals (axis ticks)."""
     where = babel_locale(locale)
-    if len(currency) == 3 and currency.isalpha():
-        if whole:
-            pattern = where.currency_formats["standard"].pattern.split(";")[0]
-            pattern = pattern.replace(".00", "")
-            return format_currency(
-                amount, currency.upper(), format=pattern, locale=where, currency_digits=False
-            )
-        return format_currency(amount, currency.upper(), locale=where)
-    return format_decimal(amount, format="#,##0" if whole else "#,##0.00", locale=where)
+    number = format_decimal(
+        amount, format="#,##0;-#,##0" if whole else "#,##0.00;-#,##0.00", locale=where
+    )
+    code = currency.upper()
+    if len(code) != 3 or not code.isalpha():
+        return number
+    # Babel's English sign for the rouble is its code ("RUB1,234.50"); people write ₽ in either.
+    sign = "₽" if code == "RUB" else get_currency_symbol(code, locale=where)
+    return f"{number}\xa0{sign}"
 
 
 def number_in(value: int | Decimal, locale: str) -> str:

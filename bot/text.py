@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from dataclasses import dataclass
 from typing import Final
 
 # Telegram's limits, in UTF-16 code units of the visible text (an emoji outside the BMP is 2).
@@ -165,3 +166,38 @@ def _entity_code(name: str) -> int:
         return int(name[2:], 16) if name[1:2] in ("x", "X") else int(name[1:])
     except ValueError:
         return 0
+
+
+# GSM 03.38: the basic set (1 septet each) and the extension table (2 septets: escape + char).
+_GSM_BASIC = frozenset(
+    "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?"
+    "¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà"
+)
+_GSM_EXTENDED = frozenset("^{}\\[~]|€\f")
+
+
+@dataclass(frozen=True)
+class SmsLength:
+    """How long a text is as SMS: its length in the encoding's units and the parts it takes."""
+
+    units: int
+    parts: int
+    unicode: bool
+
+    @property
+    def per_part(self) -> int:
+        """Units in each part of a long message (one SMS holds a little more: 160 or 70)."""
+        return 67 if self.unicode else 153
+
+
+def sms_length(text: str) -> SmsLength:
+    """GSM-7 when every character is in its table (160 a single SMS, 153 a part), else UCS-2 (70,
+    67 a part, in UTF-16 units)."""
+    if all(ch in _GSM_BASIC or ch in _GSM_EXTENDED for ch in text):
+        units = sum(2 if ch in _GSM_EXTENDED else 1 for ch in text)
+        single, part, unicode = 160, 153, False
+    else:
+        units = utf16_len(text)
+        single, part, unicode = 70, 67, True
+    parts = 1 if units <= single else -(-units // part)
+    return SmsLength(units, parts, unicode)

@@ -17,6 +17,7 @@ from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMar
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.i18n import ngettext
 
+from bot.accounts import DEMO_SITE
 from bot.errors import explain, secret_taken
 from bot.i18n import fmt_money, fmt_number
 from bot.phones import Phone, parse_shared
@@ -329,3 +330,13 @@ class StAsk(CallbackData, prefix="sta"):
     """
 
     ref: str = ""
+
+
+def account_text(login: str | None, site: str) -> str:
+    """How the chat logged in, to end "Logged in …": as a login on its site, with an API key,
+    or to the demo account."""
+    if site == DEMO_SITE:
+        return _("to the demo account")
+    if login:
+        return _("as <b>{login}</b> on {site}").format(login=esc(login), site=esc(site))
+    return _("with an API key on {site}").format(site=esc(site))

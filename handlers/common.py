@@ -6,6 +6,10 @@ Feature packages never import each other; the few buttons that cross between the
 from __future__ import annotations
 
 from aiogram.filters.callback_data import CallbackData
+from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
+from aiogram.utils.i18n import gettext as _
+
+from bot.commands import N_
 
 
 class BlAdd(CallbackData, prefix="bla"):
@@ -23,6 +27,61 @@ class CtPage(CallbackData, prefix="ctp"):
     at: int
     g: int = 0
     q: str = ""
+
+
+class CtCard(CallbackData, prefix="ctc"):
+    """The contact card of number ``p`` (handlers.contacts takes it; the number card shows it)."""
+
+    p: str
+
+
+class CtNew(CallbackData, prefix="ctn"):
+    """Save number ``p`` as a new contact: the name is asked next (handlers.contacts takes it)."""
+
+    p: str
+
+
+class Menu(CallbackData, prefix="m"):
+    """A home-screen button: ``action`` is the job (a feature takes its own; "home" the screen)."""
+
+    action: str
+
+
+class Nc(CallbackData, prefix="nc"):
+    """The number card of ``p`` (handlers.number): ``a`` "o" opens it again, "b" blocks with type
+    ``t``, "u" asks to unblock."""
+
+    a: str
+    p: str
+    t: int = 0
+
+
+# The jobs of the home screen, in the order shown: (Menu action, label). A job that has no button
+# here yet (team, notifications) adds one line, and its feature takes Menu(action=...).
+HOME_JOBS: tuple[tuple[str, str], ...] = (
+    ("balance", N_("💰 Balance")),
+    ("black", N_("⛔ Black list")),
+    ("contacts", N_("👤 Contacts")),
+    ("stats", N_("📊 Statistics")),
+    ("senders", N_("✉ Sender names")),
+    ("templates", N_("📝 Templates")),
+    ("subclients", N_("👥 Subclients")),
+)
+
+
+def home_button() -> InlineKeyboardButton:
+    """The way back home, on every screen."""
+    return InlineKeyboardButton(text=_("⬅ Menu"), callback_data=Menu(action="home").pack())
+
+
+def home_row() -> list[InlineKeyboardButton]:
+    return [home_button()]
+
+
+def with_home(markup: InlineKeyboardMarkup | None) -> InlineKeyboardMarkup:
+    """``markup`` with the home button as its last row."""
+    rows = list(markup.inline_keyboard) if markup is not None else []
+    return InlineKeyboardMarkup(inline_keyboard=[*rows, home_row()])
 
 
 class HiPage(CallbackData, prefix="hip"):

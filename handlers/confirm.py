@@ -324,18 +324,20 @@ class Tap:
         target: str,
         kept: str,
         done: str | None,
+        after: InlineKeyboardMarkup | None = None,
     ) -> bool:
-        """A delete: No shows ``kept``, a change made shows ``done``; an SMSC refusal goes on to
-        the error layer, which says it in a message of its own."""
+        """A delete: No shows ``kept``, a change made shows ``done``, each under ``after`` (the
+        way on, so neither is a dead end); an SMSC refusal goes on to the error layer, which says
+        it in a message of its own."""
 
         async def on_no() -> None:
-            await show(self.query, kept, None)
+            await show(self.query, kept, after)
 
         made = await self.settle(
             call, what=what, target=target, check=None, on_no=on_no, explain_refusal=False
         )
         if made and done is not None:
-            await show(self.query, done, None)
+            await show(self.query, done, after)
         return made
 
     async def change(

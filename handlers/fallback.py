@@ -6,13 +6,14 @@ Its router goes last, so every feature router had its chance first.
 from __future__ import annotations
 
 from aiogram import Bot, Dispatcher, F, Router
-from aiogram.types import CallbackQuery, Message, Update
+from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message, Update
 from aiogram.utils.callback_answer import CallbackAnswer
 from aiogram.utils.i18n import gettext as _
 
 from bot.accounts import AccountService
 from bot.errors import RETRY_PREFIX
 from bot.ui import ANSWER_AFTER
+from handlers.common import home_row
 from handlers.start import main_menu
 
 router = Router(name="fallback")
@@ -56,4 +57,7 @@ async def unknown_command(message: Message, accounts: AccountService) -> None:
 
 @router.message()
 async def stray_message(message: Message) -> None:
-    await message.answer(_("Send a command to begin: /help lists them."))
+    await message.answer(
+        _("Send a command to begin: /help lists them."),
+        reply_markup=InlineKeyboardMarkup(inline_keyboard=[home_row()]),
+    )

@@ -33,13 +33,13 @@ from bot.ui import (
     show_in_place,
     user_id_of,
 )
-from handlers.common import CtPage
+from handlers.common import CtPage, home_button, home_row
 from handlers.confirm import Asked, Tap, ask_confirmation
 
 router = Router(name="groups")
 
 PAGE_SIZE = 20
-BUTTON_TEXT = 32
+BUTTON_TEXT = 24
 
 
 class GroupEdit(StatesGroup):
@@ -110,7 +110,7 @@ def group_view(group: Group) -> tuple[str, InlineKeyboardMarkup]:
             button(_("Rename"), GrAct(a="rn", g=group.id)),
             button(_("Delete"), GrAct(a="del", g=group.id)),
         ],
-        [button(_("All groups"), GrPage(o=0))],
+        [button("« " + _("All groups"), GrPage(o=0)), home_button()],
     ]
     return text, InlineKeyboardMarkup(inline_keyboard=rows)
 
@@ -119,11 +119,16 @@ def gone_text() -> str:
     return _("This group no longer exists.")
 
 
+def gone_markup() -> InlineKeyboardMarkup:
+    """The way on from a group that is no more."""
+    return keyboard([button("« " + _("All groups"), GrPage(o=0))], 1, home_row())
+
+
 @router.callback_query(GrOpen.filter(), flags={ACCOUNT_FLAG: True})
 async def open_group(query: CallbackQuery, callback_data: GrOpen, book: PhoneBook) -> None:
     group = await book.group(callback_data.g)
     if group is None:
-        await show_in_place(query, gone_text(), None)
+        await show_in_place(query, gone_text(), gone_markup())
         return
     await show_in_place(query, *group_view(group))
 
@@ -168,7 +173,7 @@ async def got_name(message: Message, state: FSMContext, book: PhoneBook, audit: 
     await state.clear()
     group = await book.group(group_id)
     if group is None:
-        await message.answer(gone_text())
+        await message.answer(gone_text(), reply_markup=gone_markup())
         return
     text, markup = group_view(group)
     await message.answer(_("Renamed.") + "\n" + text, reply_markup=markup)
@@ -186,7 +191,7 @@ async def ask_delete(
 ) -> None:
     group = await book.group(callback_data.g)
     if group is None:
-        await show_in_place(query, gone_text(), None)
+        await show_in_place(query, gone_text(), gone_markup())
         return
     await ask_confirmation(
         query,
@@ -198,6 +203,8 @@ async def ask_delete(
             "Delete the group <b>{name}</b>? It holds {n} contacts.",
             group.cnt,
         ).format(name=esc(clip(group.name, 256)), n=fmt_number(group.cnt)),
+        yes=_("Yes, delete"),
+        in_place=True,
     )
 
 
@@ -205,10 +212,22 @@ async def ask_delete(
 async def confirm_delete(query: CallbackQuery, book: PhoneBook, **data: Any) -> None:
     tap = Tap.of(query, data)
     group_id = int(tap.asked.payload.get("group", "0"))
-    await tap.answer(
+
+    async def on_no() -> None:
+        group = await book.group(group_id)
+        if group is None:
+            await show_in_place(query, gone_text(), gone_markup())
+            return
+        text, markup = group_view(group)
+        await show_in_place(query, _("The group stays.") + "\n" + text, markup)
+
+    made = await tap.settle(
         lambda: book.delete_group(group_id),
         what="group_delete",
         target=str(group_id),
-        kept=_("The group stays."),
-        done=_("The group is deleted."),
+        check=None,
+        on_no=on_no,
+        explain_refusal=False,
     )
+    if made:
+        await show_in_place(query, _("The group is deleted."), gone_markup())

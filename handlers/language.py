@@ -10,7 +10,8 @@ from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
 
 from bot.i18n import LANGUAGES, LanguagePrefs
-from handlers.start import Menu
+from bot.ui import show_in_place
+from handlers.common import Menu, home_row, with_home
 
 router = Router(name="language")
 
@@ -37,8 +38,7 @@ async def cmd_lang(message: Message) -> None:
 
 @router.callback_query(Menu.filter(F.action == "lang"))
 async def menu_lang(query: CallbackQuery) -> None:
-    if isinstance(query.message, Message):
-        await query.message.answer(_("Choose the language:"), reply_markup=language_keyboard())
+    await show_in_place(query, _("Choose the language:"), with_home(language_keyboard()))
 
 
 @router.callback_query(Lang.filter(F.code.in_(LANGUAGES)))
@@ -50,4 +50,7 @@ async def chose_language(
     await language_prefs.set(query.message.chat.id, callback_data.code)
     # The rest of this update already speaks the new language.
     i18n.current_locale = callback_data.code
-    await query.message.edit_text(_("Done: I will speak English with you."))
+    await query.message.edit_text(
+        _("Done: I will speak English with you."),
+        reply_markup=InlineKeyboardMarkup(inline_keyboard=[home_row()]),
+    )

@@ -1,89 +1,120 @@
-"""/start, /help, /cancel and the main menu."""
+"""/start and /menu (the home screen), /help, /cancel.
+
+Home is one message: every job reached from it edits that message in place, and every screen
+has the "Menu" button back to it. The jobs are ``handlers.common.HOME_JOBS``; each feature takes
+its own ``Menu(action=...)``.
+"""
 
 from __future__ import annotations
 
 from aiogram import F, Router
 from aiogram.filters import Command, CommandStart
-from aiogram.filters.callback_data import CallbackData
 from aiogram.fsm.context import FSMContext
-from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
+from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import gettext as _
 
 from bot.accounts import AccountService
-from bot.commands import COMMANDS
-from bot.ui import esc
+from bot.commands import HELP_GROUPS
+from bot.ui import StAsk, account_text, button, rows, show_in_place
+from handlers.common import HOME_JOBS, Menu, home_row
+
+__all__ = ["Menu", "help_text", "home_view", "router"]
 
 router = Router(name="start")
 
 
-class Menu(CallbackData, prefix="m"):
-    """A main-menu button: ``action`` is the command it stands for."""
-
-    action: str
-
-
-def main_menu(logged_in: bool) -> InlineKeyboardMarkup:
-    first = (
-        InlineKeyboardButton(text=_("Balance"), callback_data=Menu(action="balance").pack())
-        if logged_in
-        else InlineKeyboardButton(text=_("Log in"), callback_data=Menu(action="login").pack())
-    )
-    return InlineKeyboardMarkup(
-        inline_keyboard=[
-            [first],
-            [
-                InlineKeyboardButton(text=_("Language"), callback_data=Menu(action="lang").pack()),
-                InlineKeyboardButton(text=_("Help"), callback_data=Menu(action="help").pack()),
-            ],
-        ]
-    )
-
-
-async def start_text(chat_id: int, accounts: AccountService) -> tuple[str, bool]:
-    account = await accounts.repo.get(chat_id)
-    intro = _(
-        "I manage your SMSC account from Telegram: balance, contacts, the black list, "
-        "sender names, templates, subclients and statistics."
-    )
-    if account is None:
-        step = _("First connect your account: send /login.")
-    elif account.needs_relogin:
-        step = _("SMSC no longer accepts the saved credentials. Send /login to log in again.")
-    else:
-        who = account.login or _("API key")
-        step = _("You are logged in as <b>{who}</b> on {site}. /help lists what I can do.").format(
-            who=esc(who), site=esc(account.site)
+def home_keyboard(logged_in: bool) -> InlineKeyboardMarkup:
+    """The jobs two to a row, then language and help; before a log-in only "Log in"."""
+    extra = [button(_("Language"), Menu(action="lang")), button(_("Help"), Menu(action="help"))]
+    if not logged_in:
+        return InlineKeyboardMarkup(
+            inline_keyboard=[[button(_("Log in"), Menu(action="login"))], extra]
         )
-    return f"{intro}\n\n{step}", account is not None and not account.needs_relogin
+    # Statistics opens the period buttons the stats feature already has (StAsk, in bot.ui).
+    jobs = [
+        button(_(label), StAsk(ref="") if action == "stats" else Menu(action=action))
+        for action, label in HOME_JOBS
+    ]
+    return InlineKeyboardMarkup(inline_keyboard=[*rows(jobs, 2), extra])
+
+
+async def home_view(chat_id: int, accounts: AccountService) -> tuple[str, InlineKeyboardMarkup]:
+    account = await accounts.repo.get(chat_id)
+    if account is None:
+        text = (
+            _(
+                "I manage your SMSC account from Telegram: balance, contacts, the black list, "
+                "sender names, templates, subclients and statistics."
+            )
+            + "\n\n"
+            + _("First connect your account: send /login.")
+        )
+        return text, home_keyboard(False)
+    if account.needs_relogin:
+        text = _("SMSC no longer accepts the saved credentials. Send /login to log in again.")
+        return text, home_keyboard(False)
+    text = "\n".join(
+        (
+            _("You are logged in {account}.").format(
+                account=account_text(account.login, account.site)
+            ),
+            "",
+            _("Choose a job, or send a phone number to see what is known about it."),
+        )
+    )
+    return text, home_keyboard(True)
 
 
 @router.message(CommandStart())
-async def cmd_start(message: Message, accounts: AccountService) -> None:
-    text, logged_in = await start_text(message.chat.id, accounts)
-    await message.answer(text, reply_markup=main_menu(logged_in))
+@router.message(Command("menu"))
+async def cmd_start(message: Message, state: FSMContext, accounts: AccountService) -> None:
+    await state.clear()
+    text, markup = await home_view(message.chat.id, accounts)
+    await message.answer(text, reply_markup=markup)
+
+
+@router.callback_query(Menu.filter(F.action == "home"))
+async def menu_home(query: CallbackQuery, state: FSMContext, accounts: AccountService) -> None:
+    await state.clear()
+    chat = query.message.chat.id if query.message is not None else query.from_user.id
+    await show_in_place(query, *await home_view(chat, accounts))
 
 
 def help_text() -> str:
-    lines = [_("What I can do:")]
-    lines += [f"/{name} — {_(description)}" for name, description in COMMANDS]
+    """The commands grouped by job, one short line each."""
+    lines = [_("What I can do:"), ""]
+    for title, commands in HELP_GROUPS:
+        lines.append(f"<b>{_(title)}</b>")
+        lines += [f"/{name} — {_(description)}" for name, description in commands]
+        lines.append("")
+    lines.append(_("A phone number sent on its own opens its card: black list and contact."))
     return "\n".join(lines)
+
+
+def help_keyboard() -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup(inline_keyboard=[home_row()])
 
 
 @router.message(Command("help"))
 async def cmd_help(message: Message) -> None:
-    await message.answer(help_text())
+    await message.answer(help_text(), reply_markup=help_keyboard())
 
 
 @router.callback_query(Menu.filter(F.action == "help"))
 async def menu_help(query: CallbackQuery) -> None:
-    if query.message is not None:
-        await query.bot.send_message(query.message.chat.id, help_text())  # type: ignore[union-attr]
+    await show_in_place(query, help_text(), help_keyboard())
 
 
 @router.message(Command("cancel"))
 async def cmd_cancel(message: Message, state: FSMContext) -> None:
+    markup = InlineKeyboardMarkup(inline_keyboard=[home_row()])
     if await state.get_state() is None:
-        await message.answer(_("There is nothing to cancel."))
+        await message.answer(_("There is nothing to cancel."), reply_markup=markup)
         return
     await state.clear()
-    await message.answer(_("Cancelled. Nothing was changed."))
+    await message.answer(_("Cancelled. Nothing was changed."), reply_markup=markup)
+
+
+def main_menu(logged_in: bool) -> InlineKeyboardMarkup:
+    """The home keyboard (for a screen whose text is its own, such as an out-of-date menu)."""
+    return home_keyboard(logged_in)

@@ -50,6 +50,9 @@ class Bulk:
     done: int = 0
     added: int = 0
     already: int = 0
+    # The numbers (as shown) added, and those that were in the list before, for the summary.
+    added_numbers: list[str] = field(default_factory=list)
+    already_numbers: list[str] = field(default_factory=list)
     # (number as shown, SMSC's refusal)
     failed: list[tuple[str, SmscError]] = field(default_factory=list)
     unconfirmed: list[str] = field(default_factory=list)
@@ -110,7 +113,14 @@ class BlackLists:
         entries = await self.entries(smsc)
         return {n for n in numbers if n in entries}
 
-    def added(self, smsc: SmscClient, digits: str, kind: BlackType, entry_id: int = 0) -> None:
+    def added(
+        self,
+        smsc: SmscClient,
+        digits: str,
+        kind: BlackType,
+        entry_id: int = 0,
+        comment: str | None = None,
+    ) -> None:
         """SMSC accepted an add (or a re-add with another type) of this number."""
         snapshot = self._snapshots.get(smsc.account_key)
         if snapshot is not None:
@@ -119,7 +129,7 @@ class BlackLists:
                 id=entry_id or (old.id if old else 0),
                 phone=digits,
                 type=kind,
-                comment=old.comment if old else "",
+                comment=comment if comment is not None else (old.comment if old else ""),
             )
 
     def removed(self, smsc: SmscClient, digits: str) -> None:
@@ -140,11 +150,23 @@ class BlackLists:
             self.forget(smsc)
             raise
 
-    async def add(self, smsc: SmscClient, digits: str, kind: BlackType) -> int:
-        """Add the number (again, with another type: the one way to change it SMSC knows)."""
-        entry_id = await self.write(smsc, smsc.add_black(digits, type=kind))
-        self.added(smsc, digits, kind, entry_id)
+    async def add(
+        self, smsc: SmscClient, digits: str, kind: BlackType, comment: str | None = None
+    ) -> int:
+        """Add the number (again, with another type: the one way to change it SMSC knows);
+        ``comment`` is SMSC's cmt (why it was blocked)."""
+        entry_id = await self.write(smsc, smsc.add_black(digits, type=kind, comment=comment))
+        self.added(smsc, digits, kind, entry_id, comment)
         return entry_id
+
+    async def position(self, smsc: SmscClient, query: str, first_id: int) -> tuple[int, int]:
+        """Where entry ``first_id`` stands among those whose digits hold ``query``, newest first
+        (0-based), and how many there are: the list read within the minute is used."""
+        ids = sorted(
+            (e.id for d, e in (await self.entries(smsc)).items() if query in d), reverse=True
+        )
+        older = sum(1 for i in ids if i > first_id)
+        return older, len(ids)
 
     async def delete(self, smsc: SmscClient, digits: str) -> None:
         """Remove the number; SMSC's error NO_RECORDS (not listed) goes on to the caller."""
@@ -199,6 +221,7 @@ class BlackLists:
         ``interval`` before this returns."""
         listed = await self.listed(smsc, {p.digits for p in phones})
         bulk.already = bulk.done = len(listed)
+        bulk.already_numbers = [p.display for p in phones if p.digits in listed]
         queue: Iterator[Phone] = (p for p in phones if p.digits not in listed)
         started = clock()
         last_call: float | None = None
@@ -223,6 +246,7 @@ class BlackLists:
                     return
                 else:
                     bulk.added += 1
+                    bulk.added_numbers.append(phone.display)
                 bulk.done += 1
 
         running = asyncio.gather(*(worker() for _i in range(workers)))
@@ -243,6 +267,8 @@ class BlackLists:
             await progress(bulk)
             last_call = clock()
         await running
+        order = {p.display: i for i, p in enumerate(phones)}
+        bulk.added_numbers.sort(key=lambda shown: order.get(shown, 0))
         if last_call is not None:
             wait = interval - (clock() - last_call)
             if wait > 0:
@@ -269,8 +295,11 @@ class BlackList:
     async def find(self, digits: str) -> BlackEntry | None:
         return await self.lists.find(self.smsc, digits)
 
-    async def add(self, digits: str, kind: BlackType) -> int:
-        return await self.lists.add(self.smsc, digits, kind)
+    async def add(self, digits: str, kind: BlackType, comment: str | None = None) -> int:
+        return await self.lists.add(self.smsc, digits, kind, comment)
+
+    async def position(self, query: str, first_id: int) -> tuple[int, int]:
+        return await self.lists.position(self.smsc, query, first_id)
 
     async def delete(self, digits: str) -> None:
         await self.lists.delete(self.smsc, digits)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aiogram import F, Router
 from aiogram.filters import Command
-from aiogram.types import CallbackQuery, Message
+from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.i18n import ngettext
 
@@ -16,10 +16,10 @@ from bot.services.teams import Role
 from bot.smsc import SmscClient
 from bot.storage.audit import AuditLog
 from bot.storage.confirmations import Confirmation
-from bot.ui import Cf, confirm_keyboard, esc
+from bot.ui import Cf, confirm_keyboard, esc, show_in_place
 from handlers.account.team import ask_to_leave
+from handlers.common import Menu, home_row
 from handlers.confirm import Asked, cancel, claim
-from handlers.start import Menu
 
 router = Router(name="account.session")
 
@@ -96,7 +96,7 @@ async def confirm_logout(
     await query.message.edit_text(_("Logged out. The saved credentials are deleted."))
 
 
-async def show_balance(message: Message, smsc: SmscClient) -> None:
+async def balance_text(smsc: SmscClient) -> str:
     balance = await smsc.get_balance()
     lines = [
         _("Balance: <b>{balance}</b>").format(
@@ -109,15 +109,18 @@ async def show_balance(message: Message, smsc: SmscClient) -> None:
                 credit=esc(fmt_money(balance.credit, balance.currency))
             )
         )
-    await message.answer("\n".join(lines))
+    return "\n".join(lines)
+
+
+def balance_keyboard() -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup(inline_keyboard=[home_row()])
 
 
 @router.message(Command("balance"), flags={ACCOUNT_FLAG: True})
 async def cmd_balance(message: Message, smsc: SmscClient) -> None:
-    await show_balance(message, smsc)
+    await message.answer(await balance_text(smsc), reply_markup=balance_keyboard())
 
 
 @router.callback_query(Menu.filter(F.action == "balance"), flags={ACCOUNT_FLAG: True})
 async def menu_balance(query: CallbackQuery, smsc: SmscClient) -> None:
-    if isinstance(query.message, Message):
-        await show_balance(query.message, smsc)
+    await show_in_place(query, await balance_text(smsc), balance_keyboard())

@@ -11,7 +11,7 @@ from bot.accounts import (
     LoginResult,
 )
 from bot.i18n import fmt_money
-from bot.ui import esc, rows
+from bot.ui import account_text, esc, rows
 from handlers.account.data import LoginMethod, LoginSite
 
 
@@ -52,9 +52,7 @@ def not_a_login_text() -> str:
 
 
 def logged_in_text(result: LoginResult) -> str:
-    who = result.account.login or _("API key")
-    return _("Logged in as <b>{who}</b> on {site}.\nBalance: <b>{balance}</b>").format(
-        who=esc(who),
-        site=esc(result.account.site),
+    return _("Logged in {account}.\nBalance: <b>{balance}</b>").format(
+        account=account_text(result.account.login, result.account.site),
         balance=esc(fmt_money(result.balance.balance, result.balance.currency)),
     )

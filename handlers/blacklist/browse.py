@@ -12,16 +12,18 @@ from bot.phones import digits_of, parse_phone
 from bot.services.blacklist import BlackList
 from bot.ui import NOT_COMMAND, send_to_chat, show_in_place
 from handlers.blacklist.data import PAGE_SIZE, PARTIAL_NUMBER, BlackSearch, BlMenu, BlPage
-from handlers.blacklist.views import list_view
+from handlers.blacklist.views import Shown, list_view
+from handlers.common import Menu
 
 router = Router(name="blacklist.browse")
 
 
 async def render_list(
-    black: BlackList, region: str, page: BlPage
+    black: BlackList, region: str, page: BlPage, lead: str = ""
 ) -> tuple[str, InlineKeyboardMarkup]:
     items, has_prev, has_next = await black.page(page.q, page.d, page.at, PAGE_SIZE)
-    return list_view(items, has_prev, has_next, region, page)
+    start, total = await black.position(page.q, items[0].id) if items else (0, 0)
+    return list_view(Shown(items, has_prev, has_next, start, total), region, page, lead)
 
 
 @router.callback_query(BlPage.filter(F.d.in_({"n", "p"})), flags={ACCOUNT_FLAG: True})
@@ -32,6 +34,12 @@ async def turn_page(
     region: str,
 ) -> None:
     await show_in_place(query, *await render_list(black, region, callback_data))
+
+
+@router.callback_query(Menu.filter(F.action == "black"), flags={ACCOUNT_FLAG: True})
+async def from_home(query: CallbackQuery, state: FSMContext, black: BlackList, region: str) -> None:
+    await state.clear()
+    await show_in_place(query, *await render_list(black, region, BlPage(d="n", at=0)))
 
 
 @router.callback_query(BlMenu.filter(F.a == "list"), flags={ACCOUNT_FLAG: True})

@@ -11,8 +11,9 @@ from aiogram.types import CallbackQuery, Message
 from aiogram.utils.i18n import gettext as _
 
 from bot.middlewares import OPERATOR_FLAGS
-from bot.phones import ParsedList, parse_file, parse_list
+from bot.phones import ParsedList, find_phones, parse_file, parse_list, split_phone_prefix
 from bot.services.blacklist import Bulk
+from bot.text import clean
 from bot.ui import NOT_COMMAND, send_to_chat, shared_phone
 from handlers import blacklist as tunables
 from handlers.blacklist.data import FILE_SUFFIXES, MAX_FILE_BYTES, BlackAdd, BlMenu
@@ -26,9 +27,20 @@ from handlers.blacklist.views import (
 
 router = Router(name="blacklist.bulk")
 
+# SMSC's comment of an entry, at most (the page gives no limit; a reason fits in a line).
+COMMENT_LIMIT = 200
+
 
 async def take_numbers(message: Message, state: FSMContext, editor: Editor, text: str) -> None:
-    """One number: block it now. Several: in bulk. None valid: say why and ask again."""
+    """One number: block it now (words after it are SMSC's comment: why). Several: in bulk.
+    None valid: say why and ask again."""
+    phone, rest = split_phone_prefix(text, editor.region)
+    comment = " ".join(clean(rest).split())[:COMMENT_LIMIT]
+    if phone is not None and comment and not find_phones(rest, editor.region):
+        await state.clear()
+        body, markup = await block_one(editor, phone.digits, comment)
+        await message.answer(body, reply_markup=markup)
+        return
     parsed = parse_list(text, editor.region)
     if len(parsed.phones) == 1 and not parsed.invalid:
         await state.clear()

@@ -17,8 +17,6 @@ from handlers.common import BlAdd as BlAdd  # re-exported: the feature's own but
 PAGE_SIZE: Final = 10
 MAX_FILE_BYTES: Final = 1_000_000
 FILE_SUFFIXES: Final = (".txt", ".csv")
-# Numbers of a forwarded message offered to block, at most.
-MAX_OFFERS: Final = 5
 MARK: Final = "✓ "
 PARTIAL_NUMBER: Final = re.compile(r"[\d\s+()\-]+")
 

@@ -7,15 +7,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from aiogram import F, Router
-from aiogram.filters import Command, CommandObject, StateFilter
+from aiogram.filters import Command, CommandObject
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import gettext as _
-from aiogram.utils.i18n import ngettext
 
 from bot.errors import smsc_error_text
-from bot.middlewares import ACCOUNT_FLAG, OPERATOR_FLAGS
-from bot.phones import display_stored, find_phones, pick_phone
+from bot.middlewares import OPERATOR_FLAGS
+from bot.phones import display_stored, pick_phone
 from bot.services.audit import audited
 from bot.services.blacklist import NO_RECORDS, BlackList
 from bot.smsc import SmscError
@@ -25,7 +24,6 @@ from bot.storage.audit import AuditLog
 from bot.ui import (
     NOT_COMMAND,
     Cf,
-    button,
     chat_of,
     esc,
     markup_of,
@@ -33,7 +31,8 @@ from bot.ui import (
     show_in_place,
     user_id_of,
 )
-from handlers.blacklist.data import MAX_OFFERS, BlackRemove, BlAdd, BlDel, BlType, BlUndo
+from handlers.blacklist import browse
+from handlers.blacklist.data import BlackRemove, BlAdd, BlDel, BlPage, BlType, BlUndo
 from handlers.blacklist.views import entry_keyboard, invalid_text, removed_view, type_text
 from handlers.confirm import Asked, Tap, ask_confirmation
 
@@ -60,8 +59,11 @@ class Editor:
         await self.audit.record(self.chat_id, self.user_id, what, target, outcome)
 
 
-async def block_one(editor: Editor, digits: str) -> tuple[str, InlineKeyboardMarkup]:
-    """Add one number with type "all messages", unless it is listed already (then say so)."""
+async def block_one(
+    editor: Editor, digits: str, comment: str | None = None
+) -> tuple[str, InlineKeyboardMarkup]:
+    """Add one number with type "all messages" and SMSC's comment, unless it is listed already
+    (then say so)."""
     black = editor.black
     number = esc(display_stored(digits, editor.region))
     existing = await black.find(digits)
@@ -77,11 +79,14 @@ async def block_one(editor: Editor, digits: str) -> tuple[str, InlineKeyboardMar
         editor.user_id,
         "black_add",
         digits,
-        black.add(digits, BlackType.ALL),
+        black.add(digits, BlackType.ALL, comment),
     )
-    return _("<b>{number}</b> is now in the black list: {what}.").format(
+    text = _("<b>{number}</b> is now in the black list: {what}.").format(
         number=number, what=type_text(BlackType.ALL)
-    ), entry_keyboard(digits, BlackType.ALL, fresh=True)
+    )
+    if comment:
+        text += "\n" + _("Comment: {text}").format(text=esc(comment))
+    return text, entry_keyboard(digits, BlackType.ALL, fresh=True)
 
 
 async def remove(editor: Editor, digits: str) -> tuple[str, InlineKeyboardMarkup]:
@@ -140,15 +145,28 @@ async def undo(query: CallbackQuery, callback_data: BlUndo, **data: Any) -> None
     await show_in_place(query, *await remove(Editor.of(query, data), callback_data.p))
 
 
+def page_under(query: CallbackQuery) -> str:
+    """The list page the button was pressed on (its page button's data), or "" off the list."""
+    markup = markup_of(query)
+    for row in markup.inline_keyboard if markup is not None else []:
+        for key in row:
+            data = key.callback_data or ""
+            if data.startswith(BlPage.__prefix__ + ":") and "/" in key.text:
+                return data
+    return ""
+
+
 @router.callback_query(BlDel.filter(), flags=OPERATOR_FLAGS)
 async def ask_remove(query: CallbackQuery, callback_data: BlDel, region: str, **data: Any) -> None:
+    """Asked in place; from the list, the list comes back after the answer, without the number."""
     number = esc(display_stored(callback_data.p, region))
     await ask_confirmation(
         query,
         data,
         action="bldel",
-        payload={"phone": callback_data.p},
+        payload={"phone": callback_data.p, "page": page_under(query)},
         question=_("Remove {number} from the black list?").format(number=number),
+        in_place=True,
     )
 
 
@@ -157,13 +175,30 @@ async def confirm_remove(query: CallbackQuery, black: BlackList, region: str, **
     tap = Tap.of(query, data)
     digits = tap.asked.payload.get("phone", "")
     number = esc(display_stored(digits, region))
+    page = tap.asked.payload.get("page", "")
+    if page:
+        await remove_from_list(query, tap, black, region, digits, BlPage.unpack(page))
+        return
+
+    async def on_no() -> None:
+        entry = await black.find(digits)
+        if entry is None:
+            await show_in_place(query, *removed_view(digits, region, absent=True))
+            return
+        await show_in_place(
+            query,
+            _("{number} stays in the black list.").format(number=number),
+            entry_keyboard(digits, entry.type, fresh=False),
+        )
+
     try:
-        done = await tap.answer(
+        done = await tap.settle(
             lambda: black.delete(digits),
             what="black_delete",
             target=digits,
-            kept=_("{number} stays in the black list.").format(number=number),
-            done=None,
+            check=None,
+            on_no=on_no,
+            explain_refusal=False,
         )
     except SmscError as exc:
         if exc.code != NO_RECORDS:
@@ -172,6 +207,35 @@ async def confirm_remove(query: CallbackQuery, black: BlackList, region: str, **
         return
     if done:
         await show_in_place(query, *removed_view(digits, region, absent=False))
+
+
+async def remove_from_list(
+    query: CallbackQuery, tap: Tap, black: BlackList, region: str, digits: str, page: BlPage
+) -> None:
+    """A removal asked on the list: the list again in place, without the number once removed."""
+    number = esc(display_stored(digits, region))
+
+    async def listing(lead: str) -> None:
+        await show_in_place(query, *await browse.render_list(black, region, page, lead))
+
+    async def on_no() -> None:
+        await listing(_("{number} stays in the black list.").format(number=number))
+
+    try:
+        done = await tap.settle(
+            lambda: black.delete(digits),
+            what="black_delete",
+            target=digits,
+            check=None,
+            on_no=on_no,
+            explain_refusal=False,
+        )
+    except SmscError as exc:
+        if exc.code != NO_RECORDS:
+            raise
+        done = True
+    if done:
+        await listing(_("{number} is no longer in the black list.").format(number=number))
 
 
 @router.message(Command("unblack"), flags=OPERATOR_FLAGS)
@@ -200,24 +264,3 @@ async def unblock_text(message: Message, state: FSMContext, editor: Editor, text
     await state.clear()
     body, markup = await remove(editor, phone.digits)
     await message.answer(body, reply_markup=markup)
-
-
-@router.message(StateFilter(None), F.forward_origin, flags={ACCOUNT_FLAG: True})
-async def forwarded(message: Message, region: str) -> None:
-    """A forwarded message: offer to block the numbers in it."""
-    phones = find_phones(message.text or message.caption or "", region)
-    if not phones:
-        await message.answer(_("I found no phone number in this message."))
-        return
-    buttons = [
-        [button(_("Block {number}").format(number=phone.display), BlAdd(p=phone.digits))]
-        for phone in phones[:MAX_OFFERS]
-    ]
-    await message.answer(
-        ngettext(
-            "Add this number to the black list?",
-            "Add one of these numbers to the black list?",
-            len(phones),
-        ),
-        reply_markup=InlineKeyboardMarkup(inline_keyboard=buttons),
-    )

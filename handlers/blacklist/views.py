@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Final
 
 from aiogram.types import InlineKeyboardMarkup
@@ -17,7 +18,8 @@ from bot.smsc import SmscError, SmscUnavailable
 from bot.smsc.models import BlackEntry, BlackType
 from bot.text import clip
 from bot.ui import button, esc, keyboard, pager_row
-from handlers.blacklist.data import MARK, BlAdd, BlDel, BlMenu, BlPage, BlType, BlUndo
+from handlers.blacklist.data import MARK, PAGE_SIZE, BlAdd, BlDel, BlMenu, BlPage, BlType, BlUndo
+from handlers.common import home_row
 
 # What each type blocks: the end of a sentence, and a button's label.
 TYPE_WORDS: Final = {
@@ -47,52 +49,83 @@ def entry_keyboard(digits: str, kind: BlackType, fresh: bool) -> InlineKeyboardM
         button((MARK if t is kind else "") + type_label(t), BlType(p=digits, t=int(t), n=fresh))
         for t in BlackType
     ]
-    last = (
-        button(_("Undo"), BlUndo(p=digits))
-        if fresh
-        else button(_("Remove from the black list"), BlDel(p=digits))
-    )
-    return InlineKeyboardMarkup(inline_keyboard=[types, [last]])
+    last = button(_("Undo"), BlUndo(p=digits)) if fresh else button(_("Unblock"), BlDel(p=digits))
+    # Two a row: the type labels are longer than a third of a phone's width.
+    return keyboard([*types, last], 2, home_row())
 
 
 def removed_view(digits: str, region: str, *, absent: bool) -> tuple[str, InlineKeyboardMarkup]:
-    """The answer to a removal: the number is out of the list, with a button to block it again."""
+    """The answer to a removal: the number is out of the list, with a button to block it (again,
+    when it was in the list)."""
     number = esc(display_stored(digits, region))
     if absent:
         text = _("{number} is not in the black list.").format(number=number)
+        block = button("⛔ " + _("Block"), BlAdd(p=digits))
     else:
         text = _("{number} is no longer in the black list.").format(number=number)
-    return text, InlineKeyboardMarkup(inline_keyboard=[[button(_("Block again"), BlAdd(p=digits))]])
+        block = button(_("Block again"), BlAdd(p=digits))
+    return text, InlineKeyboardMarkup(inline_keyboard=[[block], home_row()])
+
+
+@dataclass(frozen=True)
+class Shown:
+    """A page of the list as shown: its entries, whether pages come before and after, where its
+    first entry stands (0-based) and how many entries the list (or the search) has."""
+
+    items: list[BlackEntry]
+    has_prev: bool
+    has_next: bool
+    start: int
+    total: int
 
 
 def list_view(
-    items: list[BlackEntry], has_prev: bool, has_next: bool, region: str, page: BlPage
+    shown: Shown, region: str, page: BlPage, lead: str = ""
 ) -> tuple[str, InlineKeyboardMarkup]:
+    items, size = shown.items, PAGE_SIZE
+    pages = max(1, -(-shown.total // size))
+    current = min(shown.start // size + 1, pages)
     if page.q:
-        header = _("Black list, numbers with {digits}:").format(digits=esc(page.q))
+        header = ngettext(
+            "Black list, numbers with {digits}: {n} found.",
+            "Black list, numbers with {digits}: {n} found.",
+            shown.total,
+        ).format(digits=esc(page.q), n=fmt_number(shown.total))
     else:
-        header = _("Black list, newest first:")
-    lines = [header]
+        header = ngettext(
+            "Black list: {n} number, newest first.",
+            "Black list: {n} numbers, newest first.",
+            shown.total,
+        ).format(n=fmt_number(shown.total))
+    lines = [lead, ""] if lead else []
+    if items or page.q:
+        lines.append(header)
     if not items:
         lines.append(_("Nothing found.") if page.q else _("The black list is empty."))
     buttons = []
-    for i, entry in enumerate(items, 1):
+    for i, entry in enumerate(items, shown.start + 1):
         number = display_stored(entry.phone, region)
         line = f"{i}. {esc(number)} — {type_label(entry.type)}"
         if entry.comment:
             line += f" ({esc(clip(entry.comment, 60))})"
         lines.append(line)
-        buttons.append(button(f"✖ {i}. {number}", BlDel(p=digits_of(entry.phone))))
-    previous = BlPage(d="p", at=items[0].id, q=page.q) if items and has_prev else None
-    following = BlPage(d="n", at=items[-1].id, q=page.q) if items and has_next else None
+        buttons.append(button(f"{number} ✖", BlDel(p=digits_of(entry.phone))))
+    previous = BlPage(d="p", at=items[0].id, q=page.q) if items and shown.has_prev else None
+    following = BlPage(d="n", at=items[-1].id, q=page.q) if items and shown.has_next else None
     pager = pager_row(previous, following)
+    if items:
+        # The page's number: tapping it shows this page afresh (the one way back to it after a
+        # removal asked in its place).
+        here = button(f"{current}/{pages}", BlPage(d="n", at=items[0].id + 1, q=page.q))
+        pager.insert(1 if previous is not None else 0, here)
     menu = [
-        button(_("Search by number"), BlMenu(a="search")),
+        button(_("Search"), BlMenu(a="search")),
         button(_("Add numbers"), BlMenu(a="add")),
     ]
-    if page.q:
-        menu.append(button(_("Show all"), BlPage(d="n", at=0)))
-    return "\n".join(lines), keyboard(buttons, 2, *([pager] if pager else []), menu)
+    more = [button(_("Show all"), BlPage(d="n", at=0))] if page.q else []
+    return "\n".join(lines), keyboard(
+        buttons, 2, *([pager] if pager else []), menu, *([more] if more else []), home_row()
+    )
 
 
 # -- bulk --------------------------------------------------------------------------------------
@@ -139,16 +172,18 @@ def summary_text(bulk: Bulk, invalid: list[str]) -> str:
                 bulk.total + bulk.left_out,
             ).format(taken=fmt_number(bulk.total), total=fmt_number(bulk.total + bulk.left_out))
         )
-    lines.append(
-        ngettext("{n} number added.", "{n} numbers added.", bulk.added).format(
+    if bulk.added_numbers:
+        added = ngettext("{n} number added:", "{n} numbers added:", bulk.added).format(
             n=fmt_number(bulk.added)
         )
-    )
-    lines.append(
-        ngettext(
-            "{n} number was already there.", "{n} numbers were already there.", bulk.already
+        lines.append(added + " " + listing([esc(x) for x in bulk.added_numbers], 1200))
+    else:
+        lines.append(_("No number was added."))
+    if bulk.already:
+        already = ngettext(
+            "{n} number was already there:", "{n} numbers were already there:", bulk.already
         ).format(n=fmt_number(bulk.already))
-    )
+        lines.append(already + " " + listing([esc(x) for x in bulk.already_numbers], 600))
     if invalid:
         lines.append(
             ngettext(

@@ -1,16 +1,16 @@
-"""/addcontact: a number (typed or shared) and a name, then its groups; a contact shared out of
-the blue is offered the same way. The draft lives in the FSM storage until Save."""
+"""/addcontact: a number (typed or shared) and a name, then its groups; "Add as contact" on a
+number's card the same way. The draft lives in the FSM storage until Save."""
 
 from __future__ import annotations
 
 from aiogram import F, Router
-from aiogram.filters import Command, CommandObject, StateFilter
+from aiogram.filters import Command, CommandObject
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import gettext as _
 
 from bot.middlewares import OPERATOR_FLAGS
-from bot.phones import Phone, pick_phone, split_phone_prefix
+from bot.phones import Phone, display_stored, pick_phone, split_phone_prefix
 from bot.services.audit import audited
 from bot.services.phonebook import NAME_LIMIT, PhoneBook, valid_name
 from bot.storage.audit import AuditLog
@@ -24,16 +24,14 @@ from bot.ui import (
     show_in_place,
     user_id_of,
 )
-from handlers.contacts.data import AddContact, CtMenu, CtWiz
+from handlers.contacts.data import AddContact, CtMenu, CtNew, CtWiz
 from handlers.contacts.views import (
     ask_phone_text,
-    block_keyboard,
     card_keyboard,
     card_text,
     full_card,
     invalid_number_text,
     no_name_keyboard,
-    shared_invalid_text,
     wizard_keyboard,
     wizard_text,
 )
@@ -251,20 +249,25 @@ async def menu_add(query: CallbackQuery, state: FSMContext) -> None:
     await send_to_chat(query, ask_phone_text())
 
 
-@router.message(StateFilter(None), F.contact, flags=OPERATOR_FLAGS)
-async def shared_contact(message: Message, state: FSMContext, book: PhoneBook, region: str) -> None:
-    """A contact shared out of the blue: offer to save it (at the groups step) or to block it."""
-    phone = await shared_phone(message, region, shared_invalid_text)
-    if phone is None:
+@router.callback_query(CtNew.filter(), flags=OPERATOR_FLAGS)
+async def add_number(
+    query: CallbackQuery, callback_data: CtNew, state: FSMContext, book: PhoneBook, region: str
+) -> None:
+    """Add as contact, from a number's card: the name is asked next. A shared contact's card
+    left its name in the chat's data: then straight to the groups, as for any shared contact."""
+    before = await state.get_data()
+    name = before.get("name") if before.get("phone") == callback_data.p else None
+    await state.clear()
+    await state.update_data(phone=callback_data.p, display=display_stored(callback_data.p, region))
+    if isinstance(name, str) and " ".join(clean(name).split()):
+        await state.update_data(name=clip(" ".join(clean(name).split()), NAME_LIMIT))
+        await send_to_chat(query, *await ask_groups(state, book))
         return
-    if await already_saved(message, state, book, region, phone):
-        await message.answer(_("Block this number?"), reply_markup=block_keyboard(phone.digits))
-        return
-    await state.update_data(
-        phone=phone.digits,
-        display=phone.display,
-        name=clip(shared_name(message), NAME_LIMIT),
-        shared=True,
+    await state.set_state(AddContact.name)
+    await send_to_chat(
+        query,
+        _("Number: {number}. Now send the contact's name.").format(
+            number=esc(display_stored(callback_data.p, region))
+        ),
+        no_name_keyboard(),
     )
-    text, markup = await ask_groups(state, book)
-    await message.answer(text, reply_markup=markup)

@@ -13,8 +13,27 @@ from bot.phones import digits_of, display_stored
 from bot.services.phonebook import PhoneBook
 from bot.smsc.models import Contact
 from bot.text import clip
-from bot.ui import NOT_COMMAND, button, esc, keyboard, pager_row, send_to_chat, show_in_place
-from handlers.contacts.data import BUTTON_TEXT, PAGE_SIZE, ContactSearch, CtCard, CtMenu, CtPage
+from bot.ui import (
+    NOT_COMMAND,
+    button,
+    esc,
+    keyboard,
+    markup_of,
+    pager_row,
+    send_to_chat,
+    show_in_place,
+)
+from handlers.common import Menu, home_row
+from handlers.contacts.data import (
+    BUTTON_TEXT,
+    PAGE_SIZE,
+    ContactSearch,
+    CtCard,
+    CtGrp,
+    CtGrpView,
+    CtMenu,
+    CtPage,
+)
 from handlers.contacts.views import card_view, group_label, list_line, page_fits, search_term, title
 
 router = Router(name="contacts.browse")
@@ -72,10 +91,10 @@ async def render_list(
         lines.append(_("Nothing found.") if page.q else _("No contacts here yet."))
     buttons = [
         button(
-            clip(f"{i}. {title(c) or display_stored(c.phone, region)}", BUTTON_TEXT),
+            clip(title(c) or display_stored(c.phone, region), BUTTON_TEXT),
             CtCard(p=digits_of(c.phone)),
         )
-        for i, c in enumerate(items, 1)
+        for c in items
         if c.phone
     ]
     pager = pager_row(previous, following)
@@ -83,7 +102,7 @@ async def render_list(
         button(_("Search"), CtMenu(a="search")),
         button(_("Add a contact"), CtMenu(a="add")),
     ]
-    return "\n".join(lines), keyboard(buttons, 2, *([pager] if pager else []), menu)
+    return "\n".join(lines), keyboard(buttons, 2, *([pager] if pager else []), menu, home_row())
 
 
 async def answer_search(message: Message, book: PhoneBook, region: str, text: str) -> bool:
@@ -115,6 +134,12 @@ async def turn_page(
     await show_in_place(query, body, markup)
 
 
+@router.callback_query(Menu.filter(F.action == "contacts"), flags={ACCOUNT_FLAG: True})
+async def from_home(query: CallbackQuery, state: FSMContext, book: PhoneBook, region: str) -> None:
+    await state.clear()
+    await show_in_place(query, *await render_list(book, region, CtPage(d="n", at=0)))
+
+
 @router.callback_query(CtMenu.filter(F.a == "search"))
 async def menu_search(query: CallbackQuery, state: FSMContext) -> None:
     await state.clear()
@@ -133,4 +158,18 @@ async def open_card(
     query: CallbackQuery, callback_data: CtCard, book: PhoneBook, region: str
 ) -> None:
     text, markup = await card_view(book, region, callback_data.p)
-    await send_to_chat(query, text, markup)
+    if is_groups_view(markup_of(query)):
+        # "Back to the card" from the card's own groups view: the same message again.
+        await show_in_place(query, text, markup)
+    else:
+        await send_to_chat(query, text, markup)
+
+
+def is_groups_view(markup: InlineKeyboardMarkup | None) -> bool:
+    """The keyboard is a card's groups view (its buttons are CtGrp and CtGrpView)."""
+    prefixes = (CtGrp.__prefix__ + ":", CtGrpView.__prefix__ + ":")
+    return markup is not None and any(
+        (key.callback_data or "").startswith(prefixes)
+        for row in markup.inline_keyboard
+        for key in row
+    )

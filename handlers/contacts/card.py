@@ -18,15 +18,18 @@ from bot.storage.audit import AuditLog
 from bot.ui import (
     NOT_COMMAND,
     Cf,
+    button,
     chat_of,
     esc,
+    keyboard,
     markup_of,
     send_to_chat,
     show_in_place,
     user_id_of,
 )
+from handlers.common import home_row
 from handlers.confirm import Asked, Tap, ask_confirmation
-from handlers.contacts.data import CtAct, CtGrp, CtGrpView, EditContact
+from handlers.contacts.data import CtAct, CtGrp, CtGrpView, CtPage, EditContact
 from handlers.contacts.views import (
     card_view,
     gone_text,
@@ -117,6 +120,8 @@ async def ask_delete(query: CallbackQuery, callback_data: CtAct, region: str, **
         action="ctdel",
         payload={"phone": callback_data.p},
         question=_("Delete the contact {number}?").format(number=esc(number)),
+        yes=_("Yes, delete"),
+        in_place=True,
     )
 
 
@@ -125,13 +130,25 @@ async def confirm_delete(query: CallbackQuery, book: PhoneBook, region: str, **d
     tap = Tap.of(query, data)
     digits = tap.asked.payload.get("phone", "")
     number = esc(display_stored(digits, region))
-    await tap.answer(
+
+    async def on_no() -> None:
+        kept = _("The contact {number} stays.").format(number=number)
+        await show_in_place(query, *await card_view(book, region, digits, kept))
+
+    made = await tap.settle(
         lambda: book.delete(digits),
         what="contact_delete",
         target=digits,
-        kept=_("The contact {number} stays.").format(number=number),
-        done=_("The contact {number} is deleted.").format(number=number),
+        check=None,
+        on_no=on_no,
+        explain_refusal=False,
     )
+    if made:
+        await show_in_place(
+            query,
+            _("The contact {number} is deleted.").format(number=number),
+            keyboard([button("« " + _("All contacts"), CtPage(d="n", at=0))], 1, home_row()),
+        )
 
 
 # -- a contact's groups ----------------------------------------------------------------------

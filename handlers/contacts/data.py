@@ -11,11 +11,14 @@ from typing import Final
 from aiogram.filters.callback_data import CallbackData
 from aiogram.fsm.state import State, StatesGroup
 
-from handlers.common import CtPage as CtPage  # re-exported: the feature's own button
+from handlers.common import CtCard as CtCard  # re-exported: the feature's own buttons
+from handlers.common import CtNew as CtNew
+from handlers.common import CtPage as CtPage
 
 PAGE_SIZE: Final = 8
 FIELD_LIMIT: Final = 500
-BUTTON_TEXT: Final = 32
+# A button label on a phone, at most.
+BUTTON_TEXT: Final = 24
 # Telegram allows 100 buttons a keyboard; the rest of the keyboard needs a few.
 MAX_GROUP_BUTTONS: Final = 90
 MARK: Final = "✓ "
@@ -35,10 +38,6 @@ class EditContact(StatesGroup):
 
 class ContactSearch(StatesGroup):
     query = State()
-
-
-class CtCard(CallbackData, prefix="ctc"):
-    p: str
 
 
 class CtAct(CallbackData, prefix="cta"):

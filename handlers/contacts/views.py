@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from aiogram.types import InlineKeyboardMarkup
 from aiogram.utils.i18n import gettext as _
 
 from bot.i18n import fmt_date
-from bot.phones import display_stored, parse_phone
+from bot.phones import digits_of, display_stored, parse_phone
 from bot.services.phonebook import NAME_LIMIT, PhoneBook
 from bot.smsc.models import Contact, MoveMode
 from bot.text import clip
 from bot.ui import button, esc, keyboard
-from handlers.common import BlAdd, HiPage
+from handlers.common import HiPage, home_row
 from handlers.contacts.data import (
     BUTTON_TEXT,
     FIELD_LIMIT,
@@ -28,6 +29,8 @@ from handlers.contacts.data import (
 )
 
 GroupMark = tuple[int, str, bool]
+# Digits with the separators numbers are written with: "345-67", "(912) 345".
+PART_OF_NUMBER = re.compile(r"\+?[\d\s()\-]+")
 
 
 def title(contact: Contact) -> str:
@@ -86,7 +89,9 @@ def card_keyboard(digits: str) -> InlineKeyboardMarkup:
             button(_("Groups"), CtAct(a="gr", p=digits)),
             button(_("Delete"), CtAct(a="del", p=digits)),
             button(_("Sent messages"), HiPage(p=digits)),
-        ]
+        ],
+        2,
+        home_row(),
     )
 
 
@@ -110,9 +115,14 @@ async def card_view(
 
 
 def search_term(text: str, region: str) -> str:
-    """What SMSC searches for: a number as SMSC stores it, or the text as typed."""
+    """What SMSC searches for: a number as SMSC stores it; part of a number written as the bot
+    prints numbers ("345-67") as its digits, which is how SMSC matches; else the text as typed."""
     phone = parse_phone(text, region)
-    return phone.digits if phone is not None else " ".join(text.split())
+    if phone is not None:
+        return phone.digits
+    if PART_OF_NUMBER.fullmatch(text.strip()) and len(digits_of(text)) >= 3:
+        return digits_of(text)
+    return " ".join(text.split())
 
 
 def page_fits(query: str) -> bool:
@@ -149,8 +159,6 @@ def wizard_keyboard(data: dict[str, Any]) -> InlineKeyboardMarkup:
         ],
         [button(_("Save"), CtWiz(a="save"))],
     ]
-    if data.get("shared"):
-        extra.append([button(_("Block the number instead"), BlAdd(p=data["phone"]))])
     return keyboard(groups, 2, *extra)
 
 
@@ -204,12 +212,6 @@ def groups_from_markup(markup: InlineKeyboardMarkup | None) -> list[GroupMark]:
                 member = key.text.startswith(MARK)
                 found.append((CtGrp.unpack(data).g, key.text.removeprefix(MARK), member))
     return found
-
-
-def block_keyboard(digits: str) -> InlineKeyboardMarkup:
-    return InlineKeyboardMarkup(
-        inline_keyboard=[[button(_("Add to the black list"), BlAdd(p=digits))]]
-    )
 
 
 def no_name_keyboard() -> InlineKeyboardMarkup:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from aiogram import Router
+from aiogram import F, Router
 from aiogram.filters import Command
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
@@ -10,6 +10,7 @@ from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from bot.middlewares import ACCOUNT_FLAG
 from bot.smsc import SmscClient
 from bot.ui import show_in_place as show
+from handlers.common import Menu
 from handlers.senders.data import SnCard, SnList
 from handlers.senders.views import card_view, gone_view, list_view
 
@@ -21,6 +22,12 @@ async def cmd_senders(message: Message, state: FSMContext, smsc: SmscClient) -> 
     await state.clear()
     text, markup = list_view(await smsc.get_senders(), 0)
     await message.answer(text, reply_markup=markup)
+
+
+@router.callback_query(Menu.filter(F.action == "senders"), flags={ACCOUNT_FLAG: True})
+async def from_home(query: CallbackQuery, state: FSMContext, smsc: SmscClient) -> None:
+    await state.clear()
+    await show(query, *list_view(await smsc.get_senders(), 0))
 
 
 @router.callback_query(SnList.filter(), flags={ACCOUNT_FLAG: True})

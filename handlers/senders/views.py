@@ -12,7 +12,9 @@ from bot.commands import N_
 from bot.phones import DEFAULT_REGION, display_stored
 from bot.sender_words import operator_label, operator_status_text
 from bot.smsc.models import Sender, SenderOperators, SenderStatus
+from bot.text import clip
 from bot.ui import button, esc, keyboard, page_of
+from handlers.common import home_button, home_row
 from handlers.senders.data import SnAct, SnAction, SnCard, SnList
 
 PAGE_SIZE: Final = 20
@@ -64,7 +66,8 @@ def list_view(senders: list[Sender], number: int) -> tuple[str, InlineKeyboardMa
         text = "\n".join(lines)
     buttons = [
         button(
-            f"{STATUS_MARKS[s.status] if s.status is not None else '•'} {s.name}", SnCard(id=s.id)
+            f"{clip(s.name, 21)} {STATUS_MARKS[s.status] if s.status is not None else '•'}",
+            SnCard(id=s.id),
         )
         for s in page.items
     ]
@@ -73,6 +76,7 @@ def list_view(senders: list[Sender], number: int) -> tuple[str, InlineKeyboardMa
         2,
         *page.pager(lambda n: SnList(page=n)),
         [button(_("Add a name"), SnAct(action=SnAction.ADD))],
+        home_row(),
     )
 
 
@@ -114,7 +118,7 @@ def card_view(
             button(_("Delete"), SnAct(action=SnAction.DELETE, id=sender.id)),
         ]
     )
-    rows.append([button("« " + _("All names"), SnList())])
+    rows.append([button("« " + _("All names"), SnList()), home_button()])
     return "\n".join(lines), InlineKeyboardMarkup(inline_keyboard=rows)
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
-from aiogram import Router
+from aiogram import F, Router
 from aiogram.filters import Command
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message
@@ -19,6 +19,7 @@ from bot.services.subclients import login_ref
 from bot.smsc import SmscClient, SmscError
 from bot.ui import Totals, amounts_text, chat_of, esc
 from bot.ui import show_in_place as show
+from handlers.common import Menu
 from handlers.subclients.data import ScCard, ScList
 from handlers.subclients.views import back_markup, card_markup, list_view
 
@@ -63,16 +64,31 @@ async def cmd_subclients(
     message: Message, state: FSMContext, smsc: SmscClient, accounts: AccountService
 ) -> None:
     await state.clear()
-    found = await subclients.known_subclients(smsc, accounts.repo, message.chat.id)
+    found = await subclients.known_money(smsc, accounts.repo, message.chat.id)
     text, markup = list_view(found, 0)
     await message.answer(text, reply_markup=markup)
 
 
+@router.callback_query(Menu.filter(F.action == "subclients"), flags={ACCOUNT_FLAG: True})
+async def from_home(
+    query: CallbackQuery, state: FSMContext, smsc: SmscClient, accounts: AccountService
+) -> None:
+    await state.clear()
+    found = await subclients.known_money(smsc, accounts.repo, chat_of(query))
+    await show(query, *list_view(found, 0))
+
+
 @router.callback_query(ScList.filter(), flags={ACCOUNT_FLAG: True})
 async def list_page(
-    query: CallbackQuery, callback_data: ScList, smsc: SmscClient, accounts: AccountService
+    query: CallbackQuery,
+    callback_data: ScList,
+    state: FSMContext,
+    smsc: SmscClient,
+    accounts: AccountService,
 ) -> None:
-    found = await subclients.known_subclients(smsc, accounts.repo, chat_of(query))
+    # The list leaves any wizard under way (its type step's Back leads here).
+    await state.clear()
+    found = await subclients.known_money(smsc, accounts.repo, chat_of(query))
     await show(query, *list_view(found, callback_data.page))
 
 

@@ -43,18 +43,21 @@ async def start_pay(
         return
     balance = await smsc.get_balance()
     prompt = (
-        _(
-            "How much to move from your balance to <b>{login}</b>, in {currency}? "
-            "Your balance: {balance}."
-        ).format(
-            login=esc(login),
-            currency=esc(balance.currency or _("your account's currency")),
-            balance=esc(fmt_money(balance.balance, balance.currency)),
+        _("How much to move from your balance to <b>{login}</b>? You have {balance}.").format(
+            login=esc(login), balance=esc(fmt_money(balance.balance, balance.currency))
         )
         + "\n"
         + _("/cancel to stop.")
     )
-    await ask(query, state, SubclientEdit.amount, prompt, login=login, currency=balance.currency)
+    await ask(
+        query,
+        state,
+        SubclientEdit.amount,
+        prompt,
+        login=login,
+        currency=balance.currency,
+        balance=f"{balance.balance:.2f}",
+    )
 
 
 @router.message(SubclientEdit.amount, NOT_COMMAND, flags=ADMIN_FLAGS)
@@ -70,6 +73,20 @@ async def got_amount(
         return
     data = await state.get_data()
     login, currency = str(data.get("login", "")), str(data.get("currency", ""))
+    # SMSC would refuse it after the confirmation (error 10): say so before asking. The balance
+    # is the one the question showed (balance reads are limited; SMSC checks again anyway).
+    have = str(data.get("balance", ""))
+    if have and amount > Decimal(have):
+        await message.answer(
+            _(
+                "You have only {balance}: that is less than {amount}. "
+                "Send a smaller amount, or /cancel."
+            ).format(
+                balance=esc(fmt_money(Decimal(have), currency)),
+                amount=esc(fmt_money(amount, currency)),
+            )
+        )
+        return
     await state.clear()
     # The question is a record of its own: it works after a restart and after /cancel, once.
     record_id = await confirmations.ask(

@@ -8,9 +8,12 @@ from aiogram.types import InlineKeyboardMarkup
 from aiogram.utils.i18n import gettext as _
 
 from bot.commands import N_
+from bot.i18n import fmt_money
+from bot.services import subclients
 from bot.services.subclients import login_ref
 from bot.smsc.models import SubclientType
 from bot.ui import StAsk, button, esc, keyboard, page_of
+from handlers.common import home_button, home_row
 from handlers.subclients.data import ScAct, ScAction, ScCard, ScCheck, ScList, ScType
 
 PAGE_SIZE: Final = 20
@@ -65,9 +68,22 @@ def types_text() -> str:
 
 
 def type_keyboard(ref: str) -> InlineKeyboardMarkup:
+    """The types, and Back: to the card (``ref``), or out of the new subclient's wizard."""
+    back = ScCard(ref=ref) if ref else ScList()
     return keyboard(
-        [button(type_name(kind), ScType(type=kind, ref=ref)) for kind in SubclientType], 1
+        [button(type_name(kind), ScType(type=kind, ref=ref)) for kind in SubclientType],
+        1,
+        [button("« " + _("Back"), back)],
     )
+
+
+def money_text(known: subclients.Known) -> str:
+    """A subclient's money in the list: what its own balance holds, or what it spent of yours."""
+    if known.own is None:
+        return _("created here, no activity yet")
+    if known.own:
+        return _("balance {amount}").format(amount=fmt_money(known.left, known.currency))
+    return _("spent {amount} of your balance").format(amount=fmt_money(known.spent, known.currency))
 
 
 def back_markup() -> InlineKeyboardMarkup:
@@ -86,7 +102,7 @@ def check_markup(login: str) -> InlineKeyboardMarkup:
     )
 
 
-def list_view(found: dict[str, bool | None], number: int) -> tuple[str, InlineKeyboardMarkup]:
+def list_view(found: dict[str, subclients.Known], number: int) -> tuple[str, InlineKeyboardMarkup]:
     page = page_of(list(found), number, PAGE_SIZE)
     if not found:
         text = _(
@@ -96,21 +112,14 @@ def list_view(found: dict[str, bool | None], number: int) -> tuple[str, InlineKe
     else:
         lines = [_("<b>Subclients</b>. Tap one to top it up or change it.")]
         for login in page.items:
-            own = found[login]
-            kind = (
-                _("own balance")
-                if own
-                else _("your balance")
-                if own is False
-                else _("created here")
-            )
-            lines.append(f"{esc(login)} — {esc(kind)}")
+            lines.append(f"{esc(login)} — {esc(money_text(found[login]))}")
         text = "\n".join(lines)
     markup = keyboard(
         [button(login, ScCard(ref=login_ref(login))) for login in page.items],
         2,
         *page.pager(lambda n: ScList(page=n)),
         [button(_("Create a subclient"), ScAct(action=ScAction.NEW))],
+        home_row(),
     )
     return text, markup
 
@@ -127,6 +136,6 @@ def card_markup(ref: str) -> InlineKeyboardMarkup:
                 button(_("Type"), ScAct(action=ScAction.TYPE, ref=ref)),
                 button(_("Login"), ScAct(action=ScAction.LOGIN, ref=ref)),
             ],
-            [button("« " + _("All subclients"), ScList())],
+            [button("« " + _("All subclients"), ScList()), home_button()],
         ]
     )

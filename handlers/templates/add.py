@@ -29,7 +29,14 @@ from handlers.templates.data import (
     TpSender,
     TpSign,
 )
-from handlers.templates.views import format_keyboard, format_text, open_markup, sign_keyboard
+from handlers.templates.views import (
+    MORE,
+    format_keyboard,
+    format_text,
+    length_text,
+    open_markup,
+    sign_keyboard,
+)
 
 router = Router(name="templates.add")
 
@@ -70,10 +77,18 @@ async def got_field(message: Message, state: FSMContext) -> None:
         await message.answer(_("Now send the text of the message."))
     else:
         await state.set_state(TemplateForm.format)
-        await message.answer(_("Which kind of message is it for?"), reply_markup=format_keyboard())
+        await message.answer(
+            length_text(value) + "\n\n" + _("Which kind of message is it for?"),
+            reply_markup=format_keyboard(),
+        )
 
 
-@router.callback_query(TemplateForm.format, TpFormat.filter(), flags=OPERATOR_FLAGS)
+@router.callback_query(TemplateForm.format, TpFormat.filter(F.format == MORE), flags=OPERATOR_FLAGS)
+async def more_formats(query: CallbackQuery) -> None:
+    await show(query, _("Which kind of message is it for?"), format_keyboard(every=True))
+
+
+@router.callback_query(TemplateForm.format, TpFormat.filter(F.format != MORE), flags=OPERATOR_FLAGS)
 async def chose_format(
     query: CallbackQuery, callback_data: TpFormat, state: FSMContext, smsc: SmscClient
 ) -> None:
@@ -115,7 +130,12 @@ async def chose_sender(query: CallbackQuery, callback_data: TpSender, state: FSM
     )
     await show(
         query,
-        chosen + "\n" + _("Use this template as the auto-signature added to your messages?"),
+        chosen
+        + "\n"
+        + _(
+            "Tap Save. Or, to add this text to the end of every message you send, "
+            "Save as signature."
+        ),
         sign_keyboard(),
     )
 
@@ -158,7 +178,7 @@ async def chose_sign(
         # The wizard stays at this step: pressing Yes or No again repeats the request.
         await show(
             query,
-            explain(exc) + "\n" + _("Press a button to try again, or /cancel."),
+            explain(exc) + "\n" + _("Tap a button to try again, or /cancel."),
             sign_keyboard(),
         )
         return

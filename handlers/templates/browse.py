@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from typing import Any, Final
 
-from aiogram import Router
+from aiogram import F, Router
 from aiogram.filters import Command
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message
@@ -16,6 +16,7 @@ from bot.smsc import SmscClient
 from bot.smsc.models import Template
 from bot.ui import chat_of, split_text
 from bot.ui import show_in_place as show
+from handlers.common import Menu
 from handlers.templates.data import TpCard, TpList
 from handlers.templates.views import back_markup, card_markup, card_text, list_view
 
@@ -52,6 +53,12 @@ async def cmd_templates(message: Message, state: FSMContext, smsc: SmscClient) -
     await state.clear()
     text, markup = list_view(await smsc.get_templates(), 0)
     await message.answer(text, reply_markup=markup)
+
+
+@router.callback_query(Menu.filter(F.action == "templates"), flags={ACCOUNT_FLAG: True})
+async def from_home(query: CallbackQuery, state: FSMContext, smsc: SmscClient) -> None:
+    await state.clear()
+    await show(query, *list_view(await smsc.get_templates(), 0))
 
 
 @router.callback_query(TpList.filter(), flags={ACCOUNT_FLAG: True})

@@ -10,7 +10,9 @@ from aiogram.utils.i18n import ngettext
 
 from bot.commands import N_
 from bot.smsc.models import Template, TemplateFormat
+from bot.text import sms_length
 from bot.ui import button, esc, keyboard, page_of
+from handlers.common import home_button, home_row
 from handlers.templates.data import TpAct, TpAction, TpCard, TpFormat, TpList, TpSign
 
 PAGE_SIZE: Final = 20
@@ -68,6 +70,7 @@ def list_view(templates: list[Template], number: int) -> tuple[str, InlineKeyboa
         2,
         *page.pager(lambda n: TpList(page=n)),
         [button(_("Add a template"), TpAct(action=TpAction.ADD))],
+        home_row(),
     )
 
 
@@ -79,6 +82,7 @@ def card_text(template: Template) -> str:
             sender=esc(template.sender) if template.sender else _("none")
         ),
         _("Auto-signature: {answer}").format(answer=_("yes") if template.autosign else _("no")),
+        length_text(template.message) if template.message else "",
         "",
         esc(template.message) if template.message else _("(no text)"),
     ]
@@ -93,20 +97,48 @@ def card_markup(template_id: int) -> InlineKeyboardMarkup:
                 button(_("New text"), TpAct(action=TpAction.TEXT, id=template_id)),
             ],
             [button(_("Delete"), TpAct(action=TpAction.DELETE, id=template_id))],
-            [button("« " + _("All templates"), TpList())],
+            [button("« " + _("All templates"), TpList()), home_button()],
         ]
     )
 
 
-def format_keyboard() -> InlineKeyboardMarkup:
+# The formats asked first; the rest behind "Other formats".
+COMMON_FORMATS: Final = (TemplateFormat.SMS, TemplateFormat.VIBER, TemplateFormat.MAIL)
+# TpFormat's value for "show the other formats" (not a format SMSC knows).
+MORE: Final = "more"
+
+
+def format_keyboard(every: bool = False) -> InlineKeyboardMarkup:
+    """SMS, Viber, e-mail and "Other formats"; with ``every``, the rest too ("not set" last)."""
+    if not every:
+        shown = [button(_(FORMAT_WORDS[f]), TpFormat(format=f.value)) for f in COMMON_FORMATS]
+        return keyboard(shown, 3, [button(_("Other formats") + " ›", TpFormat(format=MORE))])
+    rest: list[TemplateFormat] = [
+        f for f in FORMAT_WORDS if f not in COMMON_FORMATS and f is not TemplateFormat.NONE
+    ]
+    rest.append(TemplateFormat.NONE)
     return keyboard(
-        [
-            button(_(words), TpFormat(format=fmt.value or "none"))
-            for fmt, words in FORMAT_WORDS.items()
-        ],
-        3,
+        [button(_(FORMAT_WORDS[f]), TpFormat(format=f.value or "none")) for f in rest], 2
     )
 
 
+def length_text(text: str) -> str:
+    """The text's length as SMS: characters and parts, and the rule that counted them."""
+    size = sms_length(text)
+    rule = (
+        _("in Cyrillic and other non-Latin text an SMS holds 70 characters, 67 in each part")
+        if size.unicode
+        else _("in Latin text an SMS holds 160 characters, 153 in each part")
+    )
+    return ngettext(
+        "Length: {chars} characters, {n} SMS ({rule}).",
+        "Length: {chars} characters, {n} SMS ({rule}).",
+        size.parts,
+    ).format(chars=size.units, n=size.parts, rule=rule)
+
+
 def sign_keyboard() -> InlineKeyboardMarkup:
-    return keyboard([button(_("Yes"), TpSign(yes=True)), button(_("No"), TpSign(yes=False))])
+    """Save, or save as the auto-signature: a choice only for those who want one."""
+    return keyboard(
+        [button(_("Save"), TpSign(yes=False)), button(_("Save as signature"), TpSign(yes=True))]
+    )

@@ -291,3 +291,8 @@ class ConcurrentBot(RunningBot):
         )
         await self._polling.__aenter__()  # type: ignore[attr-defined]
         return self.app
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The phone-width check of every keyboard seen goes last, after every test that shows one."""
+    items.sort(key=lambda item: item.nodeid.startswith("tests/e2e/test_widths.py"))

@@ -38,7 +38,13 @@ async def test_one_number_then_its_type_then_undo(
     await user.send("/black 8 999 123 45 67")
     added = await user.expect_message()
     assert "+7 999 123-45-67" in added.text and "all messages are blocked" in added.text
-    assert added.button_texts == ["✓ All messages", "Mass mailings", "Single messages", "Undo"]
+    assert added.button_texts == [
+        "✓ All messages",
+        "Mass mailings",
+        "Single messages",
+        "Undo",
+        "⬅ Menu",
+    ]
     assert black(smsc) == {"79991234567": 0}
     await user.press(added, "Mass mailings")
     changed = await user.expect_edit()
@@ -61,14 +67,15 @@ async def test_a_listed_number_is_left_as_it_is(
     await user.send("/black +7 (999) 123-45-67")
     reply = await user.expect_message()
     assert "was already in the black list" in reply.text and "single messages" in reply.text
-    assert "Remove from the black list" in reply.button_texts
+    assert "Unblock" in reply.button_texts
     assert not phone_requests(smsc, "add_black")  # re-adding would reset the type
-    await user.press(reply, "Remove from the black list")
-    question = await user.expect_message()
+    # Issue 13: the question in place of the answer, and after No the buttons again.
+    await user.press(reply, "Unblock")
+    question = await user.expect_edit()
     await user.press(question, "No")
     assert "stays" in (await user.expect_edit()).text and black(smsc)
-    await user.press(reply, "Remove from the black list")
-    await user.press(await user.expect_message(), "Yes")
+    await user.press(reply, "Unblock")
+    await user.press(await user.expect_edit(), "Yes")
     assert "no longer in the black list" in (await user.expect_edit()).text
     assert black(smsc) == {}
 
@@ -193,16 +200,19 @@ async def test_the_list_pages_searches_and_removes(
     top = await user.expect_edit()
     assert "+7 999 000-00-25" in top.text and "◀ Previous" not in top.button_texts
 
-    await user.press(top, "Search by number")
+    await user.press(top, "Search")
     await user.expect_message()
     await user.send("x")
     assert "at least 3 digits" in (await user.expect_message()).text
     await user.send("000-00-1")
     found = await user.expect_message()
     assert "+7 999 000-00-17" in found.text and "+7 999 000-00-25" not in found.text
-    await user.press(found, "✖ 1. +7 999 000-00-19")
-    await user.press(await user.expect_message(), "Yes")
-    assert "no longer" in (await user.expect_edit()).text
+    # Issue 13: the number first on its button; asked in place; the list comes back without it.
+    await user.press(found, "+7 999 000-00-19 ✖")
+    await user.press(await user.expect_edit(), "Yes")
+    after = await user.expect_edit()
+    assert "no longer" in after.text and "+7 999 000-00-17" in after.text
+    assert "+7 999 000-00-19 ✖" not in after.button_texts
     assert "79990000019" not in black(smsc) and len(black(smsc)) == 24
 
 
@@ -213,9 +223,13 @@ async def test_a_forwarded_message_offers_its_numbers(
     await login(user)
     await forward(user, "Выгодное предложение! Звоните 8 (800) 555-35-35 или +7 999 111-22-33")
     offer = await user.expect_message()
-    assert offer.button_texts == ["Block +7 800 555-35-35", "Block +7 999 111-22-33"]
-    await user.press(offer, "Block +7 999 111-22-33")
-    assert "is now in the black list" in (await user.expect_message()).text
+    # Issue 13: each number opens its card, where Block is one tap.
+    assert offer.button_texts == ["+7 800 555-35-35 ›", "+7 999 111-22-33 ›"]
+    await user.press(offer, "+7 999 111-22-33 ›")
+    card = await user.expect_edit()
+    assert "not blocked" in card.text
+    await user.press(card, "⛔ Block")
+    assert "all messages are blocked" in (await user.expect_edit()).text
     assert black(smsc) == {"79991112233": 0}
     await forward(user, "без номеров")
     assert "no phone number" in (await user.expect_message()).text
@@ -335,3 +349,62 @@ async def test_a_refused_type_change_says_the_type_is_unchanged(
     assert "did not change the type" in refused.text and "stays" in refused.text
     assert "✓ All messages" in refused.button_texts
     assert black(smsc) == {"79990004455": 0}
+
+
+# -- issue 13 ------------------------------------------------------------------------------------
+
+
+async def test_the_words_after_the_number_are_kept_as_smscs_comment(
+    bot: RunningBot, fake_telegram: FakeTelegram, smsc: SmscEmulator
+) -> None:
+    user = fake_telegram.user(4101)
+    await login(user)
+    await user.send("/black +7 916 555-00-11 жалоба, просил не писать")
+    reply = await user.expect_message()
+    assert "is now in the black list" in reply.text and "просил не писать" in reply.text
+    [entry] = smsc.accounts[LOGIN].black.values()
+    assert (entry.phone, entry.comment) == ("79165550011", "жалоба, просил не писать")
+
+
+async def test_unblocking_a_number_never_blocked_offers_block_not_block_again(
+    bot: RunningBot, fake_telegram: FakeTelegram, smsc: SmscEmulator
+) -> None:
+    user = fake_telegram.user(4102)
+    await login(user)
+    await user.send("/unblack +79990001122")
+    reply = await user.expect_message()
+    assert "is not in the black list" in reply.text
+    assert "Block again" not in reply.button_texts and "⛔ Block" in reply.button_texts
+    await user.send("/black +79990001122")
+    await user.expect_message()
+    await user.send("/unblack +79990001122")
+    assert "Block again" in (await user.expect_message()).button_texts
+
+
+async def test_a_bulk_add_says_which_numbers_were_added_and_which_were_there(
+    bot: RunningBot, fake_telegram: FakeTelegram, smsc: SmscEmulator
+) -> None:
+    smsc.accounts[LOGIN].add_black("79990000003", 1)
+    user = fake_telegram.user(4103)
+    await login(user)
+    await user.send("/black +79990000001 +79990000002 +79990000003")
+    await user.expect_message()
+    summary = await user.expect_edit()
+    added, already = summary.text.split("already there")
+    assert "+7 999 000-00-01" in added and "+7 999 000-00-02" in added
+    assert "+7 999 000-00-03" in already and "+7 999 000-00-03" not in added
+
+
+async def test_the_list_counts_on_across_pages_with_its_total(
+    bot: RunningBot, fake_telegram: FakeTelegram, smsc: SmscEmulator
+) -> None:
+    for i in range(1, 26):
+        smsc.accounts[LOGIN].add_black(f"799900000{i:02d}", 0)
+    user = fake_telegram.user(4104)
+    await login(user)
+    await user.send("/black")
+    first = await user.expect_message()
+    assert "25 numbers" in first.text and "1/3" in first.button_texts
+    await user.press(first, "Next ▶")
+    second = await user.expect_edit()
+    assert "\n11. +7 999 000-00-15" in second.text and "2/3" in second.button_texts

@@ -94,11 +94,13 @@ async def test_a_shared_contact_fills_in_number_and_name(
 ) -> None:
     user = fake_telegram.user(3004)
     await login(user)
-    # Out of the blue: two taps to save, with the block as the alternative.
+    # Out of the blue (issue 13): the number's card, then two taps to save with the shared name.
     await user.send_contact("79261234567", "Ольга", last_name="Смирнова")
+    card = await user.expect_message()
+    assert "+7 926 123-45-67" in card.text and "⛔ Block" in card.button_texts
+    await user.press(card, "👤 Add as contact")
     step = await user.expect_message()
     assert "Ольга Смирнова" in step.text and "+7 926 123-45-67" in step.text
-    assert "Block the number instead" in step.button_texts
     await user.press(step, "Save")
     assert "Ольга Смирнова" in (await user.expect_edit()).text
     # Inside /addcontact, at the number step.
@@ -113,12 +115,12 @@ async def test_a_shared_contact_fills_in_number_and_name(
         ("Taras", "380501234567"),
         ("Ольга Смирнова", "79261234567"),
     ]
-    # The same contact again: it is a contact already, so its card and the block offer.
+    # The same contact again: its card names the contact and blocks with one tap.
     await user.send_contact("+79261234567", "Ольга")
-    assert "already saved" in (await user.expect_message()).text
-    offer = await user.expect_message()
-    await user.press(offer, "Add to the black list")
-    assert "is now in the black list" in (await user.expect_message()).text
+    card = await user.expect_message()
+    assert "Ольга Смирнова" in card.text and "👤 Contact card" in card.button_texts
+    await user.press(card, "⛔ Block")
+    assert "all messages are blocked" in (await user.expect_edit()).text
     assert [e.phone for e in smsc.accounts[LOGIN].black.values()] == ["79261234567"]
 
 
@@ -224,7 +226,7 @@ async def test_buttons_sent_before_a_restart_still_work(
     await bot.restart()
     await user.press(listing, "Next ▶")
     assert "Пациент 09" in (await user.expect_edit()).text
-    await user.press(listing.message_id, "1. Пациент 09")
+    await user.press(listing.message_id, "Пациент 09")
     card = await user.expect_message()
     assert "Пациент 09" in card.text and "+7 999 000-01-09" in card.text
 
@@ -247,7 +249,7 @@ async def test_the_card_and_its_buttons(
     await login(user)
     await user.send("/contacts Вера")
     listing = await user.expect_message()
-    await user.press(listing, "1. Вера <Ивановна>")
+    await user.press(listing, "Вера <Ивановна>")
     card = await user.expect_message()
     for part in ("Вера <Ивановна>", "+7 999 555-00-11", "Семья", "звонить после 18:00", "vip"):
         assert part in card.text
@@ -288,18 +290,21 @@ async def test_the_card_and_its_buttons(
     after = await user.expect_edit()
     assert {"✓ Семья", "Работа"} <= set(after.button_texts)
     assert contacts(smsc)[0].groups == [family]
+    # Issue 13: back to the card and the question in place, and after No the card again.
     await user.press(after, "Back to the card")
-    back = await user.expect_message()
+    back = await user.expect_edit()
     assert "Вера Ивановна" in back.text and "Семья" in back.text
 
     await user.press(back, "Delete")
-    question = await user.expect_message()
+    question = await user.expect_edit()
     await user.press(question, "No")
-    assert "stays" in (await user.expect_edit()).text and contacts(smsc)
-    await user.press(back, "Delete")
-    question = await user.expect_message()
-    await user.press(question, "Yes")
-    assert "deleted" in (await user.expect_edit()).text
+    kept = await user.expect_edit()
+    assert "stays" in kept.text and "Delete" in kept.button_texts and contacts(smsc)
+    await user.press(kept, "Delete")
+    question = await user.expect_edit()
+    await user.press(question, "Yes, delete")
+    done = await user.expect_edit()
+    assert "deleted" in done.text and "« All contacts" in done.button_texts
     assert not contacts(smsc)
     assert phone_requests(smsc, "del")[0]["phone"] == "79995550022"
 
@@ -405,7 +410,7 @@ async def test_pages_when_contacts_have_no_numeric_id(
     second = await user.expect_edit()
     assert "Гость 09" in second.text and "Гость 10" in second.text and "Гость 01" not in second.text
     assert "Next ▶" not in second.button_texts
-    await user.press(second, "1. Гость 09")
+    await user.press(second, "Гость 09")
     card = await user.expect_message()
     assert "+7 999 000-02-09" in card.text
     await user.press(second, "◀ Previous")
@@ -435,3 +440,17 @@ async def test_pages_by_int_id_when_ids_are_crm_text(
     after_ids = [r.params.get("after_id") for r in smsc.requests if r.params.get("get")]
     int_ids = sorted(smsc.accounts[LOGIN].contacts)
     assert after_ids[-1] == str(int_ids[7])
+
+
+async def test_search_finds_a_number_written_as_the_bot_prints_it(
+    bot: RunningBot, fake_telegram: FakeTelegram, smsc: SmscEmulator
+) -> None:
+    """Issue 13: "345-67" finds "+7 912 345-67-89", as "34567" does."""
+    seed_contact(smsc, "79123456789", "Пётр")
+    user = fake_telegram.user(3101)
+    await login(user)
+    await user.send("/contacts 345-67")
+    found = await user.expect_message()
+    assert "Пётр" in found.text and "+7 912 345-67-89" in found.text
+    # SMSC matches a number by its digits only (the emulator is kinder): digits are what it gets.
+    assert phone_requests(smsc, "get")[-1]["search"] == "34567"

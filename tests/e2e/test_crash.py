@@ -354,5 +354,5 @@ async def test_a_top_up_killed_between_its_claim_and_its_request_is_unknown_afte
     assert "is unknown" in (answer.text or "") and "already made" not in (answer.text or "")
     await user.press(answer, "Check in SMSC")
     checked = (await user.expect_edit(WAIT)).text or ""
-    assert "Credited today: RUB0.00" in checked and "Your balance: RUB1,000.00" in checked
+    assert "Credited today: 0.00\xa0₽" in checked and "Your balance: 1,000.00\xa0₽" in checked
     assert not [r for r in smsc.requests if r.params.get("pay") == "1"]

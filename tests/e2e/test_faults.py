@@ -232,7 +232,8 @@ async def test_addcontact_number_lookup(
         # SMSC's own refusal: the number is simply sent again.
         resumed = await step(user, user.send(NUMBER))
     else:
-        assert "Nothing was changed" in failed.text
+        # Issue 13: a failed read does not say "Nothing was changed".
+        assert "Nothing was changed" not in failed.text
         resumed = await step(user, user.press(failed.last, "Try again"))
     assert "Now send the contact's name" in resumed.text
     groups = await step(user, user.send("Anna"))
@@ -389,13 +390,14 @@ async def test_templates_add(
     senders = (await step(user, user.press(formats, "SMS"))).last
     sign = (await step(user, user.press(senders, "No sender name"))).last
 
-    failed = await faulty(fault, "templates", "add", user, user.press(sign, "Yes"))
+    # Issue 13: "Save as signature" instead of the auto-signature question's Yes.
+    failed = await faulty(fault, "templates", "add", user, user.press(sign, "Save as signature"))
     assert_explained(failed, write_failure(fault))
     assert len(account.templates) == (fault == LOST)
 
     # Error 9 is answered in place of the question, with its buttons; otherwise the question
     # stays on screen as it was. After a lost answer the bot finds the template it made.
-    added = await step(user, user.press(failed.last if fault == 9 else sign, "Yes"))
+    added = await step(user, user.press(failed.last if fault == 9 else sign, "Save as signature"))
     assert "Template Spring sale added" in added.text
     (template,) = account.templates.values()
     assert (template.name, template.message) == ("Spring sale", "20% off until Sunday")
@@ -469,7 +471,7 @@ async def test_subclients_top_up(
         assert_explained(failed, UNKNOWN)
         # The check shows what SMSC counts now: whether the money moved.
         checked = await step(user, user.press(failed.last, "Check in SMSC"))
-        moved = "RUB100.00" if fault == LOST else "RUB0.00"
+        moved = "100.00\xa0₽" if fault == LOST else "0.00\xa0₽"
         assert f"Credited today: {moved}" in checked.text, checked.text
     paid_once = (Decimal("100.00"), Decimal("900.00"))
     if fault == LOST:
@@ -479,7 +481,7 @@ async def test_subclients_top_up(
         # A new confirmation goes through.
         card = (await step(user, user.press(failed.last, "Open"))).last
         paid = await step(user, user.press(await ask_to_pay(card), "Yes, top up"))
-        assert "shop got RUB100.00" in paid.text
+        assert "shop got 100.00\xa0₽" in paid.text
     # The answered confirmation pays nothing, even tapped again, and never claims it was made.
     again = await step(user, user.press_data(question.message_id, yes))
     assert "already made" not in again.text

@@ -87,14 +87,17 @@ async def test_create_rename_and_delete_with_the_size_in_the_question(
     assert "Клиенты 2024" in renamed.text
     assert names(smsc) == ["Клиенты 2024", "Новая <группа>"]
 
+    # Issue 13: the question in place; after No the group again, after Yes a way on.
     await user.press(renamed, "Delete")
-    question = await user.expect_message()
+    question = await user.expect_edit()
     assert "Клиенты 2024" in question.text and "It holds 2 contacts" in question.text
     await user.press(question, "No")
-    assert "stays" in (await user.expect_edit()).text
-    await user.press(renamed, "Delete")
-    await user.press(await user.expect_message(), "Yes")
-    assert "deleted" in (await user.expect_edit()).text
+    kept = await user.expect_edit()
+    assert "stays" in kept.text and "Delete" in kept.button_texts
+    await user.press(kept, "Delete")
+    await user.press(await user.expect_edit(), "Yes, delete")
+    done = await user.expect_edit()
+    assert "deleted" in done.text and "« All groups" in done.button_texts
     assert names(smsc) == ["Новая <группа>"]
     assert len(smsc.accounts[LOGIN].contacts) == 2  # the contacts themselves stay
 

@@ -42,8 +42,8 @@ WINDOW = 60.0
 ANSWERS = {
     "/start": "I manage your SMSC account",
     "/help": "What I can do:",
-    "/balance": "Balance: RUB1,000.00",
-    "/black": "Black list, newest first:",
+    "/balance": "Balance: 1,000.00\xa0₽",
+    "/black": "Black list: ",
     "/templates": "3 templates.",
     "/senders": "1 sender name.",
     "/subclients": "No subclients found.",

@@ -43,7 +43,7 @@ async def test_list_and_card_say_every_status_in_words(
     assert "Waiting — awaiting moderation" in text
     assert "Shop&Co — approved" in text
     assert "Old — disabled" in text
-    await user.press(listing, "✅ Shop&Co")
+    await user.press(listing, "Shop&Co ✅")
     card = (await user.expect_edit()).text or ""
     assert card.startswith("Shop&Co\nStatus: approved")
     for words in OPERATOR_WORDS.values():
@@ -118,7 +118,7 @@ async def test_code_errors_7_8_and_10_are_explained(
     await login(user)
     listing = await open_senders(user)
     # Card buttons carry everything the code buttons need, so the card is opened once per name.
-    await user.press(listing, "⏳ 12345")
+    await user.press(listing, "12345 ⏳")
     # SMSC sends codes to phone numbers only (10 to 15 digits): a short numeric name gets none.
     card = await user.expect_edit()
     assert "Send a code" not in card.button_texts and "I have a code" not in card.button_texts
@@ -167,7 +167,7 @@ async def test_comment_and_deletion_with_confirmation(
     sender = seed_sender(account, "Brand", 1)
     user = fake_telegram.user(5006)
     await login(user)
-    await user.press(await open_senders(user), "✅ Brand")
+    await user.press(await open_senders(user), "Brand ✅")
     card = await user.expect_edit()
     await user.press(card, "Change the comment")
     assert "new comment" in ((await user.expect_message()).text or "")
@@ -199,7 +199,7 @@ async def test_buttons_and_the_code_conversation_survive_a_restart(
     await login(user)
     listing = await open_senders(user)
     await bot.restart()
-    await user.press(listing, "⏳ 79995550104")
+    await user.press(listing, "79995550104 ⏳")
     card = await user.expect_edit()
     await user.press(card, "Send a code")
     await user.expect_message()
@@ -307,7 +307,7 @@ async def test_the_card_says_what_an_operator_replaces_the_name_with(
     sender.replacements.update(mts_step="79001234567", bee_step="ShopBee")
     user = fake_telegram.user(5020)
     await login(user)
-    await user.press(await open_senders(user), "✅ MyShop")
+    await user.press(await open_senders(user), "MyShop ✅")
     card = (await user.expect_edit()).text or ""
     assert "MTS: replaced by 79001234567" in card
     assert "Beeline: replaced by ShopBee" in card

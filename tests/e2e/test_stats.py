@@ -58,18 +58,18 @@ async def test_this_month_table_with_totals_and_a_breakdown(
     assert picker.button_texts == ["Today", "Yesterday", "This week", "This month", "Last month"]
     await user.press(picker, "This month")
     table = (await user.expect_edit()).text or ""
-    assert "alpha: 15 messages, spent RUB33.00, credited RUB500.00" in table
-    assert "beta: 3 messages, spent RUB6.45, credited RUB0.00" in table
-    assert "All subclients: 18 messages, spent RUB39.45, credited RUB500.00" in table
+    assert "alpha: 15 messages, spent 33.00\xa0₽, credited 500.00\xa0₽" in table
+    assert "beta: 3 messages, spent 6.45\xa0₽, credited 0.00\xa0₽" in table
+    assert "All subclients: 18 messages, spent 39.45\xa0₽, credited 500.00\xa0₽" in table
     # Biggest spender first.
     assert table.index("alpha") < table.index("beta")
     await user.press(picker, "alpha")
     breakdown = await user.expect_message()
     text = breakdown.text or ""
-    assert "МТС (25001) · Отправка SMS: 10 messages, spent RUB21.50" in text
-    assert "МегаФон (25002) · Отправка SMS: 5 messages, spent RUB11.50" in text
-    assert "Пополнение баланса: credited RUB500.00" in text
-    assert "Total: 15 messages, spent RUB33.00, credited RUB500.00" in text
+    assert "МТС (25001) · Отправка SMS: 10 messages, spent 21.50\xa0₽" in text
+    assert "МегаФон (25002) · Отправка SMS: 5 messages, spent 11.50\xa0₽" in text
+    assert "Пополнение баланса: credited 500.00\xa0₽" in text
+    assert "Total: 15 messages, spent 33.00\xa0₽, credited 500.00\xa0₽" in text
     assert {"« All subclients", "Another period"} <= set(breakdown.button_texts)
 
 
@@ -97,7 +97,7 @@ async def test_typed_periods_refuse_what_cannot_be_and_clamp_the_future(
     await user.send(f"01.06.2024-{TODAY + timedelta(days=30):%d.%m.%Y}")
     table = (await user.expect_message()).text or ""
     assert "ends today" in table
-    assert "alpha: 17 messages, spent RUB37.30" in table
+    assert "alpha: 17 messages, spent 37.30\xa0₽" in table
     assert smsc.requests[-1].params["end"] == f"{TODAY:%d.%m.%Y}"
 
 
@@ -109,10 +109,10 @@ async def test_stats_with_a_login_opens_that_subclient(
     await login(user)
     breakdown = (await pick(user, "/stats beta", "Today")).text or ""
     assert breakdown.startswith("beta, ")
-    assert "Tele2 (25020) · Отправка SMS: 3 messages, spent RUB6.45" in breakdown
+    assert "Tele2 (25020) · Отправка SMS: 3 messages, spent 6.45\xa0₽" in breakdown
     assert "no subclient" in ((await pick(user, "/stats nobody", "Today")).text or "")
     await user.send("/stats alpha 01.06.2024-30.06.2024")
-    assert "2 messages, spent RUB4.30" in ((await user.expect_message()).text or "")
+    assert "2 messages, spent 4.30\xa0₽" in ((await user.expect_message()).text or "")
     await user.send("/stats alpha beta")
     assert "Use /stats, /stats <period>" in ((await user.expect_message()).text or "")
 
@@ -130,7 +130,7 @@ async def test_a_long_table_is_shortened_and_sent_as_csv(
     table = await pick(user, "/stats", "Today")
     text = table.text or ""
     assert len(text) <= 4096 and "more lines: the whole table is in the file" in text
-    assert "All subclients: 11,325 messages, spent RUB11,325.00" in text
+    assert "All subclients: 11,325 messages, spent 11,325.00\xa0₽" in text
     # 40 subclients, two trends, two spend charts, CSV, Excel and "Another period".
     assert len(table.button_texts) == 47
     document = (await user.expect_message()).document
@@ -220,7 +220,7 @@ async def test_spent_and_credited_are_labelled_as_the_page_defines_credit_and_de
     user = fake_telegram.user(8011)
     await login(user)
     table = (await pick(user, "/stats", "This month")).text or ""
-    assert "gamma: 4 messages, spent RUB9.00, credited RUB50.00" in table
+    assert "gamma: 4 messages, spent 9.00\xa0₽, credited 50.00\xa0₽" in table
     legend = "Spent: money paid for messages (SMSC's “credit”). Credited: money put on the balance"
     assert legend in table
     await user.send("/stats gamma")

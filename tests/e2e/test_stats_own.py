@@ -62,14 +62,14 @@ async def test_an_account_without_subclients_sees_its_own_figures(
     await login(user)
     today = await report(user, "Today")
     text = today.text or ""
-    assert "Your account: 3 messages, spent RUB4.50, credited RUB0.00" in text
+    assert "Your account: 3 messages, spent 4.50\xa0₽, credited 0.00\xa0₽" in text
     assert "Subclients" not in text and "No subclient" not in text
     assert {"📈 By month", "📈 By day", "⬇ CSV", "⬇ Excel"} <= set(today.button_texts)
     assert "📊 Subclients" not in today.button_texts
     await user.send("/stats month")
     month = (await user.expect_message()).text or ""
     assert month.startswith("Statistics, Dec 1\u2009–\u20092, 2026")
-    assert "Your account: 4 messages, spent RUB6.00, credited RUB100.00" in month
+    assert "Your account: 4 messages, spent 6.00\xa0₽, credited 100.00\xa0₽" in month
 
 
 async def test_a_reseller_sees_its_own_figures_and_its_subclients(
@@ -82,14 +82,14 @@ async def test_a_reseller_sees_its_own_figures_and_its_subclients(
     await login(user)
     view = await report(user, "Today")
     text = view.text or ""
-    assert "Your account: 3 messages, spent RUB4.50" in text
-    assert "Subclients\nклиент-1: 7 messages, spent RUB10.50, credited RUB0.00" in text
+    assert "Your account: 3 messages, spent 4.50\xa0₽" in text
+    assert "Subclients\nклиент-1: 7 messages, spent 10.50\xa0₽, credited 0.00\xa0₽" in text
     assert text.index("Your account") < text.index("клиент-1")
     assert {"клиент-1", "📊 Subclients", "📊 Operators"} <= set(view.button_texts)
     await user.press(view, "📊 Operators")
     operators = await user.expect_message()
     assert operators.photo is not None and operators.photo.content.startswith(b"\x89PNG")
-    assert "МТС: RUB10.50" in (operators.text or "")
+    assert "МТС: 10.50\xa0₽" in (operators.text or "")
     await user.press(view, "⬇ Excel")
     document = (await user.expect_message()).document
     assert document is not None and (document.file_name or "").endswith(".xlsx")
@@ -112,8 +112,8 @@ async def test_the_trend_fills_once_then_comes_from_sqlite_with_one_request(
     await user.press(view, "📈 By month")
     first = await user.expect_message()
     assert first.photo is not None and first.photo.content.startswith(b"\x89PNG")
-    assert (first.text or "").startswith("The last 12 months: 4 messages, spent RUB6.00")
-    assert "This month: 4 messages, spent RUB6.00" in (first.text or "")
+    assert (first.text or "").startswith("The last 12 months: 4 messages, spent 6.00\xa0₽")
+    assert "This month: 4 messages, spent 6.00\xa0₽" in (first.text or "")
     assert len(get_requests(smsc, "get_stat")) == 1 + 12  # the report, then every month
     # After a restart nothing is in memory: the months that are over come from SQLite.
     await bot.restart()
@@ -125,7 +125,7 @@ async def test_the_trend_fills_once_then_comes_from_sqlite_with_one_request(
     await user.press(view, "📈 By day")
     days = await user.expect_message()
     assert days.photo is not None
-    assert "Today: 3 messages, spent RUB4.50" in (days.text or "")
+    assert "Today: 3 messages, spent 4.50\xa0₽" in (days.text or "")
     # With this month's finished days kept too, a month trend asks SMSC for today only.
     asked_before = len(get_requests(smsc, "get_stat"))
     await user.press(view, "📈 By month")
@@ -176,7 +176,7 @@ async def test_a_contacts_card_opens_what_was_sent_to_it(
     await login(user, expect=None)
     await user.send("/contacts Оля")
     found = await user.expect_message()
-    await user.press(found, "1. Оля")
+    await user.press(found, "Оля")
     card = await user.expect_message()
     await user.press(card, "Что отправляли")
     history = (await user.expect_message()).text or ""

@@ -48,8 +48,9 @@ async def test_list_comes_from_both_kinds_of_statistics_and_the_bot(
     await bot.app.accounts.repo.add_subclient(user.chat.id, "quiet-1")
     listing = await open_list(user)
     text = listing.text or ""
-    assert "own-1 — own balance" in text
-    assert "shared-1 — your balance" in text
+    # Issue 13: money, not the type.
+    assert "own-1 — balance 0.00\xa0₽" in text
+    assert "shared-1 — spent 0.00\xa0₽ of your balance" in text
     assert "quiet-1 — created here" in text
     assert {"own-1", "shared-1", "quiet-1", "Create a subclient"} <= set(listing.button_texts)
     stat_calls = [r.params for r in smsc.requests if r.params.get("get_stat") == "1"]
@@ -72,7 +73,7 @@ async def test_create_wizard_checks_everything_and_never_keeps_the_password(
     await user.send("+7 999 123-45-67")
     types = await user.expect_message()
     assert "Spends your account's balance at your prices" in (types.text or "")
-    assert len(types.button_texts) == 5
+    assert len(types.button_texts) == 6 and types.button_texts[-1] == "« Back"
     await user.press(types, "Your tariff, own balance")
     await user.press(await user.expect_edit(), "Yes")
     await user.expect_edit()
@@ -167,12 +168,13 @@ async def test_top_up_asks_first_pays_once_and_shows_the_balance(
     card = await user.expect_edit()
     await user.press(card, "Top up")
     prompt = (await user.expect_message()).text or ""
-    assert "in RUB" in prompt and "RUB1,000.00" in prompt
+    # Issue 13: "₽" as everywhere else, no "in RUB".
+    assert "RUB" not in prompt and "1,000.00\xa0₽" in prompt
     await user.send("-5")
     assert "as a number" in ((await user.expect_message()).text or "")
     await user.send("250,5")
     question = await user.expect_message()
-    assert "Move RUB250.50 from your balance to shop?" in (question.text or "")
+    assert "Move 250.50\xa0₽ from your balance to shop?" in (question.text or "")
     await user.press(question, "No")
     assert "Nothing was moved" in ((await user.expect_edit()).text or "")
     assert account.balance == Decimal("1000.00")
@@ -186,7 +188,7 @@ async def test_top_up_asks_first_pays_once_and_shows_the_balance(
     await user.press(question, "Yes, top up")
     await user.expect_edit()
     done = (await user.expect_edit()).text or ""
-    assert "shop got RUB250.50" in done and "Your balance: RUB749.50" in done
+    assert "shop got 250.50\xa0₽" in done and "Your balance: 749.50\xa0₽" in done
     assert (sub.balance, account.balance) == (Decimal("250.50"), Decimal("749.50"))
     # A second tap that was already on its way: nothing is paid twice.
     await user.press_data(question.message_id, yes)
@@ -203,9 +205,15 @@ async def test_top_up_errors_6_7_and_10_are_explained(
     seed_subclient(account, "gone", 0)
     user = fake_telegram.user(7006)
     await login(user)
+    # Issue 13: more than the balance is refused at once, before any question.
+    await user.press_data(2, "sca:pay:rich")
+    await user.expect_message()
+    await user.send("5000")
+    assert "You have only 1,000.00\xa0₽" in ((await user.expect_message()).text or "")
+    await user.send("/cancel")
+    await user.expect_message()
     cases = (
         ("shared", "10", "uses the main account's balance"),
-        ("rich", "5000", "not enough money on the main account"),
         ("gone", "10", "no subclient with this login"),
     )
     for login_, amount, words in cases:
@@ -235,7 +243,7 @@ async def test_top_up_confirmation_works_after_a_restart(
     await bot.restart()
     await user.press(question, "Yes, top up")
     await user.expect_edit()
-    assert "later got RUB100.00" in ((await user.expect_edit()).text or "")
+    assert "later got 100.00\xa0₽" in ((await user.expect_edit()).text or "")
     assert sub.balance == Decimal("100.00")
 
 

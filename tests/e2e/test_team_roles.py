@@ -174,10 +174,11 @@ async def team_bot(
         team.records.append(question.buttons[0][0].callback_data.split(":")[1])  # type: ignore[union-attr]
         caught_up(owner_here)
         await owner_here.send("/contacts")
-        await owner_here.press(await owner_here.expect_message(), "1. Client")
+        await owner_here.press(await owner_here.expect_message(), "Client")
         await owner_here.press(await owner_here.expect_message(), "Delete")
-        question = await owner_here.expect_message()
-        team.records.append(question.button("Yes").callback_data.split(":")[1])  # type: ignore[union-attr]
+        # Issue 13: the question in place of the card.
+        question = await owner_here.expect_edit()
+        team.records.append(question.button("Yes, delete").callback_data.split(":")[1])  # type: ignore[union-attr]
         await owner_here.send("/logout")
         question = await owner_here.expect_message()
         team.records.append(question.button("Yes").callback_data.split(":")[1])  # type: ignore[union-attr]

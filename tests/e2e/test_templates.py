@@ -68,7 +68,9 @@ async def test_adding_wizard_with_format_sender_and_signature_across_a_restart(
     await user.expect_message()
     await user.send("20% off until Sunday")
     formats = await user.expect_message()
-    assert {"SMS", "Viber", "not set", "e-mail"} <= set(formats.button_texts)
+    # Issue 13: the length in SMS parts, and the common formats first, the rest behind one button.
+    assert "20 characters, 1 SMS" in formats.text
+    assert formats.button_texts == ["SMS", "Viber", "e-mail", "Other formats ›"]
     await user.send("viber")
     assert "buttons" in ((await user.expect_message()).text or "")
     await user.press(formats, "Viber")
@@ -80,13 +82,14 @@ async def test_adding_wizard_with_format_sender_and_signature_across_a_restart(
     sign = await user.expect_edit()
     smsc.fault = 5
     try:
-        await user.press(sign, "Yes")
+        await user.press(sign, "Save as signature")
         failed = await user.expect_edit()
     finally:
         smsc.fault = None
-    assert "could not save" in (failed.text or "") and failed.button_texts == ["Yes", "No"]
+    assert "could not save" in (failed.text or "")
+    assert failed.button_texts == ["Save", "Save as signature"]
     assert not account.templates
-    await user.press(failed, "Yes")
+    await user.press(failed, "Save as signature")
     done = await user.expect_edit()
     assert "Spring sale added" in (done.text or "")
     (template,) = account.templates.values()
@@ -108,12 +111,15 @@ async def test_without_approved_names_the_template_gets_none(
     await user.expect_message()
     await user.send("Plain")
     await user.expect_message()
-    await user.send("Text")
-    await user.press(await user.expect_message(), "not set")
+    await user.send("Текст на семьдесят один символ: " + "я" * 39)
+    formats = await user.expect_message()
+    assert "71 characters, 2 SMS" in formats.text
+    await user.press(formats, "Other formats ›")
+    await user.press(await user.expect_edit(), "not set")
     senders = await user.expect_edit()
     assert "no approved sender names" in (senders.text or "")
     await user.press(senders, "No sender name")
-    await user.press(await user.expect_edit(), "No")
+    await user.press(await user.expect_edit(), "Save")
     await user.expect_edit()
     (template,) = smsc.accounts[LOGIN].templates.values()
     assert (template.format, template.sender, template.flag) == ("", "", 0)

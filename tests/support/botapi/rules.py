@@ -9,6 +9,7 @@ import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
+from tests.support.botapi import keyboards
 from tests.support.botapi.errors import BotApiError, JsonDict, _bad_request
 from tests.support.botapi.html import parse_html, utf16_len
 from tests.support.botapi.model import (
@@ -123,10 +124,18 @@ class MessageRules:
             for row in rows:
                 for button in row:
                     self._check_inline_button(button)
+            keyboards.record(rows, params.string("text") or self._text_of(params, chat))
             return {"inline_keyboard": rows}, None
         if "keyboard" in markup or markup.get("remove_keyboard") or markup.get("force_reply"):
             return None, markup
         raise _bad_request("can't parse reply keyboard markup JSON object")
+
+    @staticmethod
+    def _text_of(params: _Params, chat: Chat) -> str | None:
+        """The text of the message whose keyboard alone is edited."""
+        message_id = params.integer("message_id")
+        current = chat.get(message_id) if message_id is not None else None
+        return current.text if current is not None else None
 
     @staticmethod
     def _check_inline_button(button: Any) -> None:
