@@ -66,6 +66,8 @@ HOME_JOBS: tuple[tuple[str, str], ...] = (
     ("senders", N_("✉ Sender names")),
     ("templates", N_("📝 Templates")),
     ("subclients", N_("👥 Subclients")),
+    ("notify", N_("🔔 Notifications")),
+    ("team", N_("🤝 Team")),
 )
 
 

@@ -37,6 +37,7 @@ from handlers.account.data import (
     TmRole,
     TmSwitch,
 )
+from handlers.common import Menu, with_home
 from handlers.confirm import Asked, cancel, claim
 
 router = Router(name="account.team")
@@ -155,6 +156,14 @@ async def cmd_team(
         role = Role.OWNER
     text, markup = await team_view(account, role, accounts, user)
     await message.answer(text, reply_markup=markup)
+
+
+@router.callback_query(Menu.filter(F.action == "team"), flags={ACCOUNT_FLAG: True})
+async def team_from_home(
+    query: CallbackQuery, account: Account, role: Role, accounts: AccountService
+) -> None:
+    text, markup = await team_view(account, role, accounts, query.from_user.id)
+    await show(query, text, with_home(markup))
 
 
 @router.callback_query(TmList.filter(), flags={ACCOUNT_FLAG: True})

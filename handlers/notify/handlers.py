@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any, Final
 
-from aiogram import Router
+from aiogram import F, Router
 from aiogram.filters import Command
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
@@ -26,6 +26,7 @@ from bot.services.notify import (
 from bot.services.teams import Role
 from bot.storage.accounts import Account
 from bot.ui import NOT_COMMAND, ask, chat_of, send_to_chat, show_in_place
+from handlers.common import Menu, with_home
 from handlers.notify.data import NotifyForm, Nt, NtAction
 from handlers.notify.views import (
     card_view,
@@ -91,6 +92,15 @@ async def notify_command(
 ) -> None:
     await state.clear()
     await _changed_answer(message, notifier, account)
+
+
+@router.callback_query(Menu.filter(F.action == "notify"), flags={ACCOUNT_FLAG: True})
+async def notify_from_home(
+    query: CallbackQuery, state: FSMContext, notifier: Notifier, account: Account
+) -> None:
+    await state.clear()
+    text, markup = await card(notifier, chat_of(query), account)
+    await show_in_place(query, text, with_home(markup))
 
 
 @router.callback_query(Nt.filter(), flags={ACCOUNT_FLAG: True})

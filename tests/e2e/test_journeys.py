@@ -96,3 +96,23 @@ async def test_this_months_subclient_statistics(
     table = await user.expect_edit()
     assert "alpha: 10 messages, spent 21.50\xa0₽" in table.text
     assert (person.messages, person.taps) == (0, 2)
+
+
+@pytest.mark.parametrize(
+    ("uid", "language", "label", "shows"),
+    [
+        (9211, "en", "🔔 Notifications", "<b>Notifications</b>"),
+        (9212, "ru", "🤝 Команда", "Ваша роль"),
+        (9213, "en", "🤝 Team", "Your role: owner"),
+    ],
+)
+async def test_notifications_and_team_are_one_tap_from_home(
+    bot: RunningBot, fake_telegram: FakeTelegram, uid: int, language: str, label: str, shows: str
+) -> None:
+    user = fake_telegram.user(uid, language_code=language)
+    await login(user, expect=None)
+    screen = await home(user)
+    await user.press(screen, label)
+    shown = await user.expect_edit()
+    assert shows in (shown.source or "")
+    assert any(b.text in ("⬅ Menu", "⬅ Меню") for row in shown.buttons for b in row)
