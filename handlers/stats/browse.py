@@ -18,7 +18,8 @@ from bot.middlewares import ACCOUNT_FLAG
 from bot.periods import PeriodError, PeriodProblem, Preset, parse_period, preset_period
 from bot.services.subclients import login_ref, resolve_ref
 from bot.smsc import SmscClient
-from bot.ui import StAsk, chat_of, esc, not_command
+from bot.ui import StAsk, button, chat_of, esc, keyboard, not_command
+from handlers.common import Menu, home_button
 from handlers.stats.data import StatsForm, StOps, StPick, StShow, period_from
 from handlers.stats.reports import all_report, deliver, operators_report, report_for
 from handlers.stats.views import period_problem_text, picker_markup, picker_text
@@ -35,7 +36,10 @@ async def subclient(
     known subclient has it."""
     login = await resolve_ref(ref, smsc, accounts.repo, chat_id)
     if login is None:
-        await bot.send_message(chat_id, _("There is no subclient with this login."))
+        way_on = keyboard([button(_("👥 Subclients"), Menu(action="subclients")), home_button()])
+        await bot.send_message(
+            chat_id, _("There is no subclient with this login."), reply_markup=way_on
+        )
     return login
 
 

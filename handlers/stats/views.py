@@ -112,9 +112,8 @@ def money_cell(amount: Decimal) -> str:
 
 
 def item_title(item: StatItem) -> str:
-    where = item.operator
-    if item.mccmnc:
-        where = f"{where} ({item.mccmnc})" if where else item.mccmnc
+    # The MCC/MNC code means nothing to a person: shown only when SMSC names no operator.
+    where = item.operator or item.mccmnc
     return " · ".join(part for part in (where, item.description) if part) or "—"
 
 
