@@ -15,7 +15,7 @@ from aiogram.utils.i18n import gettext as _
 
 from bot.accounts import AccountService
 from bot.commands import HELP_GROUPS
-from bot.ui import StAsk, account_text, button, rows, show_in_place
+from bot.ui import account_text, button, rows, show_in_place
 from handlers.common import HOME_JOBS, Menu, home_row
 
 __all__ = ["Menu", "help_text", "home_view", "router"]
@@ -30,11 +30,7 @@ def home_keyboard(logged_in: bool) -> InlineKeyboardMarkup:
         return InlineKeyboardMarkup(
             inline_keyboard=[[button(_("Log in"), Menu(action="login"))], extra]
         )
-    # Statistics opens the period buttons the stats feature already has (StAsk, in bot.ui).
-    jobs = [
-        button(_(label), StAsk(ref="") if action == "stats" else Menu(action=action))
-        for action, label in HOME_JOBS
-    ]
+    jobs = [button(_(label), Menu(action=action)) for action, label in HOME_JOBS]
     return InlineKeyboardMarkup(inline_keyboard=[*rows(jobs, 2), extra])
 
 

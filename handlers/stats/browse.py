@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from datetime import date
 
-from aiogram import Bot, Router
+from aiogram import Bot, F, Router
 from aiogram.filters import Command, CommandObject
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message
@@ -18,8 +18,8 @@ from bot.middlewares import ACCOUNT_FLAG
 from bot.periods import PeriodError, PeriodProblem, Preset, parse_period, preset_period
 from bot.services.subclients import login_ref, resolve_ref
 from bot.smsc import SmscClient
-from bot.ui import StAsk, button, chat_of, esc, keyboard, not_command
-from handlers.common import Menu, home_button
+from bot.ui import StAsk, button, chat_of, esc, keyboard, not_command, show_in_place
+from handlers.common import Menu, home_button, with_home
 from handlers.stats.data import StatsForm, StOps, StPick, StShow, period_from
 from handlers.stats.reports import all_report, deliver, operators_report, report_for
 from handlers.stats.views import period_problem_text, picker_markup, picker_text
@@ -44,15 +44,16 @@ async def subclient(
 
 
 async def ask_period(
-    bot: Bot, chat_id: int, state: FSMContext, login: str | None, edit: Message | None = None
+    bot: Bot, chat_id: int, state: FSMContext, login: str | None, home: CallbackQuery | None = None
 ) -> None:
     ref = login_ref(login) if login else ""
     await state.clear()
     await state.set_state(StatsForm.period)
     await state.update_data(login=login or "")
     text, markup = picker_text(login), picker_markup(ref)
-    if edit is not None:
-        await edit.edit_text(text, reply_markup=markup)
+    if home is not None:
+        # From home everything edits the one message in place.
+        await show_in_place(home, text, with_home(markup))
     else:
         await bot.send_message(chat_id, text, reply_markup=markup)
 
@@ -134,6 +135,11 @@ async def picked(
     period = preset_period(preset, date.today())
     edit = query.message if isinstance(query.message, Message) else None
     await deliver(bot, chat_id, await report_for(smsc, login, period), edit)
+
+
+@router.callback_query(Menu.filter(F.action == "stats"), flags={ACCOUNT_FLAG: True})
+async def stats_from_home(query: CallbackQuery, state: FSMContext, bot: Bot) -> None:
+    await ask_period(bot, chat_of(query), state, None, home=query)
 
 
 @router.callback_query(StAsk.filter(), flags={ACCOUNT_FLAG: True})

@@ -91,7 +91,7 @@ async def test_this_months_subclient_statistics(
     screen = await home(user)
     person = Counted(user)
     await person.press(screen, "📊 Statistics")
-    periods = await user.expect_message()
+    periods = await user.expect_edit()
     await person.press(periods, "This month")
     table = await user.expect_edit()
     assert "alpha: 10 messages, spent 21.50\xa0₽" in table.text
