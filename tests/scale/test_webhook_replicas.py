@@ -137,7 +137,7 @@ async def test_a_conversation_spread_over_replicas_and_a_yes_tapped_on_two_pays_
         )
     await fake_telegram.wait_for_request(
         "editMessageText",
-        where=lambda r: "got RUB100.00" in str(r.params.get("text")),
+        where=lambda r: "got 100.00\xa0₽" in str(r.params.get("text")),
         since=since,
     )
     assert len(payments(smsc)) == 1
