@@ -20,10 +20,9 @@ from aiogram.utils.i18n import gettext as _
 from bot.middlewares import ACCOUNT_FLAG, OPERATOR_FLAGS
 from bot.phones import digits_of, display_stored, find_phones, parse_phone
 from bot.services.audit import audited
-from bot.services.blacklist import NO_RECORDS, BlackList
+from bot.services.blacklist import BlackList
 from bot.services.numbers import NumberFacts, look_up
 from bot.services.phonebook import PhoneBook
-from bot.smsc import SmscError
 from bot.smsc.models import BlackType
 from bot.storage.audit import AuditLog
 from bot.text import clip
@@ -32,6 +31,7 @@ from bot.ui import Cf, button, chat_of, esc, keyboard, shared_phone, show_in_pla
 # The card is the black list's and the contacts' way in for one number: it shows the black
 # list's words for a type (this module is not a feature package: it may).
 from handlers.blacklist.data import MARK
+from handlers.blacklist.one import unblock
 from handlers.blacklist.views import type_label, type_text
 from handlers.common import CtCard, CtNew, HiPage, Nc, home_row
 from handlers.confirm import Asked, Tap, ask_confirmation
@@ -212,18 +212,5 @@ async def confirm_unblock(
     async def on_no() -> None:
         await card("")
 
-    try:
-        done = await tap.settle(
-            lambda: black.delete(digits),
-            what="black_delete",
-            target=digits,
-            check=None,
-            on_no=on_no,
-            explain_refusal=False,
-        )
-    except SmscError as exc:
-        if exc.code != NO_RECORDS:
-            raise
-        done = True
-    if done:
+    if await unblock(tap, black, digits, on_no) is not None:
         await card(_("Unblocked."))

@@ -3,6 +3,7 @@ undo, remove it with a confirmation or with /unblack."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -170,6 +171,27 @@ async def ask_remove(query: CallbackQuery, callback_data: BlDel, region: str, **
     )
 
 
+async def unblock(
+    tap: Tap, black: BlackList, digits: str, on_no: Callable[[], Awaitable[None]]
+) -> bool | None:
+    """Settle a confirmed unblock: True once removed, False when SMSC had no such number (it is
+    out of the list either way), None when it was not done (No, or refused and answered)."""
+    try:
+        done = await tap.settle(
+            lambda: black.delete(digits),
+            what="black_delete",
+            target=digits,
+            check=None,
+            on_no=on_no,
+            explain_refusal=False,
+        )
+    except SmscError as exc:
+        if exc.code != NO_RECORDS:
+            raise
+        return False
+    return True if done else None
+
+
 @router.callback_query(Cf.filter(), Asked("bldel"), flags=OPERATOR_FLAGS)
 async def confirm_remove(query: CallbackQuery, black: BlackList, region: str, **data: Any) -> None:
     tap = Tap.of(query, data)
@@ -191,22 +213,9 @@ async def confirm_remove(query: CallbackQuery, black: BlackList, region: str, **
             entry_keyboard(digits, entry.type, fresh=False),
         )
 
-    try:
-        done = await tap.settle(
-            lambda: black.delete(digits),
-            what="black_delete",
-            target=digits,
-            check=None,
-            on_no=on_no,
-            explain_refusal=False,
-        )
-    except SmscError as exc:
-        if exc.code != NO_RECORDS:
-            raise
-        await show_in_place(query, *removed_view(digits, region, absent=True))
-        return
-    if done:
-        await show_in_place(query, *removed_view(digits, region, absent=False))
+    removed = await unblock(tap, black, digits, on_no)
+    if removed is not None:
+        await show_in_place(query, *removed_view(digits, region, absent=not removed))
 
 
 async def remove_from_list(
@@ -221,20 +230,7 @@ async def remove_from_list(
     async def on_no() -> None:
         await listing(_("{number} stays in the black list.").format(number=number))
 
-    try:
-        done = await tap.settle(
-            lambda: black.delete(digits),
-            what="black_delete",
-            target=digits,
-            check=None,
-            on_no=on_no,
-            explain_refusal=False,
-        )
-    except SmscError as exc:
-        if exc.code != NO_RECORDS:
-            raise
-        done = True
-    if done:
+    if await unblock(tap, black, digits, on_no) is not None:
         await listing(_("{number} is no longer in the black list.").format(number=number))
 
 
