@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -39,7 +38,7 @@ from bot.middlewares import (
     RetryAfterMiddleware,
     SameUserMiddleware,
 )
-from bot.poller import NOTIFIER, ExclusiveLock, PgPollerLock, PollerLock, lead
+from bot.poller import NOTIFIER, ExclusiveLock, PgPollerLock, PollerLock, cancel_and_wait, lead
 from bot.services.blacklist import BlackLists
 from bot.services.confirmations import ConfirmationService
 from bot.services.notify import Notifier
@@ -185,9 +184,7 @@ class Leader:
 
     async def stop(self) -> None:
         if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+            await cancel_and_wait(self._task)
             self._task = None
         elif self._running:
             self._running = False

@@ -115,6 +115,16 @@ class PgPollerLock:
 ExclusiveLock = PollerLock | PgPollerLock
 
 
+async def cancel_and_wait(task: asyncio.Task[None]) -> None:
+    """Cancel ``task`` and wait for its end, cancelling again if a library swallowed the cancel."""
+    while not task.done():
+        task.cancel()
+        # wait() does not raise what the task raised, and returns on timeout to cancel anew.
+        await asyncio.wait({task}, timeout=1.0)
+    with contextlib.suppress(asyncio.CancelledError):
+        task.result()
+
+
 async def lead(
     make_lock: Callable[[], ExclusiveLock],
     start: Callable[[], Awaitable[None]],
@@ -136,6 +146,11 @@ async def lead(
             finally:
                 await stop()
         except Exception as exc:
+            # A cancel that landed inside a client's own timeout comes out as TimeoutError on
+            # Python 3.11 (asyncio.timeout); the task is still being cancelled, so stop.
+            task = asyncio.current_task()
+            if task is not None and task.cancelling():
+                raise asyncio.CancelledError from exc
             # Redis or the database unreachable, or the start failed: a standby again, after a
             # pause (no retry storm), the lock released first so another replica may run it.
             log.error("the %s lock: %s", name, exc)

@@ -105,3 +105,36 @@ async def test_one_process_runs_the_notifier_without_a_lock(tmp_path: Path) -> N
     assert replica.running.is_set()
     await replica.leader.stop()
     assert replica.stopped.is_set()
+
+
+class SwallowingLock:
+    """A lock whose client turns the first cancel into TimeoutError, as asyncio.timeout can."""
+
+    swallowed = 0
+    acquires = 0
+
+    async def acquire(self) -> None:
+        SwallowingLock.acquires += 1
+        try:
+            await asyncio.Event().wait()
+        except asyncio.CancelledError:
+            if SwallowingLock.swallowed:
+                raise
+            SwallowingLock.swallowed += 1
+            raise TimeoutError from None
+
+    async def hold(self) -> None:
+        raise AssertionError("never acquired")
+
+    async def release(self) -> None:
+        return None
+
+
+async def test_a_leader_stops_even_when_a_client_swallows_the_cancel() -> None:
+    replica = Replica(SwallowingLock)  # type: ignore[arg-type]
+    await replica.leader.start()
+    # Let the lead task reach acquire() before it is cancelled.
+    await asyncio.sleep(0)
+    await asyncio.wait_for(replica.leader.stop(), WITHIN)
+    # Stopped, not back to waiting for the lock as a standby.
+    assert SwallowingLock.acquires == 1 and replica.starts == 0
