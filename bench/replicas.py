@@ -41,7 +41,7 @@ sys.path.insert(0, str(ROOT))
 from bot.crypto import SecretBox  # noqa: E402
 from bot.smsc.emulator import SmscEmulator  # noqa: E402
 from bot.storage.accounts import Account, AccountRepo  # noqa: E402
-from bot.storage.engine import open_engine  # noqa: E402
+from bot.storage.engine import connection_of, open_engine  # noqa: E402
 from tests.support.replicas import WEBHOOK_SECRET, Replica  # noqa: E402
 from tests.support.servers import free_port, postgres_server, redis_server  # noqa: E402
 
@@ -183,7 +183,7 @@ async def run_side(
         key = Fernet.generate_key().decode()
         box = SecretBox([key.encode()])
         database = await open_engine(database_url, Path(tmp), "smsc-bot.sqlite3")
-        repo = AccountRepo(database, box)
+        repo = AccountRepo(connection_of(database), box)
         chats = [10_000 + n for n in range(args.chats)]
         for n, chat in enumerate(chats):
             await repo.save(Account(chat, "smsc.ru", f"user{n}", "password", f"Pw-{n}-bench"))

@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Generator, Sequence
 from pathlib import Path
-from typing import Any, Literal, Protocol
+from typing import Any, Literal, Protocol, cast
 
 import aiosqlite
 import asyncpg
@@ -124,10 +124,13 @@ class PostgresDatabase:
     async def cursor(self, sql: str, params: Params = ()) -> PgCursor:
         """Rows (if any) and the rows changed, in one round trip (for ``PgConnection``)."""
         async with self.pool.acquire() as conn:
-            statement = await conn.prepare(self._translate(sql))
-            rows = [tuple(row) for row in await statement.fetch(*params)]
-            status = statement.get_statusmsg() or ""
-        return PgCursor(rows, _count(status))
+            # What fetch() and execute() run underneath, asking for rows and status at once:
+            # one round trip with the connection's statement cache, where an explicit
+            # prepare() is one more on every call (bench/round_trips.py).
+            rows, status, _ = await cast(Any, conn)._execute(
+                self._translate(sql), params, 0, None, return_status=True
+            )
+        return PgCursor([tuple(row) for row in rows], _count(status.decode()))
 
     @property
     def compat(self) -> PgConnection:
