@@ -30,6 +30,7 @@ from bot.storage.engine import (
 from bot.storage.fsm_pg import PostgresStorage
 from bot.storage.pg import PG_SCHEMA_VERSION, postgres_ddl
 from bot.storage.stats import Figures, StatFigures
+from bot.storage.teams import TeamRepo
 from bot.storage.updates import UpdateJournal
 from tests.support.servers import Postgres, fresh_database
 
@@ -136,6 +137,20 @@ async def test_accounts_round_trip_with_the_secret_encrypted(db: Database, box: 
     assert await repo.list_subclients(3) == []
     assert await repo.get_language(3) == "en"
     assert await repo.purge_wal()
+
+
+async def test_access_reads_link_member_and_account_in_one_go(db: Database, box: SecretBox) -> None:
+    repo = AccountRepo(connection_of(db), box)
+    teams = TeamRepo(connection_of(db))
+    saved = await repo.save(Account(3, "smsc.ru", "alice", "password", SECRET), owner_id=3)
+    assert await repo.access(99, 3) is None
+    link, member, account = await repo.access(3, 3)  # type: ignore[misc]
+    assert (link.account_id, member and member.role, account) == (saved.id, "owner", saved)
+    # A group acting on the account, asked by someone outside the team: the group's role only.
+    await teams.link(-100, saved.id, "viewer", 3)
+    link, member, account = await repo.access(-100, 42)  # type: ignore[misc]
+    assert (link.role, member, account and account.login) == ("viewer", None, "alice")
+    assert account is not None and account.secret == SECRET
 
 
 async def test_audit_log_newest_first(db: Database) -> None:
