@@ -42,6 +42,7 @@ blocks the IP, and nothing is spent without a failure SMSC counted too.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import hmac
 import logging
@@ -346,31 +347,40 @@ class AuthBudget:
         lease_id = secrets.token_hex(8)
         # Real time, not the budget's clock: this bounds how long the caller waits.
         deadline = time.monotonic() + self._call_timeout
-        while True:
-            verdict = await shared.budget_acquire(
-                lease.host,
-                lease_id,
-                lease.key,
-                now=self._clock(),
-                saved=lease.purpose is Purpose.SAVED,
-                pending=pending,
-                limit=LIMIT,
-                window=WINDOW,
-            )
-            if verdict.kind == "ok":
-                lease.shared = lease_id
-                return
-            if verdict.kind == "refused":
-                self._rejected[lease.key] = verdict.at
-                raise CredentialsRefused(command, rejected_at=verdict.at)
-            if verdict.kind == "paused":
-                until = verdict.at
-                raise AuthPaused(command, until=until, retry_after=until - self._clock())
-            left = deadline - time.monotonic()
-            if left <= 0:
-                until = self._clock() + BUSY_RETRY
-                raise AuthPaused(command, until=until, retry_after=BUSY_RETRY, busy=True)
-            await shared.budget_wait(lease.host, left)
+        queued = False
+        try:
+            while True:
+                verdict = await shared.budget_acquire(
+                    lease.host,
+                    lease_id,
+                    lease.key,
+                    now=self._clock(),
+                    saved=lease.purpose is Purpose.SAVED,
+                    pending=pending,
+                    limit=LIMIT,
+                    window=WINDOW,
+                )
+                # Any verdict but a wait has taken this request out of the queue.
+                queued = verdict.kind == "wait"
+                if verdict.kind == "ok":
+                    lease.shared = lease_id
+                    return
+                if verdict.kind == "refused":
+                    self._rejected[lease.key] = verdict.at
+                    raise CredentialsRefused(command, rejected_at=verdict.at)
+                if verdict.kind == "paused":
+                    until = verdict.at
+                    raise AuthPaused(command, until=until, retry_after=until - self._clock())
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    until = self._clock() + BUSY_RETRY
+                    raise AuthPaused(command, until=until, retry_after=BUSY_RETRY, busy=True)
+                await shared.budget_wait(lease.host, lease_id, left)
+        finally:
+            if queued:
+                # Given up while queued: the waiters behind move up now, not when it lapses.
+                with contextlib.suppress(Exception):
+                    await asyncio.shield(shared.budget_leave(lease.host, lease_id))
 
     def _grant(self) -> None:
         """Hand free places to waiting requests, oldest first; refuse those that cannot wait."""

@@ -14,7 +14,7 @@ from bot.smsc import Credentials, SmscConnector, SmscError, SmscSettings
 from bot.smsc.budget import LIMIT, WINDOW, AuthBudget, MemoryBudgetStore, Purpose
 from bot.smsc.emulator import SmscEmulator
 from bot.smsc.errors import AuthPaused
-from bot.smsc.shared import SharedLimits
+from bot.smsc.shared import QUEUE_ALIVE, SharedLimits
 from tests.conftest import LOGIN, ManualClock
 from tests.support.servers import Redis
 
@@ -285,3 +285,84 @@ async def test_leases_are_timed_by_redis_not_by_a_replica_whose_clock_runs_ahead
     finally:
         await on_time.aclose()
         await ahead.aclose()
+
+
+async def test_a_freed_budget_place_goes_to_the_first_waiter_not_a_newcomer(
+    replicas: Replicas, clock: ManualClock
+) -> None:
+    holder, waiting, newcomer = (c.shared for c in replicas(3))
+    assert holder is not None and waiting is not None and newcomer is not None
+    host = "https://smsc.example"
+
+    async def acquire(shared: SharedLimits, lease: str) -> str:
+        verdict = await shared.budget_acquire(
+            host, lease, b"good", now=clock(), saved=True, pending=False, limit=LIMIT, window=WINDOW
+        )
+        return verdict.kind
+
+    for index in range(LIMIT):
+        assert await acquire(holder, f"held-{index}") == "ok"
+    assert await acquire(waiting, "first") == "wait"
+    await holder.budget_release(
+        host,
+        "held-0",
+        now=clock(),
+        failed_at=None,
+        refused=None,
+        authorised=b"good",
+        limit=LIMIT,
+        window=WINDOW,
+    )
+    # The release woke the first waiter on a list of its own: it does not sit out RECHECK.
+    assert await waiting.budget_wait(host, "first", 0.01)
+    # A request that came after the release does not overtake the one that waited for it.
+    assert await acquire(newcomer, "late") == "wait"
+    assert await acquire(waiting, "first") == "ok"
+    assert await newcomer.budget_count(host, now=clock(), window=WINDOW) == (0, LIMIT)
+    # A waiter that gives up leaves the queue: the one behind it is next.
+    await newcomer.budget_leave(host, "late")
+    await holder.budget_release(
+        host,
+        "held-1",
+        now=clock(),
+        failed_at=None,
+        refused=None,
+        authorised=b"good",
+        limit=LIMIT,
+        window=WINDOW,
+    )
+    assert await acquire(newcomer, "later") == "ok"
+
+
+async def test_a_dead_waiter_lapses_out_of_the_budget_queue(
+    replicas: Replicas, clock: ManualClock
+) -> None:
+    (shared,) = (c.shared for c in replicas(1))
+    assert shared is not None
+    host = "https://smsc.example"
+
+    async def acquire(lease: str) -> str:
+        verdict = await shared.budget_acquire(
+            host, lease, b"good", now=clock(), saved=True, pending=False, limit=1, window=WINDOW
+        )
+        return verdict.kind
+
+    assert await acquire("held") == "ok"
+    assert await acquire("dead") == "wait"
+    await shared.budget_release(
+        host,
+        "held",
+        now=clock(),
+        failed_at=None,
+        refused=None,
+        authorised=None,
+        limit=1,
+        window=WINDOW,
+    )
+    assert await acquire("alive") == "wait"
+    # The first waiter's replica died: it never looks again, and after QUEUE_ALIVE it is gone;
+    # the second looks again now and then, so it stays.
+    clock.advance(QUEUE_ALIVE / 2)
+    assert await acquire("alive") == "wait"
+    clock.advance(QUEUE_ALIVE / 2 + 0.001)
+    assert await acquire("alive") == "ok"
