@@ -49,13 +49,13 @@ import logging
 import secrets
 import time
 from collections import deque
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import TYPE_CHECKING, Final, Protocol
 
-from bot.smsc.errors import AuthPaused, CredentialsRefused, SmscError
+from bot.smsc.errors import IP_BLOCKED, TOO_MANY, AuthPaused, CredentialsRefused, SmscError
 
 if TYPE_CHECKING:
     from bot.smsc.shared import SharedLimits
@@ -289,8 +289,12 @@ class AuthBudget:
         purpose: Purpose = Purpose.SAVED,
         user_id: int | None = None,
         newcomer: bool = False,
+        windows: Sequence[tuple[str, int]] = (),
     ) -> AsyncIterator[Lease]:
-        """Wait for a place for one request; refuse locally when none can be had in time."""
+        """Wait for a place for one request; refuse locally when none can be had in time.
+
+        With replicas, the shared place is taken only with a place in each of ``windows``
+        (SMSC's request windows, ``SharedLimits.take``) and outside the host's cool-down."""
         if not self._loaded:
             await self.load()
         lease = Lease(host, key, purpose, user_id, newcomer)
@@ -299,7 +303,7 @@ class AuthBudget:
         if self._shared is not None:
             try:
                 await self._acquire_shared(
-                    self._shared, lease, command, pending=not credential.good
+                    self._shared, lease, command, pending=not credential.good, windows=windows
                 )
             except BaseException:
                 self._release(lease)
@@ -339,8 +343,19 @@ class AuthBudget:
                 raise AuthPaused(command, until=until, retry_after=BUSY_RETRY, busy=True) from None
             raise
 
+    @property
+    def shared(self) -> SharedLimits | None:
+        """The budget all replicas share (Redis), when there is one."""
+        return self._shared
+
     async def _acquire_shared(
-        self, shared: SharedLimits, lease: Lease, command: str, *, pending: bool
+        self,
+        shared: SharedLimits,
+        lease: Lease,
+        command: str,
+        *,
+        pending: bool,
+        windows: Sequence[tuple[str, int]],
     ) -> None:
         """A place in the budget all replicas share; ``pending``: counted as a failure if this
         process dies holding it (its credentials are not known good)."""
@@ -359,6 +374,7 @@ class AuthBudget:
                     pending=pending,
                     limit=LIMIT,
                     window=WINDOW,
+                    windows=windows,
                 )
                 # Any verdict but a wait has taken this request out of the queue.
                 queued = verdict.kind == "wait"
@@ -371,6 +387,14 @@ class AuthBudget:
                 if verdict.kind == "paused":
                     until = verdict.at
                     raise AuthPaused(command, until=until, retry_after=until - self._clock())
+                if verdict.kind == "cooldown":
+                    raise SmscError(
+                        command, IP_BLOCKED, "host in cool-down", local=True, retry_after=verdict.at
+                    )
+                if verdict.kind == "rate":
+                    raise SmscError(
+                        command, TOO_MANY, "rate limit", local=True, retry_after=verdict.at
+                    )
                 left = deadline - time.monotonic()
                 if left <= 0:
                     until = self._clock() + BUSY_RETRY

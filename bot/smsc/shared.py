@@ -143,6 +143,11 @@ if saved then
   local at = redis.call('HGET', KEYS[4], cred)
   if at then leave() return {'refused', at} end
 end
+local cooldown = redis.call('GET', KEYS[8])
+if cooldown and tonumber(cooldown) * 1000 > now then
+  leave()
+  return {'cooldown', tostring(tonumber(cooldown) * 1000 - now)}
+end
 local failures = redis.call('ZCARD', KEYS[1])
 if failures >= limit then
   leave()
@@ -161,7 +166,21 @@ if ahead >= room then
   redis.call('PEXPIRE', KEYS[7], keep)
   return {'wait', '0'}
 end
+-- SMSC's request windows (KEYS[9] on, limits from ARGV[15]), taken only with the place.
+local span, wait = tonumber(ARGV[14]), 0
+for i = 9, #KEYS do
+  redis.call('ZREMRANGEBYSCORE', KEYS[i], '-inf', now - span)
+  if redis.call('ZCARD', KEYS[i]) >= tonumber(ARGV[6 + i]) then
+    local oldest = tonumber(redis.call('ZRANGE', KEYS[i], 0, 0, 'WITHSCORES')[2])
+    wait = math.max(wait, span - (now - oldest))
+  end
+end
 leave()
+if wait > 0 then return {'rate', tostring(wait)} end
+for i = 9, #KEYS do
+  redis.call('ZADD', KEYS[i], now, ARGV[13] .. ':' .. i)
+  redis.call('PEXPIRE', KEYS[i], span * 2)
+end
 redis.call('ZADD', KEYS[2], lnow + ttl, id)
 if pending then redis.call('HSET', KEYS[3], id, 1) end
 for i = 1, 3 do redis.call('PEXPIRE', KEYS[i], keep) end
@@ -210,7 +229,9 @@ class BudgetVerdict:
     __slots__ = ("at", "kind")
 
     def __init__(self, kind: str, at: float) -> None:
-        self.kind = kind  # "ok", "wait", "paused" (until ``at``), "refused" (at ``at``)
+        # "ok", "wait", "paused" (until ``at``), "refused" (at ``at``), "cooldown" and "rate"
+        # (``at`` seconds to wait)
+        self.kind = kind
         self.at = at
 
 
@@ -375,9 +396,17 @@ class SharedLimits:
         pending: bool,
         limit: int,
         window: float,
+        windows: Sequence[tuple[str, int]] = (),
     ) -> BudgetVerdict:
+        """A place for one request (``ok``), a ``wait`` in the queue, ``paused`` or ``refused``
+        (until or at ``at``), or ``cooldown`` / ``rate`` (``at`` seconds to wait): the host is in
+        cool-down, or one of ``windows`` (as ``take`` counts them) is full."""
         kind, at = await self._budget_acquire(
-            keys=self._budget_keys(host),
+            keys=[
+                *self._budget_keys(host),
+                self.name("cooldown", host),
+                *(self.name("window", name) for name, _ in windows),
+            ],
             args=[
                 _ms(now),
                 _ms(self.lease_ttl),
@@ -391,6 +420,9 @@ class SharedLimits:
                 self._lease_now(),
                 _ms(QUEUE_ALIVE),
                 self._wake_key(host),
+                secrets.token_hex(8),
+                WINDOW_MS,
+                *(limit for _, limit in windows),
             ],
         )
         text = kind.decode() if isinstance(kind, bytes) else str(kind)

@@ -239,6 +239,9 @@ async def test_three_identical_requests_a_minute_across_replicas(
         await two.client(credentials).get_contacts(phone="79001234567")
     assert fourth.value.code == 9 and fourth.value.local
     assert authorised(emulator) == 3
+    # Refused with the budget's own script: it took no place there either.
+    assert two.shared is not None
+    assert await two.shared.budget_count(emulator.base_url, now=clock(), window=WINDOW) == (0, 0)
     clock.advance(60)
     await two.client(credentials).get_contacts(phone="79001234567")
 
@@ -366,3 +369,26 @@ async def test_a_dead_waiter_lapses_out_of_the_budget_queue(
     assert await acquire("alive") == "wait"
     clock.advance(QUEUE_ALIVE / 2 + 0.001)
     assert await acquire("alive") == "ok"
+
+
+async def test_a_request_costs_four_redis_round_trips(
+    replicas: Replicas, emulator: SmscEmulator, credentials: Credentials
+) -> None:
+    (connector,) = replicas(1, cache_ttl=0)
+    shared = connector.shared
+    assert shared is not None
+    client = connector.client(credentials)
+    await client.get_balance()
+    sent: list[object] = []
+    send = shared.redis.execute_command
+
+    async def counted(*args: object, **options: object) -> object:
+        # Counted where redis-py sends: a Lua script is one command, as it is one round trip.
+        sent.append(args[0])
+        return await send(*args, **options)
+
+    shared.redis.execute_command = counted  # type: ignore[method-assign]
+    await client.get_balance()
+    # The per-login place and its release, the budget's place (with the host's cool-down and
+    # SMSC's windows in the same script) and its release.
+    assert len(sent) == 4, sent
