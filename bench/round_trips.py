@@ -65,14 +65,24 @@ class Trips:
             saved.append((owner, name, original))
 
             async def counted(*args: Any, **kwargs: Any) -> Any:
-                self.note(kind, pick(args))
+                what = pick(args)
+                if what is not None:
+                    self.note(kind, what)
                 return await original(*args, **kwargs)
 
             setattr(owner, name, counted)
 
         first = lambda args: args[1]  # noqa: E731 - (self, query, ...)
-        for name in ("execute", "fetch", "fetchval", "fetchrow", "executemany", "prepare"):
+        # Where asyncpg's fetch/execute/fetchval/fetchrow with arguments all go; execute()
+        # without arguments is a simple query of its own.
+        for name in ("_execute", "_executemany", "prepare"):
             wrap(asyncpg.connection.Connection, name, "pg", first)
+        wrap(
+            asyncpg.connection.Connection,
+            "execute",
+            "pg",
+            lambda args: args[1] if len(args) == 2 else None,
+        )
         for name in ("fetch", "fetchval", "fetchrow", "executemany"):
             wrap(
                 asyncpg.prepared_stmt.PreparedStatement,
