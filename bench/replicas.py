@@ -287,6 +287,8 @@ async def main(args: argparse.Namespace) -> None:
             if args.baseline:
                 sides.insert(0, ("SQLite, 1 process, baseline code", 1, False, args.baseline))
             for name, count, shared, code in sides:
+                if args.sides and not any(word in name for word in args.sides.split(",")):
+                    continue
                 side = await run_side(
                     name,
                     replicas=count,
@@ -309,6 +311,8 @@ async def main(args: argparse.Namespace) -> None:
         await api.stop()
         smsc.kill()
         await smsc.wait()
+    if args.sides:
+        return
     for command in ("/help", "/balance"):
         one = results["PostgreSQL + Redis, 1 replica", command].rate
         two = results["PostgreSQL + Redis, 2 replicas", command].rate
@@ -344,6 +348,9 @@ if __name__ == "__main__":
         "--baseline",
         type=Path,
         help="a checkout of the code before (e.g. main) whose SQLite process is measured too",
+    )
+    parser.add_argument(
+        "--sides", default="", help="only the sides whose name holds one of these, comma-separated"
     )
     parser.add_argument("--serve-smsc", type=int, default=0, help=argparse.SUPPRESS)
     arguments = parser.parse_args()
