@@ -126,6 +126,66 @@ def update(update_id: int, chat_id: int, text: str) -> dict[str, Any]:
     }
 
 
+TICK = os.sysconf("SC_CLK_TCK")
+
+
+def machine_busy() -> float:
+    """CPU seconds all cores spent busy since boot (every process, other people's too)."""
+    with open("/proc/stat") as stat:
+        fields = [int(v) for v in stat.readline().split()[1:]]
+    idle = fields[3] + fields[4]
+    return (sum(fields[:8]) - idle) / TICK
+
+
+def process_cpu(pid: int) -> float:
+    """CPU seconds (user + system) process ``pid`` used so far; 0 if it is gone."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            fields = stat.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / TICK
+
+
+def server_pids(port: int) -> list[int]:
+    """The processes of the PostgreSQL or Redis server listening on ``port`` (with children)."""
+    found, parents = [], {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/cmdline", "rb") as cmd:
+                argv = cmd.read().split(b"\0")
+            with open(f"/proc/{entry}/stat") as stat:
+                parents[int(entry)] = int(stat.read().rsplit(")", 1)[1].split()[1])
+        except OSError:
+            continue
+        if str(port).encode() in argv and any(b"postgres" in a or b"redis" in a for a in argv):
+            found.append(int(entry))
+    return found + [pid for pid, parent in parents.items() if parent in found]
+
+
+@dataclass
+class Cpu:
+    """Where the CPU went during a timed run: (component, seconds), and the whole machine."""
+
+    parts: dict[str, float]
+    machine: float
+
+    @classmethod
+    def sample(cls, groups: dict[str, list[int]]) -> Cpu:
+        return cls(
+            {name: sum(process_cpu(p) for p in pids) for name, pids in groups.items()},
+            machine_busy(),
+        )
+
+    def since(self, before: Cpu) -> Cpu:
+        return Cpu(
+            {name: value - before.parts.get(name, 0.0) for name, value in self.parts.items()},
+            self.machine - before.machine,
+        )
+
+
 @dataclass
 class Result:
     name: str
@@ -133,6 +193,18 @@ class Result:
     updates: int
     seconds: float
     latencies: list[float]
+    cpu: Cpu | None = None
+
+    def cpu_text(self) -> str:
+        if self.cpu is None:
+            return ""
+        ours = sum(self.cpu.parts.values())
+        parts = ", ".join(f"{k} {v / self.seconds:.2f}" for k, v in self.cpu.parts.items())
+        return (
+            f"cores busy: machine {self.cpu.machine / self.seconds:.2f} of {os.cpu_count()},"
+            f" this run {ours / self.seconds:.2f} ({parts}),"
+            f" others {(self.cpu.machine - ours) / self.seconds:.2f}"
+        )
 
     @property
     def rate(self) -> float:
@@ -220,7 +292,16 @@ async def run_side(
                 await process.start()
                 await api.webhooks(expected)
             urls = [f"http://127.0.0.1:{p}/telegram/webhook" for p in ports]
-            return await drive(name, urls, chats, api, args)
+            groups = {
+                "bot": [p.process.pid for p in processes if p.process is not None],
+                "bench": [os.getpid()],
+                **args.cpu_groups,
+            }
+            if database_url:
+                groups["postgres"] = server_pids(int(database_url.rsplit(":", 1)[1].split("/")[0]))
+            if redis_url:
+                groups["redis"] = server_pids(int(redis_url.rsplit(":", 1)[1].split("/")[0]))
+            return await drive(name, urls, chats, api, args, groups)
         finally:
             for process in processes:
                 if process.process is not None and process.process.returncode is None:
@@ -228,7 +309,12 @@ async def run_side(
 
 
 async def drive(
-    name: str, urls: list[str], chats: list[int], api: FakeBotApi, args: argparse.Namespace
+    name: str,
+    urls: list[str],
+    chats: list[int],
+    api: FakeBotApi,
+    args: argparse.Namespace,
+    groups: dict[str, list[int]],
 ) -> list[Result]:
     ids = itertools.count(1)
     target = itertools.cycle(urls)
@@ -260,10 +346,12 @@ async def drive(
         # /help is cheap: four times as many, so that the run lasts seconds, not one.
         for command, count in (("/help", 4 * args.updates), ("/balance", args.updates)):
             latencies: list[float] = []
+            cpu = Cpu.sample(groups)
             started = time.perf_counter()
             await asyncio.gather(*(chat_run(c, [command] * count, latencies) for c in chats))
             seconds = time.perf_counter() - started
-            results.append(Result(name, command, len(latencies), seconds, latencies))
+            used = Cpu.sample(groups).since(cpu)
+            results.append(Result(name, command, len(latencies), seconds, latencies, used))
     return results
 
 
@@ -274,6 +362,7 @@ async def main(args: argparse.Namespace) -> None:
         f" {args.concurrency} chats at a time, SMSC latency {LATENCY * 1000:.0f} ms"
     )
     smsc, smsc_url = await start_smsc(args.chats)
+    args.cpu_groups = {"smsc": [smsc.pid]}
     api = FakeBotApi()
     await api.start()
     results: dict[tuple[str, str], Result] = {}
@@ -307,6 +396,7 @@ async def main(args: argparse.Namespace) -> None:
                         f" ({result.updates} updates in {result.seconds:.1f} s)",
                         flush=True,
                     )
+                    print(f"    {result.cpu_text()}", flush=True)
     finally:
         await api.stop()
         smsc.kill()
