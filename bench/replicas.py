@@ -27,6 +27,7 @@ import sys
 import tempfile
 import time
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -160,7 +161,10 @@ def server_pids(port: int) -> list[int]:
                 parents[int(entry)] = int(stat.read().rsplit(")", 1)[1].split()[1])
         except OSError:
             continue
-        if str(port).encode() in argv and any(b"postgres" in a or b"redis" in a for a in argv):
+        # PostgreSQL's postmaster has the port among its arguments; redis-server rewrites its
+        # title to "redis-server 127.0.0.1:<port>".
+        listens = str(port).encode() in argv or argv[0].endswith(f":{port}".encode())
+        if listens and any(b"postgres" in a or b"redis" in a for a in argv):
             found.append(int(entry))
     return found + [pid for pid, parent in parents.items() if parent in found]
 
@@ -292,15 +296,18 @@ async def run_side(
                 await process.start()
                 await api.webhooks(expected)
             urls = [f"http://127.0.0.1:{p}/telegram/webhook" for p in ports]
-            groups = {
-                "bot": [p.process.pid for p in processes if p.process is not None],
-                "bench": [os.getpid()],
-                **args.cpu_groups,
-            }
-            if database_url:
-                groups["postgres"] = server_pids(int(database_url.rsplit(":", 1)[1].split("/")[0]))
-            if redis_url:
-                groups["redis"] = server_pids(int(redis_url.rsplit(":", 1)[1].split("/")[0]))
+
+            def groups() -> dict[str, list[int]]:
+                found = {
+                    "bot": [p.process.pid for p in processes if p.process is not None],
+                    "bench": [os.getpid()],
+                    **args.cpu_groups,
+                }
+                for kind, url in (("postgres", database_url), ("redis", redis_url)):
+                    if url:
+                        found[kind] = server_pids(int(url.rsplit(":", 1)[1].split("/")[0]))
+                return found
+
             return await drive(name, urls, chats, api, args, groups)
         finally:
             for process in processes:
@@ -314,7 +321,7 @@ async def drive(
     chats: list[int],
     api: FakeBotApi,
     args: argparse.Namespace,
-    groups: dict[str, list[int]],
+    groups: Callable[[], dict[str, list[int]]],
 ) -> list[Result]:
     ids = itertools.count(1)
     target = itertools.cycle(urls)
@@ -346,11 +353,13 @@ async def drive(
         # /help is cheap: four times as many, so that the run lasts seconds, not one.
         for command, count in (("/help", 4 * args.updates), ("/balance", args.updates)):
             latencies: list[float] = []
-            cpu = Cpu.sample(groups)
+            # Looked up now: PostgreSQL starts a process for each connection, made by now.
+            pids = groups()
+            cpu = Cpu.sample(pids)
             started = time.perf_counter()
             await asyncio.gather(*(chat_run(c, [command] * count, latencies) for c in chats))
             seconds = time.perf_counter() - started
-            used = Cpu.sample(groups).since(cpu)
+            used = Cpu.sample(pids).since(cpu)
             results.append(Result(name, command, len(latencies), seconds, latencies, used))
     return results
 

@@ -5,7 +5,9 @@ replicas behind one IP must count together, or SMSC sees their sum. Each check-a
 script, so two replicas never both take the last place. Places in flight are leases: a sorted set
 member whose score is its expiry, so a replica that dies mid-request frees its places after
 ``lease_ttl``; a dead replica's budget lease for credentials not yet known good turns into a
-failure then (its request may have failed at SMSC), as a pending row does in SQLite.
+failure then (its request may have failed at SMSC), as a pending row does in SQLite. Requests
+waiting for a budget place queue in Redis in arrival order, whichever replica they are on, and a
+release wakes the first of them on a list of its own.
 
 Times are the caller's wall clock (epoch seconds; injectable for tests), in milliseconds in Redis.
 Key names carry a keyed hash, never a login or a host; cached answers are encrypted (AES-GCM).
