@@ -166,10 +166,11 @@ class AccountRepo:
     ) -> tuple[ChatLink, Member | None, Account | None] | None:
         """The chat's link, the person's membership and the account, in one statement (every
         update of a logged-in chat asks); None when the chat acts on no account."""
-        async with self._conn.execute(_ACCESS, (user_id, chat_id)) as cursor:
-            row = await cursor.fetchone()
-        if row is None:
+        # execute_fetchall: one trip to aiosqlite's thread, not three (execute, fetchone, close).
+        rows = await self._conn.execute_fetchall(_ACCESS, (user_id, chat_id))
+        if not rows:
             return None
+        row = tuple(next(iter(rows)))
         link, member, account = row[:4], row[4:9], row[9:]
         return (
             ChatLink(*link),
