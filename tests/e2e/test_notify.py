@@ -66,11 +66,17 @@ def balance_reads(smsc: SmscEmulator, since: int = 0) -> int:
 
 
 def sent_to(telegram: FakeTelegram, chat_id: int) -> list[str]:
+    """Texts and captions the bot tried to send to the chat (answered or refused)."""
     return [
-        str(r.params.get("text", ""))
-        for r in telegram.requests_for("sendMessage")
-        if str(r.params.get("chat_id")) == str(chat_id)
+        str(r.params.get("text") or r.params.get("caption") or "")
+        for r in telegram.requests
+        if r.method in ("sendMessage", "sendPhoto") and str(r.params.get("chat_id")) == str(chat_id)
     ]
+
+
+def stat_reads(smsc: SmscEmulator, since: int = 0) -> int:
+    """The account's own statistics read from SMSC (get.php get_stat), one a day of the chart."""
+    return sum(1 for r in smsc.requests[since:] if r.path == "/sys/get.php")
 
 
 async def set_threshold(user: FakeUser, amount: str) -> None:
@@ -181,18 +187,25 @@ async def test_daily_digest_comes_at_local_time_across_dst(
         await note.tick()
         await user.assert_no_reply(timeout=1)
         clock.move_to(datetime(2026, 3, 7, 14, 0, 5, tzinfo=UTC))
+        since = len(smsc.requests)
         await note.tick()
         digest = await user.expect_message()
-        assert "Mar 6, 2026" in digest.text and "Sent 175 messages" in digest.text
+        # The chart of the week as a photo, the key numbers in its caption.
+        assert digest.photo is not None and digest.text is not None
+        assert "Mar 6, 2026" in digest.text and "Sent 175 messages, spent 420" in digest.text
         assert "shop" in digest.text and "late" not in digest.text
+        assert stat_reads(smsc, since) == 7  # the week's days, read once and kept
 
         clock.move_to(datetime(2026, 3, 8, 12, 59, tzinfo=UTC))
         await note.tick()
         await user.assert_no_reply(timeout=1)
         clock.move_to(datetime(2026, 3, 8, 13, 0, 5, tzinfo=UTC))
+        since = len(smsc.requests)
         await note.tick()
         second = await user.expect_message()
+        assert second.photo is not None and second.text is not None
         assert "Mar 7, 2026" in second.text and "Nothing was sent" in second.text
+        assert stat_reads(smsc, since) == 1  # only the new day: the others were kept
         await note.tick()
         await user.assert_no_reply(timeout=1)
 
@@ -206,10 +219,10 @@ async def test_digest_due_during_a_restart_is_sent_once_and_late(
         await _daily_digest_at_nine(user, "Europe/Berlin")  # 08:00 UTC
 
         # Due, queued, but Telegram fails the send: the bot stops with it undelivered.
-        fake_telegram.fail_next("sendMessage", status=500)
+        fake_telegram.fail_next("sendPhoto", status=500)
         clock.move_to(datetime(2026, 3, 4, 8, 0, 5, tzinfo=UTC))
         await notifier(bot).tick()
-        await fake_telegram.wait_for_request("sendMessage")
+        await fake_telegram.wait_for_request("sendPhoto")
         await bot.restart()
         digest = await user.expect_message(timeout=15)
         assert "Mar 3, 2026" in digest.text and "late" not in digest.text
@@ -227,6 +240,23 @@ async def test_digest_due_during_a_restart_is_sent_once_and_late(
         await notifier(bot).tick()
         await user.assert_no_reply(timeout=1)
         assert sum("Mar 4, 2026" in text for text in sent_to(fake_telegram, user.chat.id)) == 1
+
+
+async def test_a_digest_whose_photo_is_refused_comes_as_text(
+    bot: RunningBot, fake_telegram: FakeTelegram
+) -> None:
+    with time_machine.travel(datetime(2026, 3, 4, 7, 0, tzinfo=UTC), tick=True) as clock:
+        user = fake_telegram.user()
+        await login(user)
+        await _daily_digest_at_nine(user, "Europe/Berlin")
+        fake_telegram.fail_next(
+            "sendPhoto", status=400, description="Bad Request: PHOTO_INVALID_DIMENSIONS"
+        )
+        clock.move_to(datetime(2026, 3, 4, 8, 0, 5, tzinfo=UTC))
+        await notifier(bot).tick()
+        digest = await user.expect_message()
+        assert digest.photo is None and digest.text is not None
+        assert "Mar 3, 2026" in digest.text and "Settings" in digest.button_texts
 
 
 async def test_fifty_chats_on_one_account_cost_one_balance_read_per_interval(
