@@ -196,54 +196,43 @@ async def _tapped(
     await show_in_place(query, text, markup)
 
 
-@router.message(NotifyForm.threshold, NOT_COMMAND, flags={ACCOUNT_FLAG: True})
-async def typed_threshold(
+async def _typed_on(
     message: Message,
     state: FSMContext,
+    kind: str,
+    params: dict[str, Any],
+    *,
     notifier: Notifier,
     account: Account,
     role: Role,
     i18n: I18n,
+    **_data: Any,
 ) -> None:
+    """A parameter typed right: the kind switched on with it, and the settings shown."""
+    await state.clear()
+    await _remember(notifier, message.chat.id, i18n)
+    await _change(notifier, message.chat.id, account, role, kind, True, **params)
+    await _changed_answer(message, notifier, account)
+
+
+@router.message(NotifyForm.threshold, NOT_COMMAND, flags={ACCOUNT_FLAG: True})
+async def typed_threshold(message: Message, state: FSMContext, **data: Any) -> None:
     amount = parse_threshold(message.text or "")
     if amount is None:
         await message.answer(threshold_problem())
         return
-    await state.clear()
-    await _may_ask(notifier, account, role, "balance")
-    await _remember(notifier, message.chat.id, i18n)
-    await _change(notifier, message.chat.id, account, role, "balance", True, param=str(amount))
-    await _changed_answer(message, notifier, account)
+    await _typed_on(message, state, "balance", {"param": str(amount)}, **data)
 
 
 @router.message(NotifyForm.time, NOT_COMMAND, flags={ACCOUNT_FLAG: True})
-async def typed_time(
-    message: Message,
-    state: FSMContext,
-    notifier: Notifier,
-    account: Account,
-    role: Role,
-    i18n: I18n,
-) -> None:
+async def typed_time(message: Message, state: FSMContext, **data: Any) -> None:
     minute = parse_time(message.text or "")
     if minute is None:
         await message.answer(time_problem())
         return
     period = str((await state.get_data()).get("period", DAILY))
-    await state.clear()
-    await _may_ask(notifier, account, role, "digest")
-    await _remember(notifier, message.chat.id, i18n)
-    await _change(
-        notifier,
-        message.chat.id,
-        account,
-        role,
-        "digest",
-        True,
-        param=period if period in (DAILY, WEEKLY) else DAILY,
-        at_minute=minute,
-    )
-    await _changed_answer(message, notifier, account)
+    params = {"param": period if period in (DAILY, WEEKLY) else DAILY, "at_minute": minute}
+    await _typed_on(message, state, "digest", params, **data)
 
 
 @router.message(NotifyForm.zone, NOT_COMMAND, flags={ACCOUNT_FLAG: True})

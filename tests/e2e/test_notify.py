@@ -79,6 +79,20 @@ def stat_reads(smsc: SmscEmulator, since: int = 0) -> int:
     return sum(1 for r in smsc.requests[since:] if r.path == "/sys/get.php")
 
 
+async def following(telegram: FakeTelegram, threshold: str = "500") -> FakeUser:
+    """A logged-in user alerted below ``threshold``."""
+    user = telegram.user()
+    await login(user)
+    await set_threshold(user, threshold)
+    return user
+
+
+async def count(bot: RunningBot, sql: str, *params: object) -> int:
+    assert bot.app is not None
+    rows = await bot.app.db.execute_fetchall(sql, params)
+    return int(next(iter(rows))[0])
+
+
 async def set_threshold(user: FakeUser, amount: str) -> None:
     await user.send("/notify")
     card = await user.expect_message()
@@ -95,9 +109,7 @@ async def test_low_balance_alert_fires_once_and_rearms_after_recovery(
     smsc: SmscEmulator,
     clock: time_machine.Coordinates,
 ) -> None:
-    user = fake_telegram.user()
-    await login(user)
-    await set_threshold(user, "500")
+    user = await following(fake_telegram)
 
     await rounds(bot, clock, POLL)
     await set_balance(smsc, "420.50")
@@ -150,7 +162,10 @@ async def test_sender_status_change_is_reported_once(
     await user.assert_no_reply(timeout=1)
 
 
-async def _daily_digest_at_nine(user: FakeUser, zone: str) -> None:
+async def digest_at_nine(telegram: FakeTelegram, zone: str) -> FakeUser:
+    """A logged-in user with a daily digest at 09:00 in ``zone``."""
+    user = telegram.user()
+    await login(user)
     await user.send("/notify")
     card = await user.expect_message()
     await user.press(card, "Time zone")
@@ -165,6 +180,7 @@ async def _daily_digest_at_nine(user: FakeUser, zone: str) -> None:
     await user.press(await user.expect_edit(), "Daily")
     await user.press(await user.expect_edit(), "09:00")
     assert "daily at 09:00" in (await user.expect_edit()).text
+    return user
 
 
 async def test_daily_digest_comes_at_local_time_across_dst(
@@ -178,9 +194,7 @@ async def test_daily_digest_comes_at_local_time_across_dst(
     # New York moves its clocks forward on Sunday 8 March 2026: 09:00 is 14:00 UTC on
     # Saturday and 13:00 UTC on Sunday.
     with time_machine.travel(datetime(2026, 3, 7, 12, 0, tzinfo=UTC), tick=True) as clock:
-        user = fake_telegram.user()
-        await login(user)
-        await _daily_digest_at_nine(user, "America/New_York")
+        user = await digest_at_nine(fake_telegram, "America/New_York")
         note = notifier(bot)
 
         clock.move_to(datetime(2026, 3, 7, 13, 59, tzinfo=UTC))
@@ -214,9 +228,7 @@ async def test_digest_due_during_a_restart_is_sent_once_and_late(
     bot: RunningBot, fake_telegram: FakeTelegram, smsc: SmscEmulator
 ) -> None:
     with time_machine.travel(datetime(2026, 3, 4, 7, 0, tzinfo=UTC), tick=True) as clock:
-        user = fake_telegram.user()
-        await login(user)
-        await _daily_digest_at_nine(user, "Europe/Berlin")  # 08:00 UTC
+        user = await digest_at_nine(fake_telegram, "Europe/Berlin")  # 08:00 UTC
 
         # Due, queued, but Telegram fails the send: the bot stops with it undelivered.
         fake_telegram.fail_next("sendPhoto", status=500)
@@ -246,9 +258,7 @@ async def test_a_digest_whose_photo_is_refused_comes_as_text(
     bot: RunningBot, fake_telegram: FakeTelegram
 ) -> None:
     with time_machine.travel(datetime(2026, 3, 4, 7, 0, tzinfo=UTC), tick=True) as clock:
-        user = fake_telegram.user()
-        await login(user)
-        await _daily_digest_at_nine(user, "Europe/Berlin")
+        user = await digest_at_nine(fake_telegram, "Europe/Berlin")
         fake_telegram.fail_next(
             "sendPhoto", status=400, description="Bad Request: PHOTO_INVALID_DIMENSIONS"
         )
@@ -292,18 +302,12 @@ async def test_a_chat_that_blocked_the_bot_is_dropped(
     smsc: SmscEmulator,
     clock: time_machine.Coordinates,
 ) -> None:
-    user = fake_telegram.user()
-    await login(user)
-    await set_threshold(user, "500")
+    user = await following(fake_telegram)
     user.block()
     await set_balance(smsc, "100")
     await rounds(bot, clock, POLL)
     attempts = len(sent_to(fake_telegram, user.chat.id))
-    assert bot.app is not None
-    rows = await bot.app.db.execute_fetchall(
-        "SELECT count(*) FROM notify_subs WHERE chat_id = ?", (user.chat.id,)
-    )
-    assert next(iter(rows))[0] == 0
+    assert await count(bot, "SELECT count(*) FROM notify_subs WHERE chat_id = ?", user.chat.id) == 0
     # Recovered and crossed again: nobody is told, and nothing is tried.
     await set_balance(smsc, "900")
     await rounds(bot, clock, POLL)
@@ -318,9 +322,7 @@ async def test_refused_credentials_are_not_polled_and_the_owner_is_told_once(
     smsc: SmscEmulator,
     clock: time_machine.Coordinates,
 ) -> None:
-    user = fake_telegram.user()
-    await login(user)
-    await set_threshold(user, "500")
+    user = await following(fake_telegram)
     smsc.accounts[LOGIN].password = PASSWORD + "-changed"
     await user.send("/balance")
     assert "refused" in (await user.expect_message()).text
@@ -336,9 +338,7 @@ async def test_refused_credentials_are_not_polled_and_the_owner_is_told_once(
 async def test_flood_control_is_waited_out_and_a_log_out_stops_notifications(
     bot: RunningBot, fake_telegram: FakeTelegram, smsc: SmscEmulator, clock: Clock
 ) -> None:
-    user = fake_telegram.user()
-    await login(user)
-    await set_threshold(user, "500")
+    user = await following(fake_telegram)
     fake_telegram.fail_next("sendMessage", status=429, retry_after=1)
     await set_balance(smsc, "100")
     await rounds(bot, clock, POLL)
@@ -347,9 +347,7 @@ async def test_flood_control_is_waited_out_and_a_log_out_stops_notifications(
     await user.send("/logout")
     await user.press(await user.expect_message(), "Yes")
     await user.expect_edit()
-    assert bot.app is not None
-    rows = await bot.app.db.execute_fetchall("SELECT count(*) FROM notify_subs")
-    assert next(iter(rows))[0] == 0
+    assert await count(bot, "SELECT count(*) FROM notify_subs") == 0
     await set_balance(smsc, "900")
     await rounds(bot, clock, POLL)
     await set_balance(smsc, "100")
@@ -362,9 +360,7 @@ async def test_flood_control_is_waited_out_and_a_log_out_stops_notifications(
 async def test_polls_wait_while_the_budget_holds_a_failure(
     bot: RunningBot, fake_telegram: FakeTelegram, smsc: SmscEmulator, clock: Clock
 ) -> None:
-    user = fake_telegram.user()
-    await login(user)
-    await set_threshold(user, "500")
+    user = await following(fake_telegram)
     # After a restart the saved password is not yet proven; someone mistypes theirs meanwhile.
     await bot.restart()
     await login(fake_telegram.user(1002, "Boris"), "wrong-password", expect=None)
