@@ -163,14 +163,17 @@ class Outbox:
                     async with asyncio.timeout(timeout):
                         await self._changed.wait()
                 continue
+            # A free slot first: a start timed before waiting for one would let the starts
+            # after it go at once when slow sends (photos) filled every slot.
+            await self._slots.acquire()
             # Starts at least 1/rate apart, measured from when each really began (a sleep can
             # overshoot): no second ever holds more than ``rate`` of them.
+            now = self._clock()
             if self._next > now:
                 await asyncio.sleep(self._next - now)
             start = self._clock()
             self._next = start + self._interval
             self._chat_free[item.chat_id] = start + self._per_chat
-            await self._slots.acquire()
             self._busy += 1
             task = asyncio.create_task(self._deliver(item))
             self._tasks.add(task)

@@ -5,6 +5,7 @@ chart cannot be drawn or Telegram refuses the photo, as the text alone."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections import OrderedDict
 from datetime import date
@@ -52,24 +53,29 @@ def digest_trend(payload: dict[str, Any]) -> stats.Trend | None:
 
 def make_send(bot: Bot, i18n: I18n, prefs: LanguagePrefs, repo: NotifyRepo) -> Send:
     # Every chat following one account gets the same chart: drawn once per language (one chart
-    # takes the charts thread ~85 ms, docs/benchmarks.md).
-    drawn: OrderedDict[tuple[str, str], bytes] = OrderedDict()
+    # takes the charts thread ~85 ms, docs/benchmarks.md), also when its chats' sends are in
+    # flight together, so what is kept is the drawing, finished or not.
+    drawn: OrderedDict[tuple[str, str], asyncio.Task[bytes | None]] = OrderedDict()
 
-    async def chart(trend: stats.Trend, language: str) -> bytes | None:
-        key = (repr((trend.points, trend.currency)), language)
-        if key in drawn:
-            drawn.move_to_end(key)
-            return drawn[key]
+    async def draw(trend: stats.Trend, language: str) -> bytes | None:
         try:
-            png = await stats.trend_chart(trend, locale=language, translate=_)
+            return await stats.trend_chart(trend, locale=language, translate=_)
         except Exception:
             # The text still says everything; the chart is a bonus.
             log.exception("could not draw a digest's chart")
             return None
-        drawn[key] = png
-        if len(drawn) > DRAWN:
-            drawn.popitem(last=False)
-        return png
+
+    async def chart(trend: stats.Trend, language: str) -> bytes | None:
+        key = (repr((trend.points, trend.currency)), language)
+        task = drawn.get(key)
+        if task is None:
+            # The task inherits the context: the translations of the chat's language.
+            task = drawn[key] = asyncio.ensure_future(draw(trend, language))
+            if len(drawn) > DRAWN:
+                drawn.popitem(last=False)
+        drawn.move_to_end(key)
+        # Shielded: one chat's send cancelled (a stop) does not cancel the others' drawing.
+        return await asyncio.shield(task)
 
     async def send(chat_id: int, payload: dict[str, Any]) -> Result:
         language = await prefs.get(chat_id) or await repo.get_language(chat_id)
