@@ -284,7 +284,7 @@ class Notifier:
             await self.repo.set_watch(identity, kind, True)
             first = slot_after(now, self.poll_seconds, phase_of(identity, self.poll_seconds))
             await self.repo.follow(identity, first, first)
-            self.outbox.unblock(chat_id)
+            await self.outbox.unblock(chat_id)
         await self.repo.set_sub(Sub(chat_id, identity, kind, enabled, param, at_minute, now))
         self._wake.set()
         return True

@@ -54,7 +54,11 @@ class Store(Protocol):
 
     async def delivered(self, message_id: int) -> None: ...
 
-    async def drop_chat(self, chat_id: int) -> None: ...
+    async def drop_chat(self, chat_id: int, now: float) -> None: ...
+
+    async def blocked_chats(self) -> set[int]: ...
+
+    async def unblock_chat(self, chat_id: int) -> None: ...
 
 
 @dataclass(slots=True)
@@ -101,7 +105,9 @@ class Outbox:
         self.sent = 0
 
     async def start(self) -> None:
-        """Load what a previous run left queued and start sending."""
+        """Load what a previous run left queued, and the chats that blocked the bot, and start
+        sending."""
+        self._blocked |= await self._store.blocked_chats()
         known = {item.id for item in self._queue}
         for message_id, chat_id, payload in await self._store.outbox():
             if message_id not in known:
@@ -122,7 +128,10 @@ class Outbox:
     async def put(self, chat_id: int, payload: dict[str, Any]) -> None:
         """Queue a message: in the database at once, sent when the pace allows."""
         if chat_id in self._blocked:
-            return
+            # Another replica's /notify may have unblocked it: the database says.
+            if chat_id in await self._store.blocked_chats():
+                return
+            self._blocked.discard(chat_id)
         message_id = await self._store.enqueue(chat_id, json.dumps(payload), self._wall())
         if chat_id in self._blocked:
             # It blocked the bot while the row was being written.
@@ -200,7 +209,7 @@ class Outbox:
             log.info("chat %s blocked the bot: its notifications are switched off", item.chat_id)
             self._blocked.add(item.chat_id)
             self._queue = deque(i for i in self._queue if i.chat_id != item.chat_id)
-            await self._store.drop_chat(item.chat_id)
+            await self._store.drop_chat(item.chat_id, self._wall())
         elif result.delivery is Delivery.FAILED or item.tries + 1 >= MAX_TRIES:
             log.warning("notification to chat %s dropped (%s)", item.chat_id, result.delivery.value)
             await self._store.delivered(item.id)
@@ -213,6 +222,7 @@ class Outbox:
                 self._next = max(self._next, self._clock() + result.retry_after)
             self._queue.appendleft(item)
 
-    def unblock(self, chat_id: int) -> None:
+    async def unblock(self, chat_id: int) -> None:
         """The chat turned notifications on again (it talks to the bot, so it is not blocked)."""
+        await self._store.unblock_chat(chat_id)
         self._blocked.discard(chat_id)

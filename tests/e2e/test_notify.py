@@ -296,7 +296,7 @@ async def test_fifty_chats_on_one_account_cost_one_balance_read_per_interval(
         assert "below" in (await user.expect_message()).text
 
 
-async def test_a_chat_that_blocked_the_bot_is_dropped(
+async def test_a_chat_that_blocked_the_bot_is_dropped_and_stays_so_across_a_restart(
     bot: RunningBot,
     fake_telegram: FakeTelegram,
     smsc: SmscEmulator,
@@ -314,6 +314,21 @@ async def test_a_chat_that_blocked_the_bot_is_dropped(
     await set_balance(smsc, "100")
     await rounds(bot, clock, 2 * POLL)
     assert len(sent_to(fake_telegram, user.chat.id)) == attempts
+
+    # Remembered across a restart: whatever is queued for it afterwards is not tried.
+    await bot.restart()
+    alert = {"kind": "balance", "balance": "90", "currency": "RUB", "threshold": "500"}
+    await notifier(bot).outbox.put(user.chat.id, {**alert, "login": LOGIN})
+    await notifier(bot).outbox.idle()
+    assert len(sent_to(fake_telegram, user.chat.id)) == attempts
+    # Switching a notification on again (the chat talks to the bot) is the way back.
+    user.unblock()
+    await set_threshold(user, "500")
+    await set_balance(smsc, "900")
+    await rounds(bot, clock, POLL)
+    await set_balance(smsc, "100")
+    await rounds(bot, clock, POLL)
+    assert "below" in (await user.expect_message()).text
 
 
 async def test_refused_credentials_are_not_polled_and_the_owner_is_told_once(
