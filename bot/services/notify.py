@@ -20,7 +20,7 @@ import json
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from datetime import time as dtime
 from decimal import Decimal, InvalidOperation
@@ -255,9 +255,23 @@ class Notifier:
     # -- settings --------------------------------------------------------------------------------
 
     async def settings(self, chat_id: int, account: Account) -> tuple[dict[str, Sub], str]:
-        """The chat's settings for its account, and its time zone."""
-        subs = await self.repo.subs_of(chat_id, self.accounts.identity(account))
+        """The chat's settings for its account (a kind the account is not watched for is off),
+        and its time zone."""
+        identity = self.accounts.identity(account)
+        subs = await self.repo.subs_of(chat_id, identity)
+        watched = await self.repo.watched(identity)
+        subs = {k: replace(s, enabled=s.enabled and k in watched) for k, s in subs.items()}
         return subs, await self.repo.get_tz(chat_id) or DEFAULT_TZ
+
+    async def watched(self, account: Account) -> set[str]:
+        """The kinds the account is watched for (for everyone in its team)."""
+        return await self.repo.watched(self.accounts.identity(account))
+
+    async def stop_watching(self, account: Account, kind: str) -> None:
+        """An admin's choice: nobody hears of ``kind`` about the account, and it is not read for
+        it, until an admin switches it on again (each member's own choice is kept)."""
+        await self.repo.set_watch(self.accounts.identity(account), kind, False)
+        self._wake.set()
 
     async def change(
         self,
@@ -373,6 +387,10 @@ class Notifier:
         next_balance = slot_after(now, self.poll_seconds, phase)
         next_senders = slot_after(now, SENDERS_EVERY, phase)
         poller = await self.poller(account)
+        if poller is None and not await self._anyone_follows(account):
+            # Disconnected, or every chat on it gone elsewhere: nothing is kept to poll.
+            await self.repo.forget_account(account)
+            return upcoming
         # Whatever happens below, the next reads are at the next slots: no retry storm.
         await self.repo.schedule(
             account,
@@ -409,6 +427,15 @@ class Notifier:
         another keeps its old settings (they come back with the account) but hears nothing."""
         saved = await self.accounts.repo.get(chat_id)
         return saved is not None and bool(saved.secret) and self.accounts.identity(saved) == account
+
+    async def _anyone_follows(self, account: str) -> bool:
+        """Whether some following chat is still on that SMSC account (or may be: a secret that
+        no key decrypts now may come back with the key)."""
+        for chat_id in await self.repo.followers(account):
+            saved = await self.accounts.repo.get(chat_id)
+            if saved is not None and (not saved.secret or self.accounts.identity(saved) == account):
+                return True
+        return False
 
     async def _tell_refused(self, account: str, refused: Refused) -> None:
         if await self.repo.set_refused_told(account, True):

@@ -135,6 +135,21 @@ class NotifyRepo:
     async def unblock_chat(self, chat_id: int) -> None:
         await self._conn.execute("DELETE FROM notify_blocked WHERE chat_id = ?", (chat_id,))
 
+    async def forget_account(self, account: str) -> None:
+        """Nobody can read the account any more (disconnected, every chat gone from it): its
+        settings and state go, so it is not polled."""
+        for table in (
+            "notify_subs",
+            "notify_watch",
+            "notify_accounts",
+            "notify_balance",
+            "notify_senders",
+            "notify_digests",
+            "notify_figures",
+        ):
+            # The table names are the constants above, never input.
+            await self._conn.execute(f"DELETE FROM {table} WHERE account = ?", (account,))  # noqa: S608
+
     async def forget_chat(self, chat_id: int) -> None:
         """The chat logged out: it follows no account any more (its zone and language stay)."""
         await self._conn.execute("DELETE FROM notify_subs WHERE chat_id = ?", (chat_id,))

@@ -25,6 +25,7 @@ from bot.services.notify import (
 )
 from bot.services.teams import Role
 from bot.storage.accounts import Account
+from bot.storage.notify import KINDS
 from bot.ui import NOT_COMMAND, ask, chat_of, send_to_chat, show_in_place
 from handlers.common import Menu, with_home
 from handlers.notify.data import NotifyForm, Nt, NtAction
@@ -35,6 +36,7 @@ from handlers.notify.views import (
     threshold_prompt,
     time_problem,
     time_prompt,
+    watch_view,
     zone_problem,
     zone_prompt,
     zones_view,
@@ -70,10 +72,10 @@ async def _may_ask(notifier: Notifier, account: Account, role: Role, kind: str) 
 
 
 async def card(
-    notifier: Notifier, chat_id: int, account: Account
+    notifier: Notifier, chat_id: int, account: Account, role: Role
 ) -> tuple[str, InlineKeyboardMarkup]:
     subs, tz = await notifier.settings(chat_id, account)
-    return card_view(account.login or "", subs, tz)
+    return card_view(account.login or "", subs, tz, team=role >= WATCHES)
 
 
 async def _remember(notifier: Notifier, chat_id: int, i18n: I18n) -> None:
@@ -81,25 +83,27 @@ async def _remember(notifier: Notifier, chat_id: int, i18n: I18n) -> None:
     await notifier.repo.set_language(chat_id, i18n.current_locale, DEFAULT_TZ)
 
 
-async def _changed_answer(message: Message, notifier: Notifier, account: Account) -> None:
-    text, markup = await card(notifier, message.chat.id, account)
+async def _changed_answer(
+    message: Message, notifier: Notifier, account: Account, role: Role
+) -> None:
+    text, markup = await card(notifier, message.chat.id, account, role)
     await message.answer(text, reply_markup=markup)
 
 
 @router.message(Command("notify"), flags={ACCOUNT_FLAG: True})
 async def notify_command(
-    message: Message, state: FSMContext, notifier: Notifier, account: Account
+    message: Message, state: FSMContext, notifier: Notifier, account: Account, role: Role
 ) -> None:
     await state.clear()
-    await _changed_answer(message, notifier, account)
+    await _changed_answer(message, notifier, account, role)
 
 
 @router.callback_query(Menu.filter(F.action == "notify"), flags={ACCOUNT_FLAG: True})
 async def notify_from_home(
-    query: CallbackQuery, state: FSMContext, notifier: Notifier, account: Account
+    query: CallbackQuery, state: FSMContext, notifier: Notifier, account: Account, role: Role
 ) -> None:
     await state.clear()
-    text, markup = await card(notifier, chat_of(query), account)
+    text, markup = await card(notifier, chat_of(query), account, role)
     await show_in_place(query, text, with_home(markup))
 
 
@@ -156,10 +160,25 @@ async def _tapped(
     if action is NtAction.ZONE_ASK:
         await ask(query, state, NotifyForm.zone, zone_prompt())
         return
+    if action is NtAction.WATCH:
+        # What the account is watched for, and stopping a kind for everyone: admins only.
+        if role < WATCHES:
+            raise RoleTooLow(WATCHES, role)
+        if value and value not in KINDS:
+            raise StaleButton("unknown notification kind")
+        if value:
+            await notifier.stop_watching(account, value)
+        await state.clear()
+        await show_in_place(query, *watch_view(await notifier.watched(account)))
+        return
+    if action is NtAction.SETTINGS:
+        await state.clear()
+        await show_in_place(query, *await card(notifier, chat_id, account, role))
+        return
     if action is NtAction.CARD:
         # Under a notification: the settings come as a new message, the notification stays.
         await state.clear()
-        await send_to_chat(query, *await card(notifier, chat_id, account))
+        await send_to_chat(query, *await card(notifier, chat_id, account, role))
         return
     if action is NtAction.SENDERS and value == "1":
         await _may_ask(notifier, account, role, "senders")
@@ -192,7 +211,7 @@ async def _tapped(
     else:
         raise StaleButton("unknown notification button")
     await state.clear()
-    text, markup = await card(notifier, chat_id, account)
+    text, markup = await card(notifier, chat_id, account, role)
     await show_in_place(query, text, markup)
 
 
@@ -212,7 +231,7 @@ async def _typed_on(
     await state.clear()
     await _remember(notifier, message.chat.id, i18n)
     await _change(notifier, message.chat.id, account, role, kind, True, **params)
-    await _changed_answer(message, notifier, account)
+    await _changed_answer(message, notifier, account, role)
 
 
 @router.message(NotifyForm.threshold, NOT_COMMAND, flags={ACCOUNT_FLAG: True})
@@ -237,7 +256,7 @@ async def typed_time(message: Message, state: FSMContext, **data: Any) -> None:
 
 @router.message(NotifyForm.zone, NOT_COMMAND, flags={ACCOUNT_FLAG: True})
 async def typed_zone(
-    message: Message, state: FSMContext, notifier: Notifier, account: Account
+    message: Message, state: FSMContext, notifier: Notifier, account: Account, role: Role
 ) -> None:
     name = (message.text or "").strip()
     if zone(name) is None:
@@ -245,4 +264,4 @@ async def typed_zone(
         return
     await state.clear()
     await notifier.set_zone(message.chat.id, name)
-    await _changed_answer(message, notifier, account)
+    await _changed_answer(message, notifier, account, role)

@@ -493,3 +493,55 @@ async def test_a_viewer_switches_receiving_what_an_admin_watches(
     # Receiving stopped for the viewer only: the account is still watched, the owner still hears.
     assert await _watch_and_subs(bot, viewer.chat.id) == ({"senders"}, {"senders": False})
     assert (await _watch_and_subs(bot, owner.chat.id))[1] == {"senders": True}
+
+
+async def test_an_admin_stops_watching_a_kind_for_the_whole_team(
+    bot: RunningBot, fake_telegram: FakeTelegram, smsc: SmscEmulator, clock: Clock
+) -> None:
+    owner, viewer = fake_telegram.user(), fake_telegram.user(1002, "Vera")
+    await team_of(fake_telegram, owner, Viewer=viewer)
+    await set_threshold(owner, "500")
+    await set_threshold(viewer, "500")
+    await owner.send("/notify")
+    await owner.press(await owner.expect_message(), "For the whole team")
+    team = await owner.expect_edit()
+    assert "Low balance: on" in team.text
+    await owner.press(team, "Stop: low balance")
+    team = await owner.expect_edit()
+    assert "Low balance: off" in team.text and "Stop: low balance" not in team.button_texts
+    await owner.press(team, "Back")
+    assert "Low balance: off" in (await owner.expect_edit()).text
+
+    # Nobody is alerted, and the balance is not read for it any more.
+    since = len(smsc.requests)
+    await set_balance(smsc, "100")
+    await rounds(bot, clock, 3 * POLL)
+    assert balance_reads(smsc, since) == 0
+    await owner.assert_no_reply(timeout=1)
+    await viewer.assert_no_reply(timeout=1)
+    # The viewer's choice is kept, but only an admin starts it again.
+    await viewer.send("/notify")
+    card = await viewer.expect_message()
+    assert "Low balance: off" in card.text and "For the whole team" not in card.button_texts
+    answer = await answer_of(fake_telegram, viewer, await viewer.press(card, "Low balance"))
+    assert answer.show_alert
+
+
+async def test_a_disconnected_account_is_forgotten_and_never_polled(
+    bot: RunningBot, fake_telegram: FakeTelegram, smsc: SmscEmulator, clock: Clock
+) -> None:
+    owner, viewer = fake_telegram.user(), fake_telegram.user(1002, "Vera")
+    await team_of(fake_telegram, owner, Viewer=viewer)
+    await set_threshold(owner, "500")
+    await set_threshold(viewer, "500")
+    # The owner disconnects the account for everyone: the viewer's settings name it still.
+    await owner.send("/logout")
+    await owner.press(await owner.expect_message(), "Yes")
+    await owner.expect_edit()
+    await set_balance(smsc, "100")
+    since = len(smsc.requests)
+    await rounds(bot, clock, 3 * POLL)
+    assert smsc.requests[since:] == []
+    await viewer.assert_no_reply(timeout=1)
+    for table in ("notify_subs", "notify_watch", "notify_accounts"):
+        assert await count(bot, f"SELECT count(*) FROM {table}") == 0, table  # noqa: S608
