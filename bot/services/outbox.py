@@ -43,8 +43,15 @@ class Result:
     retry_after: float = 0.0
 
 
-# What the app wires in: render the payload in the chat's language and send it.
-Send = Callable[[int, dict[str, Any]], Awaitable[Result]]
+# What the app wires in: ``Prepare`` renders the payload in the chat's language (a digest's
+# chart drawn), ``Send`` sends what it made. Only the send is paced: the time a preparation
+# takes (a database read, a chart) varies, and would bunch requests up at Telegram.
+Prepare = Callable[[int, dict[str, Any]], Awaitable[Any]]
+Send = Callable[[int, Any], Awaitable[Result]]
+
+
+async def _as_is(chat_id: int, payload: dict[str, Any]) -> Any:
+    return payload
 
 
 class Store(Protocol):
@@ -79,6 +86,7 @@ class Outbox:
         store: Store,
         send: Send,
         *,
+        prepare: Prepare = _as_is,
         rate: float = RATE,
         per_chat: float = PER_CHAT,
         in_flight: int = IN_FLIGHT,
@@ -87,6 +95,8 @@ class Outbox:
     ) -> None:
         self._store = store
         self._send = send
+        self._prepare = prepare
+        self._pace = asyncio.Lock()
         self._interval = 1.0 / rate
         self._per_chat = per_chat
         self._slots = asyncio.Semaphore(in_flight)
@@ -172,31 +182,40 @@ class Outbox:
                     async with asyncio.timeout(timeout):
                         await self._changed.wait()
                 continue
-            # A free slot first: a start timed before waiting for one would let the starts
-            # after it go at once when slow sends (photos) filled every slot.
             await self._slots.acquire()
-            # Starts at least 1/rate apart, measured from when each really began (a sleep can
-            # overshoot): no second ever holds more than ``rate`` of them.
-            now = self._clock()
-            if self._next > now:
-                await asyncio.sleep(self._next - now)
-            start = self._clock()
-            self._next = start + self._interval
-            self._chat_free[item.chat_id] = start + self._per_chat
+            # Not again before this one has gone (its send sets the time), or failed.
+            self._chat_free[item.chat_id] = float("inf")
             self._busy += 1
             task = asyncio.create_task(self._deliver(item))
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
 
+    async def _turn(self, chat_id: int) -> None:
+        """Wait for this send's turn: sends start at least 1/rate apart, measured from when each
+        really began (a sleep can overshoot), in the order they asked, so no second ever holds
+        more than ``rate`` of them."""
+        async with self._pace:
+            now = self._clock()
+            if self._next > now:
+                await asyncio.sleep(self._next - now)
+            start = self._clock()
+            self._next = start + self._interval
+            self._chat_free[chat_id] = start + self._per_chat
+        self._changed.set()
+
     async def _deliver(self, item: _Item) -> None:
         try:
             try:
-                result = await self._send(item.chat_id, item.payload)
+                prepared = await self._prepare(item.chat_id, item.payload)
+                await self._turn(item.chat_id)
+                result = await self._send(item.chat_id, prepared)
             except Exception:
                 log.exception("could not send a notification to chat %s", item.chat_id)
                 result = Result(Delivery.RETRY, RETRY_DELAY)
             await self._settle(item, result)
         finally:
+            if self._chat_free.get(item.chat_id) == float("inf"):
+                self._chat_free[item.chat_id] = self._clock()
             self._busy -= 1
             self._slots.release()
             self._changed.set()

@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import OrderedDict
+from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from typing import Any, Final
@@ -20,13 +21,13 @@ from aiogram.exceptions import (
     TelegramRetryAfter,
     TelegramServerError,
 )
-from aiogram.types import BufferedInputFile
+from aiogram.types import BufferedInputFile, InlineKeyboardMarkup
 from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
 
 from bot.i18n import DEFAULT_LOCALE, LanguagePrefs
 from bot.services import stats
-from bot.services.outbox import Delivery, Result, Send
+from bot.services.outbox import Delivery, Prepare, Result, Send
 from bot.storage.notify import NotifyRepo
 from bot.text import CAPTION_LIMIT, utf16_len
 from handlers.notify.views import open_markup, render
@@ -51,7 +52,17 @@ def digest_trend(payload: dict[str, Any]) -> stats.Trend | None:
     return stats.Trend("day", points, 0) if points else None
 
 
-def make_send(bot: Bot, i18n: I18n, prefs: LanguagePrefs, repo: NotifyRepo) -> Send:
+@dataclass(frozen=True, slots=True)
+class Rendered:
+    """A notification ready to go: its text, its button, a digest's chart."""
+
+    text: str
+    markup: InlineKeyboardMarkup
+    png: bytes | None
+
+
+def make_send(bot: Bot, i18n: I18n, prefs: LanguagePrefs, repo: NotifyRepo) -> tuple[Prepare, Send]:
+    """The outbox's two steps: render (not paced) and send (paced)."""
     # Every chat following one account gets the same chart: drawn once per language (one chart
     # takes the charts thread ~85 ms, docs/benchmarks.md), also when its chats' sends are in
     # flight together, so what is kept is the drawing, finished or not.
@@ -77,7 +88,7 @@ def make_send(bot: Bot, i18n: I18n, prefs: LanguagePrefs, repo: NotifyRepo) -> S
         # Shielded: one chat's send cancelled (a stop) does not cancel the others' drawing.
         return await asyncio.shield(task)
 
-    async def send(chat_id: int, payload: dict[str, Any]) -> Result:
+    async def prepare(chat_id: int, payload: dict[str, Any]) -> Rendered:
         language = await prefs.get(chat_id) or await repo.get_language(chat_id)
         if language not in i18n.available_locales:
             language = DEFAULT_LOCALE
@@ -87,6 +98,10 @@ def make_send(bot: Bot, i18n: I18n, prefs: LanguagePrefs, repo: NotifyRepo) -> S
             trend = digest_trend(payload)
             if trend is not None and utf16_len(text) <= CAPTION_LIMIT:
                 png = await chart(trend, language)
+        return Rendered(text, markup, png)
+
+    async def send(chat_id: int, rendered: Rendered) -> Result:
+        text, markup, png = rendered.text, rendered.markup, rendered.png
         try:
             if png is not None:
                 try:
@@ -115,4 +130,4 @@ def make_send(bot: Bot, i18n: I18n, prefs: LanguagePrefs, repo: NotifyRepo) -> S
             return Result(Delivery.RETRY)
         return Result(Delivery.SENT)
 
-    return send
+    return prepare, send
