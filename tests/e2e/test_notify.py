@@ -93,6 +93,15 @@ async def count(bot: RunningBot, sql: str, *params: object) -> int:
     return int(next(iter(rows))[0])
 
 
+async def team_alerted(telegram: FakeTelegram) -> tuple[FakeUser, FakeUser]:
+    """An owner and a viewer of one account, each alerted below 500."""
+    owner, viewer = telegram.user(), telegram.user(1002, "Vera")
+    await team_of(telegram, owner, Viewer=viewer)
+    await set_threshold(owner, "500")
+    await set_threshold(viewer, "500")
+    return owner, viewer
+
+
 async def set_threshold(user: FakeUser, amount: str) -> None:
     await user.send("/notify")
     card = await user.expect_message()
@@ -498,10 +507,7 @@ async def test_a_viewer_switches_receiving_what_an_admin_watches(
 async def test_an_admin_stops_watching_a_kind_for_the_whole_team(
     bot: RunningBot, fake_telegram: FakeTelegram, smsc: SmscEmulator, clock: Clock
 ) -> None:
-    owner, viewer = fake_telegram.user(), fake_telegram.user(1002, "Vera")
-    await team_of(fake_telegram, owner, Viewer=viewer)
-    await set_threshold(owner, "500")
-    await set_threshold(viewer, "500")
+    owner, viewer = await team_alerted(fake_telegram)
     await owner.send("/notify")
     await owner.press(await owner.expect_message(), "For the whole team")
     team = await owner.expect_edit()
@@ -530,10 +536,7 @@ async def test_an_admin_stops_watching_a_kind_for_the_whole_team(
 async def test_a_disconnected_account_is_forgotten_and_never_polled(
     bot: RunningBot, fake_telegram: FakeTelegram, smsc: SmscEmulator, clock: Clock
 ) -> None:
-    owner, viewer = fake_telegram.user(), fake_telegram.user(1002, "Vera")
-    await team_of(fake_telegram, owner, Viewer=viewer)
-    await set_threshold(owner, "500")
-    await set_threshold(viewer, "500")
+    owner, viewer = await team_alerted(fake_telegram)
     # The owner disconnects the account for everyone: the viewer's settings name it still.
     await owner.send("/logout")
     await owner.press(await owner.expect_message(), "Yes")
