@@ -170,6 +170,33 @@ async def test_outbox_paces_sends_overall_and_per_chat(store: NotifyRepo) -> Non
     assert await store.outbox() == []
 
 
+async def test_sends_are_paced_however_long_their_preparation_took(store: NotifyRepo) -> None:
+    sender = Recorder()
+    ready = asyncio.Event()
+    prepared = 0
+
+    async def prepare(chat_id: int, payload: dict[str, Any]) -> dict[str, Any]:
+        # Every preparation (a chart, a database read) ends at the same moment.
+        nonlocal prepared
+        prepared += 1
+        if prepared == 20:
+            ready.set()
+        await ready.wait()
+        return payload
+
+    outbox = Outbox(store, sender, prepare=prepare, rate=50)
+    try:
+        for chat in range(20):
+            await outbox.put(chat, {"n": chat})
+        await outbox.start()
+        await outbox.idle()
+    finally:
+        await outbox.stop()
+    times = [t for t, _ in sender.starts]
+    assert len(times) == 20
+    assert min(b - a for a, b in itertools.pairwise(times)) >= 0.02 * 0.9
+
+
 async def test_flood_control_holds_everything_and_the_message_is_sent_after(
     store: NotifyRepo,
 ) -> None:
