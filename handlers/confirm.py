@@ -208,22 +208,54 @@ async def ask_confirmation(
     ttl: float = CHANGE_TTL,
     in_place: bool = False,
 ) -> None:
-    """Record the question ``action`` and show it with Yes and No: in place of the button's
-    message, or as a new message under it. ``data``: aiogram's, of a handler taking ``**data``."""
-    confirmations: ConfirmationService = data["confirmations"]
-    record_id = await confirmations.ask(
-        chat_id=chat_of(query),
-        account=account_key(data["account"]),
+    """``ask_about`` for a handler taking ``**data`` (aiogram's: the confirmations and the
+    account)."""
+    await ask_about(
+        query,
+        data["confirmations"],
+        data["account"],
         action=action,
         payload=payload,
-        asked_by=query.from_user.id,
+        question=question,
+        yes=yes,
+        ttl=ttl,
+        in_place=in_place,
+    )
+
+
+async def ask_about(
+    event: CallbackQuery | Message,
+    confirmations: ConfirmationService,
+    account: Account,
+    *,
+    action: str,
+    payload: dict[str, str],
+    question: str,
+    yes: str | None = None,
+    ttl: float = CHANGE_TTL,
+    in_place: bool = False,
+) -> None:
+    """Record the question ``action`` and show it with Yes and No: after a button in place of its
+    message or as a new message under it, after a message as its answer."""
+    if isinstance(event, Message):
+        chat_id, asked_by = event.chat.id, event.from_user.id if event.from_user else None
+    else:
+        chat_id, asked_by = chat_of(event), event.from_user.id
+    record_id = await confirmations.ask(
+        chat_id=chat_id,
+        account=account_key(account),
+        action=action,
+        payload=payload,
+        asked_by=asked_by,
         ttl=ttl,
     )
     markup = confirm_keyboard(record_id, yes=yes)
-    if in_place:
-        await show(query, question, markup)
+    if isinstance(event, Message):
+        await event.answer(question, reply_markup=markup)
+    elif in_place:
+        await show(event, question, markup)
     else:
-        await send_to_chat(query, question, markup)
+        await send_to_chat(event, question, markup)
 
 
 async def ask_delete(
@@ -256,7 +288,8 @@ class Tap:
     callback_data: Cf
     asked: Confirmation
     confirmations: ConfirmationService
-    account: Account
+    # None when the account is gone since the question: the claim is refused as out of date.
+    account: Account | None
     audit: AuditLog
 
     @classmethod
@@ -270,6 +303,17 @@ class Tap:
             data["account"],
             data["audit"],
         )
+
+    async def claimed(
+        self, on_no: Callable[[], Awaitable[None]], check: InlineKeyboardMarkup | None = None
+    ) -> Confirmation | None:
+        """The record of a Yes, claimed; None when the tap ends here: a No (the record ended,
+        then ``on_no``) or a tap refused (the refusal shown, ``check`` with an unknown outcome)."""
+        if not self.callback_data.yes:
+            if await cancel(self.query, self.asked, self.confirmations, check):
+                await on_no()
+            return None
+        return await claim(self.query, self.asked, self.confirmations, self.account, check)
 
     async def settle(
         self,
@@ -288,12 +332,8 @@ class Tap:
         ``progress``, performs ``call`` and explains an SMSC refusal in place (under ``refused``,
         else ``check``; with ``explain_refusal`` off it goes on to the error layer). True when the
         change was made: the caller says so."""
-        query, asked, confirmations = self.query, self.asked, self.confirmations
-        if not self.callback_data.yes:
-            if await cancel(query, asked, confirmations, check):
-                await on_no()
-            return False
-        record = await claim(query, asked, confirmations, self.account, check)
+        query, confirmations = self.query, self.confirmations
+        record = await self.claimed(on_no, check)
         if record is None:
             return False
         if progress is not None:

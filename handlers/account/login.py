@@ -25,7 +25,7 @@ from bot.smsc import Site, SmscBadResponse, SmscError, SmscUnavailable
 from bot.storage.audit import AuditLog
 from bot.ui import delete_secret, esc
 from handlers.account.data import BOT_COMMAND, LoginForm, LoginMethod, LoginSite
-from handlers.account.team import start_link
+from handlers.account.invite import start_link
 from handlers.account.views import logged_in_text, method_keyboard, not_a_login_text, sites_keyboard
 from handlers.common import Menu
 
