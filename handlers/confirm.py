@@ -9,7 +9,7 @@ the release before records ("ok:..."), which once carried the whole action.
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -198,35 +198,8 @@ async def perform(
 
 
 async def ask_confirmation(
-    query: CallbackQuery,
-    data: dict[str, Any],
-    *,
-    action: str,
-    payload: dict[str, str],
-    question: str,
-    yes: str | None = None,
-    ttl: float = CHANGE_TTL,
-    in_place: bool = False,
-) -> None:
-    """``ask_about`` for a handler taking ``**data`` (aiogram's: the confirmations and the
-    account)."""
-    await ask_about(
-        query,
-        data["confirmations"],
-        data["account"],
-        action=action,
-        payload=payload,
-        question=question,
-        yes=yes,
-        ttl=ttl,
-        in_place=in_place,
-    )
-
-
-async def ask_about(
     event: CallbackQuery | Message,
-    confirmations: ConfirmationService,
-    account: Account,
+    data: Mapping[str, Any],
     *,
     action: str,
     payload: dict[str, str],
@@ -236,14 +209,16 @@ async def ask_about(
     in_place: bool = False,
 ) -> None:
     """Record the question ``action`` and show it with Yes and No: after a button in place of its
-    message or as a new message under it, after a message as its answer."""
+    message or as a new message under it, after a message as its answer. ``data``: aiogram's, of
+    a handler taking ``**data`` (its ``confirmations`` and ``account``)."""
+    confirmations: ConfirmationService = data["confirmations"]
     if isinstance(event, Message):
         chat_id, asked_by = event.chat.id, event.from_user.id if event.from_user else None
     else:
         chat_id, asked_by = chat_of(event), event.from_user.id
     record_id = await confirmations.ask(
         chat_id=chat_id,
-        account=account_key(account),
+        account=account_key(data["account"]),
         action=action,
         payload=payload,
         asked_by=asked_by,

@@ -3,6 +3,8 @@ the bot is removed from the group."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from aiogram import Router
 from aiogram.enums import ChatType
 from aiogram.filters import LEAVE_TRANSITION, ChatMemberUpdatedFilter, Command, CommandObject
@@ -19,7 +21,7 @@ from bot.storage.confirmations import Confirmation
 from bot.ui import Cf, chat_of, esc
 from bot.ui import show_in_place as show
 from handlers.account.views import account_name
-from handlers.confirm import Asked, Tap, ask_about
+from handlers.confirm import Asked, Tap, ask_confirmation
 
 router = Router(name="account.link")
 
@@ -56,10 +58,9 @@ async def cmd_link(
             esc(_("Use /link, /link operator or /link admin: the role the group's members get."))
         )
         return
-    await ask_about(
+    await ask_confirmation(
         message,
-        confirmations,
-        account,
+        {"confirmations": confirmations, "account": account},
         action="link",
         payload={"account": str(account.id), "role": given.key},
         question=_(
@@ -70,32 +71,26 @@ async def cmd_link(
 
 
 @router.callback_query(Cf.filter(), Asked("link"))
-async def confirm_link(
-    query: CallbackQuery,
-    callback_data: Cf,
-    asked: Confirmation,
-    accounts: AccountService,
-    confirmations: ConfirmationService,
-    audit: AuditLog,
-) -> None:
+async def confirm_link(query: CallbackQuery, accounts: AccountService, **data: Any) -> None:
+    asked: Confirmation = data["asked"]
     if asked.asked_by != query.from_user.id:
         raise NotTheAsker
     account_id = int(asked.payload["account"])
     account = await accounts.repo.get_by_id(account_id)
-    if callback_data.yes:
+    tap = Tap.of(query, data | {"account": account})
+    if tap.callback_data.yes:
         # Checked again at the tap: the person may have lost the role since.
         member = await accounts.teams.repo.member(account_id, query.from_user.id)
         role = Role.of(member.role) if member else None
         if role is None or role < Role.ADMIN:
             raise RoleTooLow(Role.ADMIN, role or Role.VIEWER)
-    tap = Tap(query, callback_data, asked, confirmations, account, audit)
     record = await tap.claimed(lambda: show(query, _("The group was not linked."), None))
     if record is None or account is None:
         return
     given = Role.of(record.payload["role"]) or Role.VIEWER
     await accounts.teams.repo.link(chat_of(query), account_id, given.key, query.from_user.id)
-    await confirmations.finish(record.id, "done")
-    await audit.record(chat_of(query), query.from_user.id, "group link", given.key, "ok")
+    await tap.confirmations.finish(record.id, "done")
+    await tap.audit.record(chat_of(query), query.from_user.id, "group link", given.key, "ok")
     await show(
         query,
         _("This group now works with <b>{account}</b>; its members act as {role}.").format(

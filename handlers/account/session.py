@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from aiogram import F, Router
 from aiogram.filters import Command
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
@@ -14,12 +16,10 @@ from bot.middlewares import ACCOUNT_FLAG
 from bot.services.confirmations import ConfirmationService
 from bot.services.teams import Role
 from bot.smsc import SmscClient
-from bot.storage.audit import AuditLog
-from bot.storage.confirmations import Confirmation
 from bot.ui import Cf, esc, show_in_place
 from handlers.account.team import ask_to_leave
 from handlers.common import Menu, home_row
-from handlers.confirm import Asked, Tap, ask_about
+from handlers.confirm import Asked, Tap, ask_confirmation
 
 router = Router(name="account.session")
 
@@ -41,7 +41,11 @@ async def cmd_logout(
         # A group's role is not a membership: there is nothing of theirs to log out of.
         raise RoleTooLow(Role.OWNER, role or Role.VIEWER)
     if member.role != Role.OWNER.key:
-        await ask_to_leave(message, account, Role.of(member.role) or Role.VIEWER, confirmations)
+        await ask_to_leave(
+            message,
+            Role.of(member.role) or Role.VIEWER,
+            {"confirmations": confirmations, "account": account},
+        )
         return
     others = len(await accounts.teams.repo.members(account.id)) - 1
     question = _("Log out and delete the saved SMSC credentials from the bot?")
@@ -51,10 +55,9 @@ async def cmd_logout(
             "{n} other members of the team lose access too.",
             others,
         ).format(n=others)
-    await ask_about(
+    await ask_confirmation(
         message,
-        confirmations,
-        account,
+        {"confirmations": confirmations, "account": account},
         action="logout",
         payload={"account": str(account.id)},
         question=question,
@@ -62,14 +65,7 @@ async def cmd_logout(
 
 
 @router.callback_query(Cf.filter(), Asked("logout"))
-async def confirm_logout(
-    query: CallbackQuery,
-    callback_data: Cf,
-    asked: Confirmation,
-    confirmations: ConfirmationService,
-    accounts: AccountService,
-    audit: AuditLog,
-) -> None:
+async def confirm_logout(query: CallbackQuery, accounts: AccountService, **data: Any) -> None:
     if not isinstance(query.message, Message):
         return
     chat_id = query.message.chat.id
@@ -81,14 +77,14 @@ async def confirm_logout(
         member = await accounts.teams.repo.member(account.id, query.from_user.id)
     if member is None or member.role != Role.OWNER.key:
         raise RoleTooLow(Role.OWNER, (Role.of(member.role) if member else None) or Role.VIEWER)
-    tap = Tap(query, callback_data, asked, confirmations, account, audit)
+    tap = Tap.of(query, data | {"account": account})
     # Asked for the account the chat is on now: after a log-in to another one it is out of date.
     record = await tap.claimed(lambda: show_in_place(query, _("You stay logged in."), None))
     if record is None:
         return
-    await audit.record(chat_id, query.from_user.id, "logout", "", "ok")
+    await tap.audit.record(chat_id, query.from_user.id, "logout", "", "ok")
     await accounts.logout(chat_id)
-    await confirmations.finish(record.id, "done")
+    await tap.confirmations.finish(record.id, "done")
     await show_in_place(query, _("Logged out. The saved credentials are deleted."), None)
 
 

@@ -5,19 +5,19 @@ the role of whoever tapped. Invitations are in ``invite``."""
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 from typing import Any
 
 from aiogram import Bot, F, Router
 from aiogram.enums import ChatMemberStatus
 from aiogram.exceptions import TelegramAPIError
 from aiogram.filters import Command
-from aiogram.types import CallbackQuery, Message
+from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import gettext as _
 
 from bot.accounts import AccountService, NotTheAsker
 from bot.errors import StaleButton, role_name
 from bot.middlewares import ACCOUNT_FLAG, ADMIN_FLAGS, ROLE_FLAG
-from bot.services.confirmations import ConfirmationService
 from bot.services.teams import GIVEN_ROLES, Role
 from bot.storage.accounts import Account
 from bot.storage.audit import AuditLog
@@ -28,7 +28,7 @@ from bot.ui import show_in_place as show
 from handlers.account.data import TmLeave, TmList, TmMember, TmOwner, TmRemove, TmRole, TmSwitch
 from handlers.account.views import account_name, back_keyboard, member_view, team_view, who
 from handlers.common import Menu, with_home
-from handlers.confirm import Asked, Tap, ask_about, ask_confirmation
+from handlers.confirm import Asked, Tap, ask_confirmation
 
 router = Router(name="account.team")
 
@@ -122,57 +122,34 @@ async def member_card(
 
 
 @router.callback_query(TmOwner.filter(), flags=OWNER_FLAGS)
-async def ask_owner(
-    query: CallbackQuery, callback_data: TmOwner, accounts: AccountService, **data: Any
+@router.callback_query(TmRole.filter(), flags=ADMIN_FLAGS)
+@router.callback_query(TmRemove.filter(), flags=ADMIN_FLAGS)
+async def ask_member_change(
+    query: CallbackQuery,
+    callback_data: TmOwner | TmRole | TmRemove,
+    accounts: AccountService,
+    **data: Any,
 ) -> None:
+    """Ownership, another role or removal, asked in place of the member's card."""
     member = await other_member(accounts, data["account"], callback_data.user)
-    await ask_confirmation(
-        query,
-        data,
-        action="tmown",
-        payload={"user": str(member.user_id)},
-        question=_(
+    name, payload = who(member), {"user": str(member.user_id)}
+    if isinstance(callback_data, TmOwner):
+        action = "tmown"
+        question = _(
             "Hand the account over to {name}? They become its owner, and you an admin: only "
             "the owner replaces the password or disconnects the account."
-        ).format(name=who(member)),
-        in_place=True,
-    )
-
-
-@router.callback_query(TmRole.filter(), flags=ADMIN_FLAGS)
-async def ask_role(
-    query: CallbackQuery, callback_data: TmRole, accounts: AccountService, **data: Any
-) -> None:
-    new = Role(callback_data.role) if callback_data.role in set(GIVEN_ROLES) else None
-    if new is None:
-        raise StaleButton("no such role")
-    member = await other_member(accounts, data["account"], callback_data.user)
+        ).format(name=name)
+    elif isinstance(callback_data, TmRole):
+        if callback_data.role not in set(GIVEN_ROLES):
+            raise StaleButton("no such role")
+        new = Role(callback_data.role)
+        action, payload["role"] = "tmrole", new.key
+        question = _("Change the role of {name} to {role}?").format(name=name, role=role_name(new))
+    else:
+        action = "tmrm"
+        question = _("Remove {name} from the team? They lose access at once.").format(name=name)
     await ask_confirmation(
-        query,
-        data,
-        action="tmrole",
-        payload={"user": str(member.user_id), "role": new.key},
-        question=_("Change the role of {name} to {role}?").format(
-            name=who(member), role=role_name(new)
-        ),
-        in_place=True,
-    )
-
-
-@router.callback_query(TmRemove.filter(), flags=ADMIN_FLAGS)
-async def ask_remove(
-    query: CallbackQuery, callback_data: TmRemove, accounts: AccountService, **data: Any
-) -> None:
-    member = await other_member(accounts, data["account"], callback_data.user)
-    await ask_confirmation(
-        query,
-        data,
-        action="tmrm",
-        payload={"user": str(member.user_id)},
-        question=_("Remove {name} from the team? They lose access at once.").format(
-            name=who(member)
-        ),
-        in_place=True,
+        query, data, action=action, payload=payload, question=question, in_place=True
     )
 
 
@@ -182,22 +159,6 @@ async def claimed(tap: Tap, kept: str) -> Confirmation | None:
 
 
 @router.callback_query(Cf.filter(), Asked("tmown"), flags=OWNER_FLAGS)
-async def confirm_owner(query: CallbackQuery, accounts: AccountService, **data: Any) -> None:
-    tap, account = Tap.of(query, data), data["account"]
-    record = await claimed(tap, _("Nothing was changed."))
-    if record is None:
-        return
-    user = int(record.payload["user"])
-    if await accounts.teams.repo.member(account.id, user) is None:
-        await tap.confirmations.finish(record.id, "failed")
-        await show(query, _("Not in the team any more."), None)
-        return
-    await accounts.teams.repo.set_owner(account.id, user)
-    await tap.confirmations.finish(record.id, "done")
-    await tap.audit.record(chat_of(query), query.from_user.id, "team owner", str(user), "ok")
-    await show(query, _("The account has a new owner; you are an admin now."), None)
-
-
 @router.callback_query(Cf.filter(), Asked("tmrole"), flags=ADMIN_FLAGS)
 @router.callback_query(Cf.filter(), Asked("tmrm"), flags=ADMIN_FLAGS)
 async def confirm_member_change(
@@ -208,7 +169,16 @@ async def confirm_member_change(
     if record is None:
         return
     user = int(record.payload["user"])
-    if record.action == "tmrm":
+    markup: InlineKeyboardMarkup | None = back_keyboard()
+    if record.action == "tmown":
+        if await accounts.teams.repo.member(account.id, user) is None:
+            await tap.confirmations.finish(record.id, "failed")
+            await show(query, _("Not in the team any more."), None)
+            return
+        await accounts.teams.repo.set_owner(account.id, user)
+        done, what, detail, markup = True, "team owner", None, None
+        text = _("The account has a new owner; you are an admin now.")
+    elif record.action == "tmrm":
         done = await accounts.leave(account.id, user)
         text = _("Removed from the team.") if done else _("Not in the team any more.")
         what, detail = "team remove", None
@@ -221,27 +191,22 @@ async def confirm_member_change(
     await tap.audit.record(
         chat_of(query), query.from_user.id, what, str(user), "ok" if done else "none", detail
     )
-    await show(query, text, back_keyboard())
+    await show(query, text, markup)
 
 
 @router.callback_query(TmLeave.filter(), flags={ACCOUNT_FLAG: True})
-async def ask_leave(
-    query: CallbackQuery, account: Account, role: Role, confirmations: ConfirmationService
-) -> None:
-    await ask_to_leave(query, account, role, confirmations)
+async def ask_leave(query: CallbackQuery, role: Role, **data: Any) -> None:
+    await ask_to_leave(query, role, data)
 
 
-async def ask_to_leave(
-    event: CallbackQuery | Message, account: Account, role: Role, confirmations: ConfirmationService
-) -> None:
-    """Leaving the team, asked in a new message (the owner is told how to go instead)."""
+async def ask_to_leave(event: CallbackQuery | Message, role: Role, data: Mapping[str, Any]) -> None:
+    """Leaving the team, asked in a new message (the owner is told how to go instead);
+    ``data``: the ``confirmations`` and the ``account``."""
     if role != Role.OWNER:
         question = _("Leave the team of {account}? You lose access to it.").format(
-            account=account_name(account)
+            account=account_name(data["account"])
         )
-        await ask_about(
-            event, confirmations, account, action="leave", payload={}, question=question
-        )
+        await ask_confirmation(event, data, action="leave", payload={}, question=question)
         return
     text = _(
         "The owner cannot leave: disconnect the account with /logout, or make someone "
@@ -254,23 +219,16 @@ async def ask_to_leave(
 
 
 @router.callback_query(Cf.filter(), Asked("leave"))
-async def confirm_leave(
-    query: CallbackQuery,
-    callback_data: Cf,
-    asked: Confirmation,
-    accounts: AccountService,
-    confirmations: ConfirmationService,
-    audit: AuditLog,
-) -> None:
-    # Only the person leaving answers this, whatever anyone else's role.
-    if asked.asked_by != query.from_user.id:
-        raise NotTheAsker
+async def confirm_leave(query: CallbackQuery, accounts: AccountService, **data: Any) -> None:
     account = await accounts.repo.get(chat_of(query))
-    tap = Tap(query, callback_data, asked, confirmations, account, audit)
+    tap = Tap.of(query, data | {"account": account})
+    # Only the person leaving answers this, whatever anyone else's role.
+    if tap.asked.asked_by != query.from_user.id:
+        raise NotTheAsker
     record = await claimed(tap, _("You stay in the team."))
     if record is None or account is None:
         return
-    await audit.record(chat_of(query), query.from_user.id, "team leave", "", "ok")
+    await tap.audit.record(chat_of(query), query.from_user.id, "team leave", "", "ok")
     await accounts.leave(account.id, query.from_user.id)
-    await confirmations.finish(record.id, "done")
+    await tap.confirmations.finish(record.id, "done")
     await show(query, _("You left the team. Its account is no longer available to you."), None)
