@@ -331,29 +331,19 @@ class Tap:
             await show(query, explain(exc), refused if refused is not None else check)
             return False
 
-    async def answer(
+    async def delete(
         self,
         call: Callable[[], Awaitable[object]],
         *,
         what: str,
         target: str,
-        kept: str,
-        done: str | None,
-        after: InlineKeyboardMarkup | None = None,
+        on_no: Callable[[], Awaitable[None]],
     ) -> bool:
-        """A delete: No shows ``kept``, a change made shows ``done``, each under ``after`` (the
-        way on, so neither is a dead end); an SMSC refusal goes on to the error layer, which says
-        it in a message of its own."""
-
-        async def on_no() -> None:
-            await show(self.query, kept, after)
-
-        made = await self.settle(
+        """``settle`` for a delete: an SMSC refusal goes on to the error layer, which says it in a
+        message of its own and leaves the card as it was."""
+        return await self.settle(
             call, what=what, target=target, check=None, on_no=on_no, explain_refusal=False
         )
-        if made and done is not None:
-            await show(self.query, done, after)
-        return made
 
     async def change(
         self,
