@@ -282,15 +282,19 @@ async def expected_button(message: Message) -> None:
     await message.answer(_("Please choose with the buttons above, or send /cancel."))
 
 
-async def delete_secret(message: Message) -> None:
-    """Delete a message carrying a secret (and keep its text off any "Try again" button)."""
+async def delete_secret(message: Message, not_deleted: str | None = None) -> bool:
+    """Delete a message carrying a secret (and keep its text off any "Try again" button); when
+    it cannot be deleted, say so (``not_deleted``, else a plea to delete it) and give False."""
     secret_taken()
     try:
         await message.delete()
     except TelegramBadRequest:
         await message.answer(
-            _("I could not delete your message with the secret. Please delete it yourself.")
+            not_deleted
+            or _("I could not delete your message with the secret. Please delete it yourself.")
         )
+        return False
+    return True
 
 
 @dataclass
