@@ -23,7 +23,7 @@ from bot.smsc.emulator import SmscEmulator
 from bot.storage.db import MIGRATIONS, split_statements
 from tests.conftest import LOGIN, PASSWORD
 from tests.e2e.conftest import BotProcess, RunningBot
-from tests.e2e.helpers import login, seed_contact, seed_subclient
+from tests.e2e.helpers import login, payments, seed_contact, seed_subclient
 from tests.support.botapi import FakeTelegram, FakeUser, MessageView
 from tests.support.botapi.model import CallbackAnswer
 
@@ -53,10 +53,6 @@ def writes(smsc: SmscEmulator) -> list[tuple[str, dict[str, str]]]:
         for r in smsc.requests
         if any(r.params.get(key) for key in WRITE_KEYS)
     ]
-
-
-def payments(smsc: SmscEmulator) -> list[dict[str, str]]:
-    return [dict(r.params) for r in smsc.requests if r.params.get("pay") == "1"]
 
 
 def in_group(telegram: FakeTelegram, user: FakeUser, **chat: object) -> FakeUser:
