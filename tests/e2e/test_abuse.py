@@ -82,12 +82,8 @@ async def busy_bot(
     fake_telegram: FakeTelegram,
     make_settings,  # type: ignore[no-untyped-def]
 ) -> AsyncIterator[ConcurrentBot]:
-    running = ConcurrentBot(fake_telegram, make_settings())
-    await running.start()
-    try:
+    async with ConcurrentBot(fake_telegram, make_settings()) as running:
         yield running
-    finally:
-        await running.stop()
 
 
 async def test_a_storm_of_wrong_passwords_never_brings_the_ip_block(
@@ -603,12 +599,8 @@ async def cached_bot(
     """The bot with production's read cache: hundreds of examples read the same account, and
     without it the client's own rate limits would refuse most reads before any step is reached."""
     ttl = Settings.model_fields["smsc_cache_ttl"].default
-    running = RunningBot(fake_telegram, make_settings(smsc_cache_ttl=ttl))
-    await running.start()
-    try:
+    async with RunningBot(fake_telegram, make_settings(smsc_cache_ttl=ttl)) as running:
         yield running
-    finally:
-        await running.stop()
 
 
 @pytest.mark.timeout(180)

@@ -86,12 +86,8 @@ async def busy_bot(
     smsc: SmscEmulator,
 ) -> AsyncIterator[ConcurrentBot]:
     smsc.accounts[LOGIN].apikey = APIKEY
-    running = ConcurrentBot(fake_telegram, make_settings())
-    await running.start()
-    try:
+    async with ConcurrentBot(fake_telegram, make_settings()) as running:
         yield running
-    finally:
-        await running.stop()
 
 
 async def test_password_and_key_changed_then_three_typos_then_each_chat_once(
