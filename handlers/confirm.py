@@ -26,7 +26,7 @@ from bot.smsc.errors import WriteRefused
 from bot.storage.accounts import Account
 from bot.storage.audit import AuditLog
 from bot.storage.confirmations import Confirmation
-from bot.ui import ANSWER_AFTER, Cf, chat_of, confirm_keyboard, first_line, send_to_chat
+from bot.ui import ANSWER_AFTER, Cf, chat_of, confirm_keyboard, first_line, markup_of, send_to_chat
 from bot.ui import show_in_place as show
 
 log = logging.getLogger(__name__)
@@ -187,10 +187,8 @@ async def perform(
             if isinstance(exc, SmscUnavailable)
             else _("SMSC answered something the bot does not understand.")
         )
-        again = query.message.reply_markup if isinstance(query.message, Message) else None
-        await show(
-            query, reason + " " + _("Nothing was changed. The same buttons work again."), again
-        )
+        again = _("Nothing was changed. The same buttons work again.")
+        await show(query, reason + " " + again, markup_of(query))
         return False
     await confirmations.finish(record.id, "done")
     await audit.record(chat_id, user, what, target, "ok", detail)
