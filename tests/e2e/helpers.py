@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from hypothesis import HealthCheck, settings
+
 from bot.app import DB_NAME
 from bot.smsc.emulator import Contact, Group, SmscEmulator
 from bot.smsc.emulator.state import Account, LedgerEntry, Sender, Subclient
@@ -85,3 +87,15 @@ def black(smsc: SmscEmulator) -> dict[str, int]:
 def db_bytes(data_dir: Path) -> bytes:
     """The database with its -wal and -shm, as they are on disk now."""
     return b"".join(p.read_bytes() for p in data_dir.glob(f"{DB_NAME}*"))
+
+
+def examples(count: int) -> settings:
+    """Hypothesis settings for a property that drives the bot: ``count`` examples, no deadline
+    (an example takes seconds), the test's fixtures shared by every example, and the blob that
+    replays a failure."""
+    return settings(
+        max_examples=count,
+        deadline=None,
+        suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+        print_blob=True,
+    )

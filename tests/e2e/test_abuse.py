@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 from aiogram.filters.callback_data import CallbackData
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from bot.config import Settings
@@ -33,6 +33,7 @@ from handlers.subclients.data import ScAct, ScNew, ScType
 from handlers.templates.data import TpAct, TpFormat, TpSender
 from tests.conftest import LOGIN, PASSWORD
 from tests.e2e.conftest import ConcurrentBot, RunningBot
+from tests.e2e.helpers import examples
 from tests.support.botapi import FakeTelegram, FakeUser
 
 INCIDENT = "Sorry, something went wrong on our side"
@@ -604,14 +605,9 @@ async def cached_bot(
 
 
 @pytest.mark.timeout(180)
-@settings(
-    max_examples=300,
-    deadline=None,
-    # One bot for every example (a fresh application each time would take most of the budget);
-    # each example talks to it from a chat of its own.
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
-    print_blob=True,
-)
+# One bot for every example (a fresh application each time would take most of the budget);
+# each example talks to it from a chat of its own.
+@examples(300)
 @given(data=st.data())
 async def test_random_input_at_every_step_is_never_an_incident(
     data: st.DataObject,
@@ -757,12 +753,7 @@ def unpacks(data: str) -> bool:
 
 @pytest.mark.timeout(120)
 @pytest.mark.parametrize("prefix", PREFIXES)
-@settings(
-    max_examples=25,
-    deadline=None,
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
-    print_blob=True,
-)
+@examples(25)
 @given(data=st.data())
 async def test_random_data_behind_every_button_prefix_is_out_of_date_never_an_incident(
     prefix: str,
