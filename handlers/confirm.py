@@ -26,7 +26,16 @@ from bot.smsc.errors import WriteRefused
 from bot.storage.accounts import Account
 from bot.storage.audit import AuditLog
 from bot.storage.confirmations import Confirmation
-from bot.ui import ANSWER_AFTER, Cf, chat_of, confirm_keyboard, first_line, markup_of, send_to_chat
+from bot.ui import (
+    ANSWER_AFTER,
+    Cf,
+    answer_or_show,
+    chat_of,
+    confirm_keyboard,
+    first_line,
+    markup_of,
+    send_to_chat,
+)
 from bot.ui import show_in_place as show
 
 log = logging.getLogger(__name__)
@@ -210,25 +219,19 @@ async def ask_confirmation(
     message or as a new message under it, after a message as its answer. ``data``: aiogram's, of
     a handler taking ``**data`` (its ``confirmations`` and ``account``)."""
     confirmations: ConfirmationService = data["confirmations"]
-    if isinstance(event, Message):
-        chat_id, asked_by = event.chat.id, event.from_user.id if event.from_user else None
-    else:
-        chat_id, asked_by = chat_of(event), event.from_user.id
     record_id = await confirmations.ask(
-        chat_id=chat_id,
+        chat_id=chat_of(event),
         account=account_key(data["account"]),
         action=action,
         payload=payload,
-        asked_by=asked_by,
+        asked_by=event.from_user.id if event.from_user else None,
         ttl=ttl,
     )
     markup = confirm_keyboard(record_id, yes=yes)
-    if isinstance(event, Message):
-        await event.answer(question, reply_markup=markup)
-    elif in_place:
-        await show(event, question, markup)
-    else:
+    if isinstance(event, CallbackQuery) and not in_place:
         await send_to_chat(event, question, markup)
+    else:
+        await answer_or_show(event, question, markup)
 
 
 async def ask_delete(

@@ -16,7 +16,7 @@ from bot.middlewares import ACCOUNT_FLAG
 from bot.services.confirmations import ConfirmationService
 from bot.services.teams import Role
 from bot.smsc import SmscClient
-from bot.ui import Cf, esc, show_in_place
+from bot.ui import Cf, answer_or_show, esc, show_in_place
 from handlers.account.team import ask_to_leave
 from handlers.common import Menu, home_row
 from handlers.confirm import Asked, Tap, ask_confirmation
@@ -109,10 +109,6 @@ def balance_keyboard() -> InlineKeyboardMarkup:
 
 
 @router.message(Command("balance"), flags={ACCOUNT_FLAG: True})
-async def cmd_balance(message: Message, smsc: SmscClient) -> None:
-    await message.answer(await balance_text(smsc), reply_markup=balance_keyboard())
-
-
 @router.callback_query(Menu.filter(F.action == "balance"), flags={ACCOUNT_FLAG: True})
-async def menu_balance(query: CallbackQuery, smsc: SmscClient) -> None:
-    await show_in_place(query, await balance_text(smsc), balance_keyboard())
+async def cmd_balance(event: Message | CallbackQuery, smsc: SmscClient) -> None:
+    await answer_or_show(event, await balance_text(smsc), balance_keyboard())
