@@ -843,29 +843,17 @@ class SmscClient:
         await self._ok("users", "pay", _params(pay=1, user=login, sum=f"{amount:.2f}"))
 
     async def get_stat(
-        self,
-        start: date,
-        end: date | None = None,
-        *,
-        user: str | None = None,
-        user_id: int | None = None,
-        reseller: bool = False,
+        self, start: date, end: date | None = None, **query: Unpack[StatQuery]
     ) -> list[StatRow]:
         """Per-subclient messages and money for a period (``end`` absent: up to now)."""
-        params = _stat_params("get_stat", start, end, user, user_id, reseller)
+        params = _stat_params("get_stat", start, end, query)
         return await self._list("users", "get_stat", params, StatRow)
 
     async def get_stat_all(
-        self,
-        start: date,
-        end: date | None = None,
-        *,
-        user: str | None = None,
-        user_id: int | None = None,
-        reseller: bool = False,
+        self, start: date, end: date | None = None, **query: Unpack[StatQuery]
     ) -> list[StatAllRow]:
         """Per-subclient, per-operator breakdown for a period."""
-        params = _stat_params("get_stat_all", start, end, user, user_id, reseller)
+        params = _stat_params("get_stat_all", start, end, query)
         return await self._list("users", "get_stat_all", params, StatAllRow)
 
     # -- get.php ---------------------------------------------------------------------------------
@@ -1001,18 +989,19 @@ def _sender_ref(name: str | None, sender_id: int | None) -> dict[str, object]:
     return {"sender": name} if name is not None else {"id": sender_id}
 
 
-def _stat_params(
-    command: str,
-    start: date,
-    end: date | None,
-    user: str | None,
-    user_id: int | None,
-    reseller: bool,
-) -> dict[str, str]:
+class StatQuery(TypedDict, total=False):
+    """Whose figures get_stat and get_stat_all read; a field left out is not sent."""
+
+    user: str | None
+    user_id: int | None
+    reseller: bool
+
+
+def _stat_params(command: str, start: date, end: date | None, query: StatQuery) -> dict[str, str]:
     if end is not None and end < start:
         raise ValueError("the period ends before it starts")
-    params = _params(start=start, end=end, user=user, user_id=user_id)
+    params = _params(start=start, end=end, user=query.get("user"), user_id=query.get("user_id"))
     params[command] = "1"
-    if reseller:
+    if query.get("reseller"):
         params["reseller"] = "1"
     return params
