@@ -792,21 +792,10 @@ class SmscClient:
         login: str,
         password: str,
         *,
-        phone: str | None = None,
-        email: str | None = None,
-        type: SubclientType | None = None,
         use_main_senders: bool = False,
-        fmts: str | None = None,
+        **fields: Unpack[SubclientFields],
     ) -> int:
-        params = _params(
-            add=1,
-            user=login,
-            password=password,
-            phone=phone,
-            email=email,
-            type=int(type) if type is not None else None,
-            fmts=fmts,
-        )
+        params = {**_params(add=1, user=login, password=password), **_subclient_params(fields)}
         if use_main_senders:
             params["fl[29]"] = "1"
         return await self._create("users", "add", params)
@@ -817,24 +806,11 @@ class SmscClient:
         *,
         new_login: str | None = None,
         password: str | None = None,
-        type: SubclientType | None = None,
         fio: str | None = None,
-        phone: str | None = None,
-        email: str | None = None,
-        fmts: str | None = None,
+        **fields: Unpack[SubclientFields],
     ) -> None:
-        params = _params(
-            chg=1,
-            user=login,
-            new_login=new_login,
-            password=password,
-            type=int(type) if type is not None else None,
-            fio=fio,
-            phone=phone,
-            email=email,
-            fmts=fmts,
-        )
-        await self._ok("users", "chg", params)
+        params = _params(chg=1, user=login, new_login=new_login, password=password, fio=fio)
+        await self._ok("users", "chg", {**params, **_subclient_params(fields)})
 
     async def pay_subclient(self, login: str, amount: Decimal) -> None:
         """Move money from the main account to a subclient's own balance."""
@@ -987,6 +963,25 @@ def _sender_ref(name: str | None, sender_id: int | None) -> dict[str, object]:
     if (name is None) == (sender_id is None):
         raise ValueError("name a sender by its name or by its id")
     return {"sender": name} if name is not None else {"id": sender_id}
+
+
+class SubclientFields(TypedDict, total=False):
+    """The fields of a subclient that add and chg both take; a field left out is not sent."""
+
+    phone: str | None
+    email: str | None
+    type: SubclientType | None
+    fmts: str | None
+
+
+def _subclient_params(fields: SubclientFields) -> dict[str, str]:
+    kind = fields.get("type")
+    return _params(
+        phone=fields.get("phone"),
+        email=fields.get("email"),
+        type=int(kind) if kind is not None else None,
+        fmts=fields.get("fmts"),
+    )
 
 
 class StatQuery(TypedDict, total=False):
