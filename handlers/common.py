@@ -5,12 +5,16 @@ Feature packages never import each other; the few buttons that cross between the
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
+from typing import Any
+
 from aiogram.filters.callback_data import CallbackData
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 from aiogram.utils.i18n import gettext as _
 from pydantic import BaseModel
 
 from bot.commands import N_
+from bot.ui import Page, keyboard
 
 # Fields that recur in button data. A button takes one by inheriting it after CallbackData (which
 # gives the prefix); pydantic puts inherited fields before the class's own, the order they are
@@ -24,7 +28,7 @@ class Number(BaseModel):
     p: str
 
 
-class Page(BaseModel):
+class Paged(BaseModel):
     page: int = 0
 
 
@@ -109,6 +113,21 @@ def with_home(markup: InlineKeyboardMarkup | None) -> InlineKeyboardMarkup:
     """``markup`` with the home button as its last row."""
     rows = list(markup.inline_keyboard) if markup is not None else []
     return InlineKeyboardMarkup(inline_keyboard=[*rows, home_row()])
+
+
+def list_screen(
+    page: Page[Any],
+    lines: list[str],
+    buttons: Sequence[InlineKeyboardButton],
+    *,
+    empty: str,
+    at: Callable[[int], CallbackData],
+    add: InlineKeyboardButton,
+) -> tuple[str, InlineKeyboardMarkup]:
+    """A page of a feature's list: ``lines`` (``empty`` for an empty list), the items' buttons
+    two a row, the pager (``at`` a page's button data), ``add`` and the way home."""
+    markup = keyboard(buttons, 2, *page.pager(at), [add], home_row())
+    return ("\n".join(lines) if lines else empty), markup
 
 
 class HiPage(CallbackData, Number, prefix="hip"):

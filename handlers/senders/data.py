@@ -8,7 +8,7 @@ from enum import StrEnum
 from aiogram.filters.callback_data import CallbackData
 from aiogram.fsm.state import State, StatesGroup
 
-from handlers.common import ById, Page
+from handlers.common import ById, Paged
 
 
 class SenderForm(StatesGroup):
@@ -24,7 +24,7 @@ class SenderCode(StatesGroup):
     code = State()
 
 
-class SnList(CallbackData, Page, prefix="snl"): ...
+class SnList(CallbackData, Paged, prefix="snl"): ...
 
 
 class SnCard(CallbackData, ById, prefix="snc"): ...

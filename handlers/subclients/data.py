@@ -10,7 +10,7 @@ from aiogram.fsm.state import State, StatesGroup
 
 from bot.errors import StaleButton
 from bot.smsc.models import SubclientType
-from handlers.common import ByRef, Page
+from handlers.common import ByRef, Paged
 
 
 class SubclientForm(StatesGroup):
@@ -27,7 +27,7 @@ class SubclientEdit(StatesGroup):
     amount = State()
 
 
-class ScList(CallbackData, Page, prefix="scl"): ...
+class ScList(CallbackData, Paged, prefix="scl"): ...
 
 
 class ScCard(CallbackData, ByRef, prefix="scc"): ...

@@ -8,7 +8,7 @@ from enum import StrEnum
 from aiogram.filters.callback_data import CallbackData
 from aiogram.fsm.state import State, StatesGroup
 
-from handlers.common import ById, Page
+from handlers.common import ById, Paged
 
 
 class TemplateForm(StatesGroup):
@@ -24,7 +24,7 @@ class TemplateEdit(StatesGroup):
     text = State()
 
 
-class TpList(CallbackData, Page, prefix="tpl"): ...
+class TpList(CallbackData, Paged, prefix="tpl"): ...
 
 
 class TpCard(CallbackData, ById, prefix="tpc"): ...
