@@ -33,7 +33,7 @@ from bot.ui import (
     show_in_place,
     user_id_of,
 )
-from handlers.common import CtPage, home_button, home_row
+from handlers.common import Choice, CtPage, home_button, home_row
 from handlers.confirm import Asked, Tap, ask_confirmation
 
 router = Router(name="groups")
@@ -55,15 +55,13 @@ class GrOpen(CallbackData, prefix="gro"):
     g: int
 
 
-class GrAct(CallbackData, prefix="gra"):
+class GrAct(CallbackData, Choice, prefix="gra"):
     """A group button: ``a`` is rn (rename) or del (delete)."""
 
-    a: str
     g: int
 
 
-class GrNew(CallbackData, prefix="grn"):
-    pass
+class GrNew(CallbackData, prefix="grn"): ...
 
 
 def contacts_count(count: int) -> str:
@@ -221,13 +219,11 @@ async def confirm_delete(query: CallbackQuery, book: PhoneBook, **data: Any) -> 
         text, markup = group_view(group)
         await show_in_place(query, _("The group stays.") + "\n" + text, markup)
 
-    made = await tap.settle(
+    made = await tap.delete(
         lambda: book.delete_group(group_id),
         what="group_delete",
         target=str(group_id),
-        check=None,
         on_no=on_no,
-        explain_refusal=False,
     )
     if made:
         await show_in_place(query, _("The group is deleted."), gone_markup())

@@ -811,21 +811,10 @@ class SmscClient:
         login: str,
         password: str,
         *,
-        phone: str | None = None,
-        email: str | None = None,
-        type: SubclientType | None = None,
         use_main_senders: bool = False,
-        fmts: str | None = None,
+        **fields: Unpack[SubclientFields],
     ) -> int:
-        params = _params(
-            add=1,
-            user=login,
-            password=password,
-            phone=phone,
-            email=email,
-            type=int(type) if type is not None else None,
-            fmts=fmts,
-        )
+        params = {**_params(add=1, user=login, password=password), **_subclient_params(fields)}
         if use_main_senders:
             params["fl[29]"] = "1"
         return await self._create("users", "add", params)
@@ -836,24 +825,11 @@ class SmscClient:
         *,
         new_login: str | None = None,
         password: str | None = None,
-        type: SubclientType | None = None,
         fio: str | None = None,
-        phone: str | None = None,
-        email: str | None = None,
-        fmts: str | None = None,
+        **fields: Unpack[SubclientFields],
     ) -> None:
-        params = _params(
-            chg=1,
-            user=login,
-            new_login=new_login,
-            password=password,
-            type=int(type) if type is not None else None,
-            fio=fio,
-            phone=phone,
-            email=email,
-            fmts=fmts,
-        )
-        await self._ok("users", "chg", params)
+        params = _params(chg=1, user=login, new_login=new_login, password=password, fio=fio)
+        await self._ok("users", "chg", {**params, **_subclient_params(fields)})
 
     async def pay_subclient(self, login: str, amount: Decimal) -> None:
         """Move money from the main account to a subclient's own balance."""
@@ -862,29 +838,17 @@ class SmscClient:
         await self._ok("users", "pay", _params(pay=1, user=login, sum=f"{amount:.2f}"))
 
     async def get_stat(
-        self,
-        start: date,
-        end: date | None = None,
-        *,
-        user: str | None = None,
-        user_id: int | None = None,
-        reseller: bool = False,
+        self, start: date, end: date | None = None, **query: Unpack[StatQuery]
     ) -> list[StatRow]:
         """Per-subclient messages and money for a period (``end`` absent: up to now)."""
-        params = _stat_params("get_stat", start, end, user, user_id, reseller)
+        params = _stat_params("get_stat", start, end, query)
         return await self._list("users", "get_stat", params, StatRow)
 
     async def get_stat_all(
-        self,
-        start: date,
-        end: date | None = None,
-        *,
-        user: str | None = None,
-        user_id: int | None = None,
-        reseller: bool = False,
+        self, start: date, end: date | None = None, **query: Unpack[StatQuery]
     ) -> list[StatAllRow]:
         """Per-subclient, per-operator breakdown for a period."""
-        params = _stat_params("get_stat_all", start, end, user, user_id, reseller)
+        params = _stat_params("get_stat_all", start, end, query)
         return await self._list("users", "get_stat_all", params, StatAllRow)
 
     # -- get.php ---------------------------------------------------------------------------------
@@ -1020,18 +984,38 @@ def _sender_ref(name: str | None, sender_id: int | None) -> dict[str, object]:
     return {"sender": name} if name is not None else {"id": sender_id}
 
 
-def _stat_params(
-    command: str,
-    start: date,
-    end: date | None,
-    user: str | None,
-    user_id: int | None,
-    reseller: bool,
-) -> dict[str, str]:
+class SubclientFields(TypedDict, total=False):
+    """The fields of a subclient that add and chg both take; a field left out is not sent."""
+
+    phone: str | None
+    email: str | None
+    type: SubclientType | None
+    fmts: str | None
+
+
+def _subclient_params(fields: SubclientFields) -> dict[str, str]:
+    kind = fields.get("type")
+    return _params(
+        phone=fields.get("phone"),
+        email=fields.get("email"),
+        type=int(kind) if kind is not None else None,
+        fmts=fields.get("fmts"),
+    )
+
+
+class StatQuery(TypedDict, total=False):
+    """Whose figures get_stat and get_stat_all read; a field left out is not sent."""
+
+    user: str | None
+    user_id: int | None
+    reseller: bool
+
+
+def _stat_params(command: str, start: date, end: date | None, query: StatQuery) -> dict[str, str]:
     if end is not None and end < start:
         raise ValueError("the period ends before it starts")
-    params = _params(start=start, end=end, user=user, user_id=user_id)
+    params = _params(start=start, end=end, user=query.get("user"), user_id=query.get("user_id"))
     params[command] = "1"
-    if reseller:
+    if query.get("reseller"):
         params["reseller"] = "1"
     return params

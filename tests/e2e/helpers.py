@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from hypothesis import HealthCheck, settings
+
 from bot.app import DB_NAME
 from bot.smsc.emulator import Contact, Group, SmscEmulator
 from bot.smsc.emulator.state import Account, LedgerEntry, Sender, Subclient
@@ -56,13 +58,44 @@ def seed_sender(account: Account, name: str, status: int = 0, **operators: int) 
     return sender
 
 
-def phone_requests(smsc: SmscEmulator, command: str) -> list[dict[str, str]]:
-    """The parameters of every phones.php request SMSC received with ``command`` set."""
+def requests_to(smsc: SmscEmulator, script: str, command: str) -> list[dict[str, str]]:
+    """The parameters of every request to ``script`` (phones, get…) SMSC received with
+    ``command`` set."""
     return [
-        r.params for r in smsc.requests if r.path == "/sys/phones.php" and r.params.get(command)
+        r.params for r in smsc.requests if r.path == f"/sys/{script}.php" and r.params.get(command)
     ]
+
+
+def phone_requests(smsc: SmscEmulator, command: str) -> list[dict[str, str]]:
+    return requests_to(smsc, "phones", command)
+
+
+def get_requests(smsc: SmscEmulator, command: str) -> list[dict[str, str]]:
+    return requests_to(smsc, "get", command)
+
+
+def payments(smsc: SmscEmulator) -> list[dict[str, str]]:
+    """Every top-up SMSC received."""
+    return [dict(r.params) for r in smsc.requests if r.params.get("pay") == "1"]
+
+
+def black(smsc: SmscEmulator) -> dict[str, int]:
+    """Number → type, as SMSC holds the test account's black list."""
+    return {e.phone: e.type for e in smsc.accounts[LOGIN].black.values()}
 
 
 def db_bytes(data_dir: Path) -> bytes:
     """The database with its -wal and -shm, as they are on disk now."""
     return b"".join(p.read_bytes() for p in data_dir.glob(f"{DB_NAME}*"))
+
+
+def examples(count: int) -> settings:
+    """Hypothesis settings for a property that drives the bot: ``count`` examples, no deadline
+    (an example takes seconds), the test's fixtures shared by every example, and the blob that
+    replays a failure."""
+    return settings(
+        max_examples=count,
+        deadline=None,
+        suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+        print_blob=True,
+    )
