@@ -316,7 +316,9 @@ async def build_app(settings: Settings, *, clock: Callable[[], float] = time.tim
     in_flight = InFlight()
     # Order matters: the error layer sits inside the locale middleware so errors are localized.
     dp.update.outer_middleware(in_flight)
-    dp.update.outer_middleware(OnceMiddleware(UpdateJournal(database)))
+    # On PostgreSQL the chat's language is read every update: with the claim, in one statement.
+    read_language = isinstance(database, PostgresDatabase)
+    dp.update.outer_middleware(OnceMiddleware(UpdateJournal(database), read_language=read_language))
     dp.update.outer_middleware(SameUserMiddleware())
     dp.update.outer_middleware(AllowlistMiddleware(settings.allowed_user_ids))
     # Replicas share the database: a language one of them saved is news to the others.

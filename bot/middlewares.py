@@ -23,6 +23,7 @@ from aiogram.utils.i18n import gettext as _
 
 from bot.accounts import AccountService, NotLoggedIn, NotTheAsker
 from bot.health import Heartbeat
+from bot.i18n import CHOSEN_LANGUAGE
 from bot.phones import region_for_site
 from bot.services.blacklist import BlackLists
 from bot.services.phonebook import PhoneBooks
@@ -98,16 +99,28 @@ class SameUserMiddleware(Gate):
 
 
 class OnceMiddleware(Gate):
-    """Skips an update Telegram delivers again after a crash (see ``bot.storage.updates``)."""
+    """Skips an update Telegram delivers again after a crash (see ``bot.storage.updates``).
 
-    def __init__(self, journal: UpdateJournal) -> None:
+    ``read_language``: the chat's saved language is read with the claim, in one statement, for
+    ``ChatLocaleMiddleware`` (PostgreSQL, where every update reads it).
+    """
+
+    def __init__(self, journal: UpdateJournal, *, read_language: bool = False) -> None:
         self.journal = journal
+        self.read_language = read_language
 
     async def admit(self, event: TelegramObject, data: dict[str, Any]) -> bool:
         # update_id 0 marks updates the bot made itself (a retry button replays a command).
         if isinstance(event, Update) and event.update_id:
             bot: Bot = data["bot"]
-            if not await self.journal.claim(bot.id, event.update_id):
+            chat: Chat | None = data.get("event_chat")
+            if self.read_language and chat is not None:
+                claimed, data[CHOSEN_LANGUAGE] = await self.journal.claim_reading_language(
+                    bot.id, event.update_id, chat.id
+                )
+            else:
+                claimed = await self.journal.claim(bot.id, event.update_id)
+            if not claimed:
                 log.info("update %s was taken on before a restart; skipped", event.update_id)
                 return False
         return True

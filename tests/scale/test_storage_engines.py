@@ -177,6 +177,28 @@ async def test_an_update_is_claimed_once_even_by_two_journals_at_once(
         await other.close()
 
 
+@pytest.mark.postgres
+async def test_a_claim_reads_the_chats_language_in_the_same_statement(
+    pg_url: str, tmp_path: Path, box: SecretBox
+) -> None:
+    one = await open_engine(pg_url, tmp_path, "unused")
+    two = await open_engine(pg_url, tmp_path, "unused")
+    try:
+        await AccountRepo(connection_of(one), box).set_language(7, "ru")
+        journals = [UpdateJournal(one), UpdateJournal(two)]
+        claims = await asyncio.gather(
+            *(j.claim_reading_language(1, 900, 7) for j in journals for _ in range(5))
+        )
+        assert sum(claimed for claimed, _ in claims) == 1
+        assert {language for _, language in claims} == {"ru"}
+        assert await journals[1].claim_reading_language(1, 901, 8) == (True, None)
+        # The same journal as claim(): an update claimed either way is not claimed again.
+        assert not await journals[0].claim(1, 901)
+    finally:
+        await one.close()
+        await two.close()
+
+
 def record(record_id: str, *, expires_at: float = 2_000.0) -> Confirmation:
     return Confirmation(
         id=record_id,
