@@ -43,6 +43,11 @@ SENDERS_EVERY: Final = 3600.0
 MAX_SLEEP: Final = 60.0
 # A digest sent later than this after its time says it is late (the bot was down).
 LATE_AFTER: Final = 15 * 60.0
+# A digest whose period is over is prepared this long before it is due (its figures read, its
+# chart drawn), so that at its time only the send is left: the one charts thread draws ~8-10
+# charts a second, so 15 minutes cover several thousand accounts' digests falling due at one
+# minute, while a chat that changes its settings in between stays rare.
+AHEAD: Final = 15 * 60.0
 # After a failed read of the figures, the digest waits this long before trying again.
 FIGURES_RETRY: Final = 300.0
 REARM: Final = Decimal("1.10")
@@ -250,6 +255,8 @@ class Notifier:
         self._lock = asyncio.Lock()
         self._wake = asyncio.Event()
         self._figures_retry: dict[str, float] = {}
+        # Digests prepared ahead (chat, account, period key) and when each is due.
+        self._ahead: dict[tuple[int, str, str], float] = {}
         self._task: asyncio.Task[None] | None = None
 
     # -- settings --------------------------------------------------------------------------------
@@ -379,9 +386,9 @@ class Notifier:
         watched = await self.repo.watched(account)
         balance_due = "balance" in watched and followed.next_balance <= now
         senders_due = "senders" in watched and followed.next_senders <= now
-        digests, upcoming = await self._digests_due(account, watched, now)
+        digests, ahead, upcoming = await self._digests_due(account, watched, now)
         upcoming = min(upcoming, followed.next_balance, followed.next_senders)
-        if not (balance_due or senders_due or digests):
+        if not (balance_due or senders_due or digests or ahead):
             return upcoming
         phase = phase_of(account, self.poll_seconds)
         next_balance = slot_after(now, self.poll_seconds, phase)
@@ -412,6 +419,8 @@ class Notifier:
                 await self._senders(account, poller)
             for sub, due in digests:
                 await self._digest(account, poller, sub, due, now)
+            for sub, due in ahead:
+                await self._prepare_digest(account, poller, sub, due, now)
         except SmscError as exc:
             if exc.code == 2 and not isinstance(exc, AuthPaused):
                 await self.accounts.rejected(poller.chat_id)
@@ -496,17 +505,34 @@ class Notifier:
 
     async def _digests_due(
         self, account: str, watched: set[str], now: float
-    ) -> tuple[list[tuple[Sub, datetime]], float]:
+    ) -> tuple[list[tuple[Sub, datetime]], list[tuple[Sub, datetime]], float]:
+        """The digests due now, those to prepare ahead now, and when the next falls due."""
         upcoming = now + MAX_SLEEP
         if "digest" not in watched:
-            return [], upcoming
-        due_list = []
+            return [], [], upcoming
+        due_list, ahead_list = [], []
         moment = datetime.fromtimestamp(now, UTC)
+        self._ahead = {k: at for k, at in self._ahead.items() if at > now - LATE_AFTER}
         for sub in await self.repo.receivers(account, "digest"):
             if sub.at_minute is None or sub.param not in (DAILY, WEEKLY):
                 continue
             tz = zone(await self.repo.get_tz(sub.chat_id) or DEFAULT_TZ) or ZoneInfo(DEFAULT_TZ)
-            upcoming = min(upcoming, next_due(moment, tz, sub.param, sub.at_minute).timestamp())
+            coming = next_due(moment, tz, sub.param, sub.at_minute)
+            upcoming = min(upcoming, coming.timestamp())
+            if self._figures_retry.get(account, 0.0) > now:
+                upcoming = min(upcoming, self._figures_retry[account])
+                continue
+            # Ahead, but not before its period is over (local midnight of the day it is due).
+            ready = max(
+                coming.timestamp() - AHEAD,
+                datetime.combine(coming.date(), dtime(0), tzinfo=tz).timestamp(),
+            )
+            start, _end = period_of(coming, sub.param)
+            if (sub.chat_id, account, period_key(sub.param, start)) not in self._ahead:
+                if ready <= now:
+                    ahead_list.append((sub, coming))
+                else:
+                    upcoming = min(upcoming, ready)
             due = last_due(moment, tz, sub.param, sub.at_minute)
             if due.timestamp() < sub.since:
                 continue  # due before the chat asked for it: not owed
@@ -514,11 +540,8 @@ class Notifier:
             key = period_key(sub.param, start)
             if await self.repo.digest_queued(sub.chat_id, account, key):
                 continue
-            if self._figures_retry.get(account, 0.0) > now:
-                upcoming = min(upcoming, self._figures_retry[account])
-                continue
             due_list.append((sub, due))
-        return due_list, upcoming
+        return due_list, ahead_list, upcoming
 
     async def _digest(
         self, account: str, poller: Poller, sub: Sub, due: datetime, now: float
@@ -526,18 +549,40 @@ class Notifier:
         assert sub.param is not None
         if not await self._follows(sub.chat_id, account):
             return
+        payload = await self._digest_payload(account, poller, sub, due, now)
+        start, _end = period_of(due, sub.param)
+        if not await self.repo.claim_digest(
+            sub.chat_id, account, period_key(sub.param, start), now
+        ):
+            return
+        await self.outbox.put(sub.chat_id, payload)
+
+    async def _prepare_digest(
+        self, account: str, poller: Poller, sub: Sub, due: datetime, now: float
+    ) -> None:
+        """Read the figures of a digest due soon and have the outbox render it (its chart drawn):
+        ``_digest`` at its time makes the same payload and finds it ready."""
+        assert sub.param is not None
+        if not await self._follows(sub.chat_id, account):
+            return
+        payload = await self._digest_payload(account, poller, sub, due, due.timestamp())
+        start, _end = period_of(due, sub.param)
+        self._ahead[(sub.chat_id, account, period_key(sub.param, start))] = due.timestamp()
+        await self.outbox.prepare_ahead(sub.chat_id, payload)
+
+    async def _digest_payload(
+        self, account: str, poller: Poller, sub: Sub, due: datetime, now: float
+    ) -> dict[str, Any]:
+        """The digest sent at ``now`` for the period ending before ``due``."""
+        assert sub.param is not None
         start, end = period_of(due, sub.param)
         length = end - start + timedelta(days=1)
         try:
             figures = await self._figures_for(account, poller, sub.param, start, end)
         except SmscClientError:
-            self._figures_retry[account] = now + FIGURES_RETRY
+            self._figures_retry[account] = self._clock() + FIGURES_RETRY
             raise
-        if not await self.repo.claim_digest(
-            sub.chat_id, account, period_key(sub.param, start), now
-        ):
-            return
-        payload = {
+        return {
             "kind": "digest",
             "period": sub.param,
             "start": start.isoformat(),
@@ -547,7 +592,6 @@ class Notifier:
             "late": now - due.timestamp() > LATE_AFTER,
             **_who(poller.account),
         }
-        await self.outbox.put(sub.chat_id, payload)
 
     async def _figures_for(
         self, account: str, poller: Poller, period: str, start: date, end: date

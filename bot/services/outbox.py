@@ -4,7 +4,9 @@ Telegram lets a bot send about 30 messages a second in all and 1 a second to one
 start at most ``rate`` a second overall (spaced evenly, so no second holds more) and one chat
 gets at most one every ``per_chat`` seconds; several may be in flight at once, so a slow answer
 does not slow the rate. What is queued is in the database first (``Store``), so a restart sends
-it rather than losing it, and a message is removed once Telegram took it.
+it rather than losing it, and a message is removed once Telegram took it. A message known before
+it is due (a digest) can be prepared ahead (``prepare_ahead``): at its time only the send is
+left. What was prepared is kept in memory only; after a restart it is prepared at the send.
 """
 
 from __future__ import annotations
@@ -28,6 +30,11 @@ IN_FLIGHT: Final = 32
 # A message Telegram could not take for another reason (network, a 5xx) is tried this often.
 RETRY_DELAY: Final = 5.0
 MAX_TRIES: Final = 5
+# Messages prepared ahead and kept until sent: a bound on memory (a digest's chart is ~25 KB,
+# shared by the chats of one account and language), and how long one is kept unclaimed (its
+# chat may have switched the digest off meanwhile).
+AHEAD_KEEP: Final = 2000
+AHEAD_TTL: Final = 3600.0
 
 
 class Delivery(Enum):
@@ -112,7 +119,12 @@ class Outbox:
         self._blocked: set[int] = set()
         self._worker: asyncio.Task[None] | None = None
         self._tasks: set[asyncio.Task[None]] = set()
+        # Prepared ahead, by chat and payload: the preparation and when it goes stale (wall).
+        self._ahead: dict[tuple[int, str], tuple[asyncio.Task[Any], float]] = {}
+        # One preparation at a time: the chats of one account come together and share a chart.
+        self._ahead_lock = asyncio.Lock()
         self.sent = 0
+        self.prepared_ahead = 0
 
     async def start(self) -> None:
         """Load what a previous run left queued, and the chats that blocked the bot, and start
@@ -131,9 +143,49 @@ class Outbox:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._worker
             self._worker = None
-        for task in list(self._tasks):
+        ahead = [task for task, _stale in self._ahead.values()]
+        self._ahead.clear()
+        for task in [*self._tasks, *ahead]:
             task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await asyncio.gather(*self._tasks, *ahead, return_exceptions=True)
+
+    async def prepare_ahead(self, chat_id: int, payload: dict[str, Any]) -> None:
+        """Start preparing a message that will be ``put`` later with the same payload; returns
+        at once. Beyond ``AHEAD_KEEP`` kept, it is prepared at the send, as any other."""
+        now = self._wall()
+        for key, (task, stale) in list(self._ahead.items()):
+            if stale <= now:
+                task.cancel()
+                del self._ahead[key]
+        key = _key(chat_id, payload)
+        if key in self._ahead or len(self._ahead) >= AHEAD_KEEP:
+            return
+        task = asyncio.create_task(self._prepare_one(chat_id, payload))
+        # A failure is seen (and the message prepared again) at the send, if it comes.
+        task.add_done_callback(lambda done: done.cancelled() or done.exception())
+        self._ahead[key] = (task, now + AHEAD_TTL)
+
+    async def ahead_ready(self) -> None:
+        """Until what was given to ``prepare_ahead`` so far is prepared."""
+        tasks = [task for task, _stale in self._ahead.values()]
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+    async def _prepare_one(self, chat_id: int, payload: dict[str, Any]) -> Any:
+        async with self._ahead_lock:
+            return await self._prepare(chat_id, payload)
+
+    async def _prepared(self, item: _Item) -> Any:
+        """What was prepared ahead for this message, or it prepared now."""
+        entry = self._ahead.pop(_key(item.chat_id, item.payload), None)
+        if entry is not None:
+            try:
+                prepared = await asyncio.shield(entry[0])
+            except Exception:
+                log.warning("a notification prepared ahead failed; prepared again")
+            else:
+                self.prepared_ahead += 1
+                return prepared
+        return await self._prepare(item.chat_id, item.payload)
 
     async def put(self, chat_id: int, payload: dict[str, Any]) -> None:
         """Queue a message: in the database at once, sent when the pace allows."""
@@ -206,7 +258,7 @@ class Outbox:
     async def _deliver(self, item: _Item) -> None:
         try:
             try:
-                prepared = await self._prepare(item.chat_id, item.payload)
+                prepared = await self._prepared(item)
                 await self._turn(item.chat_id)
                 result = await self._send(item.chat_id, prepared)
             except Exception:
@@ -245,3 +297,8 @@ class Outbox:
         """The chat turned notifications on again (it talks to the bot, so it is not blocked)."""
         await self._store.unblock_chat(chat_id)
         self._blocked.discard(chat_id)
+
+
+def _key(chat_id: int, payload: dict[str, Any]) -> tuple[int, str]:
+    # As JSON: a payload read back from the database after a restart has lists for tuples.
+    return chat_id, json.dumps(payload, sort_keys=True)

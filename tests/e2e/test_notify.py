@@ -4,6 +4,7 @@ the background does the same; the state in the database makes either one's work 
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
@@ -13,6 +14,7 @@ import httpx
 import pytest
 import time_machine
 
+from bot import charts
 from bot.services.notify import Notifier
 from bot.smsc.emulator import SmscEmulator
 from bot.smsc.emulator.state import LedgerEntry
@@ -206,11 +208,12 @@ async def test_daily_digest_comes_at_local_time_across_dst(
         user = await digest_at_nine(fake_telegram, "America/New_York")
         note = notifier(bot)
 
+        # A minute before, the figures are read (and the chart drawn) ahead; nothing is sent.
         clock.move_to(datetime(2026, 3, 7, 13, 59, tzinfo=UTC))
+        since = len(smsc.requests)
         await note.tick()
         await user.assert_no_reply(timeout=1)
         clock.move_to(datetime(2026, 3, 7, 14, 0, 5, tzinfo=UTC))
-        since = len(smsc.requests)
         await note.tick()
         digest = await user.expect_message()
         # The chart of the week as a photo, the key numbers in its caption.
@@ -220,10 +223,10 @@ async def test_daily_digest_comes_at_local_time_across_dst(
         assert stat_reads(smsc, since) == 7  # the week's days, read once and kept
 
         clock.move_to(datetime(2026, 3, 8, 12, 59, tzinfo=UTC))
+        since = len(smsc.requests)
         await note.tick()
         await user.assert_no_reply(timeout=1)
         clock.move_to(datetime(2026, 3, 8, 13, 0, 5, tzinfo=UTC))
-        since = len(smsc.requests)
         await note.tick()
         second = await user.expect_message()
         assert second.photo is not None and second.text is not None
@@ -261,6 +264,50 @@ async def test_digest_due_during_a_restart_is_sent_once_and_late(
         await notifier(bot).tick()
         await user.assert_no_reply(timeout=1)
         assert sum("Mar 4, 2026" in text for text in sent_to(fake_telegram, user.chat.id)) == 1
+
+
+async def test_a_digest_is_prepared_ahead_and_at_its_time_only_sent(
+    bot: RunningBot, fake_telegram: FakeTelegram, smsc: SmscEmulator
+) -> None:
+    gate = threading.Event()
+    try:
+        with time_machine.travel(datetime(2026, 3, 4, 7, 0, tzinfo=UTC), tick=True) as clock:
+            user = await digest_at_nine(fake_telegram, "Europe/Berlin")  # 08:00 UTC
+            note = notifier(bot)
+            # Ten minutes before: the period is over, its figures are read and its chart drawn.
+            clock.move_to(datetime(2026, 3, 4, 7, 50, tzinfo=UTC))
+            since = len(smsc.requests)
+            await note.tick()
+            await note.outbox.ahead_ready()
+            assert stat_reads(smsc, since) == 7
+            await user.assert_no_reply(timeout=1)
+
+            # At its time the charts thread is busy (another chart, say): the digest is not
+            # held by it, nor read again from SMSC.
+            charts._executor.submit(gate.wait)
+            clock.move_to(datetime(2026, 3, 4, 8, 0, 5, tzinfo=UTC))
+            since = len(smsc.requests)
+            await note.tick()
+            digest = await user.expect_message(timeout=5)
+            assert digest.photo is not None and digest.text is not None
+            assert "Mar 3, 2026" in digest.text and "late" not in digest.text
+            assert len(smsc.requests) == since
+            gate.set()
+
+            # Prepared, then a restart before its time: drawn at the send, sent once, on time.
+            clock.move_to(datetime(2026, 3, 5, 7, 50, tzinfo=UTC))
+            await notifier(bot).tick()
+            await bot.restart()
+            clock.move_to(datetime(2026, 3, 5, 8, 0, 5, tzinfo=UTC))
+            await notifier(bot).tick()
+            second = await user.expect_message()
+            assert second.photo is not None and second.text is not None
+            assert "Mar 4, 2026" in second.text and "late" not in second.text
+            await notifier(bot).tick()
+            await user.assert_no_reply(timeout=1)
+            assert sum("Mar 4, 2026" in t for t in sent_to(fake_telegram, user.chat.id)) == 1
+    finally:
+        gate.set()
 
 
 async def test_a_digest_whose_photo_is_refused_comes_as_text(
