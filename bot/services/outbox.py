@@ -30,10 +30,10 @@ IN_FLIGHT: Final = 32
 # A message Telegram could not take for another reason (network, a 5xx) is tried this often.
 RETRY_DELAY: Final = 5.0
 MAX_TRIES: Final = 5
-# Messages prepared ahead and kept until sent: a bound on memory (a digest's chart is ~25 KB,
-# shared by the chats of one account and language), and how long one is kept unclaimed (its
-# chat may have switched the digest off meanwhile).
-AHEAD_KEEP: Final = 2000
+# Messages prepared ahead and kept until sent: a bound on memory (a digest's chart is ~45 KB,
+# shared by the chats of one account and language: at most ~45 MB), and how long one is kept
+# unclaimed (its chat may have switched the digest off meanwhile).
+AHEAD_KEEP: Final = 1000
 AHEAD_TTL: Final = 3600.0
 
 

@@ -244,3 +244,32 @@ async def test_what_a_stopped_outbox_held_is_sent_by_the_next(store: NotifyRepo)
     await second.idle()
     await second.stop()
     assert [chat for _, chat in sender.starts] == [9]
+
+
+async def test_what_was_prepared_ahead_is_sent_and_anything_else_prepared_at_the_send(
+    store: NotifyRepo,
+) -> None:
+    sender = Recorder()
+    prepared: list[int] = []
+
+    async def prepare(chat_id: int, payload: dict[str, Any]) -> dict[str, Any]:
+        prepared.append(chat_id)
+        return payload
+
+    digest = {"kind": "digest", "days": [("2026-03-03", 5, "1.50")], "late": False}
+    outbox = Outbox(store, sender, prepare=prepare)
+    await outbox.start()
+    try:
+        await outbox.prepare_ahead(1, digest)
+        await outbox.prepare_ahead(2, digest)
+        await outbox.ahead_ready()
+        assert prepared == [1, 2]
+        # The same payload (tuples or lists alike, as after a round trip through JSON) is only
+        # sent; one that changed meanwhile (now late) is prepared again.
+        await outbox.put(1, {**digest, "days": [["2026-03-03", 5, "1.50"]]})
+        await outbox.put(2, {**digest, "late": True})
+        await outbox.idle()
+    finally:
+        await outbox.stop()
+    assert prepared == [1, 2, 2] and outbox.prepared_ahead == 1
+    assert sorted(chat for _, chat in sender.starts) == [1, 2]
