@@ -11,7 +11,9 @@
    middlewares) to the fake Bot API as photos with a caption, paced by the outbox; the chats
    following 1, 100 or 1,000 accounts (one chart per account and language is drawn). Goal:
    within 10 % of Telegram's 30 messages a second, never above (no second of the fake
-   server's arrivals holds more than 30).
+   server's arrivals holds more than 30). Each twice: drawn at the send (a digest queued at its
+   time with nothing ready, as after a restart), and prepared ahead (``Outbox.prepare_ahead``,
+   what the ``Notifier`` does up to ``AHEAD`` before a digest is due; that time reported apart).
 
 Run: .venv/bin/python bench/notify.py [--digests 1000] [--hours 24]
 """
@@ -143,9 +145,11 @@ def digest_payload(n: int, account: int) -> dict[str, Any]:
     }
 
 
-async def delivery(count: int, accounts: int, tmp: Path) -> tuple[float, int]:
-    """Messages a second over ``count`` digests of ``accounts`` accounts (a chart each), and the
-    most the fake server got in a second."""
+async def delivery(
+    count: int, accounts: int, tmp: Path, *, ahead: bool = False
+) -> tuple[float, int, float]:
+    """Messages a second over ``count`` digests of ``accounts`` accounts (a chart each), the
+    most the fake server got in a second, and the seconds spent preparing them ahead."""
     async with FakeTelegram("123456789:" + "A" * 35) as telegram:
         for chat_id in range(1, count + 1):
             telegram.user(10_000 + chat_id)
@@ -153,18 +157,28 @@ async def delivery(count: int, accounts: int, tmp: Path) -> tuple[float, int]:
             _env_file=None,  # type: ignore[call-arg]
             bot_token=telegram.token,
             telegram_api_url=telegram.base_url,
-            data_dir=tmp / f"delivery-{accounts}",
+            data_dir=tmp / f"delivery-{accounts}-{ahead}",
             secret_key=Fernet.generate_key().decode(),
         )
         app = await build_app(settings)
         outbox = app.notifier.outbox
+        loop = asyncio.get_running_loop()
+        # A round queues the digests of one account together, its chats one after another.
+        digests = [
+            (10_000 + chat_id, digest_payload(chat_id, (chat_id - 1) * accounts // count))
+            for chat_id in range(1, count + 1)
+        ]
+        preparing = 0.0
         try:
-            for chat_id in range(1, count + 1):
-                # A round queues the digests of one account together, its chats one after another.
-                account = (chat_id - 1) * accounts // count
-                await outbox.put(10_000 + chat_id, digest_payload(chat_id, account))
+            if ahead:
+                began = loop.time()
+                for chat_id, payload in digests:
+                    await outbox.prepare_ahead(chat_id, payload)
+                await outbox.ahead_ready()
+                preparing = loop.time() - began
+            for chat_id, payload in digests:
+                await outbox.put(chat_id, payload)
             since = len(telegram.requests)
-            loop = asyncio.get_running_loop()
             began = loop.time()
             await outbox.start()
             await outbox.idle()
@@ -185,7 +199,9 @@ async def delivery(count: int, accounts: int, tmp: Path) -> tuple[float, int]:
             while arrivals[j] <= at - 1.0:
                 j += 1
             busiest = max(busiest, i - j + 1)
-        return count / elapsed, busiest
+        if ahead:
+            assert outbox.prepared_ahead == count, f"{outbox.prepared_ahead} of {count} ready"
+        return count / elapsed, busiest, preparing
 
 
 async def main() -> None:
@@ -208,10 +224,13 @@ async def main() -> None:
                 f"{per_hour.get('senders.php', 0):9.2f}  {polls:7.2f}  {digest:16.1f}"
             )
         print(f"\n{args.digests} digests as photos with a caption")
-        print("accounts  messages/s  busiest second")
+        print("accounts  charts             messages/s  busiest second  prepared ahead in")
         for accounts in (1, args.digests // 10, args.digests):
-            rate, busiest = await delivery(args.digests, accounts, Path(tmp))
-            print(f"{accounts:8}  {rate:10.1f}  {busiest:14}")
+            for ahead in (False, True):
+                rate, busiest, took = await delivery(args.digests, accounts, Path(tmp), ahead=ahead)
+                how = "prepared ahead" if ahead else "drawn at the send"
+                took_s = f"{took:.1f} s" if ahead else "-"
+                print(f"{accounts:8}  {how:17}  {rate:10.1f}  {busiest:14}  {took_s:>17}")
 
 
 if __name__ == "__main__":
