@@ -349,6 +349,7 @@ class Notifier:
         async with self._lock:
             now = self._clock()
             upcoming = now + MAX_SLEEP
+            self._ahead = {k: at for k, at in self._ahead.items() if at > now - LATE_AFTER}
             for followed in await self.repo.followed():
                 try:
                     upcoming = min(upcoming, await self._round(followed, now))
@@ -512,7 +513,6 @@ class Notifier:
             return [], [], upcoming
         due_list, ahead_list = [], []
         moment = datetime.fromtimestamp(now, UTC)
-        self._ahead = {k: at for k, at in self._ahead.items() if at > now - LATE_AFTER}
         for sub in await self.repo.receivers(account, "digest"):
             if sub.at_minute is None or sub.param not in (DAILY, WEEKLY):
                 continue

@@ -123,6 +123,7 @@ class Outbox:
         self._ahead: dict[tuple[int, str], tuple[asyncio.Task[Any], float]] = {}
         # One preparation at a time: the chats of one account come together and share a chart.
         self._ahead_lock = asyncio.Lock()
+        self._ahead_pruned = 0.0
         self.sent = 0
         self.prepared_ahead = 0
 
@@ -153,10 +154,12 @@ class Outbox:
         """Start preparing a message that will be ``put`` later with the same payload; returns
         at once. Beyond ``AHEAD_KEEP`` kept, it is prepared at the send, as any other."""
         now = self._wall()
-        for key, (task, stale) in list(self._ahead.items()):
-            if stale <= now:
-                task.cancel()
-                del self._ahead[key]
+        if now - self._ahead_pruned >= 60.0:
+            self._ahead_pruned = now
+            for key, (task, stale) in list(self._ahead.items()):
+                if stale <= now:
+                    task.cancel()
+                    del self._ahead[key]
         key = _key(chat_id, payload)
         if key in self._ahead or len(self._ahead) >= AHEAD_KEEP:
             return
