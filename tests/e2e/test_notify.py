@@ -270,7 +270,7 @@ async def test_a_chat_that_blocked_the_bot_is_dropped(
     await rounds(bot, clock, POLL)
     attempts = len(sent_to(fake_telegram, user.chat.id))
     assert bot.app is not None
-    rows = await bot.app.db.execute_fetchall(
+    rows = await bot.app.database.fetchall(
         "SELECT count(*) FROM notify_subs WHERE chat_id = ?", (user.chat.id,)
     )
     assert next(iter(rows))[0] == 0
@@ -318,7 +318,7 @@ async def test_flood_control_is_waited_out_and_a_log_out_stops_notifications(
     await user.press(await user.expect_message(), "Yes")
     await user.expect_edit()
     assert bot.app is not None
-    rows = await bot.app.db.execute_fetchall("SELECT count(*) FROM notify_subs")
+    rows = await bot.app.database.fetchall("SELECT count(*) FROM notify_subs")
     assert next(iter(rows))[0] == 0
     await set_balance(smsc, "900")
     await rounds(bot, clock, POLL)
