@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -20,6 +21,7 @@ import aiosqlite
 import asyncpg
 
 from bot.storage.db import open_database
+from bot.storage.fsm_pg import to_jsonb
 from bot.storage.pg import migrate_postgres
 
 # Parents before children (foreign keys); any other table follows in name order.
@@ -39,7 +41,10 @@ def _convert(value: Any, pg_type: str) -> Any:
         return int(value)
     if pg_type == "double precision":
         return float(value)
-    return str(value) if pg_type in ("text", "jsonb") else value
+    if pg_type == "jsonb":
+        # Conversation data as PostgresStorage keeps it (a typed U+0000 escaped).
+        return to_jsonb(json.loads(value))
+    return str(value) if pg_type == "text" else value
 
 
 async def copy_database(sqlite_file: Path, url: str) -> dict[str, int]:

@@ -22,7 +22,7 @@ from bot.storage.confirmations import Confirmation, ConfirmationRepo
 from bot.storage.db import open_database
 from bot.storage.engine import PostgresDatabase, connection_of
 from bot.storage.fsm import SQLiteStorage
-from bot.storage.fsm_pg import PostgresStorage
+from bot.storage.fsm_pg import PostgresStorage, from_jsonb
 from bot.storage.notify import NotifyRepo, Sub
 from bot.storage.stats import Figures, StatFigures
 from bot.storage.teams import TeamRepo
@@ -69,6 +69,8 @@ async def fill(path: Path, box: SecretBox) -> None:
     await storage.set_state(KEY, "TopUp:amount")
     await storage.set_data(KEY, {"sub": "shop", "n": [1, 2], "ok": True})
     await storage.set_state(TOPIC, "BlackAdd:numbers")
+    # A user can type U+0000, which PostgreSQL's jsonb holds only escaped.
+    await storage.set_data(TOPIC, {"typed": "line\x00end"})
     await storage.close()
 
 
@@ -114,7 +116,7 @@ def comparable(value: Any) -> Any:
     if isinstance(value, str) and value.startswith("{"):
         # JSON kept as jsonb on PostgreSQL: the same object, maybe not the same spelling.
         try:
-            return json.loads(value)
+            return from_jsonb(value)
         except ValueError:
             return value
     return value
@@ -170,6 +172,7 @@ async def test_every_table_is_filled_and_copied_value_for_value(
         )
         assert figures[date(2026, 11, 29)].spent == Decimal("3.40")
         assert await PostgresStorage(db).get_state(TOPIC) == "BlackAdd:numbers"
+        assert await PostgresStorage(db).get_data(TOPIC) == {"typed": "line\x00end"}
     finally:
         await db.close()
 
