@@ -30,6 +30,7 @@ from bot.storage.engine import (
 from bot.storage.fsm_pg import PostgresStorage
 from bot.storage.pg import PG_SCHEMA_VERSION, postgres_ddl
 from bot.storage.stats import Figures, StatFigures
+from bot.storage.teams import TeamRepo
 from bot.storage.updates import UpdateJournal
 from tests.support.servers import Postgres, fresh_database
 
@@ -375,3 +376,19 @@ async def test_statistics_figures_on_both_engines(db: Database) -> None:
     assert got[days[1]].spent == Decimal("1.50")
     await figures.forget("acct")
     assert await figures.get("acct", "day", days) == {}
+
+
+async def test_members_from_before_teams_are_listed_as_the_first_to_join(
+    db: Database, box: SecretBox
+) -> None:
+    """Members that migration 7 made (no time of joining: they were there before teams) come
+    right after the owner on both engines; PostgreSQL sorts NULL last unless told."""
+    conn = connection_of(db)
+    account = await AccountRepo(conn, box).save(Account(50, "smsc.ru", "alice", "password", "s"))
+    teams = TeamRepo(conn)
+    await teams.add_member(account.id, 52, "viewer", "Newcomer", 1_700_000_000.0)
+    await db.execute(
+        "INSERT INTO members (account_id, user_id, role, name) VALUES (?, 51, 'admin', 'Old')",
+        (account.id,),
+    )
+    assert [m.user_id for m in await teams.members(account.id)] == [50, 51, 52]
