@@ -16,7 +16,7 @@ from aiogram.fsm.state import State
 from aiogram.fsm.storage.base import BaseStorage, StateType, StorageKey
 
 from bot.storage.engine import PostgresDatabase
-from bot.storage.fsm import _decode, _encode
+from bot.storage.fsm import _decode, _encode, _key_params
 from bot.storage.pg import NOW_TEXT
 
 _KEY: Final = (
@@ -102,17 +102,6 @@ def _mapped(value: Any, convert: Callable[[str], str]) -> Any:
     return value
 
 
-def _key(key: StorageKey) -> tuple[int, int, int, int | None, str | None, str]:
-    return (
-        key.bot_id,
-        key.chat_id,
-        key.user_id,
-        key.thread_id,
-        key.business_connection_id,
-        key.destiny,
-    )
-
-
 class PostgresStorage(BaseStorage):
     """FSM storage in the shared PostgreSQL database; the pool belongs to the caller."""
 
@@ -120,11 +109,11 @@ class PostgresStorage(BaseStorage):
         self._pool = db.pool
 
     async def get_state(self, key: StorageKey) -> str | None:
-        state: str | None = await self._pool.fetchval(_GET_STATE, *_key(key))
+        state: str | None = await self._pool.fetchval(_GET_STATE, *_key_params(key))
         return state
 
     async def get_data(self, key: StorageKey) -> dict[str, Any]:
-        text = await self._pool.fetchval(_GET_DATA, *_key(key))
+        text = await self._pool.fetchval(_GET_DATA, *_key_params(key))
         return {} if text is None else from_jsonb(text)
 
     async def set_state(self, key: StorageKey, state: StateType = None) -> None:
@@ -133,10 +122,10 @@ class PostgresStorage(BaseStorage):
             raise TypeError(f"FSM state must be a str, a State or None, not {type(value).__name__}")
         if value is None:
             async with self._pool.acquire() as conn, conn.transaction():
-                await conn.execute(_CLEAR_STATE, *_key(key))
-                await conn.execute(_DROP_EMPTY, *_key(key))
+                await conn.execute(_CLEAR_STATE, *_key_params(key))
+                await conn.execute(_DROP_EMPTY, *_key_params(key))
         else:
-            await self._pool.execute(_SET_STATE, *_key(key), value)
+            await self._pool.execute(_SET_STATE, *_key_params(key), value)
 
     async def set_data(self, key: StorageKey, data: Mapping[str, Any]) -> None:
         if not isinstance(data, dict):
@@ -144,16 +133,16 @@ class PostgresStorage(BaseStorage):
             raise DataNotDictLikeError(msg)
         text = to_jsonb(data)
         if data:
-            await self._pool.execute(_SET_DATA, *_key(key), text)
+            await self._pool.execute(_SET_DATA, *_key_params(key), text)
             return
         async with self._pool.acquire() as conn, conn.transaction():
-            await conn.execute(_CLEAR_DATA, *_key(key))
-            await conn.execute(_DROP_EMPTY, *_key(key))
+            await conn.execute(_CLEAR_DATA, *_key_params(key))
+            await conn.execute(_DROP_EMPTY, *_key_params(key))
 
     async def update_data(self, key: StorageKey, data: Mapping[str, Any]) -> dict[str, Any]:
         if not data:
             return await self.get_data(key)
-        merged = await self._pool.fetchval(_MERGE_DATA, *_key(key), to_jsonb(data))
+        merged = await self._pool.fetchval(_MERGE_DATA, *_key_params(key), to_jsonb(data))
         return from_jsonb(merged)
 
     async def clear_chat(self, chat_id: int, state_prefix: str) -> int:
