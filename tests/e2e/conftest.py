@@ -14,6 +14,7 @@ import sys
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pytest
 from cryptography.fernet import Fernet
@@ -112,11 +113,28 @@ class RunningBot:
             return await build_app(self.settings)
         return await build_app(self.settings, clock=self.clock)
 
+    def _polling_options(self) -> dict[str, Any]:
+        return {}
+
     async def start(self) -> App:
-        self.app = await self._build()
-        self._polling = self.telegram.polling(self.app.dp, self.app.bot)
+        """Build the app and poll; back once the notifier runs, as in one process on SQLite.
+
+        On PostgreSQL it runs once its advisory lock is taken, in a task of its own: a test
+        driving ``notifier.tick()`` before that would race with its start.
+        """
+        self.app = app = await self._build()
+        running = asyncio.Event()
+        start_notifier = app.notifier.start
+
+        def start_and_tell() -> None:
+            start_notifier()
+            running.set()
+
+        app.notifier.start = start_and_tell  # type: ignore[method-assign]
+        self._polling = self.telegram.polling(app.dp, app.bot, **self._polling_options())
         await self._polling.__aenter__()  # type: ignore[attr-defined]
-        return self.app
+        await asyncio.wait_for(running.wait(), 30)
+        return app
 
     async def stop(self) -> None:
         if self._polling is not None:
@@ -325,16 +343,8 @@ class ConcurrentBot(RunningBot):
     """The in-process bot handling each update in its own task, as production polls
     (``POLLING_TASKS`` is true by default). ``drained`` then no longer covers the handlers."""
 
-    async def start(self) -> App:
-        self.app = await self._build()
-        self._polling = self.telegram.polling(
-            self.app.dp,
-            self.app.bot,
-            handle_as_tasks=True,
-            tasks_concurrency_limit=MAX_CONCURRENT_UPDATES,
-        )
-        await self._polling.__aenter__()  # type: ignore[attr-defined]
-        return self.app
+    def _polling_options(self) -> dict[str, Any]:
+        return {"handle_as_tasks": True, "tasks_concurrency_limit": MAX_CONCURRENT_UPDATES}
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
