@@ -19,11 +19,12 @@ from bot.storage.accounts import Account, AccountRepo
 from bot.storage.audit import AuditLog
 from bot.storage.budget import SqlBudgetStore
 from bot.storage.confirmations import Confirmation, ConfirmationRepo
-from bot.storage.db import open_database
+from bot.storage.db import open_database, split_statements
 from bot.storage.engine import PostgresDatabase, connection_of
 from bot.storage.fsm import SQLiteStorage
 from bot.storage.fsm_pg import PostgresStorage, from_jsonb
 from bot.storage.notify import NotifyRepo, Sub
+from bot.storage.pg import postgres_ddl
 from bot.storage.stats import Figures, StatFigures
 from bot.storage.teams import TeamRepo
 from bot.storage.updates import UpdateJournal
@@ -235,3 +236,30 @@ def test_the_command_says_what_it_copied_and_never_echoes_the_url(
     )
     assert missing.returncode == 1
     assert missing.stderr.startswith("nothing was copied:") and pg_url not in missing.stderr
+
+
+async def test_a_table_is_copied_after_the_tables_its_foreign_keys_name(
+    tmp_path: Path, pg_url: str
+) -> None:
+    """A feature's table may point at one whose name sorts after its own."""
+    later = """
+        CREATE TABLE z_parent (id INTEGER PRIMARY KEY);
+        CREATE TABLE a_child (parent INTEGER NOT NULL REFERENCES z_parent (id));
+    """
+    path = tmp_path / "smsc-bot.sqlite3"
+    sqlite = await open_database(path)
+    try:
+        for statement in split_statements(later):
+            await sqlite.execute(statement)
+        await sqlite.execute("INSERT INTO z_parent (id) VALUES (7)")
+        await sqlite.execute("INSERT INTO a_child (parent) VALUES (7)")
+    finally:
+        await sqlite.close()
+    db = await PostgresDatabase.connect(pg_url)
+    try:
+        await db.execute(postgres_ddl(0, later))
+    finally:
+        await db.close()
+
+    copied = await copy_database(path, pg_url)
+    assert copied["z_parent"] == copied["a_child"] == 1
