@@ -314,6 +314,18 @@ async def test_an_aiosqlite_style_repository_runs_on_both_engines(db: Database) 
     first = await repo.note(3, "a")
     assert await repo.note(3, "b") == first + 1
     assert await repo.actions(3) == ["a", "b"]
+    # Statements of every shape give their rows and what they changed.
+    async with conn.execute(
+        "WITH mine AS (SELECT action FROM audit_log WHERE chat_id = ?) SELECT count(*) FROM mine",
+        (3,),
+    ) as cursor:
+        assert await cursor.fetchone() == (2,)
+    async with conn.execute(
+        "UPDATE audit_log SET result = 'ok' WHERE chat_id = ? RETURNING action", (3,)
+    ) as cursor:
+        assert sorted(await cursor.fetchall()) == [("a",), ("b",)]
+    async with conn.execute("DELETE FROM audit_log WHERE chat_id = ?", (3,)) as cursor:
+        assert cursor.rowcount == 2
     await conn.commit()
 
 
