@@ -7,9 +7,11 @@
    the emulator over HTTP; a simulated clock runs 24 hours, the loop advancing it to each
    moment ``tick`` says is next. Goal: the same figure for 1, 10 and 100 chats, at most 7.
 2. Delivery rate of 1,000 digests to 1,000 chats through the application's own send path
-   (``build_app``: rendering, the Bot session's middlewares) to the fake Bot API, paced by the
-   outbox. Goal: within 10 % of Telegram's 30 messages a second, never above (no second of the
-   fake server's arrivals holds more than 30).
+   (``build_app``: rendering, the chart drawn on the charts thread, the Bot session's
+   middlewares) to the fake Bot API as photos with a caption, paced by the outbox; the chats
+   following 1, 100 or 1,000 accounts (one chart per account and language is drawn). Goal:
+   within 10 % of Telegram's 30 messages a second, never above (no second of the fake
+   server's arrivals holds more than 30).
 
 Run: .venv/bin/python bench/notify.py [--digests 1000] [--hours 24]
 """
@@ -23,7 +25,7 @@ import platform
 import sys
 import tempfile
 from collections import Counter
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -39,6 +41,7 @@ from bot.config import Settings  # noqa: E402
 from bot.crypto import SecretBox  # noqa: E402
 from bot.services.notify import DAILY, Figures, Notifier  # noqa: E402
 from bot.services.outbox import Delivery, Outbox, Result  # noqa: E402
+from bot.services.stats import Trends  # noqa: E402
 from bot.smsc import SmscConnector, SmscSettings  # noqa: E402
 from bot.smsc.budget import AuthBudget  # noqa: E402
 from bot.smsc.emulator import SmscEmulator  # noqa: E402
@@ -47,6 +50,7 @@ from bot.storage.accounts import Account, AccountRepo  # noqa: E402
 from bot.storage.budget import SqliteBudgetStore  # noqa: E402
 from bot.storage.db import open_database  # noqa: E402
 from bot.storage.notify import NotifyRepo  # noqa: E402
+from bot.storage.stats import StatFigures  # noqa: E402
 from tests.support.botapi import FakeTelegram  # noqa: E402
 
 LOGIN, PASSWORD = "bench", "Bench-Passw0rd-1"
@@ -91,7 +95,9 @@ async def polling(chats: int, hours: int, tmp: Path) -> Counter[str]:
 
     outbox = Outbox(notify_repo, sent)
     await outbox.start()
-    notifier = Notifier(notify_repo, accounts, outbox, poll_seconds=600, clock=clock)
+    # The day series' "today" follows the simulated clock, as the bot's follows the real one.
+    trends = Trends(StatFigures(db), today=lambda: datetime.fromtimestamp(clock(), UTC).date())
+    notifier = Notifier(notify_repo, accounts, outbox, poll_seconds=600, trends=trends, clock=clock)
     for chat_id in range(1, chats + 1):
         account = Account(chat_id, "smsc.ru", LOGIN, "password", PASSWORD)
         await repo.save(account)
@@ -112,9 +118,18 @@ async def polling(chats: int, hours: int, tmp: Path) -> Counter[str]:
     return counts
 
 
-def digest_payload(n: int) -> dict[str, Any]:
+def digest_payload(n: int, account: int) -> dict[str, Any]:
+    """Chat ``n``'s digest of ``account``: the chats of one account share its chart."""
+    week = [date(2026, 2, 23) + timedelta(days=d) for d in range(7)]
+    days = [(d.isoformat(), 100 + account + d.day, f"{40 + account % 97 + d.day}.50") for d in week]
     figures = Figures(
-        sms=1200 + n, spent="3456.70", currency="RUB", top=[("shop", 900, "2500.00")], subclients=4
+        sms=1200 + n,
+        spent="3456.70",
+        currency="RUB",
+        top=[("shop", 900, "2500.00")],
+        subclients=4,
+        own=True,
+        days=days,
     )
     return {
         "kind": "digest",
@@ -122,14 +137,15 @@ def digest_payload(n: int) -> dict[str, Any]:
         "start": "2026-03-01",
         "end": "2026-03-01",
         "figures": figures.__dict__,
-        "previous": figures.__dict__,
+        "previous": {"sms": 1100, "spent": "3000.00"},
         "late": False,
         "login": LOGIN,
     }
 
 
-async def delivery(count: int, tmp: Path) -> tuple[float, int]:
-    """Messages a second over ``count`` digests, and the most the fake server got in a second."""
+async def delivery(count: int, accounts: int, tmp: Path) -> tuple[float, int]:
+    """Messages a second over ``count`` digests of ``accounts`` accounts (a chart each), and the
+    most the fake server got in a second."""
     async with FakeTelegram("123456789:" + "A" * 35) as telegram:
         for chat_id in range(1, count + 1):
             telegram.user(10_000 + chat_id)
@@ -137,14 +153,16 @@ async def delivery(count: int, tmp: Path) -> tuple[float, int]:
             _env_file=None,  # type: ignore[call-arg]
             bot_token=telegram.token,
             telegram_api_url=telegram.base_url,
-            data_dir=tmp / "delivery",
+            data_dir=tmp / f"delivery-{accounts}",
             secret_key=Fernet.generate_key().decode(),
         )
         app = await build_app(settings)
         outbox = app.notifier.outbox
         try:
             for chat_id in range(1, count + 1):
-                await outbox.put(10_000 + chat_id, digest_payload(chat_id))
+                # A round queues the digests of one account together, its chats one after another.
+                account = (chat_id - 1) * accounts // count
+                await outbox.put(10_000 + chat_id, digest_payload(chat_id, account))
             since = len(telegram.requests)
             loop = asyncio.get_running_loop()
             began = loop.time()
@@ -152,11 +170,16 @@ async def delivery(count: int, tmp: Path) -> tuple[float, int]:
             await outbox.idle()
             elapsed = loop.time() - began
         finally:
+            await outbox.stop()
             await app.close()
         arrivals = sorted(
-            r.received_at for r in telegram.requests[since:] if r.method == "sendMessage"
+            r.received_at
+            for r in telegram.requests[since:]
+            if r.method in ("sendMessage", "sendPhoto")
         )
+        photos = sum(1 for r in telegram.requests[since:] if r.method == "sendPhoto")
         assert len(arrivals) == count, f"{len(arrivals)} of {count} arrived"
+        assert photos == count, f"{photos} of {count} as photos"
         busiest, j = 0, 0
         for i, at in enumerate(arrivals):
             while arrivals[j] <= at - 1.0:
@@ -184,8 +207,11 @@ async def main() -> None:
                 f"{chats:5}  {per_hour.get('balance.php', 0):9.2f}  "
                 f"{per_hour.get('senders.php', 0):9.2f}  {polls:7.2f}  {digest:16.1f}"
             )
-        rate, busiest = await delivery(args.digests, Path(tmp))
-        print(f"\n{args.digests} digests: {rate:.1f} messages/s, busiest second {busiest}")
+        print(f"\n{args.digests} digests as photos with a caption")
+        print("accounts  messages/s  busiest second")
+        for accounts in (1, args.digests // 10, args.digests):
+            rate, busiest = await delivery(args.digests, accounts, Path(tmp))
+            print(f"{accounts:8}  {rate:10.1f}  {busiest:14}")
 
 
 if __name__ == "__main__":

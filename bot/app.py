@@ -275,6 +275,8 @@ async def build_app(settings: Settings, *, clock: Callable[[], float] = time.tim
         forget_login=forget_login,
     )
     i18n = build_i18n()
+    # One store of finished days and months: /stats and the digest's chart fill it for each other.
+    trends = Trends(StatFigures(conn))
 
     dp = Dispatcher(
         storage=storage,
@@ -282,7 +284,7 @@ async def build_app(settings: Settings, *, clock: Callable[[], float] = time.tim
         audit=audit,
         confirmations=ConfirmationService(ConfirmationRepo(database)),
         teams=accounts.teams,
-        trends=Trends(StatFigures(conn)),
+        trends=trends,
     )
     in_flight = InFlight()
     # Order matters: the error layer sits inside the locale middleware so errors are localized.
@@ -310,11 +312,13 @@ async def build_app(settings: Settings, *, clock: Callable[[], float] = time.tim
 
     heartbeat = Heartbeat(settings.data_dir)
     bot = make_bot(settings, heartbeat)
+    prepare, send = make_send(bot, i18n, prefs, notify_repo)
     notifier = Notifier(
         notify_repo,
         accounts,
-        Outbox(notify_repo, make_send(bot, i18n, prefs, notify_repo)),
+        Outbox(notify_repo, send, prepare=prepare),
         poll_seconds=settings.notify_poll_seconds,
+        trends=trends,
         clock=clock,
     )
     dp["notifier"] = notifier

@@ -94,9 +94,23 @@ def not_command(message: Message) -> bool:
     return not (message.text or "").startswith("/")
 
 
-def chat_of(query: CallbackQuery) -> int:
-    """The chat a button was pressed in (its own user's chat when the message is gone)."""
-    return query.message.chat.id if query.message is not None else query.from_user.id
+def chat_of(event: CallbackQuery | Message) -> int:
+    """The chat of a message, or the chat a button was pressed in (its own user's chat when the
+    message is gone)."""
+    if isinstance(event, Message):
+        return event.chat.id
+    return event.message.chat.id if event.message is not None else event.from_user.id
+
+
+async def answer_or_show(
+    event: Message | CallbackQuery, text: str, markup: InlineKeyboardMarkup | None
+) -> None:
+    """A screen a command and a button both open: the command's answer, or in place of the
+    message under the button (home)."""
+    if isinstance(event, Message):
+        await event.answer(text, reply_markup=markup)
+    else:
+        await show_in_place(event, text, markup)
 
 
 async def send_to_chat(
@@ -282,15 +296,19 @@ async def expected_button(message: Message) -> None:
     await message.answer(_("Please choose with the buttons above, or send /cancel."))
 
 
-async def delete_secret(message: Message) -> None:
-    """Delete a message carrying a secret (and keep its text off any "Try again" button)."""
+async def delete_secret(message: Message, not_deleted: str | None = None) -> bool:
+    """Delete a message carrying a secret (and keep its text off any "Try again" button); when
+    it cannot be deleted, say so (``not_deleted``, else a plea to delete it) and give False."""
     secret_taken()
     try:
         await message.delete()
     except TelegramBadRequest:
         await message.answer(
-            _("I could not delete your message with the secret. Please delete it yourself.")
+            not_deleted
+            or _("I could not delete your message with the secret. Please delete it yourself.")
         )
+        return False
+    return True
 
 
 @dataclass

@@ -9,7 +9,7 @@ the release before records ("ok:..."), which once carried the whole action.
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -26,7 +26,16 @@ from bot.smsc.errors import WriteRefused
 from bot.storage.accounts import Account
 from bot.storage.audit import AuditLog
 from bot.storage.confirmations import Confirmation
-from bot.ui import ANSWER_AFTER, Cf, chat_of, confirm_keyboard, first_line, send_to_chat
+from bot.ui import (
+    ANSWER_AFTER,
+    Cf,
+    answer_or_show,
+    chat_of,
+    confirm_keyboard,
+    first_line,
+    markup_of,
+    send_to_chat,
+)
 from bot.ui import show_in_place as show
 
 log = logging.getLogger(__name__)
@@ -187,10 +196,8 @@ async def perform(
             if isinstance(exc, SmscUnavailable)
             else _("SMSC answered something the bot does not understand.")
         )
-        again = query.message.reply_markup if isinstance(query.message, Message) else None
-        await show(
-            query, reason + " " + _("Nothing was changed. The same buttons work again."), again
-        )
+        again = _("Nothing was changed. The same buttons work again.")
+        await show(query, reason + " " + again, markup_of(query))
         return False
     await confirmations.finish(record.id, "done")
     await audit.record(chat_id, user, what, target, "ok", detail)
@@ -198,8 +205,8 @@ async def perform(
 
 
 async def ask_confirmation(
-    query: CallbackQuery,
-    data: dict[str, Any],
+    event: CallbackQuery | Message,
+    data: Mapping[str, Any],
     *,
     action: str,
     payload: dict[str, str],
@@ -208,22 +215,23 @@ async def ask_confirmation(
     ttl: float = CHANGE_TTL,
     in_place: bool = False,
 ) -> None:
-    """Record the question ``action`` and show it with Yes and No: in place of the button's
-    message, or as a new message under it. ``data``: aiogram's, of a handler taking ``**data``."""
+    """Record the question ``action`` and show it with Yes and No: after a button in place of its
+    message or as a new message under it, after a message as its answer. ``data``: aiogram's, of
+    a handler taking ``**data`` (its ``confirmations`` and ``account``)."""
     confirmations: ConfirmationService = data["confirmations"]
     record_id = await confirmations.ask(
-        chat_id=chat_of(query),
+        chat_id=chat_of(event),
         account=account_key(data["account"]),
         action=action,
         payload=payload,
-        asked_by=query.from_user.id,
+        asked_by=event.from_user.id if event.from_user else None,
         ttl=ttl,
     )
     markup = confirm_keyboard(record_id, yes=yes)
-    if in_place:
-        await show(query, question, markup)
+    if isinstance(event, CallbackQuery) and not in_place:
+        await send_to_chat(event, question, markup)
     else:
-        await send_to_chat(query, question, markup)
+        await answer_or_show(event, question, markup)
 
 
 async def ask_delete(
@@ -256,7 +264,8 @@ class Tap:
     callback_data: Cf
     asked: Confirmation
     confirmations: ConfirmationService
-    account: Account
+    # None when the account is gone since the question: the claim is refused as out of date.
+    account: Account | None
     audit: AuditLog
 
     @classmethod
@@ -270,6 +279,17 @@ class Tap:
             data["account"],
             data["audit"],
         )
+
+    async def claimed(
+        self, on_no: Callable[[], Awaitable[None]], check: InlineKeyboardMarkup | None = None
+    ) -> Confirmation | None:
+        """The record of a Yes, claimed; None when the tap ends here: a No (the record ended,
+        then ``on_no``) or a tap refused (the refusal shown, ``check`` with an unknown outcome)."""
+        if not self.callback_data.yes:
+            if await cancel(self.query, self.asked, self.confirmations, check):
+                await on_no()
+            return None
+        return await claim(self.query, self.asked, self.confirmations, self.account, check)
 
     async def settle(
         self,
@@ -288,12 +308,8 @@ class Tap:
         ``progress``, performs ``call`` and explains an SMSC refusal in place (under ``refused``,
         else ``check``; with ``explain_refusal`` off it goes on to the error layer). True when the
         change was made: the caller says so."""
-        query, asked, confirmations = self.query, self.asked, self.confirmations
-        if not self.callback_data.yes:
-            if await cancel(query, asked, confirmations, check):
-                await on_no()
-            return False
-        record = await claim(query, asked, confirmations, self.account, check)
+        query, confirmations = self.query, self.confirmations
+        record = await self.claimed(on_no, check)
         if record is None:
             return False
         if progress is not None:
@@ -316,29 +332,19 @@ class Tap:
             await show(query, explain(exc), refused if refused is not None else check)
             return False
 
-    async def answer(
+    async def delete(
         self,
         call: Callable[[], Awaitable[object]],
         *,
         what: str,
         target: str,
-        kept: str,
-        done: str | None,
-        after: InlineKeyboardMarkup | None = None,
+        on_no: Callable[[], Awaitable[None]],
     ) -> bool:
-        """A delete: No shows ``kept``, a change made shows ``done``, each under ``after`` (the
-        way on, so neither is a dead end); an SMSC refusal goes on to the error layer, which says
-        it in a message of its own."""
-
-        async def on_no() -> None:
-            await show(self.query, kept, after)
-
-        made = await self.settle(
+        """``settle`` for a delete: an SMSC refusal goes on to the error layer, which says it in a
+        message of its own and leaves the card as it was."""
+        return await self.settle(
             call, what=what, target=target, check=None, on_no=on_no, explain_refusal=False
         )
-        if made and done is not None:
-            await show(self.query, done, after)
-        return made
 
     async def change(
         self,

@@ -221,13 +221,11 @@ async def confirm_delete(query: CallbackQuery, book: PhoneBook, **data: Any) -> 
         text, markup = group_view(group)
         await show_in_place(query, _("The group stays.") + "\n" + text, markup)
 
-    made = await tap.settle(
+    made = await tap.delete(
         lambda: book.delete_group(group_id),
         what="group_delete",
         target=str(group_id),
-        check=None,
         on_no=on_no,
-        explain_refusal=False,
     )
     if made:
         await show_in_place(query, _("The group is deleted."), gone_markup())

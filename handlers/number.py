@@ -31,10 +31,10 @@ from bot.ui import Cf, button, chat_of, esc, keyboard, shared_phone, show_in_pla
 # The card is the black list's and the contacts' way in for one number: it shows the black
 # list's words for a type (this module is not a feature package: it may).
 from handlers.blacklist.data import MARK
-from handlers.blacklist.one import unblock
+from handlers.blacklist.one import ask_removal, unblock
 from handlers.blacklist.views import type_label, type_text
 from handlers.common import CtCard, CtNew, HiPage, Nc, home_row
-from handlers.confirm import Asked, Tap, ask_confirmation
+from handlers.confirm import Asked, Tap
 from handlers.contacts.views import shared_invalid_text
 
 router = Router(name="number")
@@ -188,15 +188,7 @@ async def block(
 
 @router.callback_query(Nc.filter(F.a == "u"), flags=OPERATOR_FLAGS)
 async def ask_unblock(query: CallbackQuery, callback_data: Nc, region: str, **data: Any) -> None:
-    number = esc(display_stored(callback_data.p, region))
-    await ask_confirmation(
-        query,
-        data,
-        action="ncunblock",
-        payload={"phone": callback_data.p},
-        question=_("Remove {number} from the black list?").format(number=number),
-        in_place=True,
-    )
+    await ask_removal(query, data, "ncunblock", {"phone": callback_data.p}, region)
 
 
 @router.callback_query(Cf.filter(), Asked("ncunblock"), flags=OPERATOR_FLAGS)

@@ -15,7 +15,7 @@ from aiogram.utils.i18n import gettext as _
 
 from bot.accounts import AccountService
 from bot.commands import HELP_GROUPS
-from bot.ui import account_text, button, rows, show_in_place
+from bot.ui import account_text, answer_or_show, button, chat_of, rows
 from handlers.common import HOME_JOBS, Menu, home_row
 
 __all__ = ["Menu", "help_text", "home_view", "router"]
@@ -63,17 +63,12 @@ async def home_view(chat_id: int, accounts: AccountService) -> tuple[str, Inline
 
 @router.message(CommandStart())
 @router.message(Command("menu"))
-async def cmd_start(message: Message, state: FSMContext, accounts: AccountService) -> None:
-    await state.clear()
-    text, markup = await home_view(message.chat.id, accounts)
-    await message.answer(text, reply_markup=markup)
-
-
 @router.callback_query(Menu.filter(F.action == "home"))
-async def menu_home(query: CallbackQuery, state: FSMContext, accounts: AccountService) -> None:
+async def cmd_start(
+    event: Message | CallbackQuery, state: FSMContext, accounts: AccountService
+) -> None:
     await state.clear()
-    chat = query.message.chat.id if query.message is not None else query.from_user.id
-    await show_in_place(query, *await home_view(chat, accounts))
+    await answer_or_show(event, *await home_view(chat_of(event), accounts))
 
 
 def help_text() -> str:
@@ -92,13 +87,9 @@ def help_keyboard() -> InlineKeyboardMarkup:
 
 
 @router.message(Command("help"))
-async def cmd_help(message: Message) -> None:
-    await message.answer(help_text(), reply_markup=help_keyboard())
-
-
 @router.callback_query(Menu.filter(F.action == "help"))
-async def menu_help(query: CallbackQuery) -> None:
-    await show_in_place(query, help_text(), help_keyboard())
+async def cmd_help(event: Message | CallbackQuery) -> None:
+    await answer_or_show(event, help_text(), help_keyboard())
 
 
 @router.message(Command("cancel"))

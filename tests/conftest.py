@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator, Iterator
 
 import pytest
 
-from bot.smsc import Credentials, SmscConnector, SmscSettings
+from bot.smsc import Credentials, SmscClient, SmscConnector, SmscSettings
 from bot.smsc.emulator import SmscEmulator
 from tests.support.fixtures import fake_telegram  # noqa: F401 - registered for every test
 from tests.support.servers import (
@@ -74,6 +74,12 @@ async def connector(emulator: SmscEmulator, clock: ManualClock) -> AsyncIterator
 @pytest.fixture
 def credentials() -> Credentials:
     return Credentials.with_password(LOGIN, PASSWORD)
+
+
+@pytest.fixture
+def smsc(connector: SmscConnector, credentials: Credentials) -> SmscClient:
+    """A client of the test account (in tests/e2e, ``smsc`` is the emulator the bot talks to)."""
+    return connector.client(credentials)
 
 
 def closed_port() -> int:

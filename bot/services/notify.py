@@ -19,8 +19,8 @@ import hashlib
 import json
 import logging
 import time
-from collections.abc import Awaitable, Callable
-from dataclasses import asdict, dataclass, field
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from datetime import time as dtime
 from decimal import Decimal, InvalidOperation
@@ -64,6 +64,8 @@ ZONES: Final = (
 DAILY: Final = "daily"
 WEEKLY: Final = "weekly"
 TOP: Final = 3
+# The digest's chart shows at least this many days (a weekly one: its week and the one before).
+CHART_DAYS: Final = 7
 
 
 def zone(name: str) -> ZoneInfo | None:
@@ -153,7 +155,8 @@ def period_key(period: str, start: date) -> str:
 
 @dataclass
 class Figures:
-    """What an account sent and spent in a period; ``top`` the subclients that spent most."""
+    """What an account sent and spent in a period; ``top`` the subclients that spent most;
+    ``days`` the chart: the period and the one before, day by day (ISO date, messages, spent)."""
 
     sms: int = 0
     spent: str = "0"
@@ -162,6 +165,7 @@ class Figures:
     subclients: int = 0
     # True: sms and spent are the account's own totals (get.php), not the subclients' sum.
     own: bool = False
+    days: list[tuple[str, int, str]] = field(default_factory=list)
 
     def dump(self) -> str:
         return json.dumps(asdict(self))
@@ -170,27 +174,41 @@ class Figures:
     def load(cls, text: str) -> Figures:
         data = json.loads(text)
         data["top"] = [tuple(row) for row in data.get("top", [])]
+        data["days"] = [tuple(row) for row in data.get("days", [])]
         return cls(**data)
 
+    def between(self, start: date, end: date) -> dict[str, Any]:
+        """Messages and money of the days from ``start`` to ``end``, summed from ``days``."""
+        first, last = start.isoformat(), end.isoformat()
+        inside = [(sms, Decimal(spent)) for day, sms, spent in self.days if first <= day <= last]
+        return {
+            "sms": sum(sms for sms, _spent in inside),
+            "spent": str(sum((spent for _sms, spent in inside), Decimal(0))),
+        }
 
-# Reads an account's figures for a period: ``account_figures`` in the bot.
-FiguresSource = Callable[[SmscClient, date, date], Awaitable[Figures]]
 
-
-async def account_figures(smsc: SmscClient, start: date, end: date) -> Figures:
-    """The account's own messages and money for the period (``bot.services.stats``), with the
-    three subclients that spent most."""
-    period = Period(start, end)
-    total = await stats.own_totals(smsc, period)
-    rows, _own = await stats.subclient_rows(smsc, period)
-    return Figures(
-        sms=total.sms,
-        spent=str(total.spent),
-        currency=total.currency or next((r.currency for r in rows if r.currency), ""),
+async def account_figures(
+    smsc: SmscClient, trends: stats.Trends, account: str, start: date, end: date
+) -> Figures:
+    """The account's own messages and money day by day from ``stats.Trends`` (days kept in
+    ``stat_figures`` are not asked again), summed for the period, with the three subclients
+    that spent most. The days reach back over the period before (for the comparison) and at
+    least ``CHART_DAYS`` (for the chart)."""
+    length = end - start + timedelta(days=1)
+    first = min(start - length, end - timedelta(days=CHART_DAYS - 1))
+    series = await trends.between(smsc, account, first, end)
+    rows, _own = await stats.subclient_rows(smsc, Period(start, end))
+    days = [(p.start.isoformat(), p.sms, str(p.spent)) for p in series.points]
+    figures = Figures(
+        currency=series.currency or next((r.currency for r in rows if r.currency), ""),
         top=[(r.login, r.sms, str(r.spent)) for r in rows[:TOP] if r.spent],
         subclients=len(rows),
         own=True,
+        days=days,
     )
+    total = figures.between(start, end)
+    figures.sms, figures.spent = total["sms"], total["spent"]
+    return figures
 
 
 @dataclass(frozen=True, slots=True)
@@ -220,15 +238,15 @@ class Notifier:
         outbox: Outbox,
         *,
         poll_seconds: float = 600.0,
+        trends: stats.Trends,
         clock: Callable[[], float] = time.time,
-        figures: FiguresSource = account_figures,
     ) -> None:
         self.repo = repo
         self.accounts = accounts
         self.outbox = outbox
         self.poll_seconds = poll_seconds
         self._clock = clock
-        self._figures = figures
+        self.trends = trends
         self._lock = asyncio.Lock()
         self._wake = asyncio.Event()
         self._figures_retry: dict[str, float] = {}
@@ -237,9 +255,23 @@ class Notifier:
     # -- settings --------------------------------------------------------------------------------
 
     async def settings(self, chat_id: int, account: Account) -> tuple[dict[str, Sub], str]:
-        """The chat's settings for its account, and its time zone."""
-        subs = await self.repo.subs_of(chat_id, self.accounts.identity(account))
+        """The chat's settings for its account (a kind the account is not watched for is off),
+        and its time zone."""
+        identity = self.accounts.identity(account)
+        subs = await self.repo.subs_of(chat_id, identity)
+        watched = await self.repo.watched(identity)
+        subs = {k: replace(s, enabled=s.enabled and k in watched) for k, s in subs.items()}
         return subs, await self.repo.get_tz(chat_id) or DEFAULT_TZ
+
+    async def watched(self, account: Account) -> set[str]:
+        """The kinds the account is watched for (for everyone in its team)."""
+        return await self.repo.watched(self.accounts.identity(account))
+
+    async def stop_watching(self, account: Account, kind: str) -> None:
+        """An admin's choice: nobody hears of ``kind`` about the account, and it is not read for
+        it, until an admin switches it on again (each member's own choice is kept)."""
+        await self.repo.set_watch(self.accounts.identity(account), kind, False)
+        self._wake.set()
 
     async def change(
         self,
@@ -266,7 +298,7 @@ class Notifier:
             await self.repo.set_watch(identity, kind, True)
             first = slot_after(now, self.poll_seconds, phase_of(identity, self.poll_seconds))
             await self.repo.follow(identity, first, first)
-            self.outbox.unblock(chat_id)
+            await self.outbox.unblock(chat_id)
         await self.repo.set_sub(Sub(chat_id, identity, kind, enabled, param, at_minute, now))
         self._wake.set()
         return True
@@ -355,6 +387,10 @@ class Notifier:
         next_balance = slot_after(now, self.poll_seconds, phase)
         next_senders = slot_after(now, SENDERS_EVERY, phase)
         poller = await self.poller(account)
+        if poller is None and not await self._anyone_follows(account):
+            # Disconnected, or every chat on it gone elsewhere: nothing is kept to poll.
+            await self.repo.forget_account(account)
+            return upcoming
         # Whatever happens below, the next reads are at the next slots: no retry storm.
         await self.repo.schedule(
             account,
@@ -391,6 +427,15 @@ class Notifier:
         another keeps its old settings (they come back with the account) but hears nothing."""
         saved = await self.accounts.repo.get(chat_id)
         return saved is not None and bool(saved.secret) and self.accounts.identity(saved) == account
+
+    async def _anyone_follows(self, account: str) -> bool:
+        """Whether some following chat is still on that SMSC account (or may be: a secret that
+        no key decrypts now may come back with the key)."""
+        for chat_id in await self.repo.followers(account):
+            saved = await self.accounts.repo.get(chat_id)
+            if saved is not None and (not saved.secret or self.accounts.identity(saved) == account):
+                return True
+        return False
 
     async def _tell_refused(self, account: str, refused: Refused) -> None:
         if await self.repo.set_refused_told(account, True):
@@ -485,9 +530,6 @@ class Notifier:
         length = end - start + timedelta(days=1)
         try:
             figures = await self._figures_for(account, poller, sub.param, start, end)
-            previous = await self._figures_for(
-                account, poller, sub.param, start - length, end - length
-            )
         except SmscClientError:
             self._figures_retry[account] = now + FIGURES_RETRY
             raise
@@ -501,7 +543,7 @@ class Notifier:
             "start": start.isoformat(),
             "end": end.isoformat(),
             "figures": asdict(figures),
-            "previous": asdict(previous),
+            "previous": figures.between(start - length, end - length),
             "late": now - due.timestamp() > LATE_AFTER,
             **_who(poller.account),
         }
@@ -510,13 +552,14 @@ class Notifier:
     async def _figures_for(
         self, account: str, poller: Poller, period: str, start: date, end: date
     ) -> Figures:
-        """The account's figures for the period, read once for every chat following it and kept:
-        the next digest compares with them without reading them again."""
+        """The account's figures for the period, read once for every chat following it."""
         key = period_key(period, start)
         stored = await self.repo.figures(account, key)
         if stored is not None:
-            return Figures.load(stored)
-        figures = await self._figures(poller.smsc, start, end)
+            figures = Figures.load(stored)
+            if figures.days:  # kept before the digest had a chart: read again
+                return figures
+        figures = await account_figures(poller.smsc, self.trends, account, start, end)
         await self.repo.save_figures(account, key, figures.dump())
         return figures
 

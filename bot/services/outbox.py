@@ -43,8 +43,15 @@ class Result:
     retry_after: float = 0.0
 
 
-# What the app wires in: render the payload in the chat's language and send it.
-Send = Callable[[int, dict[str, Any]], Awaitable[Result]]
+# What the app wires in: ``Prepare`` renders the payload in the chat's language (a digest's
+# chart drawn), ``Send`` sends what it made. Only the send is paced: the time a preparation
+# takes (a database read, a chart) varies, and would bunch requests up at Telegram.
+Prepare = Callable[[int, dict[str, Any]], Awaitable[Any]]
+Send = Callable[[int, Any], Awaitable[Result]]
+
+
+async def _as_is(chat_id: int, payload: dict[str, Any]) -> Any:
+    return payload
 
 
 class Store(Protocol):
@@ -54,7 +61,11 @@ class Store(Protocol):
 
     async def delivered(self, message_id: int) -> None: ...
 
-    async def drop_chat(self, chat_id: int) -> None: ...
+    async def drop_chat(self, chat_id: int, now: float) -> None: ...
+
+    async def blocked_chats(self) -> set[int]: ...
+
+    async def unblock_chat(self, chat_id: int) -> None: ...
 
 
 @dataclass(slots=True)
@@ -75,6 +86,7 @@ class Outbox:
         store: Store,
         send: Send,
         *,
+        prepare: Prepare = _as_is,
         rate: float = RATE,
         per_chat: float = PER_CHAT,
         in_flight: int = IN_FLIGHT,
@@ -83,6 +95,8 @@ class Outbox:
     ) -> None:
         self._store = store
         self._send = send
+        self._prepare = prepare
+        self._pace = asyncio.Lock()
         self._interval = 1.0 / rate
         self._per_chat = per_chat
         self._slots = asyncio.Semaphore(in_flight)
@@ -101,7 +115,9 @@ class Outbox:
         self.sent = 0
 
     async def start(self) -> None:
-        """Load what a previous run left queued and start sending."""
+        """Load what a previous run left queued, and the chats that blocked the bot, and start
+        sending."""
+        self._blocked |= await self._store.blocked_chats()
         known = {item.id for item in self._queue}
         for message_id, chat_id, payload in await self._store.outbox():
             if message_id not in known:
@@ -122,7 +138,10 @@ class Outbox:
     async def put(self, chat_id: int, payload: dict[str, Any]) -> None:
         """Queue a message: in the database at once, sent when the pace allows."""
         if chat_id in self._blocked:
-            return
+            # Another replica's /notify may have unblocked it: the database says.
+            if chat_id in await self._store.blocked_chats():
+                return
+            self._blocked.discard(chat_id)
         message_id = await self._store.enqueue(chat_id, json.dumps(payload), self._wall())
         if chat_id in self._blocked:
             # It blocked the bot while the row was being written.
@@ -163,28 +182,40 @@ class Outbox:
                     async with asyncio.timeout(timeout):
                         await self._changed.wait()
                 continue
-            # Starts at least 1/rate apart, measured from when each really began (a sleep can
-            # overshoot): no second ever holds more than ``rate`` of them.
-            if self._next > now:
-                await asyncio.sleep(self._next - now)
-            start = self._clock()
-            self._next = start + self._interval
-            self._chat_free[item.chat_id] = start + self._per_chat
             await self._slots.acquire()
+            # Not again before this one has gone (its send sets the time), or failed.
+            self._chat_free[item.chat_id] = float("inf")
             self._busy += 1
             task = asyncio.create_task(self._deliver(item))
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
 
+    async def _turn(self, chat_id: int) -> None:
+        """Wait for this send's turn: sends start at least 1/rate apart, measured from when each
+        really began (a sleep can overshoot), in the order they asked, so no second ever holds
+        more than ``rate`` of them."""
+        async with self._pace:
+            now = self._clock()
+            if self._next > now:
+                await asyncio.sleep(self._next - now)
+            start = self._clock()
+            self._next = start + self._interval
+            self._chat_free[chat_id] = start + self._per_chat
+        self._changed.set()
+
     async def _deliver(self, item: _Item) -> None:
         try:
             try:
-                result = await self._send(item.chat_id, item.payload)
+                prepared = await self._prepare(item.chat_id, item.payload)
+                await self._turn(item.chat_id)
+                result = await self._send(item.chat_id, prepared)
             except Exception:
                 log.exception("could not send a notification to chat %s", item.chat_id)
                 result = Result(Delivery.RETRY, RETRY_DELAY)
             await self._settle(item, result)
         finally:
+            if self._chat_free.get(item.chat_id) == float("inf"):
+                self._chat_free[item.chat_id] = self._clock()
             self._busy -= 1
             self._slots.release()
             self._changed.set()
@@ -197,7 +228,7 @@ class Outbox:
             log.info("chat %s blocked the bot: its notifications are switched off", item.chat_id)
             self._blocked.add(item.chat_id)
             self._queue = deque(i for i in self._queue if i.chat_id != item.chat_id)
-            await self._store.drop_chat(item.chat_id)
+            await self._store.drop_chat(item.chat_id, self._wall())
         elif result.delivery is Delivery.FAILED or item.tries + 1 >= MAX_TRIES:
             log.warning("notification to chat %s dropped (%s)", item.chat_id, result.delivery.value)
             await self._store.delivered(item.id)
@@ -210,6 +241,7 @@ class Outbox:
                 self._next = max(self._next, self._clock() + result.retry_after)
             self._queue.appendleft(item)
 
-    def unblock(self, chat_id: int) -> None:
+    async def unblock(self, chat_id: int) -> None:
         """The chat turned notifications on again (it talks to the bot, so it is not blocked)."""
+        await self._store.unblock_chat(chat_id)
         self._blocked.discard(chat_id)

@@ -3,8 +3,9 @@ operators, and trends (12 months month by month, this month day by day) with the
 that are over kept in SQLite, so a repeat asks SMSC only for what still changes.
 
 Public API (the handlers and the notifications' digest use it): ``own_totals``, ``subclient_rows``,
-``operator_spend``, ``Trends.months`` / ``Trends.days``, and ``trend_chart`` / ``bars_chart``
-(PNG bytes, drawn on a worker thread). Free of aiogram: texts come from the caller.
+``operator_spend``, ``Trends.months`` / ``Trends.days`` / ``Trends.between`` (any run of days, the
+digest's chart), and ``trend_chart`` / ``bars_chart`` (PNG bytes, drawn on a worker thread). Free
+of aiogram: texts come from the caller.
 """
 
 from __future__ import annotations
@@ -156,6 +157,11 @@ class Trends:
         today = self._today()
         spans = [(today.replace(day=d), today.replace(day=d)) for d in range(1, today.day + 1)]
         return await self._series(smsc, account, "day", spans, today)
+
+    async def between(self, smsc: SmscClient, account: str, first: date, last: date) -> Trend:
+        """Every day from ``first`` to ``last``: the days that are over are asked of SMSC once."""
+        spans = [(first + timedelta(days=n),) * 2 for n in range((last - first).days + 1)]
+        return await self._series(smsc, account, "day", spans, self._today())
 
     async def _series(
         self,

@@ -319,6 +319,14 @@ MIGRATIONS: tuple[str, ...] = (
         created_at REAL NOT NULL
     );
     """,
+    # 9: notifications: chats that blocked the bot (Telegram answered 403), so that no restart
+    # sends them anything until they switch a notification on again (bot.services.outbox).
+    """
+    CREATE TABLE notify_blocked (
+        chat_id INTEGER PRIMARY KEY,
+        blocked_at REAL NOT NULL
+    );
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

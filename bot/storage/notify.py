@@ -41,7 +41,7 @@ class Followed:
 
 
 class NotifyRepo:
-    """The notify_* tables (migration 8)."""
+    """The notify_* tables (migrations 8 and 9)."""
 
     def __init__(self, conn: aiosqlite.Connection | PgConnection) -> None:
         self._conn = conn
@@ -117,10 +117,38 @@ class NotifyRepo:
         )
         return [int(row[0]) for row in rows]
 
-    async def drop_chat(self, chat_id: int) -> None:
-        """The chat blocked the bot: it receives nothing any more, queued messages included."""
+    async def drop_chat(self, chat_id: int, now: float) -> None:
+        """The chat blocked the bot: it receives nothing any more, queued messages included,
+        and is remembered as blocked until ``unblock_chat``."""
+        await self._conn.execute(
+            "INSERT INTO notify_blocked (chat_id, blocked_at) VALUES (?, ?)"
+            " ON CONFLICT (chat_id) DO NOTHING",
+            (chat_id, now),
+        )
         await self._conn.execute("DELETE FROM notify_subs WHERE chat_id = ?", (chat_id,))
         await self._conn.execute("DELETE FROM notify_outbox WHERE chat_id = ?", (chat_id,))
+
+    async def blocked_chats(self) -> set[int]:
+        rows = list(await self._conn.execute_fetchall("SELECT chat_id FROM notify_blocked"))
+        return {int(row[0]) for row in rows}
+
+    async def unblock_chat(self, chat_id: int) -> None:
+        await self._conn.execute("DELETE FROM notify_blocked WHERE chat_id = ?", (chat_id,))
+
+    async def forget_account(self, account: str) -> None:
+        """Nobody can read the account any more (disconnected, every chat gone from it): its
+        settings and state go, so it is not polled."""
+        for table in (
+            "notify_subs",
+            "notify_watch",
+            "notify_accounts",
+            "notify_balance",
+            "notify_senders",
+            "notify_digests",
+            "notify_figures",
+        ):
+            # The table names are the constants above, never input.
+            await self._conn.execute(f"DELETE FROM {table} WHERE account = ?", (account,))  # noqa: S608
 
     async def forget_chat(self, chat_id: int) -> None:
         """The chat logged out: it follows no account any more (its zone and language stay)."""

@@ -3,6 +3,8 @@ the bot is removed from the group."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from aiogram import Router
 from aiogram.enums import ChatType
 from aiogram.filters import LEAVE_TRANSITION, ChatMemberUpdatedFilter, Command, CommandObject
@@ -12,14 +14,14 @@ from aiogram.utils.i18n import gettext as _
 from bot.accounts import AccountService, NotLoggedIn, NotTheAsker, RoleTooLow
 from bot.errors import role_name
 from bot.middlewares import ADMIN_FLAGS
-from bot.services.confirmations import CHANGE_TTL, ConfirmationService, account_key
+from bot.services.confirmations import ConfirmationService
 from bot.services.teams import GIVEN_ROLES, Role
 from bot.storage.audit import AuditLog
 from bot.storage.confirmations import Confirmation
-from bot.ui import Cf, chat_of, confirm_keyboard, esc
+from bot.ui import Cf, chat_of, esc
 from bot.ui import show_in_place as show
-from handlers.account.team import account_name
-from handlers.confirm import Asked, cancel, claim
+from handlers.account.views import account_name
+from handlers.confirm import Asked, Tap, ask_confirmation
 
 router = Router(name="account.link")
 
@@ -56,52 +58,39 @@ async def cmd_link(
             esc(_("Use /link, /link operator or /link admin: the role the group's members get."))
         )
         return
-    record_id = await confirmations.ask(
-        chat_id=message.chat.id,
-        account=account_key(account),
+    await ask_confirmation(
+        message,
+        {"confirmations": confirmations, "account": account},
         action="link",
         payload={"account": str(account.id), "role": given.key},
-        asked_by=user.id,
-        ttl=CHANGE_TTL,
-    )
-    await message.answer(
-        _(
+        question=_(
             "Link this group to the SMSC account <b>{account}</b>? Everyone here will act as "
             "{role} (team members with a higher role keep it). Only {name} can answer."
         ).format(account=account_name(account), role=role_name(given), name=esc(user.full_name)),
-        reply_markup=confirm_keyboard(record_id),
     )
 
 
 @router.callback_query(Cf.filter(), Asked("link"))
-async def confirm_link(
-    query: CallbackQuery,
-    callback_data: Cf,
-    asked: Confirmation,
-    accounts: AccountService,
-    confirmations: ConfirmationService,
-    audit: AuditLog,
-) -> None:
+async def confirm_link(query: CallbackQuery, accounts: AccountService, **data: Any) -> None:
+    asked: Confirmation = data["asked"]
     if asked.asked_by != query.from_user.id:
         raise NotTheAsker
-    if not callback_data.yes:
-        if await cancel(query, asked, confirmations):
-            await show(query, _("The group was not linked."), None)
-        return
     account_id = int(asked.payload["account"])
     account = await accounts.repo.get_by_id(account_id)
-    # Checked again at the tap: the person may have lost the role since.
-    member = await accounts.teams.repo.member(account_id, query.from_user.id)
-    role = Role.of(member.role) if member else None
-    if role is None or role < Role.ADMIN:
-        raise RoleTooLow(Role.ADMIN, role or Role.VIEWER)
-    record = await claim(query, asked, confirmations, account)
+    tap = Tap.of(query, data | {"account": account})
+    if tap.callback_data.yes:
+        # Checked again at the tap: the person may have lost the role since.
+        member = await accounts.teams.repo.member(account_id, query.from_user.id)
+        role = Role.of(member.role) if member else None
+        if role is None or role < Role.ADMIN:
+            raise RoleTooLow(Role.ADMIN, role or Role.VIEWER)
+    record = await tap.claimed(lambda: show(query, _("The group was not linked."), None))
     if record is None or account is None:
         return
     given = Role.of(record.payload["role"]) or Role.VIEWER
     await accounts.teams.repo.link(chat_of(query), account_id, given.key, query.from_user.id)
-    await confirmations.finish(record.id, "done")
-    await audit.record(chat_of(query), query.from_user.id, "group link", given.key, "ok")
+    await tap.confirmations.finish(record.id, "done")
+    await tap.audit.record(chat_of(query), query.from_user.id, "group link", given.key, "ok")
     await show(
         query,
         _("This group now works with <b>{account}</b>; its members act as {role}.").format(

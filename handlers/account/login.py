@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from aiogram import F, Router
 from aiogram.enums import ChatType
-from aiogram.exceptions import TelegramBadRequest
 from aiogram.filters import Command, CommandObject, CommandStart
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
@@ -19,13 +18,13 @@ from bot.accounts import (
     LoginPaused,
     looks_like_login,
 )
-from bot.errors import paused_text, secret_taken, smsc_error_text
+from bot.errors import paused_text, smsc_error_text
 from bot.i18n import fmt_time
 from bot.smsc import Site, SmscBadResponse, SmscError, SmscUnavailable
 from bot.storage.audit import AuditLog
 from bot.ui import delete_secret, esc
 from handlers.account.data import BOT_COMMAND, LoginForm, LoginMethod, LoginSite
-from handlers.account.team import start_link
+from handlers.account.invite import start_link
 from handlers.account.views import logged_in_text, method_keyboard, not_a_login_text, sites_keyboard
 from handlers.common import Menu
 
@@ -56,18 +55,13 @@ async def private_only(message: Message) -> bool:
 
 async def scrub_group_secret(message: Message) -> None:
     """A secret sent in a group: deleted where the bot may, else everyone is told to change it."""
-    secret_taken()
-    try:
-        await message.delete()
-    except TelegramBadRequest:
-        await message.answer(
-            _(
-                "This message looks like it carries an SMSC password or API key, and I cannot "
-                "delete it here (I am not allowed to delete messages in this group). Delete it "
-                "and change the password on SMSC's site: everyone in this chat may have seen "
-                "it. Nothing was sent to SMSC."
-            )
-        )
+    cannot = _(
+        "This message looks like it carries an SMSC password or API key, and I cannot "
+        "delete it here (I am not allowed to delete messages in this group). Delete it "
+        "and change the password on SMSC's site: everyone in this chat may have seen "
+        "it. Nothing was sent to SMSC."
+    )
+    if not await delete_secret(message, cannot):
         return
     await message.answer(
         _(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from aiogram import F, Router
 from aiogram.filters import Command
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
@@ -11,15 +13,13 @@ from aiogram.utils.i18n import ngettext
 from bot.accounts import AccountService, RoleTooLow
 from bot.i18n import fmt_money
 from bot.middlewares import ACCOUNT_FLAG
-from bot.services.confirmations import CHANGE_TTL, ConfirmationService, account_key
+from bot.services.confirmations import ConfirmationService
 from bot.services.teams import Role
 from bot.smsc import SmscClient
-from bot.storage.audit import AuditLog
-from bot.storage.confirmations import Confirmation
-from bot.ui import Cf, confirm_keyboard, esc, show_in_place
+from bot.ui import Cf, answer_or_show, esc, show_in_place
 from handlers.account.team import ask_to_leave
 from handlers.common import Menu, home_row
-from handlers.confirm import Asked, cancel, claim
+from handlers.confirm import Asked, Tap, ask_confirmation
 
 router = Router(name="account.session")
 
@@ -41,17 +41,13 @@ async def cmd_logout(
         # A group's role is not a membership: there is nothing of theirs to log out of.
         raise RoleTooLow(Role.OWNER, role or Role.VIEWER)
     if member.role != Role.OWNER.key:
-        await ask_to_leave(message, account, Role.of(member.role) or Role.VIEWER, confirmations)
+        await ask_to_leave(
+            message,
+            Role.of(member.role) or Role.VIEWER,
+            {"confirmations": confirmations, "account": account},
+        )
         return
     others = len(await accounts.teams.repo.members(account.id)) - 1
-    record_id = await confirmations.ask(
-        chat_id=message.chat.id,
-        account=account_key(account),
-        action="logout",
-        payload={"account": str(account.id)},
-        asked_by=user.id,
-        ttl=CHANGE_TTL,
-    )
     question = _("Log out and delete the saved SMSC credentials from the bot?")
     if others:
         question += " " + ngettext(
@@ -59,18 +55,17 @@ async def cmd_logout(
             "{n} other members of the team lose access too.",
             others,
         ).format(n=others)
-    await message.answer(question, reply_markup=confirm_keyboard(record_id))
+    await ask_confirmation(
+        message,
+        {"confirmations": confirmations, "account": account},
+        action="logout",
+        payload={"account": str(account.id)},
+        question=question,
+    )
 
 
 @router.callback_query(Cf.filter(), Asked("logout"))
-async def confirm_logout(
-    query: CallbackQuery,
-    callback_data: Cf,
-    asked: Confirmation,
-    confirmations: ConfirmationService,
-    accounts: AccountService,
-    audit: AuditLog,
-) -> None:
+async def confirm_logout(query: CallbackQuery, accounts: AccountService, **data: Any) -> None:
     if not isinstance(query.message, Message):
         return
     chat_id = query.message.chat.id
@@ -82,18 +77,15 @@ async def confirm_logout(
         member = await accounts.teams.repo.member(account.id, query.from_user.id)
     if member is None or member.role != Role.OWNER.key:
         raise RoleTooLow(Role.OWNER, (Role.of(member.role) if member else None) or Role.VIEWER)
-    if not callback_data.yes:
-        if await cancel(query, asked, confirmations):
-            await query.message.edit_text(_("You stay logged in."))
-        return
+    tap = Tap.of(query, data | {"account": account})
     # Asked for the account the chat is on now: after a log-in to another one it is out of date.
-    record = await claim(query, asked, confirmations, account)
+    record = await tap.claimed(lambda: show_in_place(query, _("You stay logged in."), None))
     if record is None:
         return
-    await audit.record(chat_id, query.from_user.id, "logout", "", "ok")
+    await tap.audit.record(chat_id, query.from_user.id, "logout", "", "ok")
     await accounts.logout(chat_id)
-    await confirmations.finish(record.id, "done")
-    await query.message.edit_text(_("Logged out. The saved credentials are deleted."))
+    await tap.confirmations.finish(record.id, "done")
+    await show_in_place(query, _("Logged out. The saved credentials are deleted."), None)
 
 
 async def balance_text(smsc: SmscClient) -> str:
@@ -117,10 +109,6 @@ def balance_keyboard() -> InlineKeyboardMarkup:
 
 
 @router.message(Command("balance"), flags={ACCOUNT_FLAG: True})
-async def cmd_balance(message: Message, smsc: SmscClient) -> None:
-    await message.answer(await balance_text(smsc), reply_markup=balance_keyboard())
-
-
 @router.callback_query(Menu.filter(F.action == "balance"), flags={ACCOUNT_FLAG: True})
-async def menu_balance(query: CallbackQuery, smsc: SmscClient) -> None:
-    await show_in_place(query, await balance_text(smsc), balance_keyboard())
+async def cmd_balance(event: Message | CallbackQuery, smsc: SmscClient) -> None:
+    await answer_or_show(event, await balance_text(smsc), balance_keyboard())

@@ -160,12 +160,20 @@ def page_under(query: CallbackQuery) -> str:
 @router.callback_query(BlDel.filter(), flags=OPERATOR_FLAGS)
 async def ask_remove(query: CallbackQuery, callback_data: BlDel, region: str, **data: Any) -> None:
     """Asked in place; from the list, the list comes back after the answer, without the number."""
-    number = esc(display_stored(callback_data.p, region))
+    payload = {"phone": callback_data.p, "page": page_under(query)}
+    await ask_removal(query, data, "bldel", payload, region)
+
+
+async def ask_removal(
+    query: CallbackQuery, data: dict[str, Any], action: str, payload: dict[str, str], region: str
+) -> None:
+    """Removing the number ``payload["phone"]`` from the black list, asked in place."""
+    number = esc(display_stored(payload["phone"], region))
     await ask_confirmation(
         query,
         data,
-        action="bldel",
-        payload={"phone": callback_data.p, "page": page_under(query)},
+        action=action,
+        payload=payload,
         question=_("Remove {number} from the black list?").format(number=number),
         in_place=True,
     )
@@ -177,13 +185,11 @@ async def unblock(
     """Settle a confirmed unblock: True once removed, False when SMSC had no such number (it is
     out of the list either way), None when it was not done (No, or refused and answered)."""
     try:
-        done = await tap.settle(
+        done = await tap.delete(
             lambda: black.delete(digits),
             what="black_delete",
             target=digits,
-            check=None,
             on_no=on_no,
-            explain_refusal=False,
         )
     except SmscError as exc:
         if exc.code != NO_RECORDS:

@@ -135,13 +135,11 @@ async def confirm_delete(query: CallbackQuery, book: PhoneBook, region: str, **d
         kept = _("The contact {number} stays.").format(number=number)
         await show_in_place(query, *await card_view(book, region, digits, kept))
 
-    made = await tap.settle(
+    made = await tap.delete(
         lambda: book.delete(digits),
         what="contact_delete",
         target=digits,
-        check=None,
         on_no=on_no,
-        explain_refusal=False,
     )
     if made:
         await show_in_place(

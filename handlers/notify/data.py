@@ -25,6 +25,8 @@ class NtAction(StrEnum):
     ZONES = "z"  # the list of zones
     ZONE = "zs"  # value: an IANA name
     ZONE_ASK = "zo"  # another zone, typed
+    WATCH = "w"  # what the account is watched for (admins); value: a kind to stop watching
+    SETTINGS = "h"  # the settings, in place
 
 
 class Nt(CallbackData, prefix="nt"):

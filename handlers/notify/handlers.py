@@ -25,6 +25,7 @@ from bot.services.notify import (
 )
 from bot.services.teams import Role
 from bot.storage.accounts import Account
+from bot.storage.notify import KINDS
 from bot.ui import NOT_COMMAND, ask, chat_of, send_to_chat, show_in_place
 from handlers.common import Menu, with_home
 from handlers.notify.data import NotifyForm, Nt, NtAction
@@ -35,6 +36,7 @@ from handlers.notify.views import (
     threshold_prompt,
     time_problem,
     time_prompt,
+    watch_view,
     zone_problem,
     zone_prompt,
     zones_view,
@@ -70,10 +72,10 @@ async def _may_ask(notifier: Notifier, account: Account, role: Role, kind: str) 
 
 
 async def card(
-    notifier: Notifier, chat_id: int, account: Account
+    notifier: Notifier, chat_id: int, account: Account, role: Role
 ) -> tuple[str, InlineKeyboardMarkup]:
     subs, tz = await notifier.settings(chat_id, account)
-    return card_view(account.login or "", subs, tz)
+    return card_view(account.login or "", subs, tz, team=role >= WATCHES)
 
 
 async def _remember(notifier: Notifier, chat_id: int, i18n: I18n) -> None:
@@ -81,30 +83,43 @@ async def _remember(notifier: Notifier, chat_id: int, i18n: I18n) -> None:
     await notifier.repo.set_language(chat_id, i18n.current_locale, DEFAULT_TZ)
 
 
-async def _changed_answer(message: Message, notifier: Notifier, account: Account) -> None:
-    text, markup = await card(notifier, message.chat.id, account)
+async def _changed_answer(
+    message: Message, notifier: Notifier, account: Account, role: Role
+) -> None:
+    text, markup = await card(notifier, message.chat.id, account, role)
     await message.answer(text, reply_markup=markup)
 
 
 @router.message(Command("notify"), flags={ACCOUNT_FLAG: True})
 async def notify_command(
-    message: Message, state: FSMContext, notifier: Notifier, account: Account
+    message: Message, state: FSMContext, notifier: Notifier, account: Account, role: Role
 ) -> None:
     await state.clear()
-    await _changed_answer(message, notifier, account)
+    await _changed_answer(message, notifier, account, role)
 
 
 @router.callback_query(Menu.filter(F.action == "notify"), flags={ACCOUNT_FLAG: True})
 async def notify_from_home(
-    query: CallbackQuery, state: FSMContext, notifier: Notifier, account: Account
+    query: CallbackQuery, state: FSMContext, notifier: Notifier, account: Account, role: Role
 ) -> None:
     await state.clear()
-    text, markup = await card(notifier, chat_of(query), account)
+    text, markup = await card(notifier, chat_of(query), account, role)
     await show_in_place(query, text, with_home(markup))
 
 
-@router.callback_query(Nt.filter(), flags={ACCOUNT_FLAG: True})
-async def tapped(
+# A tap is answered once the handler is done (nothing here waits for SMSC), not before: a role
+# too low, found only in the handler (is the kind watched yet?), is then the error layer's
+# alert on the button, as a refusal by the role flag is everywhere else.
+ANSWERED_HERE: Final[dict[str, Any]] = {ACCOUNT_FLAG: True, "callback_answer": {"disabled": True}}
+
+
+@router.callback_query(Nt.filter(), flags=ANSWERED_HERE)
+async def tapped(query: CallbackQuery, **data: Any) -> None:
+    await _tapped(query, **data)
+    await query.answer()
+
+
+async def _tapped(
     query: CallbackQuery,
     callback_data: Nt,
     state: FSMContext,
@@ -112,6 +127,7 @@ async def tapped(
     account: Account,
     role: Role,
     i18n: I18n,
+    **_data: Any,
 ) -> None:
     chat_id = chat_of(query)
     action, value = callback_data.action, callback_data.value
@@ -144,10 +160,25 @@ async def tapped(
     if action is NtAction.ZONE_ASK:
         await ask(query, state, NotifyForm.zone, zone_prompt())
         return
+    if action is NtAction.WATCH:
+        # What the account is watched for, and stopping a kind for everyone: admins only.
+        if role < WATCHES:
+            raise RoleTooLow(WATCHES, role)
+        if value and value not in KINDS:
+            raise StaleButton("unknown notification kind")
+        if value:
+            await notifier.stop_watching(account, value)
+        await state.clear()
+        await show_in_place(query, *watch_view(await notifier.watched(account)))
+        return
+    if action is NtAction.SETTINGS:
+        await state.clear()
+        await show_in_place(query, *await card(notifier, chat_id, account, role))
+        return
     if action is NtAction.CARD:
         # Under a notification: the settings come as a new message, the notification stays.
         await state.clear()
-        await send_to_chat(query, *await card(notifier, chat_id, account))
+        await send_to_chat(query, *await card(notifier, chat_id, account, role))
         return
     if action is NtAction.SENDERS and value == "1":
         await _may_ask(notifier, account, role, "senders")
@@ -180,63 +211,52 @@ async def tapped(
     else:
         raise StaleButton("unknown notification button")
     await state.clear()
-    text, markup = await card(notifier, chat_id, account)
+    text, markup = await card(notifier, chat_id, account, role)
     await show_in_place(query, text, markup)
 
 
-@router.message(NotifyForm.threshold, NOT_COMMAND, flags={ACCOUNT_FLAG: True})
-async def typed_threshold(
+async def _typed_on(
     message: Message,
     state: FSMContext,
+    kind: str,
+    params: dict[str, Any],
+    *,
     notifier: Notifier,
     account: Account,
     role: Role,
     i18n: I18n,
+    **_data: Any,
 ) -> None:
+    """A parameter typed right: the kind switched on with it, and the settings shown."""
+    await state.clear()
+    await _remember(notifier, message.chat.id, i18n)
+    await _change(notifier, message.chat.id, account, role, kind, True, **params)
+    await _changed_answer(message, notifier, account, role)
+
+
+@router.message(NotifyForm.threshold, NOT_COMMAND, flags={ACCOUNT_FLAG: True})
+async def typed_threshold(message: Message, state: FSMContext, **data: Any) -> None:
     amount = parse_threshold(message.text or "")
     if amount is None:
         await message.answer(threshold_problem())
         return
-    await state.clear()
-    await _may_ask(notifier, account, role, "balance")
-    await _remember(notifier, message.chat.id, i18n)
-    await _change(notifier, message.chat.id, account, role, "balance", True, param=str(amount))
-    await _changed_answer(message, notifier, account)
+    await _typed_on(message, state, "balance", {"param": str(amount)}, **data)
 
 
 @router.message(NotifyForm.time, NOT_COMMAND, flags={ACCOUNT_FLAG: True})
-async def typed_time(
-    message: Message,
-    state: FSMContext,
-    notifier: Notifier,
-    account: Account,
-    role: Role,
-    i18n: I18n,
-) -> None:
+async def typed_time(message: Message, state: FSMContext, **data: Any) -> None:
     minute = parse_time(message.text or "")
     if minute is None:
         await message.answer(time_problem())
         return
     period = str((await state.get_data()).get("period", DAILY))
-    await state.clear()
-    await _may_ask(notifier, account, role, "digest")
-    await _remember(notifier, message.chat.id, i18n)
-    await _change(
-        notifier,
-        message.chat.id,
-        account,
-        role,
-        "digest",
-        True,
-        param=period if period in (DAILY, WEEKLY) else DAILY,
-        at_minute=minute,
-    )
-    await _changed_answer(message, notifier, account)
+    params = {"param": period if period in (DAILY, WEEKLY) else DAILY, "at_minute": minute}
+    await _typed_on(message, state, "digest", params, **data)
 
 
 @router.message(NotifyForm.zone, NOT_COMMAND, flags={ACCOUNT_FLAG: True})
 async def typed_zone(
-    message: Message, state: FSMContext, notifier: Notifier, account: Account
+    message: Message, state: FSMContext, notifier: Notifier, account: Account, role: Role
 ) -> None:
     name = (message.text or "").strip()
     if zone(name) is None:
@@ -244,4 +264,4 @@ async def typed_zone(
         return
     await state.clear()
     await notifier.set_zone(message.chat.id, name)
-    await _changed_answer(message, notifier, account)
+    await _changed_answer(message, notifier, account, role)

@@ -62,8 +62,9 @@ def digest_text(sub: Sub | None) -> str:
 
 
 def card_view(
-    login: str, subs: dict[str, Sub], tz: str, currency: str = ""
+    login: str, subs: dict[str, Sub], tz: str, currency: str = "", *, team: bool = False
 ) -> tuple[str, InlineKeyboardMarkup]:
+    """The chat's settings; with ``team`` (an admin) the button to what the account watches."""
     balance, senders, digest = subs.get("balance"), subs.get("senders"), subs.get("digest")
     low = (
         _("below {amount}").format(amount=fmt_money(Decimal(balance.param), currency))
@@ -91,7 +92,43 @@ def card_view(
         button(_("Digest"), Nt(action=NtAction.DIGEST)),
         button(_("Time zone"), Nt(action=NtAction.ZONES)),
     ]
+    if team:
+        buttons.append(button(_("For the whole team"), Nt(action=NtAction.WATCH)))
     return "\n".join(lines), keyboard(buttons, 2)
+
+
+# The card's own lines, one per kind.
+KIND_LINES: Final = {
+    "balance": N_("Low balance: {value}"),
+    "senders": N_("Sender name status at operators: {value}"),
+    "digest": N_("Digest of what was sent and spent: {value}"),
+}
+STOP_LABELS: Final = {
+    "balance": N_("Stop: low balance"),
+    "senders": N_("Stop: sender names"),
+    "digest": N_("Stop: digest"),
+}
+
+
+def watch_view(watched: set[str]) -> tuple[str, InlineKeyboardMarkup]:
+    """What the account is watched for, for everyone in the team, with a stop for each."""
+    lines = [_("<b>For the whole team</b>: what the bot watches on this account."), ""]
+    for kind, line in KIND_LINES.items():
+        lines.append(_(line).format(value=_("on") if kind in watched else _("off")))
+    lines += [
+        "",
+        _(
+            "Stopping one stops it for every member, and the bot no longer checks it. It starts "
+            "again when an admin switches it on for themselves; each member's own choice is kept."
+        ),
+    ]
+    buttons = [
+        button(_(label), Nt(action=NtAction.WATCH, value=kind))
+        for kind, label in STOP_LABELS.items()
+        if kind in watched
+    ]
+    buttons.append(button(_("Back"), Nt(action=NtAction.SETTINGS)))
+    return "\n".join(lines), keyboard(buttons, 1)
 
 
 def threshold_prompt(enabled: bool) -> tuple[str, InlineKeyboardMarkup | None]:

@@ -9,6 +9,7 @@ from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 
 from bot.middlewares import ACCOUNT_FLAG
 from bot.smsc import SmscClient
+from bot.ui import answer_or_show
 from bot.ui import show_in_place as show
 from handlers.common import Menu
 from handlers.senders.data import SnCard, SnList
@@ -18,16 +19,10 @@ router = Router(name="senders.browse")
 
 
 @router.message(Command("senders"), flags={ACCOUNT_FLAG: True})
-async def cmd_senders(message: Message, state: FSMContext, smsc: SmscClient) -> None:
-    await state.clear()
-    text, markup = list_view(await smsc.get_senders(), 0)
-    await message.answer(text, reply_markup=markup)
-
-
 @router.callback_query(Menu.filter(F.action == "senders"), flags={ACCOUNT_FLAG: True})
-async def from_home(query: CallbackQuery, state: FSMContext, smsc: SmscClient) -> None:
+async def cmd_senders(event: Message | CallbackQuery, state: FSMContext, smsc: SmscClient) -> None:
     await state.clear()
-    await show(query, *list_view(await smsc.get_senders(), 0))
+    await answer_or_show(event, *list_view(await smsc.get_senders(), 0))
 
 
 @router.callback_query(SnList.filter(), flags={ACCOUNT_FLAG: True})

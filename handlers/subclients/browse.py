@@ -17,7 +17,7 @@ from bot.middlewares import ACCOUNT_FLAG
 from bot.services import subclients
 from bot.services.subclients import login_ref
 from bot.smsc import SmscClient, SmscError
-from bot.ui import Totals, amounts_text, chat_of, esc
+from bot.ui import Totals, amounts_text, answer_or_show, chat_of, esc
 from bot.ui import show_in_place as show
 from handlers.common import Menu
 from handlers.subclients.data import ScCard, ScList
@@ -60,22 +60,13 @@ async def figures_for(
 
 
 @router.message(Command("subclients"), flags={ACCOUNT_FLAG: True})
-async def cmd_subclients(
-    message: Message, state: FSMContext, smsc: SmscClient, accounts: AccountService
-) -> None:
-    await state.clear()
-    found = await subclients.known_money(smsc, accounts.repo, message.chat.id)
-    text, markup = list_view(found, 0)
-    await message.answer(text, reply_markup=markup)
-
-
 @router.callback_query(Menu.filter(F.action == "subclients"), flags={ACCOUNT_FLAG: True})
-async def from_home(
-    query: CallbackQuery, state: FSMContext, smsc: SmscClient, accounts: AccountService
+async def cmd_subclients(
+    event: Message | CallbackQuery, state: FSMContext, smsc: SmscClient, accounts: AccountService
 ) -> None:
     await state.clear()
-    found = await subclients.known_money(smsc, accounts.repo, chat_of(query))
-    await show(query, *list_view(found, 0))
+    found = await subclients.known_money(smsc, accounts.repo, chat_of(event))
+    await answer_or_show(event, *list_view(found, 0))
 
 
 @router.callback_query(ScList.filter(), flags={ACCOUNT_FLAG: True})

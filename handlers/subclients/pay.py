@@ -16,13 +16,12 @@ from bot.errors import StaleButton
 from bot.i18n import fmt_money
 from bot.middlewares import ACCOUNT_FLAG, ADMIN_FLAGS
 from bot.services import subclients
-from bot.services.confirmations import MONEY_TTL, ConfirmationService, account_key
+from bot.services.confirmations import MONEY_TTL, ConfirmationService
 from bot.smsc import SmscBadResponse, SmscClient, SmscError, SmscUnavailable
 from bot.storage.accounts import Account
-from bot.ui import NOT_COMMAND, Cf, ask, confirm_keyboard, esc
+from bot.ui import NOT_COMMAND, Cf, ask, esc
 from bot.ui import show_in_place as show
-from bot.ui import user_id_of as user_id
-from handlers.confirm import Asked, Tap
+from handlers.confirm import Asked, Tap, ask_confirmation
 from handlers.subclients.browse import figures_for, login_for
 from handlers.subclients.data import ScAct, ScAction, ScCheck, SubclientEdit
 from handlers.subclients.views import check_markup, open_markup
@@ -89,19 +88,16 @@ async def got_amount(
         return
     await state.clear()
     # The question is a record of its own: it works after a restart and after /cancel, once.
-    record_id = await confirmations.ask(
-        chat_id=message.chat.id,
-        account=account_key(account),
+    await ask_confirmation(
+        message,
+        {"confirmations": confirmations, "account": account},
         action="scpay",
         payload={"login": login, "amount": f"{amount:.2f}", "currency": currency},
-        asked_by=user_id(message),
-        ttl=MONEY_TTL,
-    )
-    await message.answer(
-        _("Move <b>{amount}</b> from your balance to <b>{login}</b>?").format(
+        question=_("Move <b>{amount}</b> from your balance to <b>{login}</b>?").format(
             amount=esc(fmt_money(amount, currency)), login=esc(login)
         ),
-        reply_markup=confirm_keyboard(record_id, yes=_("Yes, top up")),
+        yes=_("Yes, top up"),
+        ttl=MONEY_TTL,
     )
 
 

@@ -14,7 +14,7 @@ from aiogram.utils.i18n import gettext as _
 from bot.middlewares import ACCOUNT_FLAG
 from bot.smsc import SmscClient
 from bot.smsc.models import Template
-from bot.ui import chat_of, split_text
+from bot.ui import answer_or_show, chat_of, split_text
 from bot.ui import show_in_place as show
 from handlers.common import Menu
 from handlers.templates.data import TpCard, TpList
@@ -49,16 +49,12 @@ def recalled(data: dict[str, Any], template_id: int) -> Template | None:
 
 
 @router.message(Command("templates"), flags={ACCOUNT_FLAG: True})
-async def cmd_templates(message: Message, state: FSMContext, smsc: SmscClient) -> None:
-    await state.clear()
-    text, markup = list_view(await smsc.get_templates(), 0)
-    await message.answer(text, reply_markup=markup)
-
-
 @router.callback_query(Menu.filter(F.action == "templates"), flags={ACCOUNT_FLAG: True})
-async def from_home(query: CallbackQuery, state: FSMContext, smsc: SmscClient) -> None:
+async def cmd_templates(
+    event: Message | CallbackQuery, state: FSMContext, smsc: SmscClient
+) -> None:
     await state.clear()
-    await show(query, *list_view(await smsc.get_templates(), 0))
+    await answer_or_show(event, *list_view(await smsc.get_templates(), 0))
 
 
 @router.callback_query(TpList.filter(), flags={ACCOUNT_FLAG: True})

@@ -10,7 +10,7 @@ from aiogram.utils.i18n import ngettext
 
 from bot.commands import N_
 from bot.smsc.models import Template, TemplateFormat
-from bot.text import sms_length
+from bot.text import clip, sms_length
 from bot.ui import button, esc, keyboard, page_of
 from handlers.common import home_button, home_row
 from handlers.templates.data import TpAct, TpAction, TpCard, TpFormat, TpList, TpSign
@@ -39,8 +39,8 @@ def format_text(value: str) -> str:
 
 
 def label(text: str) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= BUTTON_LABEL else text[: BUTTON_LABEL - 1] + "…"
+    """``text`` on one line, clipped for a button or a list line."""
+    return clip(" ".join(text.split()), BUTTON_LABEL)
 
 
 def back_markup() -> InlineKeyboardMarkup:

@@ -14,7 +14,7 @@ import sys
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 import pytest
 from cryptography.fernet import Fernet
@@ -148,17 +148,20 @@ class RunningBot:
         await self.stop()
         return await self.start()
 
+    async def __aenter__(self) -> Self:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.stop()
+
 
 @pytest.fixture
 async def bot(
     fake_telegram: FakeTelegram, make_settings: type[Settings]
 ) -> AsyncIterator[RunningBot]:
-    running = RunningBot(fake_telegram, make_settings())
-    await running.start()
-    try:
+    async with RunningBot(fake_telegram, make_settings()) as running:
         yield running
-    finally:
-        await running.stop()
 
 
 @dataclass

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from hypothesis import HealthCheck, settings
 from pydantic import SecretStr
 
 from bot.app import DB_NAME
@@ -59,11 +60,30 @@ def seed_sender(account: Account, name: str, status: int = 0, **operators: int) 
     return sender
 
 
-def phone_requests(smsc: SmscEmulator, command: str) -> list[dict[str, str]]:
-    """The parameters of every phones.php request SMSC received with ``command`` set."""
+def requests_to(smsc: SmscEmulator, script: str, command: str) -> list[dict[str, str]]:
+    """The parameters of every request to ``script`` (phones, get…) SMSC received with
+    ``command`` set."""
     return [
-        r.params for r in smsc.requests if r.path == "/sys/phones.php" and r.params.get(command)
+        r.params for r in smsc.requests if r.path == f"/sys/{script}.php" and r.params.get(command)
     ]
+
+
+def phone_requests(smsc: SmscEmulator, command: str) -> list[dict[str, str]]:
+    return requests_to(smsc, "phones", command)
+
+
+def get_requests(smsc: SmscEmulator, command: str) -> list[dict[str, str]]:
+    return requests_to(smsc, "get", command)
+
+
+def payments(smsc: SmscEmulator) -> list[dict[str, str]]:
+    """Every top-up SMSC received."""
+    return [dict(r.params) for r in smsc.requests if r.params.get("pay") == "1"]
+
+
+def black(smsc: SmscEmulator) -> dict[str, int]:
+    """Number → type, as SMSC holds the test account's black list."""
+    return {e.phone: e.type for e in smsc.accounts[LOGIN].black.values()}
 
 
 async def db_bytes(data_dir: Path, database_url: str | SecretStr | None = None) -> bytes:
@@ -78,3 +98,15 @@ async def db_bytes(data_dir: Path, database_url: str | SecretStr | None = None) 
 
 def _sqlite_bytes(data_dir: Path) -> bytes:
     return b"".join(p.read_bytes() for p in data_dir.glob(f"{DB_NAME}*"))
+
+
+def examples(count: int) -> settings:
+    """Hypothesis settings for a property that drives the bot: ``count`` examples, no deadline
+    (an example takes seconds), the test's fixtures shared by every example, and the blob that
+    replays a failure."""
+    return settings(
+        max_examples=count,
+        deadline=None,
+        suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+        print_blob=True,
+    )

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 from aiogram.filters.callback_data import CallbackData
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from bot.config import Settings
@@ -33,6 +33,7 @@ from handlers.subclients.data import ScAct, ScNew, ScType
 from handlers.templates.data import TpAct, TpFormat, TpSender
 from tests.conftest import LOGIN, PASSWORD
 from tests.e2e.conftest import ConcurrentBot, RunningBot
+from tests.e2e.helpers import examples
 from tests.support.botapi import FakeTelegram, FakeUser
 
 INCIDENT = "Sorry, something went wrong on our side"
@@ -82,12 +83,8 @@ async def busy_bot(
     fake_telegram: FakeTelegram,
     make_settings,  # type: ignore[no-untyped-def]
 ) -> AsyncIterator[ConcurrentBot]:
-    running = ConcurrentBot(fake_telegram, make_settings())
-    await running.start()
-    try:
+    async with ConcurrentBot(fake_telegram, make_settings()) as running:
         yield running
-    finally:
-        await running.stop()
 
 
 async def test_a_storm_of_wrong_passwords_never_brings_the_ip_block(
@@ -603,23 +600,14 @@ async def cached_bot(
     """The bot with production's read cache: hundreds of examples read the same account, and
     without it the client's own rate limits would refuse most reads before any step is reached."""
     ttl = Settings.model_fields["smsc_cache_ttl"].default
-    running = RunningBot(fake_telegram, make_settings(smsc_cache_ttl=ttl))
-    await running.start()
-    try:
+    async with RunningBot(fake_telegram, make_settings(smsc_cache_ttl=ttl)) as running:
         yield running
-    finally:
-        await running.stop()
 
 
 @pytest.mark.timeout(180)
-@settings(
-    max_examples=300,
-    deadline=None,
-    # One bot for every example (a fresh application each time would take most of the budget);
-    # each example talks to it from a chat of its own.
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
-    print_blob=True,
-)
+# One bot for every example (a fresh application each time would take most of the budget);
+# each example talks to it from a chat of its own.
+@examples(300)
 @given(data=st.data())
 async def test_random_input_at_every_step_is_never_an_incident(
     data: st.DataObject,
@@ -765,12 +753,7 @@ def unpacks(data: str) -> bool:
 
 @pytest.mark.timeout(120)
 @pytest.mark.parametrize("prefix", PREFIXES)
-@settings(
-    max_examples=25,
-    deadline=None,
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
-    print_blob=True,
-)
+@examples(25)
 @given(data=st.data())
 async def test_random_data_behind_every_button_prefix_is_out_of_date_never_an_incident(
     prefix: str,

@@ -11,13 +11,8 @@ import handlers.blacklist
 from bot.smsc.emulator import SmscEmulator
 from tests.conftest import LOGIN
 from tests.e2e.conftest import RunningBot
-from tests.e2e.helpers import login, phone_requests
+from tests.e2e.helpers import black, login, phone_requests
 from tests.support.botapi import FakeTelegram, FakeUser
-
-
-def black(smsc: SmscEmulator) -> dict[str, int]:
-    """Number → type, as SMSC holds them."""
-    return {e.phone: e.type for e in smsc.accounts[LOGIN].black.values()}
 
 
 async def forward(user: FakeUser, text: str) -> None:

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from bot.smsc import Site
@@ -19,6 +19,7 @@ from bot.smsc.emulator.wire import Answer
 from bot.storage.accounts import Account
 from tests.conftest import APIKEY, LOGIN, PASSWORD, ManualClock
 from tests.e2e.conftest import ConcurrentBot, RunningBot
+from tests.e2e.helpers import examples
 from tests.e2e.test_abuse import sent_codes
 from tests.support.botapi import FakeTelegram, FakeUser
 
@@ -86,12 +87,8 @@ async def busy_bot(
     smsc: SmscEmulator,
 ) -> AsyncIterator[ConcurrentBot]:
     smsc.accounts[LOGIN].apikey = APIKEY
-    running = ConcurrentBot(fake_telegram, make_settings())
-    await running.start()
-    try:
+    async with ConcurrentBot(fake_telegram, make_settings()) as running:
         yield running
-    finally:
-        await running.stop()
 
 
 async def test_password_and_key_changed_then_three_typos_then_each_chat_once(
@@ -296,13 +293,8 @@ def deed_text(deed: tuple[str, str], smsc: SmscEmulator, wrong: str) -> str:
 
 
 @pytest.mark.timeout(180)
-@settings(
-    max_examples=25,
-    deadline=None,
-    # A fresh emulator, database and bot per example; only the fake Telegram is shared.
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
-    print_blob=True,
-)
+# A fresh emulator, database and bot per example; only the fake Telegram is shared.
+@examples(25)
 @given(data=st.data())
 async def test_no_interleaving_brings_a_fifth_failure_within_30_minutes(
     data: st.DataObject,

@@ -18,15 +18,11 @@ from bot.storage.accounts import Account
 from bot.storage.confirmations import Confirmation
 from tests.conftest import LOGIN, PASSWORD
 from tests.e2e.conftest import RunningBot
-from tests.e2e.helpers import login, seed_subclient
+from tests.e2e.helpers import login, payments, seed_subclient
 from tests.support.botapi import Chat, FakeTelegram, FakeUser, MessageView
 
 OUT_OF_DATE = "This question is out of date. Nothing was done."
 UNKNOWN = "Whether SMSC carried this out is unknown"
-
-
-def payments(smsc: SmscEmulator) -> list[dict[str, str]]:
-    return [dict(r.params) for r in smsc.requests if r.params.get("pay") == "1"]
 
 
 def deletes(smsc: SmscEmulator) -> list[dict[str, str]]:

@@ -65,12 +65,8 @@ async def bot(
     fake_telegram: FakeTelegram, make_settings: type[Settings], smsc: SmscEmulator
 ) -> AsyncIterator[RunningBot]:
     smsc.slow_seconds = SLOW_ANSWER
-    running = RunningBot(fake_telegram, make_settings(smsc_timeout=SMSC_TIMEOUT))
-    await running.start()
-    try:
+    async with RunningBot(fake_telegram, make_settings(smsc_timeout=SMSC_TIMEOUT)) as running:
         yield running
-    finally:
-        await running.stop()
 
 
 class Answer(list[MessageView]):

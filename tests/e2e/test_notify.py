@@ -19,8 +19,8 @@ from bot.smsc.emulator.state import LedgerEntry
 from tests.conftest import LOGIN, PASSWORD
 from tests.e2e.conftest import RunningBot
 from tests.e2e.helpers import login, seed_sender, seed_subclient
-from tests.e2e.test_teams import invite, join, team_of
-from tests.support.botapi import FakeTelegram, FakeUser
+from tests.e2e.test_teams import answer_of, invite, join, team_of
+from tests.support.botapi import FakeTelegram, FakeUser, MessageView
 
 POLL = 600
 Clock = time_machine.Traveller
@@ -66,11 +66,40 @@ def balance_reads(smsc: SmscEmulator, since: int = 0) -> int:
 
 
 def sent_to(telegram: FakeTelegram, chat_id: int) -> list[str]:
+    """Texts and captions the bot tried to send to the chat (answered or refused)."""
     return [
-        str(r.params.get("text", ""))
-        for r in telegram.requests_for("sendMessage")
-        if str(r.params.get("chat_id")) == str(chat_id)
+        str(r.params.get("text") or r.params.get("caption") or "")
+        for r in telegram.requests
+        if r.method in ("sendMessage", "sendPhoto") and str(r.params.get("chat_id")) == str(chat_id)
     ]
+
+
+def stat_reads(smsc: SmscEmulator, since: int = 0) -> int:
+    """The account's own statistics read from SMSC (get.php get_stat), one a day of the chart."""
+    return sum(1 for r in smsc.requests[since:] if r.path == "/sys/get.php")
+
+
+async def following(telegram: FakeTelegram, threshold: str = "500") -> FakeUser:
+    """A logged-in user alerted below ``threshold``."""
+    user = telegram.user()
+    await login(user)
+    await set_threshold(user, threshold)
+    return user
+
+
+async def count(bot: RunningBot, sql: str, *params: object) -> int:
+    assert bot.app is not None
+    rows = await bot.app.database.fetchall(sql, params)
+    return int(next(iter(rows))[0])
+
+
+async def team_alerted(telegram: FakeTelegram) -> tuple[FakeUser, FakeUser]:
+    """An owner and a viewer of one account, each alerted below 500."""
+    owner, viewer = telegram.user(), telegram.user(1002, "Vera")
+    await team_of(telegram, owner, Viewer=viewer)
+    await set_threshold(owner, "500")
+    await set_threshold(viewer, "500")
+    return owner, viewer
 
 
 async def set_threshold(user: FakeUser, amount: str) -> None:
@@ -89,9 +118,7 @@ async def test_low_balance_alert_fires_once_and_rearms_after_recovery(
     smsc: SmscEmulator,
     clock: time_machine.Coordinates,
 ) -> None:
-    user = fake_telegram.user()
-    await login(user)
-    await set_threshold(user, "500")
+    user = await following(fake_telegram)
 
     await rounds(bot, clock, POLL)
     await set_balance(smsc, "420.50")
@@ -144,7 +171,10 @@ async def test_sender_status_change_is_reported_once(
     await user.assert_no_reply(timeout=1)
 
 
-async def _daily_digest_at_nine(user: FakeUser, zone: str) -> None:
+async def digest_at_nine(telegram: FakeTelegram, zone: str) -> FakeUser:
+    """A logged-in user with a daily digest at 09:00 in ``zone``."""
+    user = telegram.user()
+    await login(user)
     await user.send("/notify")
     card = await user.expect_message()
     await user.press(card, "Time zone")
@@ -159,6 +189,7 @@ async def _daily_digest_at_nine(user: FakeUser, zone: str) -> None:
     await user.press(await user.expect_edit(), "Daily")
     await user.press(await user.expect_edit(), "09:00")
     assert "daily at 09:00" in (await user.expect_edit()).text
+    return user
 
 
 async def test_daily_digest_comes_at_local_time_across_dst(
@@ -172,27 +203,32 @@ async def test_daily_digest_comes_at_local_time_across_dst(
     # New York moves its clocks forward on Sunday 8 March 2026: 09:00 is 14:00 UTC on
     # Saturday and 13:00 UTC on Sunday.
     with time_machine.travel(datetime(2026, 3, 7, 12, 0, tzinfo=UTC), tick=True) as clock:
-        user = fake_telegram.user()
-        await login(user)
-        await _daily_digest_at_nine(user, "America/New_York")
+        user = await digest_at_nine(fake_telegram, "America/New_York")
         note = notifier(bot)
 
         clock.move_to(datetime(2026, 3, 7, 13, 59, tzinfo=UTC))
         await note.tick()
         await user.assert_no_reply(timeout=1)
         clock.move_to(datetime(2026, 3, 7, 14, 0, 5, tzinfo=UTC))
+        since = len(smsc.requests)
         await note.tick()
         digest = await user.expect_message()
-        assert "Mar 6, 2026" in digest.text and "Sent 175 messages" in digest.text
+        # The chart of the week as a photo, the key numbers in its caption.
+        assert digest.photo is not None and digest.text is not None
+        assert "Mar 6, 2026" in digest.text and "Sent 175 messages, spent 420" in digest.text
         assert "shop" in digest.text and "late" not in digest.text
+        assert stat_reads(smsc, since) == 7  # the week's days, read once and kept
 
         clock.move_to(datetime(2026, 3, 8, 12, 59, tzinfo=UTC))
         await note.tick()
         await user.assert_no_reply(timeout=1)
         clock.move_to(datetime(2026, 3, 8, 13, 0, 5, tzinfo=UTC))
+        since = len(smsc.requests)
         await note.tick()
         second = await user.expect_message()
+        assert second.photo is not None and second.text is not None
         assert "Mar 7, 2026" in second.text and "Nothing was sent" in second.text
+        assert stat_reads(smsc, since) == 1  # only the new day: the others were kept
         await note.tick()
         await user.assert_no_reply(timeout=1)
 
@@ -201,15 +237,13 @@ async def test_digest_due_during_a_restart_is_sent_once_and_late(
     bot: RunningBot, fake_telegram: FakeTelegram, smsc: SmscEmulator
 ) -> None:
     with time_machine.travel(datetime(2026, 3, 4, 7, 0, tzinfo=UTC), tick=True) as clock:
-        user = fake_telegram.user()
-        await login(user)
-        await _daily_digest_at_nine(user, "Europe/Berlin")  # 08:00 UTC
+        user = await digest_at_nine(fake_telegram, "Europe/Berlin")  # 08:00 UTC
 
         # Due, queued, but Telegram fails the send: the bot stops with it undelivered.
-        fake_telegram.fail_next("sendMessage", status=500)
+        fake_telegram.fail_next("sendPhoto", status=500)
         clock.move_to(datetime(2026, 3, 4, 8, 0, 5, tzinfo=UTC))
         await notifier(bot).tick()
-        await fake_telegram.wait_for_request("sendMessage")
+        await fake_telegram.wait_for_request("sendPhoto")
         await bot.restart()
         digest = await user.expect_message(timeout=15)
         assert "Mar 3, 2026" in digest.text and "late" not in digest.text
@@ -227,6 +261,21 @@ async def test_digest_due_during_a_restart_is_sent_once_and_late(
         await notifier(bot).tick()
         await user.assert_no_reply(timeout=1)
         assert sum("Mar 4, 2026" in text for text in sent_to(fake_telegram, user.chat.id)) == 1
+
+
+async def test_a_digest_whose_photo_is_refused_comes_as_text(
+    bot: RunningBot, fake_telegram: FakeTelegram
+) -> None:
+    with time_machine.travel(datetime(2026, 3, 4, 7, 0, tzinfo=UTC), tick=True) as clock:
+        user = await digest_at_nine(fake_telegram, "Europe/Berlin")
+        fake_telegram.fail_next(
+            "sendPhoto", status=400, description="Bad Request: PHOTO_INVALID_DIMENSIONS"
+        )
+        clock.move_to(datetime(2026, 3, 4, 8, 0, 5, tzinfo=UTC))
+        await notifier(bot).tick()
+        digest = await user.expect_message()
+        assert digest.photo is None and digest.text is not None
+        assert "Mar 3, 2026" in digest.text and "Settings" in digest.button_texts
 
 
 async def test_fifty_chats_on_one_account_cost_one_balance_read_per_interval(
@@ -256,30 +305,39 @@ async def test_fifty_chats_on_one_account_cost_one_balance_read_per_interval(
         assert "below" in (await user.expect_message()).text
 
 
-async def test_a_chat_that_blocked_the_bot_is_dropped(
+async def test_a_chat_that_blocked_the_bot_is_dropped_and_stays_so_across_a_restart(
     bot: RunningBot,
     fake_telegram: FakeTelegram,
     smsc: SmscEmulator,
     clock: time_machine.Coordinates,
 ) -> None:
-    user = fake_telegram.user()
-    await login(user)
-    await set_threshold(user, "500")
+    user = await following(fake_telegram)
     user.block()
     await set_balance(smsc, "100")
     await rounds(bot, clock, POLL)
     attempts = len(sent_to(fake_telegram, user.chat.id))
-    assert bot.app is not None
-    rows = await bot.app.database.fetchall(
-        "SELECT count(*) FROM notify_subs WHERE chat_id = ?", (user.chat.id,)
-    )
-    assert next(iter(rows))[0] == 0
+    assert await count(bot, "SELECT count(*) FROM notify_subs WHERE chat_id = ?", user.chat.id) == 0
     # Recovered and crossed again: nobody is told, and nothing is tried.
     await set_balance(smsc, "900")
     await rounds(bot, clock, POLL)
     await set_balance(smsc, "100")
     await rounds(bot, clock, 2 * POLL)
     assert len(sent_to(fake_telegram, user.chat.id)) == attempts
+
+    # Remembered across a restart: whatever is queued for it afterwards is not tried.
+    await bot.restart()
+    alert = {"kind": "balance", "balance": "90", "currency": "RUB", "threshold": "500"}
+    await notifier(bot).outbox.put(user.chat.id, {**alert, "login": LOGIN})
+    await notifier(bot).outbox.idle()
+    assert len(sent_to(fake_telegram, user.chat.id)) == attempts
+    # Switching a notification on again (the chat talks to the bot) is the way back.
+    user.unblock()
+    await set_threshold(user, "500")
+    await set_balance(smsc, "900")
+    await rounds(bot, clock, POLL)
+    await set_balance(smsc, "100")
+    await rounds(bot, clock, POLL)
+    assert "below" in (await user.expect_message()).text
 
 
 async def test_refused_credentials_are_not_polled_and_the_owner_is_told_once(
@@ -288,9 +346,7 @@ async def test_refused_credentials_are_not_polled_and_the_owner_is_told_once(
     smsc: SmscEmulator,
     clock: time_machine.Coordinates,
 ) -> None:
-    user = fake_telegram.user()
-    await login(user)
-    await set_threshold(user, "500")
+    user = await following(fake_telegram)
     smsc.accounts[LOGIN].password = PASSWORD + "-changed"
     await user.send("/balance")
     assert "refused" in (await user.expect_message()).text
@@ -306,9 +362,7 @@ async def test_refused_credentials_are_not_polled_and_the_owner_is_told_once(
 async def test_flood_control_is_waited_out_and_a_log_out_stops_notifications(
     bot: RunningBot, fake_telegram: FakeTelegram, smsc: SmscEmulator, clock: Clock
 ) -> None:
-    user = fake_telegram.user()
-    await login(user)
-    await set_threshold(user, "500")
+    user = await following(fake_telegram)
     fake_telegram.fail_next("sendMessage", status=429, retry_after=1)
     await set_balance(smsc, "100")
     await rounds(bot, clock, POLL)
@@ -317,9 +371,7 @@ async def test_flood_control_is_waited_out_and_a_log_out_stops_notifications(
     await user.send("/logout")
     await user.press(await user.expect_message(), "Yes")
     await user.expect_edit()
-    assert bot.app is not None
-    rows = await bot.app.database.fetchall("SELECT count(*) FROM notify_subs")
-    assert next(iter(rows))[0] == 0
+    assert await count(bot, "SELECT count(*) FROM notify_subs") == 0
     await set_balance(smsc, "900")
     await rounds(bot, clock, POLL)
     await set_balance(smsc, "100")
@@ -332,9 +384,7 @@ async def test_flood_control_is_waited_out_and_a_log_out_stops_notifications(
 async def test_polls_wait_while_the_budget_holds_a_failure(
     bot: RunningBot, fake_telegram: FakeTelegram, smsc: SmscEmulator, clock: Clock
 ) -> None:
-    user = fake_telegram.user()
-    await login(user)
-    await set_threshold(user, "500")
+    user = await following(fake_telegram)
     # After a restart the saved password is not yet proven; someone mistypes theirs meanwhile.
     await bot.restart()
     await login(fake_telegram.user(1002, "Boris"), "wrong-password", expect=None)
@@ -418,14 +468,18 @@ async def test_a_viewer_cannot_change_what_the_account_watches(
     await join(viewer, await invite(owner, "Viewer"), expect="Вы в команде")
     await viewer.send("/notify")
     card = await viewer.expect_message()
-    await viewer.press(card, "Имена: включить")
-    refusal = (await viewer.expect_message()).text
-    assert "Ваша роль в команде («наблюдатель») этого не позволяет" in refusal, refusal
-    await viewer.press(card, "Низкий баланс")
-    assert "наблюдатель" in (await viewer.expect_message()).text
+
+    async def refused(message: MessageView, label: str) -> None:
+        # An alert on the button, as every role refusal is; no message in the chat.
+        answer = await answer_of(fake_telegram, viewer, await viewer.press(message, label))
+        assert answer.show_alert, answer
+        assert "Ваша роль в команде («наблюдатель») этого не позволяет" in (answer.text or "")
+
+    await refused(card, "Имена: включить")
+    await refused(card, "Низкий баланс")
     await viewer.press(card, "Сводка")
-    await viewer.press(await viewer.expect_edit(), "Каждый день")
-    assert "наблюдатель" in (await viewer.expect_message()).text
+    await refused(await viewer.expect_edit(), "Каждый день")
+    await viewer.assert_no_reply(timeout=1, edits=False)
     assert await _watch_and_subs(bot, viewer.chat.id) == (set(), {})
 
 
@@ -448,3 +502,49 @@ async def test_a_viewer_switches_receiving_what_an_admin_watches(
     # Receiving stopped for the viewer only: the account is still watched, the owner still hears.
     assert await _watch_and_subs(bot, viewer.chat.id) == ({"senders"}, {"senders": False})
     assert (await _watch_and_subs(bot, owner.chat.id))[1] == {"senders": True}
+
+
+async def test_an_admin_stops_watching_a_kind_for_the_whole_team(
+    bot: RunningBot, fake_telegram: FakeTelegram, smsc: SmscEmulator, clock: Clock
+) -> None:
+    owner, viewer = await team_alerted(fake_telegram)
+    await owner.send("/notify")
+    await owner.press(await owner.expect_message(), "For the whole team")
+    team = await owner.expect_edit()
+    assert "Low balance: on" in team.text
+    await owner.press(team, "Stop: low balance")
+    team = await owner.expect_edit()
+    assert "Low balance: off" in team.text and "Stop: low balance" not in team.button_texts
+    await owner.press(team, "Back")
+    assert "Low balance: off" in (await owner.expect_edit()).text
+
+    # Nobody is alerted, and the balance is not read for it any more.
+    since = len(smsc.requests)
+    await set_balance(smsc, "100")
+    await rounds(bot, clock, 3 * POLL)
+    assert balance_reads(smsc, since) == 0
+    await owner.assert_no_reply(timeout=1)
+    await viewer.assert_no_reply(timeout=1)
+    # The viewer's choice is kept, but only an admin starts it again.
+    await viewer.send("/notify")
+    card = await viewer.expect_message()
+    assert "Low balance: off" in card.text and "For the whole team" not in card.button_texts
+    answer = await answer_of(fake_telegram, viewer, await viewer.press(card, "Low balance"))
+    assert answer.show_alert
+
+
+async def test_a_disconnected_account_is_forgotten_and_never_polled(
+    bot: RunningBot, fake_telegram: FakeTelegram, smsc: SmscEmulator, clock: Clock
+) -> None:
+    owner, viewer = await team_alerted(fake_telegram)
+    # The owner disconnects the account for everyone: the viewer's settings name it still.
+    await owner.send("/logout")
+    await owner.press(await owner.expect_message(), "Yes")
+    await owner.expect_edit()
+    await set_balance(smsc, "100")
+    since = len(smsc.requests)
+    await rounds(bot, clock, 3 * POLL)
+    assert smsc.requests[since:] == []
+    await viewer.assert_no_reply(timeout=1)
+    for table in ("notify_subs", "notify_watch", "notify_accounts"):
+        assert await count(bot, f"SELECT count(*) FROM {table}") == 0, table  # noqa: S608

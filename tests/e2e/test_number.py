@@ -6,12 +6,8 @@ from __future__ import annotations
 from bot.smsc.emulator import SmscEmulator
 from tests.conftest import LOGIN
 from tests.e2e.conftest import RunningBot
-from tests.e2e.helpers import login, seed_contact
+from tests.e2e.helpers import black, login, seed_contact
 from tests.support.botapi import FakeTelegram
-
-
-def black(smsc: SmscEmulator) -> dict[str, int]:
-    return {e.phone: e.type for e in smsc.accounts[LOGIN].black.values()}
 
 
 async def test_the_card_blocks_changes_the_type_and_unblocks_in_place(

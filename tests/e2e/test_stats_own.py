@@ -18,7 +18,7 @@ from openpyxl import load_workbook
 from bot.smsc.emulator import LedgerEntry, SmscEmulator, seed_messages
 from tests.conftest import LOGIN
 from tests.e2e.conftest import RunningBot
-from tests.e2e.helpers import login, seed_contact, seed_subclient
+from tests.e2e.helpers import get_requests, login, seed_contact, seed_subclient
 from tests.support.botapi import FakeTelegram, FakeUser, MessageView
 
 NOW = datetime(2026, 12, 2, 15, 30)
@@ -31,10 +31,6 @@ def december() -> Iterator[None]:
     # The bot and the emulator run in this process: both see this day.
     with time_machine.travel(NOW, tick=True):
         yield
-
-
-def get_requests(smsc: SmscEmulator, command: str) -> list[dict[str, str]]:
-    return [r.params for r in smsc.requests if r.path == "/sys/get.php" and r.params.get(command)]
 
 
 def own_activity(smsc: SmscEmulator) -> None:

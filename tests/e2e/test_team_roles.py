@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 from aiogram import Router
 from aiogram.filters.callback_data import CallbackData, CallbackQueryFilter
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from bot.commands import COMMANDS
@@ -27,7 +27,7 @@ from bot.smsc.emulator import SmscEmulator
 from handlers import get_routers
 from tests.conftest import LOGIN
 from tests.e2e.conftest import RunningBot
-from tests.e2e.helpers import seed_contact, seed_group, seed_subclient
+from tests.e2e.helpers import examples, seed_contact, seed_group, seed_subclient
 from tests.e2e.test_teams import (
     GROUP,
     WRITE_KEYS,
@@ -158,9 +158,7 @@ async def team_bot(
     """A team (owner, viewer, operator) with its group linked as viewer, and open questions
     the owner asked in the group: a top-up, a contact's and a member's removal, a log-out."""
     ttl = Settings.model_fields["smsc_cache_ttl"].default
-    running = RunningBot(fake_telegram, make_settings(smsc_cache_ttl=ttl))
-    await running.start()
-    try:
+    async with RunningBot(fake_telegram, make_settings(smsc_cache_ttl=ttl)) as running:
         seed_subclient(smsc.accounts[LOGIN], "sub_alex")
         seed_contact(smsc, PHONE, "Client")
         seed_group(smsc, "Friends")
@@ -183,17 +181,10 @@ async def team_bot(
         question = await owner_here.expect_message()
         team.records.append(question.button("Yes").callback_data.split(":")[1])  # type: ignore[union-attr]
         yield running, team
-    finally:
-        await running.stop()
 
 
 @pytest.mark.timeout(240)
-@settings(
-    max_examples=120,
-    deadline=None,
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
-    print_blob=True,
-)
+@examples(120)
 @given(data=st.data())
 async def test_no_role_reaches_a_write_it_is_not_allowed(
     data: st.DataObject,

@@ -24,7 +24,7 @@ from bot.smsc.emulator import SmscEmulator
 from bot.storage.db import MIGRATIONS, split_statements
 from tests.conftest import LOGIN, PASSWORD
 from tests.e2e.conftest import BotProcess, RunningBot
-from tests.e2e.helpers import login, seed_contact, seed_subclient
+from tests.e2e.helpers import login, payments, seed_contact, seed_subclient
 from tests.support.botapi import FakeTelegram, FakeUser, MessageView
 from tests.support.botapi.model import CallbackAnswer
 
@@ -54,10 +54,6 @@ def writes(smsc: SmscEmulator) -> list[tuple[str, dict[str, str]]]:
         for r in smsc.requests
         if any(r.params.get(key) for key in WRITE_KEYS)
     ]
-
-
-def payments(smsc: SmscEmulator) -> list[dict[str, str]]:
-    return [dict(r.params) for r in smsc.requests if r.params.get("pay") == "1"]
 
 
 def in_group(telegram: FakeTelegram, user: FakeUser, **chat: object) -> FakeUser:
@@ -566,3 +562,48 @@ async def test_a_group_the_bot_is_removed_from_is_unlinked(
     assert await bot.app.accounts.teams.repo.link_of(GROUP) is None
     # The owner's own chat keeps the account.
     assert await bot.app.accounts.repo.get(owner.id) is not None
+
+
+async def test_every_team_question_answered_no_changes_nothing_and_yes_changes_the_role(
+    bot: RunningBot, fake_telegram: FakeTelegram, smsc: SmscEmulator
+) -> None:
+    """A role, a removal, ownership, leaving (from /team and /logout), linking a group and
+    logging out, each answered No, leave the team as it was; a role answered Yes changes."""
+    owner, member = fake_telegram.user(9151, "Olga"), fake_telegram.user(9152, "Mike")
+    await team_of(fake_telegram, owner, Viewer=member)
+    for label in ("Operator", "Remove from team", "Make owner"):
+        await owner.send("/team")
+        await owner.press(await owner.expect_message(), "Mike")
+        await owner.press(await owner.expect_edit(), label)
+        await owner.press(await owner.expect_edit(), "No")
+        assert (await owner.expect_edit()).text == "Nothing was changed."
+    await member.send("/team")
+    await member.press(await member.expect_message(), "Leave the team")
+    question = await member.expect_message()
+    assert question.text == "Leave the team of alice? You lose access to it."
+    await member.press(question, "No")
+    assert (await member.expect_edit()).text == "You stay in the team."
+    await member.send("/logout")
+    await member.press(await member.expect_message(), "No")
+    assert (await member.expect_edit()).text == "You stay in the team."
+    await owner.send("/logout")
+    await owner.press(await owner.expect_message(), "No")
+    assert (await owner.expect_edit()).text == "You stay logged in."
+    in_group_ = in_group(fake_telegram, owner)
+    await in_group_.send("/link")
+    await in_group_.press(await in_group_.expect_message(), "No")
+    assert (await in_group_.expect_edit()).text == "The group was not linked."
+    await member.send("/team")
+    assert "Your role: viewer" in ((await member.expect_message()).text or "")
+    await owner.send("/team")
+    await owner.press(await owner.expect_message(), "Mike")
+    await owner.press(await owner.expect_edit(), "Operator")
+    question = await owner.expect_edit()
+    assert question.text == "Change the role of Mike to operator?"
+    await owner.press(question, "Yes")
+    done = await owner.expect_edit()
+    assert done.text == "The role is now operator." and done.button_texts == ["Back"]
+    await member.send("/team")
+    assert "Your role: operator" in ((await member.expect_message()).text or "")
+    assert bot.app is not None
+    assert await bot.app.accounts.teams.repo.link_of(GROUP) is None

@@ -97,6 +97,7 @@ async def fill_notify(notify: NotifyRepo) -> None:
     await notify.claim_digest(42, account, "2026-11-29", 1_700_000_002.0)
     await notify.save_figures(account, "2026-11-29", json.dumps({"sms": 12, "spent": "3.40"}))
     await notify.enqueue(42, json.dumps({"kind": "balance", "left": "99.00"}), 1_700_000_003.0)
+    await notify.drop_chat(45, 1_700_000_004.0)  # a chat that blocked the bot
 
 
 async def tables_of(conn: Any) -> dict[str, list[str]]:
@@ -166,6 +167,7 @@ async def test_every_table_is_filled_and_copied_value_for_value(
         assert await teams.add_invitation("j" * 64, alice.id, "viewer", 42, 4.0, 9e9) > 0
         notify = NotifyRepo(connection_of(db))
         assert [f.account for f in await notify.followed()] == ["smsc.ru|alice"]
+        assert await notify.blocked_chats() == {45}
         queued = await notify.outbox()
         assert queued and await notify.enqueue(42, "{}", 1.0) > max(i for i, _, _ in queued)
         figures = await StatFigures(connection_of(db)).get(

@@ -8,7 +8,7 @@ import asyncio
 import itertools
 import time
 from collections.abc import AsyncIterator
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -30,11 +30,13 @@ from bot.services.notify import (
     zone,
 )
 from bot.services.outbox import Delivery, Outbox, Result
+from bot.services.stats import Trends
 from bot.smsc import Credentials, SmscConnector
 from bot.smsc.emulator import SmscEmulator
 from bot.smsc.emulator.state import LedgerEntry
 from bot.storage.db import open_database
 from bot.storage.notify import NotifyRepo
+from bot.storage.stats import StatFigures
 from tests.conftest import LOGIN
 from tests.e2e.helpers import seed_subclient
 
@@ -91,17 +93,34 @@ def test_zones_are_checked_with_zoneinfo() -> None:
     assert zone("Mars/Olympus") is None and zone("../etc/passwd") is None and zone("") is None
 
 
-async def test_figures_are_the_accounts_own_with_the_top_subclients(
-    emulator: SmscEmulator, connector: SmscConnector, credentials: Credentials
+async def test_figures_are_the_accounts_own_with_the_top_subclients_and_days_kept(
+    emulator: SmscEmulator, connector: SmscConnector, credentials: Credentials, tmp_path: Path
 ) -> None:
     account = emulator.accounts[LOGIN]
     day = date(2026, 3, 6)
     for login, sms, money in (("a", 10, "5"), ("b", 200, "90"), ("c", 30, "12"), ("d", 1, "1")):
         seed_subclient(account, login, 0, LedgerEntry(day, "SMS", sms=sms, credit=Decimal(money)))
     account.ledger.append(LedgerEntry(day, "SMS", sms=300, credit=Decimal("150")))
-    figures = await account_figures(connector.client(credentials), day, day)
-    assert (figures.sms, Decimal(figures.spent), figures.subclients) == (300, Decimal(150), 4)
-    assert [login for login, _, _ in figures.top] == ["b", "c", "a"]
+    account.ledger.append(LedgerEntry(day - timedelta(days=1), "SMS", sms=7, credit=Decimal(3)))
+    conn = await open_database(tmp_path / "bot.db")
+    trends = Trends(StatFigures(conn), today=lambda: date(2026, 3, 9))
+    smsc = connector.client(credentials)
+    try:
+        figures = await account_figures(smsc, trends, "smsc.ru|x", day, day)
+        assert (figures.sms, Decimal(figures.spent), figures.subclients) == (300, Decimal(150), 4)
+        assert [login for login, _, _ in figures.top] == ["b", "c", "a"]
+        # The chart's week, day by day, with the day before for the comparison.
+        assert [d for d, _, _ in figures.days][0::6] == ["2026-02-28", "2026-03-06"]
+        assert figures.between(day - timedelta(days=1), day - timedelta(days=1))["sms"] == 7
+        # The days are kept: the next day's digest asks get.php for its new day only.
+        since = len(emulator.requests)
+        await account_figures(
+            smsc, trends, "smsc.ru|x", day + timedelta(days=1), day + timedelta(days=1)
+        )
+        asked = [r for r in emulator.requests[since:] if r.path == "/sys/get.php"]
+        assert len(asked) == 1
+    finally:
+        await conn.close()
 
 
 # -- the outbox -----------------------------------------------------------------------------------
@@ -149,6 +168,33 @@ async def test_outbox_paces_sends_overall_and_per_chat(store: NotifyRepo) -> Non
     seven = [t for t, chat in sender.starts if chat == 7]
     assert min(b - a for a, b in itertools.pairwise(seven)) >= 0.2 * 0.9
     assert await store.outbox() == []
+
+
+async def test_sends_are_paced_however_long_their_preparation_took(store: NotifyRepo) -> None:
+    sender = Recorder()
+    ready = asyncio.Event()
+    prepared = 0
+
+    async def prepare(chat_id: int, payload: dict[str, Any]) -> dict[str, Any]:
+        # Every preparation (a chart, a database read) ends at the same moment.
+        nonlocal prepared
+        prepared += 1
+        if prepared == 20:
+            ready.set()
+        await ready.wait()
+        return payload
+
+    outbox = Outbox(store, sender, prepare=prepare, rate=50)
+    try:
+        for chat in range(20):
+            await outbox.put(chat, {"n": chat})
+        await outbox.start()
+        await outbox.idle()
+    finally:
+        await outbox.stop()
+    times = [t for t, _ in sender.starts]
+    assert len(times) == 20
+    assert min(b - a for a, b in itertools.pairwise(times)) >= 0.02 * 0.9
 
 
 async def test_flood_control_holds_everything_and_the_message_is_sent_after(

@@ -17,21 +17,17 @@ import pytest
 
 from bot.periods import Period
 from bot.services import stats
-from bot.smsc import Credentials, SmscClient, SmscConnector, SmscError
+from bot.smsc import SmscClient, SmscConnector, SmscError
 from bot.smsc.client import months_before
 from bot.smsc.emulator import LedgerEntry, SmscEmulator, seed_messages
 from bot.storage.db import open_database
 from bot.storage.stats import StatFigures
 from tests.conftest import LOGIN, ManualClock
+from tests.e2e.helpers import get_requests
 
 TODAY = date(2026, 12, 2)
 PHONE = "79161112233"
 ACCOUNT = "smsc.ru|alice"
-
-
-@pytest.fixture
-def smsc(connector: SmscConnector, credentials: Credentials) -> SmscClient:
-    return connector.client(credentials)
 
 
 @pytest.fixture
@@ -41,12 +37,6 @@ async def store(tmp_path: Path) -> AsyncIterator[StatFigures]:
         yield StatFigures(conn)
     finally:
         await conn.close()
-
-
-def get_requests(emulator: SmscEmulator, command: str) -> list[dict[str, str]]:
-    return [
-        r.params for r in emulator.requests if r.path == "/sys/get.php" and r.params.get(command)
-    ]
 
 
 def spend_every_day(emulator: SmscEmulator, first: date, last: date) -> None:

@@ -13,20 +13,16 @@ import pytest
 
 from bot.crypto import SecretBox
 from bot.services import subclients
-from bot.smsc import Credentials, SmscClient, SmscConnector, SmscError
+from bot.smsc import SmscClient, SmscError
 from bot.smsc.emulator import SmscEmulator
-from bot.smsc.emulator.state import LedgerEntry, Subclient
+from bot.smsc.emulator.state import LedgerEntry
 from bot.smsc.models import SubclientType
 from bot.storage.accounts import Account, AccountRepo
 from bot.storage.db import open_database
 from tests.conftest import LOGIN, PASSWORD
+from tests.e2e.helpers import seed_subclient
 
 CHAT = 42
-
-
-@pytest.fixture
-def smsc(connector: SmscConnector, credentials: Credentials) -> SmscClient:
-    return connector.client(credentials)
 
 
 @pytest.fixture
@@ -49,18 +45,11 @@ async def repo(tmp_path: Path) -> AsyncIterator[AccountRepo]:
         await conn.close()
 
 
-def add(emulator: SmscEmulator, login: str, kind: int = 0) -> Subclient:
-    account = emulator.accounts[LOGIN]
-    sub = Subclient(account.new_id("user"), login, "Old-Passw0rd", type=kind)
-    account.subclients[login] = sub
-    return sub
-
-
 async def test_known_subclients_from_both_statistics_and_the_bots_records(
     smsc: SmscClient, repo: AccountRepo, emulator: SmscEmulator
 ) -> None:
-    add(emulator, "own-1", 0)
-    add(emulator, "Shared-1", 2)
+    seed_subclient(emulator.accounts[LOGIN], "own-1", 0)
+    seed_subclient(emulator.accounts[LOGIN], "Shared-1", 2)
     await repo.add_subclient(CHAT, "quiet-1")
     await repo.add_subclient(CHAT, "own-1")
     found = await subclients.known_subclients(smsc, repo, CHAT)
@@ -74,7 +63,7 @@ async def test_known_subclients_from_both_statistics_and_the_bots_records(
 async def test_a_long_or_foreign_login_travels_as_a_digest_and_resolves_back(
     smsc: SmscClient, repo: AccountRepo, emulator: SmscEmulator
 ) -> None:
-    add(emulator, "имя-клиента", 0)
+    seed_subclient(emulator.accounts[LOGIN], "имя-клиента", 0)
     ref = subclients.login_ref("имя-клиента")
     assert ref.startswith("#") and len(ref.encode()) == 13
     assert subclients.login_ref("plain_login-1") == "plain_login-1"
@@ -101,7 +90,7 @@ async def test_create_remembers_only_what_smsc_made(
     made = emulator.accounts[LOGIN].subclients["shop-2"]
     assert made.type == int(SubclientType.MAIN_TARIFF_MAIN_BALANCE)
     assert await repo.list_subclients(CHAT) == ["shop-2"]
-    add(emulator, "taken")
+    seed_subclient(emulator.accounts[LOGIN], "taken")
     with pytest.raises(SmscError) as refused:
         await subclients.create(
             smsc,
@@ -120,7 +109,7 @@ async def test_create_remembers_only_what_smsc_made(
 async def test_rename_follows_in_the_bots_record(
     smsc: SmscClient, repo: AccountRepo, emulator: SmscEmulator
 ) -> None:
-    add(emulator, "old-name")
+    seed_subclient(emulator.accounts[LOGIN], "old-name")
     await repo.add_subclient(CHAT, "old-name")
     await subclients.rename(smsc, repo, CHAT, "old-name", "new-name")
     assert "new-name" in emulator.accounts[LOGIN].subclients
@@ -131,10 +120,10 @@ async def test_figures_of_the_month_and_of_today(
     smsc: SmscClient, repo: AccountRepo, emulator: SmscEmulator
 ) -> None:
     today = date.today()
-    own = add(emulator, "own-1", 0)
+    own = seed_subclient(emulator.accounts[LOGIN], "own-1", 0)
     own.ledger.append(LedgerEntry(today, "SMS", sms=3, credit=Decimal("4.50")))
     own.ledger.append(LedgerEntry(today, "top-up", debit=Decimal("100")))
-    shared = add(emulator, "shared-1", 2)
+    shared = seed_subclient(emulator.accounts[LOGIN], "shared-1", 2)
     shared.ledger.append(LedgerEntry(today, "SMS", sms=2, credit=Decimal("3")))
     month = await subclients.this_month(smsc, "own-1")
     assert month is not None and (month.sms, month.spent) == (3, Decimal("4.50"))

@@ -24,11 +24,6 @@ from bot.smsc.models import (
 from tests.conftest import APIKEY, ManualClock
 
 
-@pytest.fixture
-def smsc(connector: SmscConnector, credentials: Credentials) -> SmscClient:
-    return connector.client(credentials)
-
-
 def last_params(emulator: SmscEmulator) -> dict[str, str]:
     return dict(emulator.requests[-1].params)
 

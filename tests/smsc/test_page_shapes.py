@@ -11,15 +11,10 @@ from typing import Any
 
 import pytest
 
-from bot.smsc import Credentials, SmscClient, SmscConnector
+from bot.smsc import SmscClient
 from bot.smsc.emulator import Contact as EmuContact
 from bot.smsc.emulator import SmscEmulator
 from tests.conftest import LOGIN
-
-
-@pytest.fixture
-def smsc(connector: SmscConnector, credentials: Credentials) -> SmscClient:
-    return connector.client(credentials)
 
 
 def answer(emulator: SmscEmulator, body: Any) -> None:

@@ -112,19 +112,27 @@ class BotApiMethods(MessageRules):
         }
 
     async def _send_message(self, params: _Params) -> Any:
-        chat = self._chat_for(params)
-        source = params.string("text")
+        return self._new_message(params, self._chat_for(params))
+
+    def _new_message(self, params: _Params, chat: Chat, **media: Any) -> Any:
+        """A new message of the bot in ``chat``: its text, or with ``media`` (a document or a
+        photo) its caption, formatted, with its keyboards."""
+        key, entities_key = ("caption", "caption_entities") if media else ("text", "entities")
+        source = params.string(key)
         parse_mode = params.string("parse_mode")
-        text, entities = self._format(source, parse_mode, params.obj("entities"), caption=False)
+        text, entities = self._format(
+            source, parse_mode, params.obj(entities_key), caption=bool(media)
+        )
         inline, keyboard = self._markup(params, chat)
         view = self._bot_message(
             chat,
             chat._new_message_id(),
-            text=text,
+            text=(text or None) if media else text,
             entities=entities,
             source=source,
             parse_mode=parse_mode,
             markup=inline,
+            **media,
         )
         chat._messages[view.message_id] = view
         self._apply_reply_keyboard(chat, keyboard)
@@ -269,26 +277,7 @@ class BotApiMethods(MessageRules):
                 raise _bad_request("file must be non-empty")
             stored = self._store_file(name, content, "application/octet-stream")
         assert stored is not None
-        source = params.string("caption")
-        parse_mode = params.string("parse_mode")
-        caption, entities = self._format(
-            source, parse_mode, params.obj("caption_entities"), caption=True
-        )
-        inline, keyboard = self._markup(params, chat)
-        view = self._bot_message(
-            chat,
-            chat._new_message_id(),
-            text=caption or None,
-            entities=entities,
-            source=source,
-            parse_mode=parse_mode,
-            markup=inline,
-            document=stored,
-        )
-        chat._messages[view.message_id] = view
-        self._apply_reply_keyboard(chat, keyboard)
-        self._record_event(chat, ChatEvent("message", view))
-        return view.raw
+        return self._new_message(params, chat, document=stored)
 
     async def _send_photo(self, params: _Params) -> Any:
         """An uploaded PNG or JPEG, checked as Telegram does: a real image, at most 10 MB,
@@ -312,26 +301,7 @@ class BotApiMethods(MessageRules):
         if max(width, height) > 20 * min(width, height):
             raise _bad_request("PHOTO_INVALID_DIMENSIONS")
         stored = self._store_file(name, content, "image/png")
-        source = params.string("caption")
-        parse_mode = params.string("parse_mode")
-        caption, entities = self._format(
-            source, parse_mode, params.obj("caption_entities"), caption=True
-        )
-        inline, keyboard = self._markup(params, chat)
-        view = self._bot_message(
-            chat,
-            chat._new_message_id(),
-            text=caption or None,
-            entities=entities,
-            source=source,
-            parse_mode=parse_mode,
-            markup=inline,
-            photo=(stored, width, height),
-        )
-        chat._messages[view.message_id] = view
-        self._apply_reply_keyboard(chat, keyboard)
-        self._record_event(chat, ChatEvent("message", view))
-        return view.raw
+        return self._new_message(params, chat, photo=(stored, width, height))
 
     async def _send_chat_action(self, params: _Params) -> Any:
         chat = self._chat_for(params)
