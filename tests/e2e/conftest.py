@@ -117,23 +117,26 @@ class RunningBot:
         return {}
 
     async def start(self) -> App:
-        """Build the app and poll; back once the notifier runs, as in one process on SQLite.
+        """Build the app and poll; on PostgreSQL, back once the notifier runs.
 
-        On PostgreSQL it runs once its advisory lock is taken, in a task of its own: a test
-        driving ``notifier.tick()`` before that would race with its start.
+        There it runs once its advisory lock is taken, in a task of its own (at once on SQLite):
+        a test driving ``notifier.tick()`` before that would race with its start.
         """
         self.app = app = await self._build()
-        running = asyncio.Event()
-        start_notifier = app.notifier.start
+        running: asyncio.Event | None = None
+        if self.settings.database_url is not None:
+            running = asyncio.Event()
+            start_notifier = app.notifier.start
 
-        def start_and_tell() -> None:
-            start_notifier()
-            running.set()
+            def start_and_tell() -> None:
+                start_notifier()
+                running.set()
 
-        app.notifier.start = start_and_tell  # type: ignore[method-assign]
+            app.notifier.start = start_and_tell  # type: ignore[method-assign]
         self._polling = self.telegram.polling(app.dp, app.bot, **self._polling_options())
         await self._polling.__aenter__()  # type: ignore[attr-defined]
-        await asyncio.wait_for(running.wait(), 30)
+        if running is not None:
+            await asyncio.wait_for(running.wait(), 30)
         return app
 
     async def stop(self) -> None:
