@@ -27,6 +27,7 @@ import sys
 import tempfile
 import time
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -41,7 +42,7 @@ sys.path.insert(0, str(ROOT))
 from bot.crypto import SecretBox  # noqa: E402
 from bot.smsc.emulator import SmscEmulator  # noqa: E402
 from bot.storage.accounts import Account, AccountRepo  # noqa: E402
-from bot.storage.engine import open_engine  # noqa: E402
+from bot.storage.engine import connection_of, open_engine  # noqa: E402
 from tests.support.replicas import WEBHOOK_SECRET, Replica  # noqa: E402
 from tests.support.servers import free_port, postgres_server, redis_server  # noqa: E402
 
@@ -126,6 +127,69 @@ def update(update_id: int, chat_id: int, text: str) -> dict[str, Any]:
     }
 
 
+TICK = os.sysconf("SC_CLK_TCK")
+
+
+def machine_busy() -> float:
+    """CPU seconds all cores spent busy since boot (every process, other people's too)."""
+    with open("/proc/stat") as stat:
+        fields = [int(v) for v in stat.readline().split()[1:]]
+    idle = fields[3] + fields[4]
+    return (sum(fields[:8]) - idle) / TICK
+
+
+def process_cpu(pid: int) -> float:
+    """CPU seconds (user + system) process ``pid`` used so far; 0 if it is gone."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            fields = stat.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / TICK
+
+
+def server_pids(port: int) -> list[int]:
+    """The processes of the PostgreSQL or Redis server listening on ``port`` (with children)."""
+    found, parents = [], {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/cmdline", "rb") as cmd:
+                argv = cmd.read().split(b"\0")
+            with open(f"/proc/{entry}/stat") as stat:
+                parents[int(entry)] = int(stat.read().rsplit(")", 1)[1].split()[1])
+        except OSError:
+            continue
+        # PostgreSQL's postmaster has the port among its arguments; redis-server rewrites its
+        # title to "redis-server 127.0.0.1:<port>".
+        listens = str(port).encode() in argv or argv[0].endswith(f":{port}".encode())
+        if listens and any(b"postgres" in a or b"redis" in a for a in argv):
+            found.append(int(entry))
+    return found + [pid for pid, parent in parents.items() if parent in found]
+
+
+@dataclass
+class Cpu:
+    """Where the CPU went during a timed run: (component, seconds), and the whole machine."""
+
+    parts: dict[str, float]
+    machine: float
+
+    @classmethod
+    def sample(cls, groups: dict[str, list[int]]) -> Cpu:
+        return cls(
+            {name: sum(process_cpu(p) for p in pids) for name, pids in groups.items()},
+            machine_busy(),
+        )
+
+    def since(self, before: Cpu) -> Cpu:
+        return Cpu(
+            {name: value - before.parts.get(name, 0.0) for name, value in self.parts.items()},
+            self.machine - before.machine,
+        )
+
+
 @dataclass
 class Result:
     name: str
@@ -133,6 +197,18 @@ class Result:
     updates: int
     seconds: float
     latencies: list[float]
+    cpu: Cpu | None = None
+
+    def cpu_text(self) -> str:
+        if self.cpu is None:
+            return ""
+        ours = sum(self.cpu.parts.values())
+        parts = ", ".join(f"{k} {v / self.seconds:.2f}" for k, v in self.cpu.parts.items())
+        return (
+            f"cores busy: machine {self.cpu.machine / self.seconds:.2f} of {os.cpu_count()},"
+            f" this run {ours / self.seconds:.2f} ({parts}),"
+            f" others {(self.cpu.machine - ours) / self.seconds:.2f}"
+        )
 
     @property
     def rate(self) -> float:
@@ -183,7 +259,7 @@ async def run_side(
         key = Fernet.generate_key().decode()
         box = SecretBox([key.encode()])
         database = await open_engine(database_url, Path(tmp), "smsc-bot.sqlite3")
-        repo = AccountRepo(database, box)
+        repo = AccountRepo(connection_of(database), box)
         chats = [10_000 + n for n in range(args.chats)]
         for n, chat in enumerate(chats):
             await repo.save(Account(chat, "smsc.ru", f"user{n}", "password", f"Pw-{n}-bench"))
@@ -220,7 +296,19 @@ async def run_side(
                 await process.start()
                 await api.webhooks(expected)
             urls = [f"http://127.0.0.1:{p}/telegram/webhook" for p in ports]
-            return await drive(name, urls, chats, api, args)
+
+            def groups() -> dict[str, list[int]]:
+                found = {
+                    "bot": [p.process.pid for p in processes if p.process is not None],
+                    "bench": [os.getpid()],
+                    **args.cpu_groups,
+                }
+                for kind, url in (("postgres", database_url), ("redis", redis_url)):
+                    if url:
+                        found[kind] = server_pids(int(url.rsplit(":", 1)[1].split("/")[0]))
+                return found
+
+            return await drive(name, urls, chats, api, args, groups)
         finally:
             for process in processes:
                 if process.process is not None and process.process.returncode is None:
@@ -228,7 +316,12 @@ async def run_side(
 
 
 async def drive(
-    name: str, urls: list[str], chats: list[int], api: FakeBotApi, args: argparse.Namespace
+    name: str,
+    urls: list[str],
+    chats: list[int],
+    api: FakeBotApi,
+    args: argparse.Namespace,
+    groups: Callable[[], dict[str, list[int]]],
 ) -> list[Result]:
     ids = itertools.count(1)
     target = itertools.cycle(urls)
@@ -260,10 +353,14 @@ async def drive(
         # /help is cheap: four times as many, so that the run lasts seconds, not one.
         for command, count in (("/help", 4 * args.updates), ("/balance", args.updates)):
             latencies: list[float] = []
+            # Looked up now: PostgreSQL starts a process for each connection, made by now.
+            pids = groups()
+            cpu = Cpu.sample(pids)
             started = time.perf_counter()
             await asyncio.gather(*(chat_run(c, [command] * count, latencies) for c in chats))
             seconds = time.perf_counter() - started
-            results.append(Result(name, command, len(latencies), seconds, latencies))
+            used = Cpu.sample(pids).since(cpu)
+            results.append(Result(name, command, len(latencies), seconds, latencies, used))
     return results
 
 
@@ -274,6 +371,7 @@ async def main(args: argparse.Namespace) -> None:
         f" {args.concurrency} chats at a time, SMSC latency {LATENCY * 1000:.0f} ms"
     )
     smsc, smsc_url = await start_smsc(args.chats)
+    args.cpu_groups = {"smsc": [smsc.pid]}
     api = FakeBotApi()
     await api.start()
     results: dict[tuple[str, str], Result] = {}
@@ -287,6 +385,8 @@ async def main(args: argparse.Namespace) -> None:
             if args.baseline:
                 sides.insert(0, ("SQLite, 1 process, baseline code", 1, False, args.baseline))
             for name, count, shared, code in sides:
+                if args.sides and not any(word in name for word in args.sides.split(",")):
+                    continue
                 side = await run_side(
                     name,
                     replicas=count,
@@ -305,10 +405,13 @@ async def main(args: argparse.Namespace) -> None:
                         f" ({result.updates} updates in {result.seconds:.1f} s)",
                         flush=True,
                     )
+                    print(f"    {result.cpu_text()}", flush=True)
     finally:
         await api.stop()
         smsc.kill()
         await smsc.wait()
+    if args.sides:
+        return
     for command in ("/help", "/balance"):
         one = results["PostgreSQL + Redis, 1 replica", command].rate
         two = results["PostgreSQL + Redis, 2 replicas", command].rate
@@ -344,6 +447,9 @@ if __name__ == "__main__":
         "--baseline",
         type=Path,
         help="a checkout of the code before (e.g. main) whose SQLite process is measured too",
+    )
+    parser.add_argument(
+        "--sides", default="", help="only the sides whose name holds one of these, comma-separated"
     )
     parser.add_argument("--serve-smsc", type=int, default=0, help=argparse.SUPPRESS)
     arguments = parser.parse_args()

@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from typing import Final
 
 from bot.crypto import SecretError
-from bot.services.teams import WRITES, Role, Teams
+from bot.services.teams import WRITES, Role, Teams, role_in_chat
 from bot.smsc import Credentials, Site, SmscClient, SmscConnector
 from bot.smsc.budget import Purpose
 from bot.smsc.errors import AuthPaused
@@ -301,8 +301,9 @@ class AccountService:
         ``NotLoggedIn`` when the chat has no account or the person is not in its team,
         ``RoleTooLow`` below ``needed``, ``NeedsRelogin`` when SMSC refused the credentials.
         """
-        link, role = await self.teams.role(chat_id, user_id)
-        account = None if link is None else await self.repo.get_by_id(link.account_id, chat_id)
+        found = await self.repo.access(chat_id, user_id)
+        link, member, account = found if found is not None else (None, None, None)
+        role = role_in_chat(link, member)
         if account is None or role is None:
             raise NotLoggedIn
         if role < needed:

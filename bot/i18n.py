@@ -7,7 +7,7 @@ import tempfile
 from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Final, Protocol
 
 from aiogram.types import TelegramObject, User
 from aiogram.utils.i18n import I18n, I18nMiddleware
@@ -85,6 +85,11 @@ class LanguagePrefs:
         self._cache[chat_id] = language
 
 
+# The chat's saved language when an earlier middleware already read it for this update
+# (``OnceMiddleware`` on PostgreSQL, with the journal's claim).
+CHOSEN_LANGUAGE: Final = "chosen_language"
+
+
 class ChatLocaleMiddleware(I18nMiddleware):
     """Locale = the chat's saved choice, else the user's Telegram language.
 
@@ -98,7 +103,11 @@ class ChatLocaleMiddleware(I18nMiddleware):
     async def get_locale(self, event: TelegramObject, data: dict[str, Any]) -> str:
         chat = data.get("event_chat")
         if chat is not None:
-            chosen = await self.prefs.get(chat.id)
+            chosen: str | None
+            if CHOSEN_LANGUAGE in data:
+                chosen = data[CHOSEN_LANGUAGE]
+            else:
+                chosen = await self.prefs.get(chat.id)
             if chosen in self.i18n.available_locales:
                 return chosen
         return locale_for_user(data.get("event_from_user"))

@@ -23,6 +23,7 @@ from aiogram.utils.i18n import gettext as _
 
 from bot.accounts import AccountService, NotLoggedIn, NotTheAsker
 from bot.health import Heartbeat
+from bot.i18n import CHOSEN_LANGUAGE
 from bot.phones import region_for_site
 from bot.services.blacklist import BlackLists
 from bot.services.phonebook import PhoneBooks
@@ -43,6 +44,8 @@ log = logging.getLogger(__name__)
 
 # What an update middleware calls next.
 Handler = Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]]
+# What a session middleware calls to send the request on (again, for a retry).
+Send = Callable[[], Awaitable[Any]]
 
 ACCOUNT_FLAG = "account"
 # The least role a handler flagged ``account`` needs (bot.services.teams.Role); viewer if unset.
@@ -96,16 +99,28 @@ class SameUserMiddleware(Gate):
 
 
 class OnceMiddleware(Gate):
-    """Skips an update Telegram delivers again after a crash (see ``bot.storage.updates``)."""
+    """Skips an update Telegram delivers again after a crash (see ``bot.storage.updates``).
 
-    def __init__(self, journal: UpdateJournal) -> None:
+    ``read_language``: the chat's saved language is read with the claim, in one statement, for
+    ``ChatLocaleMiddleware`` (PostgreSQL, where every update reads it).
+    """
+
+    def __init__(self, journal: UpdateJournal, *, read_language: bool = False) -> None:
         self.journal = journal
+        self.read_language = read_language
 
     async def admit(self, event: TelegramObject, data: dict[str, Any]) -> bool:
         # update_id 0 marks updates the bot made itself (a retry button replays a command).
         if isinstance(event, Update) and event.update_id:
             bot: Bot = data["bot"]
-            if not await self.journal.claim(bot.id, event.update_id):
+            chat: Chat | None = data.get("event_chat")
+            if self.read_language and chat is not None:
+                claimed, data[CHOSEN_LANGUAGE] = await self.journal.claim_reading_language(
+                    bot.id, event.update_id, chat.id
+                )
+            else:
+                claimed = await self.journal.claim(bot.id, event.update_id)
+            if not claimed:
                 log.info("update %s was taken on before a restart; skipped", event.update_id)
                 return False
         return True
@@ -189,11 +204,8 @@ class GroupReplyMiddleware(BaseMiddleware):
         return result
 
 
-class RetryAfterMiddleware(BaseRequestMiddleware):
-    """Waits out Telegram's flood control and sends again, up to ``max_wait`` seconds in all."""
-
-    def __init__(self, max_wait: float = 60.0) -> None:
-        self.max_wait = max_wait
+class RequestMiddleware(BaseRequestMiddleware):
+    """A session middleware: ``around`` is given the request to send and the method it sends."""
 
     async def __call__(
         self,
@@ -201,10 +213,23 @@ class RetryAfterMiddleware(BaseRequestMiddleware):
         bot: Bot,
         method: TelegramMethod[TelegramType],
     ) -> Any:
+        return await self.around(lambda: make_request(bot, method), bot, method)
+
+    async def around(self, send: Send, bot: Bot, method: TelegramMethod[Any]) -> Any:
+        raise NotImplementedError
+
+
+class RetryAfterMiddleware(RequestMiddleware):
+    """Waits out Telegram's flood control and sends again, up to ``max_wait`` seconds in all."""
+
+    def __init__(self, max_wait: float = 60.0) -> None:
+        self.max_wait = max_wait
+
+    async def around(self, send: Send, bot: Bot, method: TelegramMethod[Any]) -> Any:
         waited = 0.0
         while True:
             try:
-                return await make_request(bot, method)
+                return await send()
             except TelegramRetryAfter as exc:
                 if waited + exc.retry_after > self.max_wait:
                     raise
@@ -217,25 +242,20 @@ class RetryAfterMiddleware(BaseRequestMiddleware):
                 await asyncio.sleep(exc.retry_after)
 
 
-class HeartbeatMiddleware(BaseRequestMiddleware):
+class HeartbeatMiddleware(RequestMiddleware):
     """Beats after every ``getUpdates`` Telegram answered: polling is alive and gets through."""
 
     def __init__(self, heartbeat: Heartbeat) -> None:
         self.heartbeat = heartbeat
 
-    async def __call__(
-        self,
-        make_request: NextRequestMiddlewareType[TelegramType],
-        bot: Bot,
-        method: TelegramMethod[TelegramType],
-    ) -> Any:
-        result = await make_request(bot, method)
+    async def around(self, send: Send, bot: Bot, method: TelegramMethod[Any]) -> Any:
+        result = await send()
         if isinstance(method, GetUpdates):
             self.heartbeat.beat()
         return result
 
 
-class OutgoingTextMiddleware(BaseRequestMiddleware):
+class OutgoingTextMiddleware(RequestMiddleware):
     """Every text the bot sends, made fit for Telegram in one place.
 
     Texts and captions lose bidi controls, zero-width and control characters (from users or SMSC,
@@ -244,12 +264,7 @@ class OutgoingTextMiddleware(BaseRequestMiddleware):
     with a name, rather than by Telegram with "BUTTON_DATA_INVALID".
     """
 
-    async def __call__(
-        self,
-        make_request: NextRequestMiddlewareType[TelegramType],
-        bot: Bot,
-        method: TelegramMethod[TelegramType],
-    ) -> Any:
+    async def around(self, send: Send, bot: Bot, method: TelegramMethod[Any]) -> Any:
         html = self._parse_mode(bot, method) == ParseMode.HTML
         text = getattr(method, "text", None)
         if isinstance(text, str):
@@ -262,7 +277,7 @@ class OutgoingTextMiddleware(BaseRequestMiddleware):
         if isinstance(markup, InlineKeyboardMarkup):
             fitted = self._markup(markup, method.__api_method__)
             setattr(method, "reply_markup", fitted)  # noqa: B010
-        return await make_request(bot, method)
+        return await send()
 
     @staticmethod
     def _parse_mode(bot: Bot, method: TelegramMethod[Any]) -> Any:

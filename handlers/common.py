@@ -5,17 +5,51 @@ Feature packages never import each other; the few buttons that cross between the
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
+from typing import Any
+
 from aiogram.filters.callback_data import CallbackData
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 from aiogram.utils.i18n import gettext as _
+from pydantic import BaseModel
 
 from bot.commands import N_
+from bot.ui import Page, keyboard
+
+# Fields that recur in button data. A button takes one by inheriting it after CallbackData (which
+# gives the prefix); pydantic puts inherited fields before the class's own, the order they are
+# packed in, so only a button whose stored fields start with these inherits them
+# (tests/test_button_data.py holds every packed form).
 
 
-class BlAdd(CallbackData, prefix="bla"):
-    """Block number ``p`` (digits) with type "all messages" (handlers.blacklist takes it)."""
+class Number(BaseModel):
+    """``p``: a phone number, as digits."""
 
     p: str
+
+
+class Paged(BaseModel):
+    page: int = 0
+
+
+class ById(BaseModel):
+    id: int
+
+
+class ByRef(BaseModel):
+    """``ref``: a subclient's login, or a reference to it when the login is too long."""
+
+    ref: str
+
+
+class Choice(BaseModel):
+    """``a``: which of a screen's buttons."""
+
+    a: str
+
+
+class BlAdd(CallbackData, Number, prefix="bla"):
+    """Block number ``p`` (digits) with type "all messages" (handlers.blacklist takes it)."""
 
 
 class CtPage(CallbackData, prefix="ctp"):
@@ -29,16 +63,12 @@ class CtPage(CallbackData, prefix="ctp"):
     q: str = ""
 
 
-class CtCard(CallbackData, prefix="ctc"):
+class CtCard(CallbackData, Number, prefix="ctc"):
     """The contact card of number ``p`` (handlers.contacts takes it; the number card shows it)."""
 
-    p: str
 
-
-class CtNew(CallbackData, prefix="ctn"):
+class CtNew(CallbackData, Number, prefix="ctn"):
     """Save number ``p`` as a new contact: the name is asked next (handlers.contacts takes it)."""
-
-    p: str
 
 
 class Menu(CallbackData, prefix="m"):
@@ -47,11 +77,10 @@ class Menu(CallbackData, prefix="m"):
     action: str
 
 
-class Nc(CallbackData, prefix="nc"):
+class Nc(CallbackData, Choice, prefix="nc"):
     """The number card of ``p`` (handlers.number): ``a`` "o" opens it again, "b" blocks with type
     ``t``, "u" asks to unblock."""
 
-    a: str
     p: str
     t: int = 0
 
@@ -86,8 +115,21 @@ def with_home(markup: InlineKeyboardMarkup | None) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup(inline_keyboard=[*rows, home_row()])
 
 
-class HiPage(CallbackData, prefix="hip"):
+def list_screen(
+    page: Page[Any],
+    lines: list[str],
+    buttons: Sequence[InlineKeyboardButton],
+    *,
+    empty: str,
+    at: Callable[[int], CallbackData],
+    add: InlineKeyboardButton,
+) -> tuple[str, InlineKeyboardMarkup]:
+    """A page of a feature's list: ``lines`` (``empty`` for an empty list), the items' buttons
+    two a row, the pager (``at`` a page's button data), ``add`` and the way home."""
+    markup = keyboard(buttons, 2, *page.pager(at), [add], home_row())
+    return ("\n".join(lines) if lines else empty), markup
+
+
+class HiPage(CallbackData, Number, prefix="hip"):
     """What was sent to number ``p`` (digits), newest first (handlers.stats takes it): a contact's
     card and a number's card show it."""
-
-    p: str

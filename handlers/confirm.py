@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NotRequired, TypedDict, Unpack
 
 from aiogram import F, Router
 from aiogram.filters import Filter
@@ -256,6 +256,16 @@ async def ask_delete(
     )
 
 
+class Change(TypedDict):
+    """A confirmed change as the audit log records it (``what`` to ``target``, ``detail``), and
+    what a No does."""
+
+    what: str
+    target: str
+    detail: NotRequired[str | None]
+    on_no: Callable[[], Awaitable[None]]
+
+
 @dataclass(frozen=True)
 class Tap:
     """A tap on a confirmation's Yes or No, with what settling it needs besides the SMSC call."""
@@ -295,21 +305,18 @@ class Tap:
         self,
         call: Callable[[], Awaitable[object]],
         *,
-        what: str,
-        target: str,
-        detail: str | None = None,
         check: InlineKeyboardMarkup | None,
-        on_no: Callable[[], Awaitable[None]],
         refused: InlineKeyboardMarkup | None = None,
         progress: str | None = None,
         explain_refusal: bool = True,
+        **change: Unpack[Change],
     ) -> bool:
         """The tap, whole: No ends the record and runs ``on_no``; Yes claims it, shows
         ``progress``, performs ``call`` and explains an SMSC refusal in place (under ``refused``,
         else ``check``; with ``explain_refusal`` off it goes on to the error layer). True when the
         change was made: the caller says so."""
         query, confirmations = self.query, self.confirmations
-        record = await self.claimed(on_no, check)
+        record = await self.claimed(change["on_no"], check)
         if record is None:
             return False
         if progress is not None:
@@ -321,9 +328,9 @@ class Tap:
                 self.audit,
                 record,
                 call,
-                what=what,
-                target=target,
-                detail=detail,
+                what=change["what"],
+                target=change["target"],
+                detail=change.get("detail"),
                 check=check,
             )
         except SmscError as exc:
@@ -332,37 +339,22 @@ class Tap:
             await show(query, explain(exc), refused if refused is not None else check)
             return False
 
-    async def delete(
-        self,
-        call: Callable[[], Awaitable[object]],
-        *,
-        what: str,
-        target: str,
-        on_no: Callable[[], Awaitable[None]],
-    ) -> bool:
+    async def delete(self, call: Callable[[], Awaitable[object]], **change: Unpack[Change]) -> bool:
         """``settle`` for a delete: an SMSC refusal goes on to the error layer, which says it in a
         message of its own and leaves the card as it was."""
-        return await self.settle(
-            call, what=what, target=target, check=None, on_no=on_no, explain_refusal=False
-        )
+        return await self.settle(call, check=None, explain_refusal=False, **change)
 
     async def change(
         self,
         call: Callable[[], Awaitable[object]],
         *,
-        what: str,
-        target: str,
-        detail: str | None = None,
         markup: InlineKeyboardMarkup,
-        on_no: Callable[[], Awaitable[None]],
         done: str,
+        **change: Unpack[Change],
     ) -> None:
         """``settle`` with an SMSC refusal, an unknown outcome and ``done`` each shown in place
         under ``markup``."""
-        made = await self.settle(
-            call, what=what, target=target, detail=detail, check=markup, on_no=on_no
-        )
-        if made:
+        if await self.settle(call, check=markup, **change):
             await show(self.query, done, markup)
 
 

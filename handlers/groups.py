@@ -33,7 +33,7 @@ from bot.ui import (
     show_in_place,
     user_id_of,
 )
-from handlers.common import CtPage, home_button, home_row
+from handlers.common import Choice, CtPage, home_button, home_row
 from handlers.confirm import Asked, Tap, ask_confirmation
 
 router = Router(name="groups")
@@ -55,15 +55,13 @@ class GrOpen(CallbackData, prefix="gro"):
     g: int
 
 
-class GrAct(CallbackData, prefix="gra"):
+class GrAct(CallbackData, Choice, prefix="gra"):
     """A group button: ``a`` is rn (rename) or del (delete)."""
 
-    a: str
     g: int
 
 
-class GrNew(CallbackData, prefix="grn"):
-    pass
+class GrNew(CallbackData, prefix="grn"): ...
 
 
 def contacts_count(count: int) -> str:

@@ -42,19 +42,20 @@ blocks the IP, and nothing is spent without a failure SMSC counted too.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import hmac
 import logging
 import secrets
 import time
 from collections import deque
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import TYPE_CHECKING, Final, Protocol
 
-from bot.smsc.errors import AuthPaused, CredentialsRefused, SmscError
+from bot.smsc.errors import IP_BLOCKED, TOO_MANY, AuthPaused, CredentialsRefused, SmscError
 
 if TYPE_CHECKING:
     from bot.smsc.shared import SharedLimits
@@ -288,8 +289,12 @@ class AuthBudget:
         purpose: Purpose = Purpose.SAVED,
         user_id: int | None = None,
         newcomer: bool = False,
+        windows: Sequence[tuple[str, int]] = (),
     ) -> AsyncIterator[Lease]:
-        """Wait for a place for one request; refuse locally when none can be had in time."""
+        """Wait for a place for one request; refuse locally when none can be had in time.
+
+        With replicas, the shared place is taken only with a place in each of ``windows``
+        (SMSC's request windows, ``SharedLimits.take``) and outside the host's cool-down."""
         if not self._loaded:
             await self.load()
         lease = Lease(host, key, purpose, user_id, newcomer)
@@ -298,7 +303,7 @@ class AuthBudget:
         if self._shared is not None:
             try:
                 await self._acquire_shared(
-                    self._shared, lease, command, pending=not credential.good
+                    self._shared, lease, command, pending=not credential.good, windows=windows
                 )
             except BaseException:
                 self._release(lease)
@@ -338,39 +343,68 @@ class AuthBudget:
                 raise AuthPaused(command, until=until, retry_after=BUSY_RETRY, busy=True) from None
             raise
 
+    @property
+    def shared(self) -> SharedLimits | None:
+        """The budget all replicas share (Redis), when there is one."""
+        return self._shared
+
     async def _acquire_shared(
-        self, shared: SharedLimits, lease: Lease, command: str, *, pending: bool
+        self,
+        shared: SharedLimits,
+        lease: Lease,
+        command: str,
+        *,
+        pending: bool,
+        windows: Sequence[tuple[str, int]],
     ) -> None:
         """A place in the budget all replicas share; ``pending``: counted as a failure if this
         process dies holding it (its credentials are not known good)."""
         lease_id = secrets.token_hex(8)
         # Real time, not the budget's clock: this bounds how long the caller waits.
         deadline = time.monotonic() + self._call_timeout
-        while True:
-            verdict = await shared.budget_acquire(
-                lease.host,
-                lease_id,
-                lease.key,
-                now=self._clock(),
-                saved=lease.purpose is Purpose.SAVED,
-                pending=pending,
-                limit=LIMIT,
-                window=WINDOW,
-            )
-            if verdict.kind == "ok":
-                lease.shared = lease_id
-                return
-            if verdict.kind == "refused":
-                self._rejected[lease.key] = verdict.at
-                raise CredentialsRefused(command, rejected_at=verdict.at)
-            if verdict.kind == "paused":
-                until = verdict.at
-                raise AuthPaused(command, until=until, retry_after=until - self._clock())
-            left = deadline - time.monotonic()
-            if left <= 0:
-                until = self._clock() + BUSY_RETRY
-                raise AuthPaused(command, until=until, retry_after=BUSY_RETRY, busy=True)
-            await shared.budget_wait(lease.host, left)
+        queued = False
+        try:
+            while True:
+                verdict = await shared.budget_acquire(
+                    lease.host,
+                    lease_id,
+                    lease.key,
+                    now=self._clock(),
+                    saved=lease.purpose is Purpose.SAVED,
+                    pending=pending,
+                    limit=LIMIT,
+                    window=WINDOW,
+                    windows=windows,
+                )
+                # Any verdict but a wait has taken this request out of the queue.
+                queued = verdict.kind == "wait"
+                if verdict.kind == "ok":
+                    lease.shared = lease_id
+                    return
+                if verdict.kind == "refused":
+                    self._rejected[lease.key] = verdict.at
+                    raise CredentialsRefused(command, rejected_at=verdict.at)
+                if verdict.kind == "paused":
+                    until = verdict.at
+                    raise AuthPaused(command, until=until, retry_after=until - self._clock())
+                if verdict.kind == "cooldown":
+                    raise SmscError(
+                        command, IP_BLOCKED, "host in cool-down", local=True, retry_after=verdict.at
+                    )
+                if verdict.kind == "rate":
+                    raise SmscError(
+                        command, TOO_MANY, "rate limit", local=True, retry_after=verdict.at
+                    )
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    until = self._clock() + BUSY_RETRY
+                    raise AuthPaused(command, until=until, retry_after=BUSY_RETRY, busy=True)
+                await shared.budget_wait(lease.host, lease_id, left)
+        finally:
+            if queued:
+                # Given up while queued: the waiters behind move up now, not when it lapses.
+                with contextlib.suppress(Exception):
+                    await asyncio.shield(shared.budget_leave(lease.host, lease_id))
 
     def _grant(self) -> None:
         """Hand free places to waiting requests, oldest first; refuse those that cannot wait."""
@@ -475,23 +509,27 @@ class AuthBudget:
             credential.good = True
             self._rejected.pop(lease.key, None)
             self._refusals.pop(lease.key, None)
-        # Memory first, in one step with the release, so waiters see the verdict when they wake.
-        self._release(lease)
-        if self._shared is not None and lease.shared is not None:
-            try:
-                await self._shared.budget_release(
-                    lease.host,
-                    lease.shared,
-                    now=now,
-                    failed_at=now if failed else None,
-                    refused=lease.key if outcome is Outcome.REFUSED else None,
-                    authorised=lease.key if outcome is Outcome.AUTHORISED else None,
-                    limit=LIMIT,
-                    window=WINDOW,
-                )
-            except Exception:
-                # Left to expire: a pending lease then counts as a failure, never as less.
-                log.exception("%s: could not release a shared budget lease", lease.host)
+        # The verdict is in memory before any waiter here wakes; the local place frees after the
+        # shared one, so the request it goes to finds that free in Redis instead of queueing
+        # there behind this release and waiting to be woken (a few ms of an idle place each).
+        try:
+            if self._shared is not None and lease.shared is not None:
+                try:
+                    await self._shared.budget_release(
+                        lease.host,
+                        lease.shared,
+                        now=now,
+                        failed_at=now if failed else None,
+                        refused=lease.key if outcome is Outcome.REFUSED else None,
+                        authorised=lease.key if outcome is Outcome.AUTHORISED else None,
+                        limit=LIMIT,
+                        window=WINDOW,
+                    )
+                except Exception:
+                    # Left to expire: a pending lease then counts as a failure, never as less.
+                    log.exception("%s: could not release a shared budget lease", lease.host)
+        finally:
+            self._release(lease)
         try:
             if lease.row is not None:
                 await self._store.settle(lease.row, now if failed else None)

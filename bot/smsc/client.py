@@ -25,7 +25,14 @@ import httpx
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from bot.smsc.budget import AuthBudget, Lease, MemoryBudgetStore, Outcome, Purpose
-from bot.smsc.errors import SmscBadResponse, SmscError, SmscUnavailable, WriteRefused
+from bot.smsc.errors import (
+    IP_BLOCKED,
+    TOO_MANY,
+    SmscBadResponse,
+    SmscError,
+    SmscUnavailable,
+    WriteRefused,
+)
 from bot.smsc.limits import AccountLimits, Clock, HostCooldown
 from bot.smsc.models import (
     AccountStat,
@@ -55,8 +62,6 @@ T = TypeVar("T")
 # SMSC's answer to a list command that found nothing.
 NO_RECORDS: Final = 3
 AUTH_FAILED: Final = 2
-IP_BLOCKED: Final = 4
-TOO_MANY: Final = 9
 # What an error code says about the credentials; any other answer means SMSC authorised them.
 _OUTCOMES: Final[Mapping[int | None, Outcome]] = {
     AUTH_FAILED: Outcome.REFUSED,
@@ -351,7 +356,7 @@ class SmscClient:
             raise WriteRefused(name)
         shared = self._connector.shared
         remaining = self._connector.cooldown.remaining(self._hosts[0])
-        if not remaining and shared is not None:
+        if not remaining and shared is not None and not self._in_budget(shared):
             remaining = await shared.cooldown(self._hosts[0])
         if remaining:
             raise SmscError(
@@ -371,7 +376,8 @@ class SmscClient:
         def fetch() -> Awaitable[Any]:
             return self._send(script, name, command, params, write=False, listing=listing)
 
-        if shared is None:
+        if shared is None or self._connector.settings.cache_ttl <= 0:
+            # No shared answers when none are kept: no Redis call to look for one.
             return await self._limits.cache.get_or_fetch(key, fetch)
         return await self._limits.cache.get_or_fetch(
             key, lambda: self._shared_read(shared, key, fetch)
@@ -391,10 +397,23 @@ class SmscClient:
             await shared.store(self._account, entry, generation, value, ttl)
         return value
 
+    def _in_budget(self, shared: SharedLimits) -> bool:
+        """Whether the budget's lease script also checks the host's cool-down and takes the
+        request's windows in Redis (one call instead of three)."""
+        return self._connector.budget.shared is shared
+
     async def _check_shared_caps(
         self, shared: SharedLimits, script: str, name: str, command: str, params: Mapping[str, str]
     ) -> None:
         """``_check_caps`` counted across all replicas: every window checked and taken at once."""
+        wait = await shared.take(self._shared_windows(script, command, params))
+        if wait:
+            raise SmscError(name, TOO_MANY, "rate limit", local=True, retry_after=wait)
+
+    def _shared_windows(
+        self, script: str, command: str, params: Mapping[str, str]
+    ) -> list[tuple[str, int]]:
+        """The windows (name, limit) a request takes a place in, as ``_check_caps`` counts."""
         settings = self._connector.settings
         account = self._account
         if script == "balance":
@@ -407,9 +426,7 @@ class SmscClient:
             windows.append((f"{account}\0command\0{command}", cap))
         if script == "users" and command == "chg":
             windows.append((f"{account}\0command\0chg:{params.get('user', '')}", 3))
-        wait = await shared.take(windows)
-        if wait:
-            raise SmscError(name, TOO_MANY, "rate limit", local=True, retry_after=wait)
+        return windows
 
     def _check_caps(self, script: str, name: str, command: str, params: Mapping[str, str]) -> None:
         """Refuse, without calling SMSC, a request SMSC would answer with error 9."""
@@ -448,15 +465,17 @@ class SmscClient:
         }
         shared = self._connector.shared
         cap = self._connector.settings.max_concurrency
+        in_budget = shared is not None and self._in_budget(shared)
+        windows = self._shared_windows(script, command, params) if in_budget else ()
         # The lease is taken inside the gate: calls queued behind one that fails are refused.
         async with (
             self._limits.gate,
             shared.gate(self._account, cap) if shared is not None else nullcontext(),
-            self._lease(command=name) as lease,
+            self._lease(command=name, windows=windows) as lease,
         ):
             if shared is None:
                 self._check_caps(script, name, command, params)
-            else:
+            elif not in_budget:
                 await self._check_shared_caps(shared, script, name, command, params)
             started = time.perf_counter()
             hosts = self._hosts[:1] if write else self._hosts
@@ -792,21 +811,10 @@ class SmscClient:
         login: str,
         password: str,
         *,
-        phone: str | None = None,
-        email: str | None = None,
-        type: SubclientType | None = None,
         use_main_senders: bool = False,
-        fmts: str | None = None,
+        **fields: Unpack[SubclientFields],
     ) -> int:
-        params = _params(
-            add=1,
-            user=login,
-            password=password,
-            phone=phone,
-            email=email,
-            type=int(type) if type is not None else None,
-            fmts=fmts,
-        )
+        params = {**_params(add=1, user=login, password=password), **_subclient_params(fields)}
         if use_main_senders:
             params["fl[29]"] = "1"
         return await self._create("users", "add", params)
@@ -817,24 +825,11 @@ class SmscClient:
         *,
         new_login: str | None = None,
         password: str | None = None,
-        type: SubclientType | None = None,
         fio: str | None = None,
-        phone: str | None = None,
-        email: str | None = None,
-        fmts: str | None = None,
+        **fields: Unpack[SubclientFields],
     ) -> None:
-        params = _params(
-            chg=1,
-            user=login,
-            new_login=new_login,
-            password=password,
-            type=int(type) if type is not None else None,
-            fio=fio,
-            phone=phone,
-            email=email,
-            fmts=fmts,
-        )
-        await self._ok("users", "chg", params)
+        params = _params(chg=1, user=login, new_login=new_login, password=password, fio=fio)
+        await self._ok("users", "chg", {**params, **_subclient_params(fields)})
 
     async def pay_subclient(self, login: str, amount: Decimal) -> None:
         """Move money from the main account to a subclient's own balance."""
@@ -843,29 +838,17 @@ class SmscClient:
         await self._ok("users", "pay", _params(pay=1, user=login, sum=f"{amount:.2f}"))
 
     async def get_stat(
-        self,
-        start: date,
-        end: date | None = None,
-        *,
-        user: str | None = None,
-        user_id: int | None = None,
-        reseller: bool = False,
+        self, start: date, end: date | None = None, **query: Unpack[StatQuery]
     ) -> list[StatRow]:
         """Per-subclient messages and money for a period (``end`` absent: up to now)."""
-        params = _stat_params("get_stat", start, end, user, user_id, reseller)
+        params = _stat_params("get_stat", start, end, query)
         return await self._list("users", "get_stat", params, StatRow)
 
     async def get_stat_all(
-        self,
-        start: date,
-        end: date | None = None,
-        *,
-        user: str | None = None,
-        user_id: int | None = None,
-        reseller: bool = False,
+        self, start: date, end: date | None = None, **query: Unpack[StatQuery]
     ) -> list[StatAllRow]:
         """Per-subclient, per-operator breakdown for a period."""
-        params = _stat_params("get_stat_all", start, end, user, user_id, reseller)
+        params = _stat_params("get_stat_all", start, end, query)
         return await self._list("users", "get_stat_all", params, StatAllRow)
 
     # -- get.php ---------------------------------------------------------------------------------
@@ -1001,18 +984,38 @@ def _sender_ref(name: str | None, sender_id: int | None) -> dict[str, object]:
     return {"sender": name} if name is not None else {"id": sender_id}
 
 
-def _stat_params(
-    command: str,
-    start: date,
-    end: date | None,
-    user: str | None,
-    user_id: int | None,
-    reseller: bool,
-) -> dict[str, str]:
+class SubclientFields(TypedDict, total=False):
+    """The fields of a subclient that add and chg both take; a field left out is not sent."""
+
+    phone: str | None
+    email: str | None
+    type: SubclientType | None
+    fmts: str | None
+
+
+def _subclient_params(fields: SubclientFields) -> dict[str, str]:
+    kind = fields.get("type")
+    return _params(
+        phone=fields.get("phone"),
+        email=fields.get("email"),
+        type=int(kind) if kind is not None else None,
+        fmts=fields.get("fmts"),
+    )
+
+
+class StatQuery(TypedDict, total=False):
+    """Whose figures get_stat and get_stat_all read; a field left out is not sent."""
+
+    user: str | None
+    user_id: int | None
+    reseller: bool
+
+
+def _stat_params(command: str, start: date, end: date | None, query: StatQuery) -> dict[str, str]:
     if end is not None and end < start:
         raise ValueError("the period ends before it starts")
-    params = _params(start=start, end=end, user=user, user_id=user_id)
+    params = _params(start=start, end=end, user=query.get("user"), user_id=query.get("user_id"))
     params[command] = "1"
-    if reseller:
+    if query.get("reseller"):
         params["reseller"] = "1"
     return params

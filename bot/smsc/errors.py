@@ -6,6 +6,12 @@ API key or phone number can leak into a log line through an exception.
 
 from __future__ import annotations
 
+from typing import Final
+
+# SMSC's codes the client also gives on SMSC's behalf (``SmscError.local``).
+IP_BLOCKED: Final = 4
+TOO_MANY: Final = 9
+
 
 class SmscClientError(Exception):
     """Base of everything the SMSC client raises."""

@@ -5,7 +5,9 @@ replicas behind one IP must count together, or SMSC sees their sum. Each check-a
 script, so two replicas never both take the last place. Places in flight are leases: a sorted set
 member whose score is its expiry, so a replica that dies mid-request frees its places after
 ``lease_ttl``; a dead replica's budget lease for credentials not yet known good turns into a
-failure then (its request may have failed at SMSC), as a pending row does in SQLite.
+failure then (its request may have failed at SMSC), as a pending row does in SQLite. Requests
+waiting for a budget place queue in Redis in arrival order, whichever replica they are on, and a
+release wakes the first of them on a list of its own.
 
 Times are the caller's wall clock (epoch seconds; injectable for tests), in milliseconds in Redis.
 Key names carry a keyed hash, never a login or a host; cached answers are encrypted (AES-GCM).
@@ -30,6 +32,8 @@ WallClock = Callable[[], float]
 
 # How long a waiter blocks on a wake-up before it looks again for places a dead replica left.
 RECHECK: Final = 1.0
+# How long a waiter that stopped looking (its replica died) keeps its place in the queue.
+QUEUE_ALIVE: Final = 5 * RECHECK
 WINDOW_MS: Final = 60_000
 
 # Leases are judged by Redis's own clock unless a test gives one: a replica whose clock runs
@@ -97,7 +101,7 @@ end
 return 0
 """
 
-# KEYS: failures, leases, pending, rejected, wake.
+# KEYS: failures, leases, pending, rejected, ticket, queue, alive.
 # Failures are timed by the budget's clock (now), leases by the lease clock (lnow); an expired
 # pending lease counts as a failure from the moment it is found expired.
 _BUDGET_SWEEP: Final = (
@@ -115,6 +119,10 @@ end
 """
 )
 
+# Waiters queue in arrival order (KEYS[6], score = a ticket from KEYS[5]; KEYS[7], score = until
+# when they are alive, refreshed at every look): a place that frees goes to the first of them,
+# never to a request that just came, or one replica's newcomers would keep overtaking the other's
+# waiters (each of which then slept out RECHECK: the 1 s p99 of bench/replicas.py).
 _BUDGET_ACQUIRE: Final = (
     _BUDGET_SWEEP
     + """
@@ -122,17 +130,59 @@ local now, ttl, id, cred = tonumber(ARGV[1]), tonumber(ARGV[2]), ARGV[3], ARGV[4
 local saved, pending = ARGV[5] == '1', ARGV[6] == '1'
 local limit, window, keep = tonumber(ARGV[7]), tonumber(ARGV[8]), ARGV[9]
 local lnow = lease_now(ARGV[10])
+local alive, wake = tonumber(ARGV[11]), ARGV[12] .. id
 sweep(now, lnow, window)
+for _, gone in ipairs(redis.call('ZRANGEBYSCORE', KEYS[7], '-inf', lnow)) do
+  redis.call('ZREM', KEYS[6], gone)
+  redis.call('ZREM', KEYS[7], gone)
+end
+local function leave()
+  redis.call('ZREM', KEYS[6], id)
+  redis.call('ZREM', KEYS[7], id)
+  redis.call('DEL', wake)
+end
 if saved then
   local at = redis.call('HGET', KEYS[4], cred)
-  if at then return {'refused', at} end
+  if at then leave() return {'refused', at} end
+end
+local cooldown = redis.call('GET', KEYS[8])
+if cooldown and tonumber(cooldown) * 1000 > now then
+  leave()
+  return {'cooldown', tostring(tonumber(cooldown) * 1000 - now)}
 end
 local failures = redis.call('ZCARD', KEYS[1])
 if failures >= limit then
+  leave()
   local nth = redis.call('ZRANGE', KEYS[1], failures - limit, failures - limit, 'WITHSCORES')
   return {'paused', tostring(tonumber(nth[2]) + window)}
 end
-if failures + redis.call('ZCARD', KEYS[2]) >= limit then return {'wait', '0'} end
+local room = limit - failures - redis.call('ZCARD', KEYS[2])
+local ahead = redis.call('ZRANK', KEYS[6], id) or redis.call('ZCARD', KEYS[6])
+if ahead >= room then
+  if redis.call('ZSCORE', KEYS[6], id) == false then
+    redis.call('ZADD', KEYS[6], redis.call('INCR', KEYS[5]), id)
+    redis.call('PEXPIRE', KEYS[5], keep)
+  end
+  redis.call('ZADD', KEYS[7], lnow + alive, id)
+  redis.call('PEXPIRE', KEYS[6], keep)
+  redis.call('PEXPIRE', KEYS[7], keep)
+  return {'wait', '0'}
+end
+-- SMSC's request windows (KEYS[9] on, limits from ARGV[15]), taken only with the place.
+local span, wait = tonumber(ARGV[14]), 0
+for i = 9, #KEYS do
+  redis.call('ZREMRANGEBYSCORE', KEYS[i], '-inf', now - span)
+  if redis.call('ZCARD', KEYS[i]) >= tonumber(ARGV[6 + i]) then
+    local oldest = tonumber(redis.call('ZRANGE', KEYS[i], 0, 0, 'WITHSCORES')[2])
+    wait = math.max(wait, span - (now - oldest))
+  end
+end
+leave()
+if wait > 0 then return {'rate', tostring(wait)} end
+for i = 9, #KEYS do
+  redis.call('ZADD', KEYS[i], now, ARGV[13] .. ':' .. i)
+  redis.call('PEXPIRE', KEYS[i], span * 2)
+end
 redis.call('ZADD', KEYS[2], lnow + ttl, id)
 if pending then redis.call('HSET', KEYS[3], id, 1) end
 for i = 1, 3 do redis.call('PEXPIRE', KEYS[i], keep) end
@@ -140,19 +190,25 @@ return {'ok', '0'}
 """
 )
 
+# Wakes as many of the first waiters as there are places free, each on a list of its own.
 _BUDGET_RELEASE: Final = """
 local id, failed_at, refuse, unreject = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
+local limit, keep, wake = tonumber(ARGV[6]), ARGV[7], ARGV[8]
 redis.call('ZREM', KEYS[2], id)
 redis.call('HDEL', KEYS[3], id)
 if failed_at ~= '' then
   redis.call('ZADD', KEYS[1], tonumber(failed_at), id)
-  redis.call('PEXPIRE', KEYS[1], ARGV[7])
+  redis.call('PEXPIRE', KEYS[1], keep)
 end
 if refuse ~= '' then redis.call('HSET', KEYS[4], refuse, ARGV[5]) end
 if unreject ~= '' then redis.call('HDEL', KEYS[4], unreject) end
-redis.call('LPUSH', KEYS[5], 1)
-redis.call('LTRIM', KEYS[5], 0, tonumber(ARGV[6]) - 1)
-redis.call('PEXPIRE', KEYS[5], ARGV[7])
+local room = limit - redis.call('ZCARD', KEYS[1]) - redis.call('ZCARD', KEYS[2])
+if room > 0 then
+  for _, waiter in ipairs(redis.call('ZRANGE', KEYS[6], 0, room - 1)) do
+    redis.call('LPUSH', wake .. waiter, 1)
+    redis.call('PEXPIRE', wake .. waiter, keep)
+  end
+end
 return 0
 """
 
@@ -175,7 +231,9 @@ class BudgetVerdict:
     __slots__ = ("at", "kind")
 
     def __init__(self, kind: str, at: float) -> None:
-        self.kind = kind  # "ok", "wait", "paused" (until ``at``), "refused" (at ``at``)
+        # "ok", "wait", "paused" (until ``at``), "refused" (at ``at``), "cooldown" and "rate"
+        # (``at`` seconds to wait)
+        self.kind = kind
         self.at = at
 
 
@@ -320,8 +378,14 @@ class SharedLimits:
             self.name("auth-leases", host),
             self.name("auth-pending", host),
             f"{self.prefix}auth-rejected",
-            self.name("auth-wake", host),
+            self.name("auth-ticket", host),
+            self.name("auth-queue", host),
+            self.name("auth-alive", host),
         ]
+
+    def _wake_key(self, host: str, lease: str = "") -> str:
+        """Where the release that frees a place for waiter ``lease`` wakes it."""
+        return f"{self.name('auth-wake', host)}:{lease}"
 
     async def budget_acquire(
         self,
@@ -334,9 +398,17 @@ class SharedLimits:
         pending: bool,
         limit: int,
         window: float,
+        windows: Sequence[tuple[str, int]] = (),
     ) -> BudgetVerdict:
+        """A place for one request (``ok``), a ``wait`` in the queue, ``paused`` or ``refused``
+        (until or at ``at``), or ``cooldown`` / ``rate`` (``at`` seconds to wait): the host is in
+        cool-down, or one of ``windows`` (as ``take`` counts them) is full."""
         kind, at = await self._budget_acquire(
-            keys=self._budget_keys(host),
+            keys=[
+                *self._budget_keys(host),
+                self.name("cooldown", host),
+                *(self.name("window", name) for name, _ in windows),
+            ],
             args=[
                 _ms(now),
                 _ms(self.lease_ttl),
@@ -348,14 +420,30 @@ class SharedLimits:
                 _ms(window),
                 _ms(window) * 2,
                 self._lease_now(),
+                _ms(QUEUE_ALIVE),
+                self._wake_key(host),
+                secrets.token_hex(8),
+                WINDOW_MS,
+                *(limit for _, limit in windows),
             ],
         )
         text = kind.decode() if isinstance(kind, bytes) else str(kind)
         return BudgetVerdict(text, float(at) / 1000)
 
-    async def budget_wait(self, host: str, at_most: float) -> None:
-        """Until a budget lease of ``host`` is released anywhere, or ``at_most`` (<= RECHECK) s."""
-        await self.redis.blpop([self._budget_keys(host)[4]], timeout=min(RECHECK, at_most))
+    async def budget_wait(self, host: str, lease: str, at_most: float) -> bool:
+        """Until a release anywhere frees a place for waiter ``lease`` (True), or ``at_most``
+        (<= RECHECK) s pass: a place a dead replica left frees without a release."""
+        woken = await self.redis.blpop([self._wake_key(host, lease)], timeout=min(RECHECK, at_most))
+        return woken is not None
+
+    async def budget_leave(self, host: str, lease: str) -> None:
+        """Waiter ``lease`` gave up: out of the queue, so the waiters behind it move up."""
+        keys = self._budget_keys(host)
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.zrem(keys[5], lease)
+            pipe.zrem(keys[6], lease)
+            pipe.delete(self._wake_key(host, lease))
+            await pipe.execute()
 
     async def budget_release(
         self,
@@ -379,6 +467,7 @@ class SharedLimits:
                 _ms(now),
                 limit,
                 _ms(window) * 2,
+                self._wake_key(host),
             ],
         )
 

@@ -15,6 +15,7 @@ import aiosqlite
 from bot.crypto import SecretBox, SecretError
 from bot.storage.db import BUSY_TIMEOUT_MS, checkpoint
 from bot.storage.engine import PgConnection
+from bot.storage.teams import ChatLink, Member
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +53,14 @@ class Account:
 _SELECT = (
     "SELECT a.id, a.owner_id, a.seal, a.site, a.login, a.auth_kind, a.secret, a.verified_at,"
     " a.needs_relogin FROM accounts a WHERE a.id = "
+)
+_ACCESS = (
+    "SELECT c.chat_id, c.account_id, c.role, c.linked_by,"
+    " m.account_id, m.user_id, m.role, m.name, m.added_at,"
+    " a.id, a.owner_id, a.seal, a.site, a.login, a.auth_kind, a.secret, a.verified_at,"
+    " a.needs_relogin FROM chats c"
+    " LEFT JOIN members m ON m.account_id = c.account_id AND m.user_id = ?"
+    " LEFT JOIN accounts a ON a.id = c.account_id WHERE c.chat_id = ?"
 )
 # The account a chat acts on (bot.storage.teams: `chats`).
 _OF_CHAT = "(SELECT c.account_id FROM chats c WHERE c.chat_id = ?)"
@@ -151,6 +160,23 @@ class AccountRepo:
         async with self._conn.execute(_SELECT + "?", (account_id,)) as cursor:
             row = await cursor.fetchone()
         return None if row is None else self._account(chat_id, row)
+
+    async def access(
+        self, chat_id: int, user_id: int
+    ) -> tuple[ChatLink, Member | None, Account | None] | None:
+        """The chat's link, the person's membership and the account, in one statement (every
+        update of a logged-in chat asks); None when the chat acts on no account."""
+        # execute_fetchall: one trip to aiosqlite's thread, not three (execute, fetchone, close).
+        rows = await self._conn.execute_fetchall(_ACCESS, (user_id, chat_id))
+        if not rows:
+            return None
+        row = tuple(next(iter(rows)))
+        link, member, account = row[:4], row[4:9], row[9:]
+        return (
+            ChatLink(*link),
+            None if member[0] is None else Member(*member),
+            None if account[0] is None else self._account(chat_id, account),
+        )
 
     def _account(self, chat_id: int, row: Any) -> Account:
         account_id, owner_id, seal, site, login, auth_kind, token, verified_at, needs_relogin = row

@@ -9,11 +9,10 @@ statement commits on its own on both. ``DATABASE_URL`` chooses: ``sqlite:///path
 
 from __future__ import annotations
 
-import functools
 import re
 from collections.abc import Generator, Sequence
 from pathlib import Path
-from typing import Any, Literal, Protocol
+from typing import Any, Literal, Protocol, cast
 
 import aiosqlite
 import asyncpg
@@ -123,22 +122,15 @@ class PostgresDatabase:
         await self.pool.executemany(self._translate(sql), rows)
 
     async def cursor(self, sql: str, params: Params = ()) -> PgCursor:
-        """Rows (if any) and the rows changed (for ``PgConnection``), in one round trip for a
-        SELECT, a statement with RETURNING or a plain INSERT, UPDATE or DELETE."""
-        translated = self._translate(sql)
-        kind = _kind(translated)
-        if kind == "rows":
-            rows = [tuple(row) for row in await self.pool.fetch(translated, *params)]
-            return PgCursor(rows, len(rows))
-        if kind == "count":
-            return PgCursor([], _count(await self.pool.execute(translated, *params)))
-        # Anything else (WITH …): a statement prepared for this call alone, whose status says
-        # what it changed, at the cost of a second round trip.
+        """Rows (if any) and the rows changed, in one round trip (for ``PgConnection``)."""
         async with self.pool.acquire() as conn:
-            statement = await conn.prepare(translated)
-            found = [tuple(row) for row in await statement.fetch(*params)]
-            status = statement.get_statusmsg() or ""
-        return PgCursor(found, _count(status))
+            # What fetch() and execute() run underneath, asking for rows and status at once:
+            # one round trip with the connection's statement cache, where an explicit
+            # prepare() is one more on every call (bench/round_trips.py).
+            rows, status, _ = await cast(Any, conn)._execute(
+                self._translate(sql), params, 0, None, return_status=True
+            )
+        return PgCursor([tuple(row) for row in rows], _count(status.decode()))
 
     @property
     def compat(self) -> PgConnection:
@@ -246,19 +238,6 @@ def as_database(conn: aiosqlite.Connection | PgConnection | Database) -> Databas
 
 async def _keep_session(conn: asyncpg.Connection) -> None:
     """Nothing to reset (see ``PostgresDatabase.connect``)."""
-
-
-_ROWS = re.compile(r"^\s*SELECT\b|\bRETURNING\b", re.IGNORECASE)
-_CHANGES = re.compile(r"^\s*(?:INSERT|UPDATE|DELETE)\b", re.IGNORECASE)
-
-
-@functools.lru_cache(maxsize=1024)
-def _kind(sql: str) -> Literal["rows", "count", "other"]:
-    """How ``PostgresDatabase.cursor`` runs ``sql``: its rows (as many as it changed, with
-    RETURNING), the count in its status, or prepared to get both."""
-    if _ROWS.search(sql):
-        return "rows"
-    return "count" if _CHANGES.match(sql) else "other"
 
 
 def _count(status: str) -> int:

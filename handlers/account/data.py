@@ -8,7 +8,7 @@ from typing import Annotated, Final
 from aiogram.filters import Command
 from aiogram.filters.callback_data import CallbackData
 from aiogram.fsm.state import State, StatesGroup
-from pydantic import Field
+from pydantic import BaseModel, Field
 
 from bot.commands import COMMANDS
 
@@ -42,17 +42,20 @@ class LoginMethod(CallbackData, prefix="lm"):
 Id = Annotated[int, Field(ge=-(2**63), lt=2**63)]
 
 
-class TmMember(CallbackData, prefix="tmm"):
+class Member(BaseModel):
+    """``user``: a member's Telegram id, the first field of every button about one member."""
+
     user: Id
 
 
-class TmRole(CallbackData, prefix="tmr"):
-    user: Id
+class TmMember(CallbackData, Member, prefix="tmm"): ...
+
+
+class TmRole(CallbackData, Member, prefix="tmr"):
     role: Id
 
 
-class TmRemove(CallbackData, prefix="tmx"):
-    user: Id
+class TmRemove(CallbackData, Member, prefix="tmx"): ...
 
 
 class TmInvite(CallbackData, prefix="tmi"):
@@ -63,20 +66,17 @@ class TmRevoke(CallbackData, prefix="tmv"):
     id: Id
 
 
-class TmOwner(CallbackData, prefix="tmo"):
-    user: Id
+class TmOwner(CallbackData, Member, prefix="tmo"): ...
 
 
 class TmSwitch(CallbackData, prefix="tms"):
     account: Id
 
 
-class TmLeave(CallbackData, prefix="tml"):
-    pass
+class TmLeave(CallbackData, prefix="tml"): ...
 
 
-class TmList(CallbackData, prefix="tmb"):
-    pass
+class TmList(CallbackData, prefix="tmb"): ...
 
 
 class AuPage(CallbackData, prefix="au"):

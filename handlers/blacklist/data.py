@@ -13,6 +13,7 @@ from aiogram.filters.callback_data import CallbackData
 from aiogram.fsm.state import State, StatesGroup
 
 from handlers.common import BlAdd as BlAdd  # re-exported: the feature's own button
+from handlers.common import Choice, Number
 
 PAGE_SIZE: Final = 10
 MAX_FILE_BYTES: Final = 1_000_000
@@ -33,20 +34,17 @@ class BlackRemove(StatesGroup):
     number = State()
 
 
-class BlType(CallbackData, prefix="blt"):
+class BlType(CallbackData, Number, prefix="blt"):
     """Set the type of ``p``'s entry; ``n``: it was added just now, so Undo is offered."""
 
-    p: str
     t: int
     n: bool
 
 
-class BlUndo(CallbackData, prefix="blu"):
-    p: str
+class BlUndo(CallbackData, Number, prefix="blu"): ...
 
 
-class BlDel(CallbackData, prefix="bld"):
-    p: str
+class BlDel(CallbackData, Number, prefix="bld"): ...
 
 
 class BlPage(CallbackData, prefix="blp"):
@@ -57,5 +55,4 @@ class BlPage(CallbackData, prefix="blp"):
     q: str = ""
 
 
-class BlMenu(CallbackData, prefix="blm"):
-    a: str
+class BlMenu(CallbackData, Choice, prefix="blm"): ...

@@ -11,6 +11,7 @@ from typing import Final
 from aiogram.filters.callback_data import CallbackData
 from aiogram.fsm.state import State, StatesGroup
 
+from handlers.common import Choice, Number
 from handlers.common import CtCard as CtCard  # re-exported: the feature's own buttons
 from handlers.common import CtNew as CtNew
 from handlers.common import CtPage as CtPage
@@ -40,32 +41,27 @@ class ContactSearch(StatesGroup):
     query = State()
 
 
-class CtAct(CallbackData, prefix="cta"):
+class CtAct(CallbackData, Choice, prefix="cta"):
     """A card button: ``a`` is rn (rename), ph (change number), gr (groups) or del (delete)."""
 
-    a: str
     p: str
 
 
-class CtGrp(CallbackData, prefix="ctg"):
+class CtGrp(CallbackData, Number, prefix="ctg"):
     """Put the contact with number ``p`` into, or out of, group ``g`` (``m``: a MoveMode)."""
 
-    p: str
     g: int
     m: int
 
 
-class CtGrpView(CallbackData, prefix="ctv"):
-    p: str
+class CtGrpView(CallbackData, Number, prefix="ctv"):
     move: bool
 
 
-class CtWiz(CallbackData, prefix="ctw"):
+class CtWiz(CallbackData, Choice, prefix="ctw"):
     """/addcontact buttons: ``a`` is t (toggle group ``g``), none, new, save or skip."""
 
-    a: str
     g: int = 0
 
 
-class CtMenu(CallbackData, prefix="ctm"):
-    a: str
+class CtMenu(CallbackData, Choice, prefix="ctm"): ...

@@ -75,7 +75,9 @@ async def card(
     notifier: Notifier, chat_id: int, account: Account, role: Role
 ) -> tuple[str, InlineKeyboardMarkup]:
     subs, tz = await notifier.settings(chat_id, account)
-    return card_view(account.login or "", subs, tz, team=role >= WATCHES)
+    # The way home on every path to the card: the command, home, and back from a step.
+    text, markup = card_view(account.login or "", subs, tz, team=role >= WATCHES)
+    return text, with_home(markup)
 
 
 async def _remember(notifier: Notifier, chat_id: int, i18n: I18n) -> None:
@@ -103,8 +105,7 @@ async def notify_from_home(
     query: CallbackQuery, state: FSMContext, notifier: Notifier, account: Account, role: Role
 ) -> None:
     await state.clear()
-    text, markup = await card(notifier, chat_of(query), account, role)
-    await show_in_place(query, text, with_home(markup))
+    await show_in_place(query, *await card(notifier, chat_of(query), account, role))
 
 
 # A tap is answered once the handler is done (nothing here waits for SMSC), not before: a role

@@ -8,6 +8,8 @@ from enum import StrEnum
 from aiogram.filters.callback_data import CallbackData
 from aiogram.fsm.state import State, StatesGroup
 
+from handlers.common import ById, Paged
+
 
 class SenderForm(StatesGroup):
     name = State()
@@ -22,12 +24,10 @@ class SenderCode(StatesGroup):
     code = State()
 
 
-class SnList(CallbackData, prefix="snl"):
-    page: int = 0
+class SnList(CallbackData, Paged, prefix="snl"): ...
 
 
-class SnCard(CallbackData, prefix="snc"):
-    id: int
+class SnCard(CallbackData, ById, prefix="snc"): ...
 
 
 class SnAction(StrEnum):

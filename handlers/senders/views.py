@@ -14,7 +14,7 @@ from bot.sender_words import operator_label, operator_status_text
 from bot.smsc.models import Sender, SenderOperators, SenderStatus
 from bot.text import clip
 from bot.ui import button, esc, keyboard, page_of
-from handlers.common import home_button, home_row
+from handlers.common import home_button, list_screen
 from handlers.senders.data import SnAct, SnAction, SnCard, SnList
 
 PAGE_SIZE: Final = 20
@@ -52,9 +52,8 @@ def name_rules() -> str:
 
 def list_view(senders: list[Sender], number: int) -> tuple[str, InlineKeyboardMarkup]:
     page = page_of(senders, number, PAGE_SIZE)
-    if not senders:
-        text = _("You have no sender names yet.")
-    else:
+    lines = []
+    if senders:
         lines = [
             ngettext(
                 "<b>{n} sender name</b>. Tap one for its status at each operator.",
@@ -63,7 +62,6 @@ def list_view(senders: list[Sender], number: int) -> tuple[str, InlineKeyboardMa
             ).format(n=len(senders))
         ]
         lines += [f"{esc(s.name)} — {esc(status_text(s.status))}" for s in page.items]
-        text = "\n".join(lines)
     buttons = [
         button(
             f"{clip(s.name, 21)} {STATUS_MARKS[s.status] if s.status is not None else '•'}",
@@ -71,12 +69,13 @@ def list_view(senders: list[Sender], number: int) -> tuple[str, InlineKeyboardMa
         )
         for s in page.items
     ]
-    return text, keyboard(
+    return list_screen(
+        page,
+        lines,
         buttons,
-        2,
-        *page.pager(lambda n: SnList(page=n)),
-        [button(_("Add a name"), SnAct(action=SnAction.ADD))],
-        home_row(),
+        empty=_("You have no sender names yet."),
+        at=lambda n: SnList(page=n),
+        add=button(_("Add a name"), SnAct(action=SnAction.ADD)),
     )
 
 

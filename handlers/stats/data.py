@@ -8,9 +8,11 @@ from datetime import date
 
 from aiogram.filters.callback_data import CallbackData
 from aiogram.fsm.state import State, StatesGroup
+from pydantic import BaseModel
 
 from bot.errors import StaleButton
 from bot.periods import Period, decode_day
+from handlers.common import Number
 
 
 class StatsForm(StatesGroup):
@@ -24,22 +26,24 @@ class StPick(CallbackData, prefix="stp"):
     ref: str = ""
 
 
-class StShow(CallbackData, prefix="sts"):
-    """Every subclient's line for a period (days as ``encode_day`` numbers)."""
+class Days(BaseModel):
+    """A period: its first and last day as ``encode_day`` numbers (``period_from`` reads them)."""
 
     s: int
     e: int
 
 
-class StOps(CallbackData, prefix="sto"):
+class StShow(CallbackData, Days, prefix="sts"):
+    """Every subclient's line for a period."""
+
+
+class StOps(CallbackData, Days, prefix="sto"):
     """One subclient's per-operator breakdown for a period.
 
     ``r``: 1 it has its own balance (asked with reseller=1), 0 it shares the main one, -1 unknown
     (a button from before ``r`` existed): looked up.
     """
 
-    s: int
-    e: int
     ref: str
     r: int = -1
 
@@ -74,8 +78,7 @@ class StExport(CallbackData, prefix="stx"):
     e: int
 
 
-class HiMore(CallbackData, prefix="him"):
+class HiMore(CallbackData, Number, prefix="him"):
     """A page of the history of number ``p``: messages sent before int_id ``b`` (0: the newest)."""
 
-    p: str
     b: int = 0

@@ -10,6 +10,7 @@ from aiogram.fsm.state import State, StatesGroup
 
 from bot.errors import StaleButton
 from bot.smsc.models import SubclientType
+from handlers.common import ByRef, Paged
 
 
 class SubclientForm(StatesGroup):
@@ -26,12 +27,10 @@ class SubclientEdit(StatesGroup):
     amount = State()
 
 
-class ScList(CallbackData, prefix="scl"):
-    page: int = 0
+class ScList(CallbackData, Paged, prefix="scl"): ...
 
 
-class ScCard(CallbackData, prefix="scc"):
-    ref: str
+class ScCard(CallbackData, ByRef, prefix="scc"): ...
 
 
 class ScAction(StrEnum):
@@ -54,10 +53,8 @@ class ScType(CallbackData, prefix="sct"):
     ref: str = ""
 
 
-class ScCheck(CallbackData, prefix="scx"):
+class ScCheck(CallbackData, ByRef, prefix="scx"):
     """After a top-up with no answer: what SMSC shows now (today's credit, the balance)."""
-
-    ref: str
 
 
 class ScNew(CallbackData, prefix="scn"):

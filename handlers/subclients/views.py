@@ -13,7 +13,7 @@ from bot.services import subclients
 from bot.services.subclients import login_ref
 from bot.smsc.models import SubclientType
 from bot.ui import StAsk, button, esc, keyboard, page_of
-from handlers.common import home_button, home_row
+from handlers.common import home_button, list_screen
 from handlers.subclients.data import ScAct, ScAction, ScCard, ScCheck, ScList, ScType
 
 PAGE_SIZE: Final = 20
@@ -104,24 +104,21 @@ def check_markup(login: str) -> InlineKeyboardMarkup:
 
 def list_view(found: dict[str, subclients.Known], number: int) -> tuple[str, InlineKeyboardMarkup]:
     page = page_of(list(found), number, PAGE_SIZE)
-    if not found:
-        text = _(
+    lines = []
+    if found:
+        lines = [_("<b>Subclients</b>. Tap one to top it up or change it.")]
+        lines += [f"{esc(login)} — {esc(money_text(found[login]))}" for login in page.items]
+    return list_screen(
+        page,
+        lines,
+        [button(login, ScCard(ref=login_ref(login))) for login in page.items],
+        empty=_(
             "No subclients found. SMSC has no command that lists them, so this list shows the "
             "subclients in your statistics and the ones created here."
-        )
-    else:
-        lines = [_("<b>Subclients</b>. Tap one to top it up or change it.")]
-        for login in page.items:
-            lines.append(f"{esc(login)} — {esc(money_text(found[login]))}")
-        text = "\n".join(lines)
-    markup = keyboard(
-        [button(login, ScCard(ref=login_ref(login))) for login in page.items],
-        2,
-        *page.pager(lambda n: ScList(page=n)),
-        [button(_("Create a subclient"), ScAct(action=ScAction.NEW))],
-        home_row(),
+        ),
+        at=lambda n: ScList(page=n),
+        add=button(_("Create a subclient"), ScAct(action=ScAction.NEW)),
     )
-    return text, markup
 
 
 def card_markup(ref: str) -> InlineKeyboardMarkup:

@@ -8,6 +8,8 @@ from enum import StrEnum
 from aiogram.filters.callback_data import CallbackData
 from aiogram.fsm.state import State, StatesGroup
 
+from handlers.common import ById, Paged
+
 
 class TemplateForm(StatesGroup):
     name = State()
@@ -22,12 +24,10 @@ class TemplateEdit(StatesGroup):
     text = State()
 
 
-class TpList(CallbackData, prefix="tpl"):
-    page: int = 0
+class TpList(CallbackData, Paged, prefix="tpl"): ...
 
 
-class TpCard(CallbackData, prefix="tpc"):
-    id: int
+class TpCard(CallbackData, ById, prefix="tpc"): ...
 
 
 class TpAction(StrEnum):
@@ -46,10 +46,8 @@ class TpFormat(CallbackData, prefix="tpf"):
     format: str
 
 
-class TpSender(CallbackData, prefix="tps"):
+class TpSender(CallbackData, ById, prefix="tps"):
     """A sender name offered in the wizard, by id; 0 is "no sender name"."""
-
-    id: int
 
 
 class TpSign(CallbackData, prefix="tpg"):

@@ -12,7 +12,7 @@ from bot.commands import N_
 from bot.smsc.models import Template, TemplateFormat
 from bot.text import clip, sms_length
 from bot.ui import button, esc, keyboard, page_of
-from handlers.common import home_button, home_row
+from handlers.common import home_button, list_screen
 from handlers.templates.data import TpAct, TpAction, TpCard, TpFormat, TpList, TpSign
 
 PAGE_SIZE: Final = 20
@@ -53,9 +53,8 @@ def open_markup(template_id: int) -> InlineKeyboardMarkup:
 
 def list_view(templates: list[Template], number: int) -> tuple[str, InlineKeyboardMarkup]:
     page = page_of(templates, number, PAGE_SIZE)
-    if not templates:
-        text = _("You have no message templates yet.")
-    else:
+    lines = []
+    if templates:
         lines = [
             ngettext(
                 "<b>{n} template</b>. Tap one to see its text.",
@@ -64,13 +63,13 @@ def list_view(templates: list[Template], number: int) -> tuple[str, InlineKeyboa
             ).format(n=len(templates))
         ]
         lines += [f"{esc(t.name)} — {esc(label(t.message))}" for t in page.items]
-        text = "\n".join(lines)
-    return text, keyboard(
+    return list_screen(
+        page,
+        lines,
         [button(label(t.name) or str(t.id), TpCard(id=t.id)) for t in page.items],
-        2,
-        *page.pager(lambda n: TpList(page=n)),
-        [button(_("Add a template"), TpAct(action=TpAction.ADD))],
-        home_row(),
+        empty=_("You have no message templates yet."),
+        at=lambda n: TpList(page=n),
+        add=button(_("Add a template"), TpAct(action=TpAction.ADD)),
     )
 
 

@@ -516,7 +516,8 @@ async def test_an_admin_stops_watching_a_kind_for_the_whole_team(
     team = await owner.expect_edit()
     assert "Low balance: off" in team.text and "Stop: low balance" not in team.button_texts
     await owner.press(team, "Back")
-    assert "Low balance: off" in (await owner.expect_edit()).text
+    back = await owner.expect_edit()
+    assert "Low balance: off" in back.text and "⬅ Menu" in back.button_texts
 
     # Nobody is alerted, and the balance is not read for it any more.
     since = len(smsc.requests)

@@ -14,7 +14,7 @@ from bot.smsc import Credentials, SmscConnector, SmscError, SmscSettings
 from bot.smsc.budget import LIMIT, WINDOW, AuthBudget, MemoryBudgetStore, Purpose
 from bot.smsc.emulator import SmscEmulator
 from bot.smsc.errors import AuthPaused
-from bot.smsc.shared import SharedLimits
+from bot.smsc.shared import QUEUE_ALIVE, SharedLimits
 from tests.conftest import LOGIN, ManualClock
 from tests.support.servers import Redis
 
@@ -239,6 +239,9 @@ async def test_three_identical_requests_a_minute_across_replicas(
         await two.client(credentials).get_contacts(phone="79001234567")
     assert fourth.value.code == 9 and fourth.value.local
     assert authorised(emulator) == 3
+    # Refused with the budget's own script: it took no place there either.
+    assert two.shared is not None
+    assert await two.shared.budget_count(emulator.base_url, now=clock(), window=WINDOW) == (0, 0)
     clock.advance(60)
     await two.client(credentials).get_contacts(phone="79001234567")
 
@@ -285,3 +288,107 @@ async def test_leases_are_timed_by_redis_not_by_a_replica_whose_clock_runs_ahead
     finally:
         await on_time.aclose()
         await ahead.aclose()
+
+
+async def test_a_freed_budget_place_goes_to_the_first_waiter_not_a_newcomer(
+    replicas: Replicas, clock: ManualClock
+) -> None:
+    holder, waiting, newcomer = (c.shared for c in replicas(3))
+    assert holder is not None and waiting is not None and newcomer is not None
+    host = "https://smsc.example"
+
+    async def acquire(shared: SharedLimits, lease: str) -> str:
+        verdict = await shared.budget_acquire(
+            host, lease, b"good", now=clock(), saved=True, pending=False, limit=LIMIT, window=WINDOW
+        )
+        return verdict.kind
+
+    for index in range(LIMIT):
+        assert await acquire(holder, f"held-{index}") == "ok"
+    assert await acquire(waiting, "first") == "wait"
+    await holder.budget_release(
+        host,
+        "held-0",
+        now=clock(),
+        failed_at=None,
+        refused=None,
+        authorised=b"good",
+        limit=LIMIT,
+        window=WINDOW,
+    )
+    # The release woke the first waiter on a list of its own: it does not sit out RECHECK.
+    assert await waiting.budget_wait(host, "first", 0.01)
+    # A request that came after the release does not overtake the one that waited for it.
+    assert await acquire(newcomer, "late") == "wait"
+    assert await acquire(waiting, "first") == "ok"
+    assert await newcomer.budget_count(host, now=clock(), window=WINDOW) == (0, LIMIT)
+    # A waiter that gives up leaves the queue: the one behind it is next.
+    await newcomer.budget_leave(host, "late")
+    await holder.budget_release(
+        host,
+        "held-1",
+        now=clock(),
+        failed_at=None,
+        refused=None,
+        authorised=b"good",
+        limit=LIMIT,
+        window=WINDOW,
+    )
+    assert await acquire(newcomer, "later") == "ok"
+
+
+async def test_a_dead_waiter_lapses_out_of_the_budget_queue(
+    replicas: Replicas, clock: ManualClock
+) -> None:
+    (shared,) = (c.shared for c in replicas(1))
+    assert shared is not None
+    host = "https://smsc.example"
+
+    async def acquire(lease: str) -> str:
+        verdict = await shared.budget_acquire(
+            host, lease, b"good", now=clock(), saved=True, pending=False, limit=1, window=WINDOW
+        )
+        return verdict.kind
+
+    assert await acquire("held") == "ok"
+    assert await acquire("dead") == "wait"
+    await shared.budget_release(
+        host,
+        "held",
+        now=clock(),
+        failed_at=None,
+        refused=None,
+        authorised=None,
+        limit=1,
+        window=WINDOW,
+    )
+    assert await acquire("alive") == "wait"
+    # The first waiter's replica died: it never looks again, and after QUEUE_ALIVE it is gone;
+    # the second looks again now and then, so it stays.
+    clock.advance(QUEUE_ALIVE / 2)
+    assert await acquire("alive") == "wait"
+    clock.advance(QUEUE_ALIVE / 2 + 0.001)
+    assert await acquire("alive") == "ok"
+
+
+async def test_a_request_costs_four_redis_round_trips(
+    replicas: Replicas, emulator: SmscEmulator, credentials: Credentials
+) -> None:
+    (connector,) = replicas(1, cache_ttl=0)
+    shared = connector.shared
+    assert shared is not None
+    client = connector.client(credentials)
+    await client.get_balance()
+    sent: list[object] = []
+    send = shared.redis.execute_command
+
+    async def counted(*args: object, **options: object) -> object:
+        # Counted where redis-py sends: a Lua script is one command, as it is one round trip.
+        sent.append(args[0])
+        return await send(*args, **options)
+
+    shared.redis.execute_command = counted  # type: ignore[method-assign]
+    await client.get_balance()
+    # The per-login place and its release, the budget's place (with the host's cool-down and
+    # SMSC's windows in the same script) and its release.
+    assert len(sent) == 4, sent

@@ -139,6 +139,20 @@ async def test_accounts_round_trip_with_the_secret_encrypted(db: Database, box: 
     assert await repo.purge_wal()
 
 
+async def test_access_reads_link_member_and_account_in_one_go(db: Database, box: SecretBox) -> None:
+    repo = AccountRepo(connection_of(db), box)
+    teams = TeamRepo(connection_of(db))
+    saved = await repo.save(Account(3, "smsc.ru", "alice", "password", SECRET), owner_id=3)
+    assert await repo.access(99, 3) is None
+    link, member, account = await repo.access(3, 3)  # type: ignore[misc]
+    assert (link.account_id, member and member.role, account) == (saved.id, "owner", saved)
+    # A group acting on the account, asked by someone outside the team: the group's role only.
+    await teams.link(-100, saved.id, "viewer", 3)
+    link, member, account = await repo.access(-100, 42)  # type: ignore[misc]
+    assert (link.role, member, account and account.login) == ("viewer", None, "alice")
+    assert account is not None and account.secret == SECRET
+
+
 async def test_audit_log_newest_first(db: Database) -> None:
     audit = AuditLog(connection_of(db))
     for index in range(5):
@@ -161,6 +175,28 @@ async def test_an_update_is_claimed_once_even_by_two_journals_at_once(
         assert await journals[0].claim(2, 500)
     finally:
         await other.close()
+
+
+@pytest.mark.postgres
+async def test_a_claim_reads_the_chats_language_in_the_same_statement(
+    pg_url: str, tmp_path: Path, box: SecretBox
+) -> None:
+    one = await open_engine(pg_url, tmp_path, "unused")
+    two = await open_engine(pg_url, tmp_path, "unused")
+    try:
+        await AccountRepo(connection_of(one), box).set_language(7, "ru")
+        journals = [UpdateJournal(one), UpdateJournal(two)]
+        claims = await asyncio.gather(
+            *(j.claim_reading_language(1, 900, 7) for j in journals for _ in range(5))
+        )
+        assert sum(claimed for claimed, _ in claims) == 1
+        assert {language for _, language in claims} == {"ru"}
+        assert await journals[1].claim_reading_language(1, 901, 8) == (True, None)
+        # The same journal as claim(): an update claimed either way is not claimed again.
+        assert not await journals[0].claim(1, 901)
+    finally:
+        await one.close()
+        await two.close()
 
 
 def record(record_id: str, *, expires_at: float = 2_000.0) -> Confirmation:
