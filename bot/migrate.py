@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import sys
 from collections.abc import Sequence
+from graphlib import TopologicalSorter
 from pathlib import Path
 from typing import Any
 
@@ -20,10 +22,8 @@ import aiosqlite
 import asyncpg
 
 from bot.storage.db import open_database
+from bot.storage.fsm_pg import to_jsonb
 from bot.storage.pg import migrate_postgres
-
-# Parents before children (foreign keys); any other table follows in name order.
-_FIRST = ("accounts",)
 
 
 class MigrationError(RuntimeError):
@@ -39,7 +39,10 @@ def _convert(value: Any, pg_type: str) -> Any:
         return int(value)
     if pg_type == "double precision":
         return float(value)
-    return str(value) if pg_type in ("text", "jsonb") else value
+    if pg_type == "jsonb":
+        # Conversation data as PostgresStorage keeps it (a typed U+0000 escaped).
+        return to_jsonb(json.loads(value))
+    return str(value) if pg_type == "text" else value
 
 
 async def copy_database(sqlite_file: Path, url: str) -> dict[str, int]:
@@ -59,10 +62,7 @@ async def copy_database(sqlite_file: Path, url: str) -> dict[str, int]:
 
 async def _copy(source: aiosqlite.Connection, target: asyncpg.Connection) -> dict[str, int]:
     await migrate_postgres(target)
-    rows = await source.execute_fetchall(
-        "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
-    )
-    tables = sorted((str(row[0]) for row in rows), key=lambda t: (t not in _FIRST, t))
+    tables = await _parents_first(source)
     columns: dict[str, dict[str, str]] = {}
     for name, column, data_type in await target.fetch(
         "SELECT table_name, column_name, data_type FROM information_schema.columns"
@@ -103,6 +103,20 @@ async def _copy(source: aiosqlite.Connection, target: asyncpg.Connection) -> dic
                     last = max(int(record[names.index("id")]) for record in records)
                     await target.execute("SELECT setval($1, $2)", sequence, last)
     return copied
+
+
+async def _parents_first(source: aiosqlite.Connection) -> list[str]:
+    """Every table, each after the tables its foreign keys point at (PostgreSQL checks them
+    row by row)."""
+    rows = await source.execute_fetchall(
+        "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
+        " ORDER BY name"
+    )
+    graph: dict[str, set[str]] = {}
+    for (table,) in rows:
+        keys = await source.execute_fetchall(f'PRAGMA foreign_key_list("{table}")')
+        graph[str(table)] = {str(key[2]) for key in keys} - {str(table)}
+    return list(TopologicalSorter(graph).static_order())
 
 
 def main(argv: Sequence[str] | None = None) -> int:

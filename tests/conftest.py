@@ -23,6 +23,16 @@ PASSWORD = "Alice-Secret-Pw-7731"
 APIKEY = "alice-apikey-5f1e2d3c4b5a"
 
 
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--engine",
+        choices=("sqlite", "postgresql"),
+        default="sqlite",
+        help="the storage the e2e bots run on; postgresql: a new database for each test on the"
+        " session's PostgreSQL server (docs/scaling.md, Tests)",
+    )
+
+
 class ManualClock:
     """A monotonic clock that only moves when a test says so (rate windows without sleeping)."""
 

@@ -66,9 +66,11 @@ class TeamRepo:
 
     async def members(self, account_id: int) -> list[Member]:
         """The account's members, owner first, then by when they joined."""
+        # No time (made by migration 7): there before teams, so first; PostgreSQL would sort
+        # NULL last, SQLite first.
         rows = await self._conn.execute_fetchall(
             "SELECT account_id, user_id, role, name, added_at FROM members WHERE account_id = ?"
-            " ORDER BY CASE role WHEN 'owner' THEN 0 ELSE 1 END, added_at, user_id",
+            " ORDER BY CASE role WHEN 'owner' THEN 0 ELSE 1 END, coalesce(added_at, 0), user_id",
             (account_id,),
         )
         return [Member(*row) for row in rows]

@@ -14,7 +14,7 @@ import sys
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Self
+from typing import Any, Self
 
 import pytest
 from cryptography.fernet import Fernet
@@ -25,6 +25,7 @@ from bot.smsc.emulator import SmscEmulator
 from tests.conftest import APIKEY, LOGIN, PASSWORD
 from tests.support.botapi import FakeTelegram
 from tests.support.fixtures import TEST_TOKEN
+from tests.support.servers import database_bytes, fresh_database
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -40,6 +41,28 @@ async def smsc() -> AsyncIterator[SmscEmulator]:
         await emulator.stop()
 
 
+def on_postgres(config: pytest.Config) -> bool:
+    """Whether the e2e bots run on PostgreSQL (``pytest --engine=postgresql``)."""
+    return bool(config.getoption("engine") == "postgresql")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "sqlite_only: inspects the SQLite file itself; skipped with --engine=postgresql"
+    )
+
+
+@pytest.fixture
+async def database_url(request: pytest.FixtureRequest) -> AsyncIterator[str | None]:
+    """The test's own new PostgreSQL database with ``--engine=postgresql``, else None (SQLite
+    in the test's data directory); dropped after the test."""
+    if not on_postgres(request.config):
+        yield None
+        return
+    async with fresh_database(request.getfixturevalue("postgres")) as url:
+        yield url
+
+
 @pytest.fixture
 def secret_key() -> str:
     return Fernet.generate_key().decode()
@@ -47,7 +70,11 @@ def secret_key() -> str:
 
 @pytest.fixture
 def make_settings(
-    fake_telegram: FakeTelegram, smsc: SmscEmulator, tmp_path: Path, secret_key: str
+    fake_telegram: FakeTelegram,
+    smsc: SmscEmulator,
+    tmp_path: Path,
+    secret_key: str,
+    database_url: str | None,
 ) -> type[Settings]:
     """Settings for a test bot; keyword arguments override the defaults."""
 
@@ -61,6 +88,8 @@ def make_settings(
             # Every /balance reaches the emulator, so tests see what SMSC answers each time.
             "smsc_cache_ttl": 0,
         }
+        if database_url is not None:
+            values["database_url"] = database_url
         values.update(overrides)
         # _env_file=None: a developer's .env must not leak into a test.
         return Settings(_env_file=None, **values)  # type: ignore[call-arg]
@@ -84,11 +113,31 @@ class RunningBot:
             return await build_app(self.settings)
         return await build_app(self.settings, clock=self.clock)
 
+    def _polling_options(self) -> dict[str, Any]:
+        return {}
+
     async def start(self) -> App:
-        self.app = await self._build()
-        self._polling = self.telegram.polling(self.app.dp, self.app.bot)
+        """Build the app and poll; on PostgreSQL, back once the notifier runs.
+
+        There it runs once its advisory lock is taken, in a task of its own (at once on SQLite):
+        a test driving ``notifier.tick()`` before that would race with its start.
+        """
+        self.app = app = await self._build()
+        running: asyncio.Event | None = None
+        if self.settings.database_url is not None:
+            running = asyncio.Event()
+            start_notifier = app.notifier.start
+
+            def start_and_tell() -> None:
+                start_notifier()
+                running.set()
+
+            app.notifier.start = start_and_tell  # type: ignore[method-assign]
+        self._polling = self.telegram.polling(app.dp, app.bot, **self._polling_options())
         await self._polling.__aenter__()  # type: ignore[attr-defined]
-        return self.app
+        if running is not None:
+            await asyncio.wait_for(running.wait(), 30)
+        return app
 
     async def stop(self) -> None:
         if self._polling is not None:
@@ -155,7 +204,11 @@ class BotProcess:
 
 @pytest.fixture
 async def bot_process(
-    fake_telegram: FakeTelegram, smsc: SmscEmulator, tmp_path: Path, secret_key: str
+    fake_telegram: FakeTelegram,
+    smsc: SmscEmulator,
+    tmp_path: Path,
+    secret_key: str,
+    database_url: str | None,
 ) -> AsyncIterator[BotProcess]:
     env = {
         "PATH": os.environ.get("PATH", ""),
@@ -168,6 +221,8 @@ async def bot_process(
         "LOG_LEVEL": "DEBUG",
         "POLLING_TASKS": "0",
     }
+    if database_url is not None:
+        env["DATABASE_URL"] = database_url
     running = BotProcess(fake_telegram, env, tmp_path / "bot.log")
     try:
         yield running
@@ -213,9 +268,14 @@ class SecretWatch:
 
 @pytest.fixture(autouse=True)
 async def no_secret_anywhere(
-    fake_telegram: FakeTelegram, smsc: SmscEmulator, tmp_path: Path, secret_key: str
+    fake_telegram: FakeTelegram,
+    smsc: SmscEmulator,
+    tmp_path: Path,
+    secret_key: str,
+    database_url: str | None,
 ) -> AsyncIterator[SecretWatch]:
-    """Fails the test when a secret turns up in files, logs, Telegram requests or SMSC URLs.
+    """Fails the test when a secret turns up in files, the PostgreSQL database, logs, Telegram
+    requests or SMSC URLs.
 
     Being autouse, it is set up before the test's own fixtures (``bot``, ``bot_process``) and so
     torn down after them: the application is closed and the database flushed when it searches.
@@ -235,7 +295,8 @@ async def no_secret_anywhere(
         logging.getLogger().removeHandler(handler)
         for name, level in saved.items():
             logging.getLogger(name).setLevel(level)
-    found = _secret_findings(watch.secrets, handler.lines, fake_telegram, smsc, tmp_path)
+    stored = b"" if database_url is None else await database_bytes(database_url)
+    found = _secret_findings(watch.secrets, handler.lines, fake_telegram, smsc, tmp_path, stored)
     if found:
         pytest.fail("a secret was left behind:\n" + "\n".join(found), pytrace=False)
 
@@ -252,6 +313,7 @@ def _secret_findings(
     telegram: FakeTelegram,
     smsc: SmscEmulator,
     directory: Path,
+    database: bytes,
 ) -> list[str]:
     found: list[str] = []
     # Only the length is shown: the failure report must not become the leak.
@@ -261,6 +323,8 @@ def _secret_findings(
         for path in sorted(p for p in directory.rglob("*") if p.is_file()):
             if raw in path.read_bytes():
                 found.append(f"{label} in {path.relative_to(directory)}")
+        if raw in database:
+            found.append(f"{label} in the PostgreSQL database")
         found += [
             f"{label} in a log record of {line.split(':', 1)[0]}"
             for line in log_lines
@@ -285,18 +349,16 @@ class ConcurrentBot(RunningBot):
     """The in-process bot handling each update in its own task, as production polls
     (``POLLING_TASKS`` is true by default). ``drained`` then no longer covers the handlers."""
 
-    async def start(self) -> App:
-        self.app = await self._build()
-        self._polling = self.telegram.polling(
-            self.app.dp,
-            self.app.bot,
-            handle_as_tasks=True,
-            tasks_concurrency_limit=MAX_CONCURRENT_UPDATES,
-        )
-        await self._polling.__aenter__()  # type: ignore[attr-defined]
-        return self.app
+    def _polling_options(self) -> dict[str, Any]:
+        return {"handle_as_tasks": True, "tasks_concurrency_limit": MAX_CONCURRENT_UPDATES}
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """The phone-width check of every keyboard seen goes last, after every test that shows one."""
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """The phone-width check of every keyboard seen goes last, after every test that shows one.
+    On PostgreSQL the tests of the SQLite file itself are skipped."""
     items.sort(key=lambda item: item.nodeid.startswith("tests/e2e/test_widths.py"))
+    if on_postgres(config):
+        skip = pytest.mark.skip(reason="inspects the SQLite file (--engine=postgresql)")
+        for item in items:
+            if item.get_closest_marker("sqlite_only"):
+                item.add_marker(skip)

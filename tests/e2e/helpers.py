@@ -6,12 +6,14 @@ from __future__ import annotations
 from pathlib import Path
 
 from hypothesis import HealthCheck, settings
+from pydantic import SecretStr
 
 from bot.app import DB_NAME
 from bot.smsc.emulator import Contact, Group, SmscEmulator
 from bot.smsc.emulator.state import Account, LedgerEntry, Sender, Subclient
 from tests.conftest import LOGIN, PASSWORD
 from tests.support.botapi import FakeUser
+from tests.support.servers import database_bytes
 
 LOGGED_IN = "Logged in"
 
@@ -84,8 +86,17 @@ def black(smsc: SmscEmulator) -> dict[str, int]:
     return {e.phone: e.type for e in smsc.accounts[LOGIN].black.values()}
 
 
-def db_bytes(data_dir: Path) -> bytes:
-    """The database with its -wal and -shm, as they are on disk now."""
+async def db_bytes(data_dir: Path, database_url: str | SecretStr | None = None) -> bytes:
+    """What the bot stored: the SQLite database with its -wal and -shm, as they are on disk now,
+    or every value in the PostgreSQL database at ``database_url``."""
+    if isinstance(database_url, SecretStr):
+        database_url = database_url.get_secret_value()
+    if database_url is not None:
+        return await database_bytes(database_url)
+    return _sqlite_bytes(data_dir)
+
+
+def _sqlite_bytes(data_dir: Path) -> bytes:
     return b"".join(p.read_bytes() for p in data_dir.glob(f"{DB_NAME}*"))
 
 

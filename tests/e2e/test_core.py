@@ -58,8 +58,8 @@ async def test_one_line_login_deletes_the_secret_and_shows_the_balance(
     assert LOGIN in reply and "1,000.00" in reply
     assert PASSWORD not in reply
     assert bot.app is not None
-    await bot.app.db.commit()
-    assert PASSWORD.encode() not in db_bytes(bot.settings.data_dir)
+    stored = await db_bytes(bot.settings.data_dir, bot.settings.database_url)
+    assert PASSWORD.encode() not in stored
     await user.send("/balance")
     assert "1,000.00" in (await user.expect_message()).text
 

@@ -91,7 +91,7 @@ async def following(telegram: FakeTelegram, threshold: str = "500") -> FakeUser:
 
 async def count(bot: RunningBot, sql: str, *params: object) -> int:
     assert bot.app is not None
-    rows = await bot.app.db.execute_fetchall(sql, params)
+    rows = await bot.app.database.fetchall(sql, params)
     return int(next(iter(rows))[0])
 
 

@@ -33,9 +33,10 @@ async def test_production_start_login_and_no_secret_anywhere(
     data_dir = Path(bot_process.env["DATA_DIR"])
     log = bot_process.log()
     assert "Start polling" in log
+    stored = await db_bytes(data_dir, bot_process.env.get("DATABASE_URL"))
     for secret in secrets:
         assert secret not in log
-        assert secret.encode() not in db_bytes(data_dir)
+        assert secret.encode() not in stored
     # What the bot sent to Telegram, apart from the user's own message it deleted.
     assert not fake_telegram.requests_containing(PASSWORD)
     for request in smsc.requests:

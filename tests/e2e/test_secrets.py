@@ -15,6 +15,7 @@ from bot.app import DB_NAME
 from bot.smsc.emulator import SmscEmulator
 from tests.conftest import LOGIN, PASSWORD
 from tests.e2e.conftest import BotProcess, RunningBot
+from tests.e2e.helpers import db_bytes
 from tests.support.botapi import FakeTelegram, FakeUser
 
 
@@ -46,6 +47,7 @@ async def send_deleted(user: FakeUser, text: str) -> str:
     return (await user.expect_message()).text or ""
 
 
+@pytest.mark.sqlite_only
 async def test_a_password_sent_at_the_login_step_is_kept_nowhere(
     bot_process: BotProcess, fake_telegram: FakeTelegram, smsc: SmscEmulator
 ) -> None:
@@ -110,7 +112,7 @@ async def test_after_a_failed_one_line_login_the_next_message_is_the_password(
     assert "did not accept" in reply and "password again" in reply
     assert bot.app is not None
     # What the conversation keeps to take the password: nothing readable.
-    rows = await bot.app.db.execute_fetchall("SELECT data FROM fsm_state")
+    rows = await bot.app.database.fetchall("SELECT data FROM fsm_state")
     assert rows and not any(LOGIN in str(row[0]) for row in rows)
     reply = await send_deleted(user, PASSWORD)
     assert LOGIN in reply and "1,000.00" in reply
@@ -138,30 +140,34 @@ async def test_logout_leaves_no_credential_bytes_in_the_data_folder(
 ) -> None:
     """After /logout neither the database nor its -wal holds the encrypted secret, and the log-in
     conversation that was under way is gone too."""
-    data_dir = bot.settings.data_dir
     assert bot.app is not None
+    database = bot.app.database
+
+    async def stored() -> bytes:
+        return await db_bytes(bot.settings.data_dir, bot.settings.database_url)
+
     user = fake_telegram.user(3105)
     reply = await send_deleted(user, f"/login {LOGIN} {PASSWORD}")
     assert "1,000.00" in reply
-    rows = await bot.app.db.execute_fetchall(
+    rows = await database.fetchall(
         "SELECT secret FROM accounts WHERE id = (SELECT account_id FROM chats WHERE chat_id = 3105)"
     )
     token = bytes(next(iter(rows))[0])
     # A second log-in started and left at the password step: its login is sealed in the FSM row.
     await to_login_step(user, "smsc.kz")
     await send_deleted(user, "bob-the-builder")
-    rows = await bot.app.db.execute_fetchall("SELECT data FROM fsm_state WHERE chat_id = 3105")
+    rows = await database.fetchall("SELECT data FROM fsm_state WHERE chat_id = 3105")
     assert rows
-    assert files_holding(data_dir, token)  # the test can see what it looks for
+    assert token in await stored()  # the test can see what it looks for
 
     await user.send("/logout")
     await user.press(await user.expect_message(), "Yes")
     assert "Logged out" in (await user.expect_edit()).text
-    assert await bot.app.db.execute_fetchall("SELECT * FROM fsm_state WHERE chat_id = 3105") == []
+    assert await database.fetchall("SELECT * FROM fsm_state WHERE chat_id = 3105") == []
     assert await bot.app.accounts.repo.get(3105) is None
-    assert files_holding(data_dir, token) == []
-    assert files_holding(data_dir, PASSWORD.encode()) == []
-    assert files_holding(data_dir, b"bob-the-builder") == []
+    assert token not in await stored()
+    assert PASSWORD.encode() not in await stored()
+    assert b"bob-the-builder" not in await stored()
     # The conversation is over: a password now is stray text, not a log-in.
     await user.send(PASSWORD)
     assert "password" not in ((await user.expect_message()).text or "")

@@ -218,10 +218,10 @@ async def test_senders_before_login_asks_to_log_in(
 
 async def audit_actions(bot: RunningBot, user_id: int) -> list[tuple[str, str]]:
     assert bot.app is not None
-    async with bot.app.db.execute(
+    rows = await bot.app.database.fetchall(
         "SELECT action, result FROM audit_log WHERE user_id = ? ORDER BY id", (user_id,)
-    ) as cursor:
-        return [(str(a), str(r)) for a, r in await cursor.fetchall()]
+    )
+    return [(str(a), str(r)) for a, r in rows]
 
 
 # What the user reads for each error code senders.php names (2 and 3 have their own tests).

@@ -6,11 +6,10 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from bot.app import DB_NAME
 from bot.smsc.emulator import SmscEmulator
 from tests.conftest import LOGIN
 from tests.e2e.conftest import RunningBot
-from tests.e2e.helpers import login, seed_subclient
+from tests.e2e.helpers import db_bytes, login, seed_subclient
 from tests.support.botapi import FakeTelegram, FakeUser, MessageView
 
 SUB_PASSWORD = "Str0ng-Pass"
@@ -87,8 +86,7 @@ async def test_create_wizard_checks_everything_and_never_keeps_the_password(
     assert SUB_PASSWORD not in every_text(user)
     assert bot.app is not None
     assert await bot.app.accounts.repo.list_subclients(user.chat.id) == ["new-sub"]
-    data_dir = bot.settings.data_dir
-    stored = b"".join(p.read_bytes() for p in data_dir.glob(f"{DB_NAME}*"))
+    stored = await db_bytes(bot.settings.data_dir, bot.settings.database_url)
     assert SUB_PASSWORD.encode() not in stored
 
 

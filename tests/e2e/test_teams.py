@@ -14,6 +14,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import aiosqlite
+import pytest
 import time_machine
 
 from bot.app import DB_NAME
@@ -414,6 +415,7 @@ async def v5_database(path: Path, box: SecretBox) -> None:
 PRIVATE, OLD_GROUP, ORPHAN_GROUP, GROUP_OWNER = 7001, -1007001, -1007002, 7002
 
 
+@pytest.mark.sqlite_only
 async def test_a_database_of_the_release_before_teams_opens_and_works(
     fake_telegram: FakeTelegram, make_settings: Callable[..., Settings], secret_key: str
 ) -> None:

@@ -251,3 +251,18 @@ async def test_a_rename_sends_every_field_so_nothing_is_blanked(
         "MyShop",
         1,
     )
+
+
+async def test_a_text_with_a_nul_character_goes_on_through_the_wizard(
+    bot: RunningBot, fake_telegram: FakeTelegram, smsc: SmscEmulator
+) -> None:
+    """A conversation keeps any text, a NUL character too (PostgreSQL's jsonb holds none)."""
+    user = fake_telegram.user(6009)
+    await login(user)
+    await user.press(await open_templates(user), "Add a template")
+    await user.expect_message()
+    await user.send("Nul")
+    await user.expect_message()
+    await user.send("line\x00end")
+    formats = await user.expect_message()
+    assert "8 characters, 1 SMS" in (formats.text or ""), formats.text

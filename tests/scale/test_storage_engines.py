@@ -350,6 +350,18 @@ async def test_an_aiosqlite_style_repository_runs_on_both_engines(db: Database) 
     first = await repo.note(3, "a")
     assert await repo.note(3, "b") == first + 1
     assert await repo.actions(3) == ["a", "b"]
+    # Statements of every shape give their rows and what they changed.
+    async with conn.execute(
+        "WITH mine AS (SELECT action FROM audit_log WHERE chat_id = ?) SELECT count(*) FROM mine",
+        (3,),
+    ) as cursor:
+        assert await cursor.fetchone() == (2,)
+    async with conn.execute(
+        "UPDATE audit_log SET result = 'ok' WHERE chat_id = ? RETURNING action", (3,)
+    ) as cursor:
+        assert sorted(await cursor.fetchall()) == [("a",), ("b",)]
+    async with conn.execute("DELETE FROM audit_log WHERE chat_id = ?", (3,)) as cursor:
+        assert cursor.rowcount == 2
     await conn.commit()
 
 
@@ -412,3 +424,19 @@ async def test_statistics_figures_on_both_engines(db: Database) -> None:
     assert got[days[1]].spent == Decimal("1.50")
     await figures.forget("acct")
     assert await figures.get("acct", "day", days) == {}
+
+
+async def test_members_from_before_teams_are_listed_as_the_first_to_join(
+    db: Database, box: SecretBox
+) -> None:
+    """Members that migration 7 made (no time of joining: they were there before teams) come
+    right after the owner on both engines; PostgreSQL sorts NULL last unless told."""
+    conn = connection_of(db)
+    account = await AccountRepo(conn, box).save(Account(50, "smsc.ru", "alice", "password", "s"))
+    teams = TeamRepo(conn)
+    await teams.add_member(account.id, 52, "viewer", "Newcomer", 1_700_000_000.0)
+    await db.execute(
+        "INSERT INTO members (account_id, user_id, role, name) VALUES (?, 51, 'admin', 'Old')",
+        (account.id,),
+    )
+    assert [m.user_id for m in await teams.members(account.id)] == [50, 51, 52]

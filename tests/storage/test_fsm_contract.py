@@ -76,6 +76,19 @@ async def test_update_data(storage: BaseStorage) -> None:
     assert await storage.get_data(KEY) == {"foo": "bar", "baz": "test"}
 
 
+# What a user can type, and what escaping it must not confuse: U+0000 (jsonb holds none), U+0001,
+# and the backslash escapes JSON itself uses.
+TEXTS = ["line\x00end", "\x00", "a\x01b", "\x01\x02", "\x01\x00\x01", "\\u0000", "\\x00", "\x01"]
+
+
+async def test_any_text_comes_back_as_it_was(storage: BaseStorage) -> None:
+    data = {text: [text, {"k": text}] for text in TEXTS}
+    await storage.set_data(KEY, data)
+    assert await storage.get_data(KEY) == data
+    assert await storage.update_data(KEY, {"more": "x\x00y"}) == {**data, "more": "x\x00y"}
+    assert await storage.get_data(KEY) == {**data, "more": "x\x00y"}
+
+
 async def test_get_value(storage: BaseStorage) -> None:
     await storage.set_data(KEY, {"hello": "world"})
     assert await storage.get_value(KEY, "hello") == "world"

@@ -245,3 +245,22 @@ async def fresh_database(server: Postgres) -> AsyncIterator[str]:
             await admin.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
         finally:
             await admin.close()
+
+
+async def database_bytes(url: str) -> bytes:
+    """Every value of every table in the database at ``url``, as bytes (text as UTF-8), for a
+    search of what the bot stored."""
+    conn = await asyncpg.connect(url)
+    try:
+        tables = await conn.fetch(
+            "SELECT table_name FROM information_schema.tables WHERE table_schema = 'public'"
+        )
+        parts: list[bytes] = []
+        for (table,) in tables:
+            for row in await conn.fetch(f'SELECT * FROM "{table}"'):  # noqa: S608 (a name from the schema)
+                parts += [
+                    v if isinstance(v, bytes) else str(v).encode() for v in row if v is not None
+                ]
+        return b"\0".join(parts)
+    finally:
+        await conn.close()
