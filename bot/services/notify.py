@@ -421,7 +421,7 @@ class Notifier:
             for sub, due in digests:
                 await self._digest(account, poller, sub, due, now)
             for sub, due in ahead:
-                await self._prepare_digest(account, poller, sub, due, now)
+                await self._prepare_digest(account, poller, sub, due)
         except SmscError as exc:
             if exc.code == 2 and not isinstance(exc, AuthPaused):
                 await self.accounts.rejected(poller.chat_id)
@@ -557,9 +557,7 @@ class Notifier:
             return
         await self.outbox.put(sub.chat_id, payload)
 
-    async def _prepare_digest(
-        self, account: str, poller: Poller, sub: Sub, due: datetime, now: float
-    ) -> None:
+    async def _prepare_digest(self, account: str, poller: Poller, sub: Sub, due: datetime) -> None:
         """Read the figures of a digest due soon and have the outbox render it (its chart drawn):
         ``_digest`` at its time makes the same payload and finds it ready."""
         assert sub.param is not None
