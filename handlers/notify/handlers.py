@@ -26,7 +26,7 @@ from bot.services.notify import (
 from bot.services.teams import Role
 from bot.storage.accounts import Account
 from bot.storage.notify import KINDS
-from bot.ui import NOT_COMMAND, ask, chat_of, send_to_chat, show_in_place
+from bot.ui import NOT_COMMAND, answer_or_show, ask, chat_of, send_to_chat, show_in_place
 from handlers.common import Menu, with_home
 from handlers.notify.data import NotifyForm, Nt, NtAction
 from handlers.notify.views import (
@@ -93,19 +93,16 @@ async def _changed_answer(
 
 
 @router.message(Command("notify"), flags={ACCOUNT_FLAG: True})
-async def notify_command(
-    message: Message, state: FSMContext, notifier: Notifier, account: Account, role: Role
-) -> None:
-    await state.clear()
-    await _changed_answer(message, notifier, account, role)
-
-
 @router.callback_query(Menu.filter(F.action == "notify"), flags={ACCOUNT_FLAG: True})
-async def notify_from_home(
-    query: CallbackQuery, state: FSMContext, notifier: Notifier, account: Account, role: Role
+async def notify_command(
+    event: Message | CallbackQuery,
+    state: FSMContext,
+    notifier: Notifier,
+    account: Account,
+    role: Role,
 ) -> None:
     await state.clear()
-    await show_in_place(query, *await card(notifier, chat_of(query), account, role))
+    await answer_or_show(event, *await card(notifier, chat_of(event), account, role))
 
 
 # A tap is answered once the handler is done (nothing here waits for SMSC), not before: a role
