@@ -303,19 +303,22 @@ async def test_a_freed_budget_place_goes_to_the_first_waiter_not_a_newcomer(
         )
         return verdict.kind
 
+    async def release(lease: str) -> None:
+        await holder.budget_release(
+            host,
+            lease,
+            now=clock(),
+            failed_at=None,
+            refused=None,
+            authorised=b"good",
+            limit=LIMIT,
+            window=WINDOW,
+        )
+
     for index in range(LIMIT):
         assert await acquire(holder, f"held-{index}") == "ok"
     assert await acquire(waiting, "first") == "wait"
-    await holder.budget_release(
-        host,
-        "held-0",
-        now=clock(),
-        failed_at=None,
-        refused=None,
-        authorised=b"good",
-        limit=LIMIT,
-        window=WINDOW,
-    )
+    await release("held-0")
     # The release woke the first waiter on a list of its own: it does not sit out RECHECK.
     assert await waiting.budget_wait(host, "first", 0.01)
     # A request that came after the release does not overtake the one that waited for it.
@@ -324,16 +327,7 @@ async def test_a_freed_budget_place_goes_to_the_first_waiter_not_a_newcomer(
     assert await newcomer.budget_count(host, now=clock(), window=WINDOW) == (0, LIMIT)
     # A waiter that gives up leaves the queue: the one behind it is next.
     await newcomer.budget_leave(host, "late")
-    await holder.budget_release(
-        host,
-        "held-1",
-        now=clock(),
-        failed_at=None,
-        refused=None,
-        authorised=b"good",
-        limit=LIMIT,
-        window=WINDOW,
-    )
+    await release("held-1")
     assert await acquire(newcomer, "later") == "ok"
 
 
