@@ -45,6 +45,7 @@ from bot.services.notify import Notifier
 from bot.services.outbox import Outbox
 from bot.services.phonebook import PhoneBooks
 from bot.services.stats import Trends
+from bot.services.subclients import Resellers
 from bot.smsc import SmscConnector, SmscSettings
 from bot.smsc.budget import AuthBudget
 from bot.smsc.emulator import SmscEmulator
@@ -312,6 +313,7 @@ async def build_app(settings: Settings, *, clock: Callable[[], float] = time.tim
         confirmations=ConfirmationService(ConfirmationRepo(database)),
         teams=accounts.teams,
         trends=trends,
+        resellers=Resellers(),
     )
     in_flight = InFlight()
     # Order matters: the error layer sits inside the locale middleware so errors are localized.

@@ -15,6 +15,7 @@ from aiogram.utils.i18n import gettext as _
 
 from bot.accounts import AccountService
 from bot.commands import HELP_GROUPS
+from bot.services.subclients import Resellers
 from bot.ui import account_text, answer_or_show, button, chat_of, rows
 from handlers.common import HOME_JOBS, Menu, home_row
 
@@ -23,18 +24,25 @@ __all__ = ["Menu", "help_text", "home_view", "router"]
 router = Router(name="start")
 
 
-def home_keyboard(logged_in: bool) -> InlineKeyboardMarkup:
-    """The jobs two to a row, then language and help; before a log-in only "Log in"."""
+def home_keyboard(logged_in: bool, *, reseller: bool = True) -> InlineKeyboardMarkup:
+    """The jobs two to a row (subclients for a reseller), then language and help; before a
+    log-in only "Log in"."""
     extra = [button(_("Language"), Menu(action="lang")), button(_("Help"), Menu(action="help"))]
     if not logged_in:
         return InlineKeyboardMarkup(
             inline_keyboard=[[button(_("Log in"), Menu(action="login"))], extra]
         )
-    jobs = [button(_(label), Menu(action=action)) for action, label in HOME_JOBS]
+    jobs = [
+        button(_(label), Menu(action=action))
+        for action, label in HOME_JOBS
+        if reseller or action != "subclients"
+    ]
     return InlineKeyboardMarkup(inline_keyboard=[*rows(jobs, 2), extra])
 
 
-async def home_view(chat_id: int, accounts: AccountService) -> tuple[str, InlineKeyboardMarkup]:
+async def home_view(
+    chat_id: int, user_id: int | None, accounts: AccountService, resellers: Resellers
+) -> tuple[str, InlineKeyboardMarkup]:
     account = await accounts.repo.get(chat_id)
     if account is None:
         text = (
@@ -58,17 +66,25 @@ async def home_view(chat_id: int, accounts: AccountService) -> tuple[str, Inline
             _("Choose a job, or send a phone number to see what is known about it."),
         )
     )
-    return text, home_keyboard(True)
+    _account, smsc = await accounts.client_for(chat_id, user_id)
+    reseller = await resellers.has_subclients(
+        accounts.identity(account), smsc, accounts.repo, chat_id
+    )
+    return text, home_keyboard(True, reseller=reseller)
 
 
 @router.message(CommandStart())
 @router.message(Command("menu"))
 @router.callback_query(Menu.filter(F.action == "home"))
 async def cmd_start(
-    event: Message | CallbackQuery, state: FSMContext, accounts: AccountService
+    event: Message | CallbackQuery,
+    state: FSMContext,
+    accounts: AccountService,
+    resellers: Resellers,
 ) -> None:
     await state.clear()
-    await answer_or_show(event, *await home_view(chat_of(event), accounts))
+    user_id = event.from_user.id if event.from_user is not None else None
+    await answer_or_show(event, *await home_view(chat_of(event), user_id, accounts, resellers))
 
 
 def help_text() -> str:

@@ -6,12 +6,14 @@ from __future__ import annotations
 
 import hashlib
 import re
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal, InvalidOperation
 from typing import Final
 
-from bot.smsc import SmscClient
+from bot.smsc import SmscBadResponse, SmscClient, SmscError, SmscUnavailable
 from bot.smsc.models import StatRow, SubclientType
 from bot.storage.accounts import AccountRepo
 
@@ -113,6 +115,43 @@ async def known_subclients(
     for login in await repo.list_subclients(chat_id):
         found.setdefault(login, None)
     return dict(sorted(found.items(), key=lambda item: item[0].casefold()))
+
+
+class Resellers:
+    """Whether an SMSC account has subclients (home offers "Subclients" to resellers only).
+
+    A yes is kept for the process, a no for ``recheck`` seconds, so showing home again and again
+    costs SMSC nothing; a subclient made through the bot is a yes without asking SMSC.
+    """
+
+    def __init__(
+        self, *, recheck: float = 600.0, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self._recheck = recheck
+        self._clock = clock
+        self._known: dict[str, tuple[bool, float]] = {}
+
+    async def has_subclients(
+        self, key: str, smsc: SmscClient, repo: AccountRepo, chat_id: int
+    ) -> bool:
+        """Whether the account ``key`` has subclients; True when SMSC cannot say (no way in is
+        hidden because SMSC was down)."""
+        found = self._known.get(key)
+        if found is not None and (found[0] or self._clock() - found[1] < self._recheck):
+            return found[0]
+        if await repo.list_subclients(chat_id):
+            has = True
+        else:
+            today = date.today()
+            try:
+                # The reads known_subclients makes, so the list opened next comes from the cache.
+                has = bool(await smsc.get_stat(_since(today), today)) or bool(
+                    await smsc.get_stat(_since(today), today, reseller=True)
+                )
+            except (SmscError, SmscUnavailable, SmscBadResponse):
+                return True
+        self._known[key] = (has, self._clock())
+        return has
 
 
 async def own_balance_logins(smsc: SmscClient, *, today: date | None = None) -> set[str]:

@@ -116,3 +116,19 @@ async def test_notifications_and_team_are_one_tap_from_home(
     shown = await user.expect_edit()
     assert shows in (shown.source or "")
     assert any(b.text in ("⬅ Menu", "⬅ Меню") for row in shown.buttons for b in row)
+
+
+@pytest.mark.parametrize("reseller", [False, True])
+async def test_home_offers_subclients_only_to_a_reseller(
+    bot: RunningBot, fake_telegram: FakeTelegram, smsc: SmscEmulator, reseller: bool
+) -> None:
+    """Issue 13 says "subclients (resellers)": an account without subclients has no such job."""
+    if reseller:
+        seed_subclient(smsc.accounts[LOGIN], "alpha")
+    user = fake_telegram.user(9221 if reseller else 9222)
+    await login(user)
+    for _ in range(4):  # home again and again: SMSC is asked at most once
+        screen = await home(user)
+        assert ("👥 Subclients" in screen.button_texts) is reseller
+        assert "📊 Statistics" in screen.button_texts
+    assert len([r for r in smsc.requests if r.params.get("get_stat")]) <= 2
