@@ -27,7 +27,7 @@ from bot.ui import Cf, chat_of, send_to_chat
 from bot.ui import show_in_place as show
 from handlers.account.data import TmLeave, TmList, TmMember, TmOwner, TmRemove, TmRole, TmSwitch
 from handlers.account.views import account_name, back_keyboard, member_view, team_view, who
-from handlers.common import Menu, with_home
+from handlers.common import Menu
 from handlers.confirm import Asked, Tap, ask_confirmation
 
 router = Router(name="account.team")
@@ -90,8 +90,7 @@ async def cmd_team(
 async def team_from_home(
     query: CallbackQuery, account: Account, role: Role, accounts: AccountService
 ) -> None:
-    text, markup = await team_view(account, role, accounts, query.from_user.id)
-    await show(query, text, with_home(markup))
+    await show(query, *await team_view(account, role, accounts, query.from_user.id))
 
 
 @router.callback_query(TmList.filter(), flags={ACCOUNT_FLAG: True})

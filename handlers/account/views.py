@@ -18,6 +18,7 @@ from bot.i18n import fmt_money, fmt_when
 from bot.services.teams import GIVEN_ROLES, Refused, Role
 from bot.storage.accounts import Account
 from bot.storage.teams import Member
+from bot.text import clip
 from bot.ui import account_text, button, esc, keyboard, rows
 from handlers.account.data import (
     LoginMethod,
@@ -32,6 +33,7 @@ from handlers.account.data import (
     TmRole,
     TmSwitch,
 )
+from handlers.common import home_row
 
 
 def sites_keyboard(demo: bool) -> InlineKeyboardMarkup:
@@ -109,7 +111,7 @@ async def team_view(
     rows: list[list[InlineKeyboardButton]] = []
     if role >= Role.ADMIN:
         rows += [
-            [button(m.name[:24] or str(m.user_id), TmMember(user=m.user_id))]
+            [button(clip(m.name, 24) or str(m.user_id), TmMember(user=m.user_id))]
             for m in members
             if m.role != Role.OWNER.key
         ]
@@ -133,8 +135,9 @@ async def team_view(
         for other in await accounts.teams.repo.memberships(user_id):
             found = await accounts.repo.get_by_id(other.account_id)
             if found is not None and found.id != account.id:
-                label = _("Switch to {login}").format(login=(found.login or _("API key"))[:10])
+                label = _("Switch to {login}").format(login=clip(found.login or _("API key"), 10))
                 rows.append([button(label, TmSwitch(account=found.id))])
+    rows.append(home_row())
     return "\n".join(lines), InlineKeyboardMarkup(inline_keyboard=rows)
 
 

@@ -607,3 +607,25 @@ async def test_every_team_question_answered_no_changes_nothing_and_yes_changes_t
     assert "Your role: operator" in ((await member.expect_message()).text or "")
     assert bot.app is not None
     assert await bot.app.accounts.teams.repo.link_of(GROUP) is None
+
+
+async def test_the_team_screen_cuts_long_names_with_an_ellipsis_and_always_leads_home(
+    bot: RunningBot, fake_telegram: FakeTelegram
+) -> None:
+    """A member's button shows a long name cut with "…" (not silently), and the team screen
+    has "⬅ Menu" however it is reached: home, /team, back from a member's card."""
+    owner = fake_telegram.user(5301)
+    long_name = "Константин Константинопольский-Младший"
+    colleague = fake_telegram.user(5302, long_name)
+    await team_of(fake_telegram, owner, Viewer=colleague)
+    caught_up(owner)
+    await owner.send("/team")
+    team = await owner.expect_message()
+    [label] = [b for b in team.button_texts if b.startswith("Константин")]
+    assert label.endswith("…") and len(label) <= 24 and long_name.startswith(label[:-1])
+    assert "⬅ Menu" in team.button_texts
+    await owner.press(team, label)
+    card = await owner.expect_edit()
+    await owner.press(card, "Back")
+    back = await owner.expect_edit()
+    assert label in back.button_texts and "⬅ Menu" in back.button_texts
