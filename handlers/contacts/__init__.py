@@ -14,10 +14,8 @@ from __future__ import annotations
 
 from aiogram import Router
 from aiogram.filters import StateFilter
-from aiogram.types import Message
-from aiogram.utils.i18n import gettext as _
 
-from bot.ui import expected_text, not_command
+from bot.ui import expected_button, expected_text, not_command
 from handlers.contacts import add, browse, card
 from handlers.contacts.data import (
     AddContact,
@@ -60,10 +58,7 @@ rest.message(
     not_command,
 )(expected_text)
 
-
-@rest.message(AddContact.groups, not_command)
-async def expected_button(message: Message) -> None:
-    await message.answer(_("Please choose with the buttons, or send /cancel."))
+rest.message(AddContact.groups, not_command)(expected_button)
 
 
 router = Router(name="contacts")

@@ -50,6 +50,8 @@ async def test_conversation_with_groups_and_a_new_group(
     step = await user.expect_message()
     assert "Анна" in step.text
     assert {"Друзья", "Work", "✓ No group", "New group", "Save"} <= set(step.button_texts)
+    await user.send("Друзья")  # typed where a button is asked: said as everywhere else
+    assert "Please choose with the buttons above" in (await user.expect_message()).text
     await user.press(step, "Друзья")
     toggled = await user.expect_edit()
     assert "✓ Друзья" in toggled.button_texts and "No group" in toggled.button_texts
