@@ -7,7 +7,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any, Final
 
-from aiogram.types import InlineKeyboardMarkup
+from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.i18n import ngettext
 
@@ -127,8 +127,13 @@ def watch_view(watched: set[str]) -> tuple[str, InlineKeyboardMarkup]:
         for kind, label in STOP_LABELS.items()
         if kind in watched
     ]
-    buttons.append(button(_("Back"), Nt(action=NtAction.SETTINGS)))
+    buttons.append(back_button())
     return "\n".join(lines), keyboard(buttons, 1)
+
+
+def back_button() -> InlineKeyboardButton:
+    """Back to the notification settings (a step waiting for typed text ends)."""
+    return button(_("Back"), Nt(action=NtAction.SETTINGS))
 
 
 def threshold_prompt(enabled: bool) -> tuple[str, InlineKeyboardMarkup | None]:
@@ -156,7 +161,7 @@ def digest_choice(sub: Sub | None) -> tuple[str, InlineKeyboardMarkup]:
     ]
     if _on(sub):
         buttons.append(button(_("Turn off"), Nt(action=NtAction.DIGEST, value="off")))
-    return text, keyboard(buttons, 3)
+    return text, keyboard(buttons, 3, [back_button()])
 
 
 def time_prompt(period: str, tz: str) -> tuple[str, InlineKeyboardMarkup]:
@@ -166,7 +171,7 @@ def time_prompt(period: str, tz: str) -> tuple[str, InlineKeyboardMarkup]:
     buttons = [
         button(clock_text(m), Nt(action=NtAction.TIME, value=period, minute=m)) for m in TIMES
     ]
-    return text, keyboard(buttons, 3)
+    return text, keyboard(buttons, 3, [back_button()])
 
 
 def time_problem() -> str:
@@ -176,7 +181,8 @@ def time_problem() -> str:
 def zones_view() -> tuple[str, InlineKeyboardMarkup]:
     buttons = [button(zone_text(name), Nt(action=NtAction.ZONE, value=name)) for name in ZONES]
     buttons.append(button(_("Another zone"), Nt(action=NtAction.ZONE_ASK)))
-    return _("Your time zone: the digest comes at the time you chose in it."), keyboard(buttons, 3)
+    text = _("Your time zone: the digest comes at the time you chose in it.")
+    return text, keyboard(buttons, 3, [back_button()])
 
 
 def zone_prompt() -> str:

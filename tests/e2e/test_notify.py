@@ -596,3 +596,30 @@ async def test_a_disconnected_account_is_forgotten_and_never_polled(
     await viewer.assert_no_reply(timeout=1)
     for table in ("notify_subs", "notify_watch", "notify_accounts"):
         assert await count(bot, f"SELECT count(*) FROM {table}") == 0, table  # noqa: S608
+
+
+async def test_every_notify_step_with_buttons_leads_back(
+    bot: RunningBot, fake_telegram: FakeTelegram, smsc: SmscEmulator
+) -> None:
+    """Issue 13, item 5: no dead end. The digest's choice, its time and the time zones each
+    have "Back" to the settings, and going back ends the step that waited for a typed time."""
+    user = fake_telegram.user(7801)
+    await login(user)
+    await user.send("/notify")
+    card = await user.expect_message()
+    await user.press(card, "Digest")
+    choice = await user.expect_edit()
+    assert "Back" in choice.button_texts
+    await user.press(choice, "Daily")
+    times = await user.expect_edit()
+    assert "Back" in times.button_texts
+    await user.press(times, "Back")
+    assert "Time zone" in (await user.expect_edit()).button_texts
+    await user.send("09:30")  # the step is over: not taken as the digest's time
+    await user.expect_message()
+    assert "digest" not in (await _watch_and_subs(bot, user.id))[1]
+    await user.press(card, "Time zone")
+    zones = await user.expect_edit()
+    assert "Back" in zones.button_texts
+    await user.press(zones, "Back")
+    assert "Digest" in (await user.expect_edit()).button_texts
