@@ -21,6 +21,7 @@ from bot.smsc.models import StatRow
 from bot.storage.stats import Figures
 from bot.text import clip
 from bot.ui import StAsk, Totals, amounts_text, button, esc, rows
+from handlers.common import home_button
 from handlers.stats.data import StChart, StExport, StOps, StShow, StTrend
 from handlers.stats.views import (
     LOGIN_ECHO,
@@ -49,7 +50,7 @@ def _width(buttons: Sequence[InlineKeyboardButton]) -> int:
 def report_keyboard(
     period: Period, *, resellers: bool, extra: Sequence[InlineKeyboardButton] = ()
 ) -> list[list[InlineKeyboardButton]]:
-    """Charts, exports and another period under a report."""
+    """Charts, exports, another period and the way home under a report."""
     start, end = encode_day(period.start), encode_day(period.end)
     keyboard = [*rows(extra, _width(extra))] if extra else []
     keyboard.append(
@@ -71,7 +72,7 @@ def report_keyboard(
             button("⬇ Excel", StExport(f="x", s=start, e=end)),
         ]
     )
-    keyboard.append([button(_("Another period"), StAsk())])
+    keyboard.append([button(_("Another period"), StAsk()), home_button()])
     return keyboard
 
 

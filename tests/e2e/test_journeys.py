@@ -95,6 +95,7 @@ async def test_this_months_subclient_statistics(
     await person.press(periods, "This month")
     table = await user.expect_edit()
     assert "alpha: 10 messages, spent 21.50\xa0₽" in table.text
+    assert "⬅ Menu" in table.button_texts  # a way home from the result too
     assert (person.messages, person.taps) == (0, 2)
 
 

@@ -131,8 +131,8 @@ async def test_a_long_table_is_shortened_and_sent_as_csv(
     text = table.text or ""
     assert len(text) <= 4096 and "more lines: the whole table is in the file" in text
     assert "All subclients: 11,325 messages, spent 11,325.00\xa0₽" in text
-    # 40 subclients, two trends, two spend charts, CSV, Excel and "Another period".
-    assert len(table.button_texts) == 47
+    # 40 subclients, two trends, two spend charts, CSV, Excel, "Another period" and home.
+    assert len(table.button_texts) == 48
     document = (await user.expect_message()).document
     assert document is not None and (document.file_name or "").endswith(".csv")
     rows = list(csv.reader(io.StringIO(document.content.decode("utf-8-sig"))))
