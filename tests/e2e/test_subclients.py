@@ -304,3 +304,32 @@ def test_the_longest_buttons_fit_telegrams_64_bytes() -> None:
         Cf(id="x" * 16, yes=True).pack(),
     ]
     assert max(len(data.encode()) for data in packed) <= 64
+
+
+async def test_no_dead_end_after_a_subclient_is_gone_or_a_type_is_asked(
+    bot: RunningBot, fake_telegram: FakeTelegram, smsc: SmscEmulator
+) -> None:
+    """Issue 13 item 5: "no subclient with this login" comes with a way on, and the card's type
+    chooser has a way back to the card."""
+    account = smsc.accounts[LOGIN]
+    seed_subclient(account, "sub", 0)
+    seed_subclient(account, "gone", 0)
+    user = fake_telegram.user(7031)
+    await login(user)
+    await user.press(await open_list(user), "sub")
+    card = await user.expect_edit()
+    await user.press(card, "Type")
+    types = await user.expect_edit()
+    assert "« Back" in types.button_texts
+    await user.press(types, "« Back")
+    assert "Type" in (await user.expect_edit()).button_texts
+    await user.press_data(2, "sca:pay:gone")
+    await user.expect_message()
+    await user.send("10")
+    question = await user.expect_message()
+    del account.subclients["gone"]
+    await user.press(question, "Yes, top up")
+    await user.expect_edit()
+    refused = await user.expect_edit()
+    assert "no subclient with this login" in (refused.text or "")
+    assert refused.button_texts, "a refusal with no way on"
