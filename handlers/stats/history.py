@@ -17,7 +17,7 @@ from bot.phones import display_stored, parse_phone
 from bot.smsc import SmscClient
 from bot.smsc.client import HISTORY_MONTHS, months_before
 from bot.ui import button, chat_of, esc, show_in_place
-from handlers.common import HiPage
+from handlers.common import HiPage, Nc, home_button
 from handlers.stats.data import HiMore
 from handlers.stats.views import history_line
 
@@ -29,8 +29,9 @@ PAGE: Final = 10
 
 async def history_view(
     smsc: SmscClient, digits: str, region: str, before: int
-) -> tuple[str, InlineKeyboardMarkup | None]:
-    """One page of what was sent to ``digits`` before int_id ``before`` (0: the newest)."""
+) -> tuple[str, InlineKeyboardMarkup]:
+    """One page of what was sent to ``digits`` before int_id ``before`` (0: the newest), with
+    the way on: the number's card (to block it) and home."""
     today = date.today()
     # One more than a page: whether older messages exist, without another request.
     found = await smsc.get_messages(
@@ -41,14 +42,15 @@ async def history_view(
         prev_id=before or None,
     )
     shown = display_stored(digits, region)
+    way_on = [button(shown + " ›", Nc(a="o", p=digits)), home_button()]
     if not found:
         if before:
             return _("No older messages to {number} in the last six months.").format(
                 number=esc(shown)
-            ), None
+            ), InlineKeyboardMarkup(inline_keyboard=[way_on])
         return _("Nothing was sent to {number} in the last six months.").format(
             number=esc(shown)
-        ), None
+        ), InlineKeyboardMarkup(inline_keyboard=[way_on])
     page = found[:PAGE]
     title = (
         _("<b>Sent to {number}</b>, newest first:")
@@ -63,7 +65,7 @@ async def history_view(
         buttons.append(button("⏮ " + _("Newest"), HiMore(p=digits)))
     if len(found) > PAGE:
         buttons.append(button(_("Older") + " ▶", HiMore(p=digits, b=page[-1].int_id)))
-    markup = InlineKeyboardMarkup(inline_keyboard=[buttons]) if buttons else None
+    markup = InlineKeyboardMarkup(inline_keyboard=[buttons, way_on] if buttons else [way_on])
     return "\n".join(lines).rstrip(), markup
 
 

@@ -64,3 +64,26 @@ async def test_text_that_only_looks_like_a_number_is_answered(
     assert "is not a valid phone number" in (await user.expect_message()).text
     await user.send("просто текст")
     assert "/help" in (await user.expect_message()).text
+
+
+async def test_a_forwarded_number_opens_its_card_with_history_and_the_way_home(
+    bot: RunningBot, fake_telegram: FakeTelegram, smsc: SmscEmulator
+) -> None:
+    """Issue 13: a forwarded message with one number opens that number's card, which (issue 14)
+    shows what was sent to it; every card leads home."""
+    user = fake_telegram.user(9304)
+    await login(user)
+    origin = {"type": "hidden_user", "sender_user_name": "Клиент", "date": 0}
+    user._user_message({"text": "Мне пишут с +7 916 555-00-11", "forward_origin": origin})
+    card = await user.expect_message()
+    assert "+7 916 555-00-11" in card.text and "not blocked" in card.text
+    assert {"⛔ Block", "👤 Add as contact"} <= set(card.button_texts)
+    assert any("Sent messages" in b for b in card.button_texts)
+    assert "⬅ Menu" in card.button_texts
+    await user.press(card, next(b for b in card.button_texts if "Sent messages" in b))
+    history = await user.expect_message()
+    assert "Nothing was sent to +7 916 555-00-11" in history.text
+    # Not a dead end: the number's card again (to block it), or home.
+    assert history.button_texts == ["+7 916 555-00-11 ›", "⬅ Menu"]
+    await user.press(history, "+7 916 555-00-11 ›")
+    assert "⛔ Block" in (await user.expect_edit()).button_texts
