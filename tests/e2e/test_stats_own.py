@@ -222,3 +222,35 @@ async def test_periods_in_words_in_both_languages(
     await user.send("/stats вчера")
     yesterday = (await user.expect_message()).text or ""
     assert yesterday.startswith("Статистика за 1 дек. 2026\u202fг.") and "1 сообщение" in yesterday
+
+
+@pytest.mark.parametrize(
+    ("language", "typed", "title"),
+    [
+        ("ru", "/stats прошлый месяц", "Статистика за 1—30 нояб. 2026\u202fг."),
+        ("ru", "/stats неделя", "Статистика за 30 нояб. — 2 дек. 2026\u202fг."),
+        ("ru", "/stats 01.11–15.11", "Статистика за 1—15 нояб. 2026\u202fг."),
+        ("en", "/stats last week", "Statistics, Nov 23\u2009–\u200929, 2026"),
+        ("en", "/stats November", "Statistics, Nov 1\u2009–\u200930, 2026"),
+        ("en", "/stats last month", "Statistics, Nov 1\u2009–\u200930, 2026"),
+        ("en", "/stats 1.11-15.11", "Statistics, Nov 1\u2009–\u200915, 2026"),
+    ],
+)
+async def test_more_periods_in_words_typed_and_after_another_period(
+    bot: RunningBot,
+    fake_telegram: FakeTelegram,
+    smsc: SmscEmulator,
+    language: str,
+    typed: str,
+    title: str,
+) -> None:
+    """Issue 13 item 9 as a user types them, after /stats and at "Another period"."""
+    user = fake_telegram.user(8110 if language == "en" else 8111, language_code=language)
+    await login(user, expect=None)
+    await user.send(typed)
+    assert ((await user.expect_message()).text or "").startswith(title)
+    shown = await report(user, "Today" if language == "en" else "Сегодня")
+    await user.press(shown, "Another period" if language == "en" else "Другой период")
+    await user.expect_message()
+    await user.send(typed.removeprefix("/stats "))
+    assert ((await user.expect_message()).text or "").startswith(title)
