@@ -141,6 +141,7 @@ def threshold_prompt(enabled: bool) -> tuple[str, InlineKeyboardMarkup | None]:
         "Send the amount: when the balance falls below it, I will tell you once. "
         "The next alert comes only after the balance has been 10 % above it again."
     )
+    text += "\n" + _("/cancel to stop.")
     if not enabled:
         return text, None
     return text, keyboard([button(_("Turn off"), Nt(action=NtAction.BALANCE_OFF))])
@@ -186,7 +187,11 @@ def zones_view() -> tuple[str, InlineKeyboardMarkup]:
 
 
 def zone_prompt() -> str:
-    return _("Send the name of the time zone, such as Europe/Berlin or Asia/Tashkent.")
+    return (
+        _("Send the name of the time zone, such as Europe/Berlin or Asia/Tashkent.")
+        + "\n"
+        + _("/cancel to stop.")
+    )
 
 
 def zone_problem() -> str:

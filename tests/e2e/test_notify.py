@@ -621,5 +621,10 @@ async def test_every_notify_step_with_buttons_leads_back(
     await user.press(card, "Time zone")
     zones = await user.expect_edit()
     assert "Back" in zones.button_texts
+    await user.press(zones, "Another zone")
+    assert "/cancel" in (await user.expect_message()).text  # a typed step says how to leave it
     await user.press(zones, "Back")
-    assert "Digest" in (await user.expect_edit()).button_texts
+    settings = await user.expect_edit()
+    assert "Digest" in settings.button_texts
+    await user.press(settings, "Low balance")
+    assert "/cancel" in (await user.expect_message()).text
