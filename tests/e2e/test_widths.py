@@ -145,12 +145,12 @@ async def tour(user: FakeUser) -> None:
     for label in jobs:
         await user.press(home, label)
         screen = await user.expect_edit()
-        menu = [b for b in screen.button_texts if b.startswith("⬅")]
-        if menu:
-            await user.press(screen, menu[0])
-            await user.expect_edit()
+        # Issue 13: every screen has the way home.
+        [menu] = [b for b in screen.button_texts if b.startswith("⬅")]
+        await user.press(screen, menu)
+        await user.expect_edit()
     await user.send("/help")
-    await user.expect_message()
+    assert any(b.startswith("⬅") for b in (await user.expect_message()).button_texts)
     await user.send("+7 999 111-00-23")
     card = await user.expect_message()
     await user.press(card, card.button_texts[0])
