@@ -137,19 +137,21 @@ class Resellers:
         """Whether the account ``key`` has subclients; True when SMSC cannot say (no way in is
         hidden because SMSC was down)."""
         found = self._known.get(key)
-        if found is not None and (found[0] or self._clock() - found[1] < self._recheck):
-            return found[0]
+        if found is not None and found[0]:
+            return True
         if await repo.list_subclients(chat_id):
-            has = True
-        else:
-            today = date.today()
-            try:
-                # The reads known_subclients makes, so the list opened next comes from the cache.
-                has = bool(await smsc.get_stat(_since(today), today)) or bool(
-                    await smsc.get_stat(_since(today), today, reseller=True)
-                )
-            except (SmscError, SmscUnavailable, SmscBadResponse):
-                return True
+            self._known[key] = (True, self._clock())
+            return True
+        if found is not None and self._clock() - found[1] < self._recheck:
+            return False
+        today = date.today()
+        try:
+            # The reads known_subclients makes, so the list opened next comes from the cache.
+            has = bool(await smsc.get_stat(_since(today), today)) or bool(
+                await smsc.get_stat(_since(today), today, reseller=True)
+            )
+        except (SmscError, SmscUnavailable, SmscBadResponse):
+            return True
         self._known[key] = (has, self._clock())
         return has
 

@@ -13,13 +13,13 @@ import pytest
 
 from bot.crypto import SecretBox
 from bot.services import subclients
-from bot.smsc import SmscClient, SmscError
+from bot.smsc import Credentials, SmscClient, SmscConnector, SmscError, SmscSettings
 from bot.smsc.emulator import SmscEmulator
 from bot.smsc.emulator.state import LedgerEntry
 from bot.smsc.models import SubclientType
 from bot.storage.accounts import Account, AccountRepo
 from bot.storage.db import open_database
-from tests.conftest import LOGIN, PASSWORD
+from tests.conftest import LOGIN, PASSWORD, ManualClock, closed_port
 from tests.e2e.helpers import seed_subclient
 
 CHAT = 42
@@ -145,3 +145,48 @@ def test_smsc_rules_for_logins_passwords_and_amounts() -> None:
     assert subclients.parse_amount("0") is None
     assert subclients.parse_amount("1.234") is None
     assert subclients.parse_amount("-5") is None
+
+
+async def test_a_reseller_is_an_account_smsc_names_subclients_for_asked_seldom(
+    smsc: SmscClient, repo: AccountRepo, emulator: SmscEmulator, clock: ManualClock
+) -> None:
+    resellers = subclients.Resellers(recheck=600, clock=clock)
+    assert not await resellers.has_subclients("k", smsc, repo, CHAT)
+    asked = len(emulator.requests)
+    assert asked == 2
+    seed_subclient(emulator.accounts[LOGIN], "own-1", 0)
+    clock.advance(300)
+    assert not await resellers.has_subclients("k", smsc, repo, CHAT)  # a no is kept a while
+    assert len(emulator.requests) == asked
+    clock.advance(301)
+    assert await resellers.has_subclients("k", smsc, repo, CHAT)
+    asked = len(emulator.requests)
+    clock.advance(10_000)
+    assert await resellers.has_subclients("k", smsc, repo, CHAT)  # a yes is kept
+    assert len(emulator.requests) == asked
+
+
+async def test_a_subclient_made_through_the_bot_or_smsc_down_keeps_the_way_in(
+    repo: AccountRepo, clock: ManualClock, emulator: SmscEmulator
+) -> None:
+    resellers = subclients.Resellers(clock=clock)
+    down = SmscConnector(SmscSettings(api_url=f"http://127.0.0.1:{closed_port()}"))
+    try:
+        client = down.client(Credentials.with_password(LOGIN, PASSWORD))
+        assert await resellers.has_subclients("k", client, repo, CHAT)
+        await repo.add_subclient(CHAT, "quiet-1")
+        assert await resellers.has_subclients("k2", client, repo, CHAT)
+    finally:
+        await down.aclose()
+    assert emulator.requests == []
+
+
+async def test_a_subclient_made_through_the_bot_shows_at_once_after_a_no(
+    smsc: SmscClient, repo: AccountRepo, emulator: SmscEmulator, clock: ManualClock
+) -> None:
+    resellers = subclients.Resellers(clock=clock)
+    assert not await resellers.has_subclients("k", smsc, repo, CHAT)
+    asked = len(emulator.requests)
+    await repo.add_subclient(CHAT, "new-1")
+    assert await resellers.has_subclients("k", smsc, repo, CHAT)
+    assert len(emulator.requests) == asked
