@@ -12,9 +12,10 @@ from aiogram.utils.i18n import gettext as _
 
 from bot.accounts import AccountService
 from bot.errors import RETRY_PREFIX
+from bot.services.subclients import Resellers
 from bot.ui import ANSWER_AFTER
 from handlers.common import home_row
-from handlers.start import main_menu
+from handlers.start import home_view
 
 router = Router(name="fallback")
 
@@ -37,13 +38,17 @@ async def inert_button(query: CallbackQuery) -> None:
 
 @router.callback_query(flags=ANSWER_AFTER)
 async def stale_button(
-    query: CallbackQuery, accounts: AccountService, callback_answer: CallbackAnswer
+    query: CallbackQuery,
+    accounts: AccountService,
+    resellers: Resellers,
+    callback_answer: CallbackAnswer,
 ) -> None:
     callback_answer.text = _("This menu is out of date.")
     if isinstance(query.message, Message):
-        logged_in = await accounts.repo.get(query.message.chat.id) is not None
+        chat_id = query.message.chat.id
+        _home, markup = await home_view(chat_id, query.from_user.id, accounts, resellers)
         await query.message.answer(
-            _("This menu is out of date. Here is a fresh one:"), reply_markup=main_menu(logged_in)
+            _("This menu is out of date. Here is a fresh one:"), reply_markup=markup
         )
 
 

@@ -116,8 +116,3 @@ async def cmd_cancel(message: Message, state: FSMContext) -> None:
         return
     await state.clear()
     await message.answer(_("Cancelled. Nothing was changed."), reply_markup=markup)
-
-
-def main_menu(logged_in: bool) -> InlineKeyboardMarkup:
-    """The home keyboard (for a screen whose text is its own, such as an out-of-date menu)."""
-    return home_keyboard(logged_in)

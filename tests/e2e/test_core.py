@@ -224,6 +224,11 @@ async def test_stale_or_forged_button_gets_a_fresh_menu(
     assert "out of date" in (answer.text or "")
     fresh = await user.expect_message()
     assert "out of date" in fresh.text and fresh.buttons
+    # Logged in, the fresh menu is home's: no subclients for an account without them.
+    await login(user)
+    await user.press_data(menu.message_id, "no-such-button:2")
+    fresh = await user.expect_message()
+    assert "⛔ Black list" in fresh.button_texts and "👥 Subclients" not in fresh.button_texts
 
 
 async def test_password_changed_on_smsc_stops_using_saved_credentials(
