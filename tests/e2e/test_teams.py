@@ -629,3 +629,20 @@ async def test_the_team_screen_cuts_long_names_with_an_ellipsis_and_always_leads
     await owner.press(card, "Back")
     back = await owner.expect_edit()
     assert label in back.button_texts and "⬅ Menu" in back.button_texts
+
+
+async def test_the_saved_password_typed_in_a_linked_group_is_deleted(
+    bot: RunningBot, fake_telegram: FakeTelegram, smsc: SmscEmulator
+) -> None:
+    """Issue 12: a group message that carries the secret is deleted where the bot can delete,
+    with a word to change it; nothing goes to SMSC."""
+    owner = fake_telegram.user(5311)
+    await login(owner)
+    await link_group(fake_telegram, owner)
+    member = in_group(fake_telegram, fake_telegram.user(5312))
+    requests = len(smsc.requests)
+    sent = await member.send(f"пароль от смс: {PASSWORD}")
+    await member.expect_deleted(sent["message_id"])
+    assert "change" in ((await member.expect_message()).text or "")
+    await fake_telegram.drained()
+    assert len(smsc.requests) == requests
