@@ -85,8 +85,8 @@ class Nc(CallbackData, Choice, prefix="nc"):
     t: int = 0
 
 
-# The jobs of the home screen, in the order shown: (Menu action, label). A job that has no button
-# here yet (team, notifications) adds one line, and its feature takes Menu(action=...).
+# The jobs of the home screen, in the order shown: (Menu action, label). A new job adds one line,
+# and its feature takes Menu(action=...). "subclients" is shown only to resellers (handlers.start).
 HOME_JOBS: tuple[tuple[str, str], ...] = (
     ("balance", N_("💰 Balance")),
     ("black", N_("⛔ Black list")),
