@@ -42,7 +42,9 @@ async def history_view(
         prev_id=before or None,
     )
     shown = display_stored(digits, region)
-    way_on = [button(shown + " ›", Nc(a="o", p=digits)), home_button()]
+    # Forged button data holds no number: then only the way home.
+    card = [button(shown + " ›", Nc(a="o", p=digits))] if digits.isdigit() else []
+    way_on = [*card, home_button()]
     if not found:
         if before:
             return _("No older messages to {number} in the last six months.").format(
