@@ -50,10 +50,10 @@ async def ask_period(
     await state.clear()
     await state.set_state(StatsForm.period)
     await state.update_data(login=login or "")
-    text, markup = picker_text(login), picker_markup(ref)
+    text, markup = picker_text(login), with_home(picker_markup(ref))
     if home is not None:
         # From home everything edits the one message in place.
-        await show_in_place(home, text, with_home(markup))
+        await show_in_place(home, text, markup)
     else:
         await bot.send_message(chat_id, text, reply_markup=markup)
 

@@ -55,7 +55,14 @@ async def test_this_month_table_with_totals_and_a_breakdown(
     await login(user)
     await user.send("/stats")
     picker = await user.expect_message()
-    assert picker.button_texts == ["Today", "Yesterday", "This week", "This month", "Last month"]
+    assert picker.button_texts == [
+        "Today",
+        "Yesterday",
+        "This week",
+        "This month",
+        "Last month",
+        "⬅ Menu",
+    ]
     await user.press(picker, "This month")
     table = (await user.expect_edit()).text or ""
     assert "alpha: 15 messages, spent 33.00\xa0₽, credited 500.00\xa0₽" in table

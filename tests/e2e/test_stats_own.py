@@ -251,6 +251,7 @@ async def test_more_periods_in_words_typed_and_after_another_period(
     assert ((await user.expect_message()).text or "").startswith(title)
     shown = await report(user, "Today" if language == "en" else "Сегодня")
     await user.press(shown, "Another period" if language == "en" else "Другой период")
-    await user.expect_message()
+    picker = await user.expect_message()
+    assert {"⬅ Menu", "⬅ Меню"} & set(picker.button_texts)  # a step with the way home
     await user.send(typed.removeprefix("/stats "))
     assert ((await user.expect_message()).text or "").startswith(title)
