@@ -33,7 +33,7 @@ from bot.ui import (
     show_in_place,
     user_id_of,
 )
-from handlers.common import Choice, CtPage, home_button, home_row
+from handlers.common import Choice, CtPage, Menu, home_button, home_row
 from handlers.confirm import Asked, Tap, ask_confirmation
 
 router = Router(name="groups")
@@ -78,7 +78,7 @@ async def render_groups(book: PhoneBook, offset: int) -> tuple[str, InlineKeyboa
     previous = GrPage(o=offset - PAGE_SIZE) if offset > 0 else None
     following = GrPage(o=offset + PAGE_SIZE) if offset + PAGE_SIZE < len(groups) else None
     pager = pager_row(previous, following)
-    new = [button(_("New group"), GrNew())]
+    new = [button(_("New group"), GrNew()), home_button()]
     return "\n".join(lines), keyboard(buttons, 2, *([pager] if pager else []), new)
 
 
@@ -87,6 +87,13 @@ async def cmd_groups(message: Message, state: FSMContext, book: PhoneBook) -> No
     await state.clear()
     body, markup = await render_groups(book, 0)
     await message.answer(body, reply_markup=markup)
+
+
+@router.callback_query(Menu.filter(F.action == "groups"), flags={ACCOUNT_FLAG: True})
+async def groups_from_contacts(query: CallbackQuery, state: FSMContext, book: PhoneBook) -> None:
+    """The contacts list's "Groups": the list in place of it."""
+    await state.clear()
+    await show_in_place(query, *await render_groups(book, 0))
 
 
 @router.callback_query(GrPage.filter(), flags={ACCOUNT_FLAG: True})

@@ -16,6 +16,7 @@ from bot.storage.audit import AuditEntry, AuditLog
 from bot.ui import button, esc, keyboard
 from bot.ui import show_in_place as show
 from handlers.account.data import AuPage
+from handlers.common import home_button, home_row
 
 router = Router(name="account.audit")
 
@@ -37,10 +38,10 @@ async def audit_view(account: Account, audit: AuditLog, before: int | None) -> t
     more = len(entries) > AUDIT_PAGE
     entries = entries[:AUDIT_PAGE]
     if not entries:
-        return _("No changes are recorded for this account yet."), None
+        return _("No changes are recorded for this account yet."), keyboard([], 1, home_row())
     text = "\n".join([_("Latest changes, newest first:"), *map(entry_line, entries)])
-    markup = keyboard([button(_("Older"), AuPage(before=entries[-1].id))]) if more else None
-    return text, markup
+    older = [button(_("Older"), AuPage(before=entries[-1].id))] if more else []
+    return text, keyboard([], 1, [*older, home_button()])
 
 
 @router.message(Command("audit"), flags=ADMIN_FLAGS)

@@ -23,7 +23,7 @@ from bot.ui import (
     send_to_chat,
     show_in_place,
 )
-from handlers.common import Menu, home_row
+from handlers.common import Menu, home_button
 from handlers.contacts.data import (
     BUTTON_TEXT,
     PAGE_SIZE,
@@ -102,7 +102,9 @@ async def render_list(
         button(_("Search"), CtMenu(a="search")),
         button(_("Add a contact"), CtMenu(a="add")),
     ]
-    return "\n".join(lines), keyboard(buttons, 2, *([pager] if pager else []), menu, home_row())
+    # The groups live with the contacts: from home, Contacts -> Groups.
+    way_on = [button(_("Groups"), Menu(action="groups")), home_button()]
+    return "\n".join(lines), keyboard(buttons, 2, *([pager] if pager else []), menu, way_on)
 
 
 async def answer_search(message: Message, book: PhoneBook, region: str, text: str) -> bool:

@@ -42,6 +42,24 @@ async def test_groups_with_their_sizes(
     assert "Работа — 2 contacts" in listing.text
     assert "Пустая — 0 contacts" in listing.text
     assert {"Друзья", "Работа", "Пустая", "New group"} <= set(listing.button_texts)
+    assert "⬅ Menu" in listing.button_texts
+
+
+async def test_groups_are_reached_from_home_through_contacts(
+    bot: RunningBot, fake_telegram: FakeTelegram, smsc: SmscEmulator
+) -> None:
+    """Issue 13: no job only behind a remembered command; the groups live with the contacts."""
+    seed(smsc, {"Друзья": 1})
+    user = fake_telegram.user(5002)
+    await login(user)
+    await user.send("/start")
+    home = await user.expect_message()
+    await user.press(home, "👤 Contacts")
+    await user.press(await user.expect_edit(), "Groups")
+    listing = await user.expect_edit()
+    assert "Друзья — 1 contact" in listing.text and listing.message_id == home.message_id
+    await user.press(listing, "⬅ Menu")
+    assert "👤 Contacts" in (await user.expect_edit()).button_texts
 
 
 async def test_russian_plural_forms_of_the_size(

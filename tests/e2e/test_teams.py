@@ -345,8 +345,10 @@ async def test_audit_names_who_and_where_for_admins_only(
     await viewer.send("/audit")
     assert "cannot do this" in ((await viewer.expect_message()).text or "")
     await owner.send("/audit")
-    text = (await owner.expect_message()).text or ""
+    shown = await owner.expect_message()
+    text = shown.text or ""
     assert "Olga" in text and "team invite" in text and "Vera" in text and "team join" in text
+    assert "⬅ Menu" in shown.button_texts
 
 
 # ---------------------------------------------------------------- restarts
