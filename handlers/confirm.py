@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, NotRequired, TypedDict, Unpack
+from typing import Any, NotRequired, Protocol, TypedDict, Unpack
 
 from aiogram import F, Router
 from aiogram.filters import Filter
@@ -21,7 +21,7 @@ from aiogram.utils.i18n import gettext as _
 
 from bot.errors import StaleButton, explain
 from bot.services.confirmations import CHANGE_TTL, ConfirmationService, Refusal, account_key
-from bot.smsc import SmscBadResponse, SmscError, SmscUnavailable
+from bot.smsc import SmscBadResponse, SmscClient, SmscError, SmscUnavailable
 from bot.smsc.errors import WriteRefused
 from bot.storage.accounts import Account
 from bot.storage.audit import AuditLog
@@ -234,28 +234,6 @@ async def ask_confirmation(
         await answer_or_show(event, question, markup)
 
 
-async def ask_delete(
-    query: CallbackQuery,
-    data: dict[str, Any],
-    *,
-    action: str,
-    payload: dict[str, str],
-    question: str,
-) -> None:
-    """Ask a deletion in place of a card, under its first line (the item's name), so what is
-    being deleted stays in plain sight."""
-    name = first_line(query)
-    await ask_confirmation(
-        query,
-        data,
-        action=action,
-        payload=payload,
-        question=f"{name}\n\n{question}" if name else question,
-        yes=_("Yes, delete"),
-        in_place=True,
-    )
-
-
 class Change(TypedDict):
     """A confirmed change as the audit log records it (``what`` to ``target``, ``detail``), and
     what a No does."""
@@ -356,6 +334,61 @@ class Tap:
         under ``markup``."""
         if await self.settle(call, check=markup, **change):
             await show(self.query, done, markup)
+
+
+class HasId(Protocol):
+    """Button data naming one item by ``id``."""
+
+    id: int
+
+
+@dataclass(frozen=True)
+class DeleteFlow:
+    """Deleting an item from its card: the question asked in place of the card, under its first
+    line (the item's name), as a record ``action`` holding the id under ``key``; then the tap: No
+    shows the ``card`` again, Yes runs ``delete`` and says ``done`` under ``back``. ``question``
+    and ``done`` are msgids (``N_``); the audit log says "<key>.delete"."""
+
+    action: str
+    key: str
+    question: str
+    done: str
+    delete: Callable[[SmscClient, int], Awaitable[object]]
+    card: Callable[[CallbackQuery, SmscClient, int], Awaitable[None]]
+    back: Callable[[], InlineKeyboardMarkup]
+
+    def register(self, router: Router, button: Filter, flags: dict[str, Any]) -> None:
+        """The Delete button's handler and the taps on its question's Yes and No, in that order."""
+        router.callback_query(button, flags=flags)(self.ask)
+        router.callback_query(Cf.filter(), Asked(self.action), flags=flags)(self.confirm)
+
+    async def ask(self, query: CallbackQuery, callback_data: HasId, **data: Any) -> None:
+        name, question = first_line(query), _(self.question)
+        await ask_confirmation(
+            query,
+            data,
+            action=self.action,
+            payload={self.key: str(callback_data.id)},
+            question=f"{name}\n\n{question}" if name else question,
+            yes=_("Yes, delete"),
+            in_place=True,
+        )
+
+    async def confirm(self, query: CallbackQuery, smsc: SmscClient, **data: Any) -> None:
+        tap = Tap.of(query, data)
+        item = int(tap.asked.payload.get(self.key, "0"))
+
+        async def card_again() -> None:
+            await self.card(query, smsc, item)
+
+        await tap.change(
+            lambda: self.delete(smsc, item),
+            what=f"{self.key}.delete",
+            target=str(item),
+            markup=self.back(),
+            on_no=card_again,
+            done=_(self.done),
+        )
 
 
 @router.callback_query(Cf.filter(), flags=ANSWER_AFTER)
