@@ -1,8 +1,10 @@
-"""Changing a sender name's comment, and deleting a name (confirmed through a record)."""
+"""Changing a sender name's comment (and taking the new name's: the same step), and deleting a
+name (confirmed through a record)."""
 
 from __future__ import annotations
 
 from aiogram import F, Router
+from aiogram.filters import StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message
 from aiogram.utils.i18n import gettext as _
@@ -16,9 +18,9 @@ from bot.ui import NOT_COMMAND, ask, refused
 from bot.ui import show_in_place as show
 from bot.ui import user_id_of as user_id
 from handlers.confirm import DeleteFlow
-from handlers.senders.add import take_comment
+from handlers.senders.add import add_sender, take_comment
 from handlers.senders.browse import load_card
-from handlers.senders.data import SenderComment, SnAct, SnAction
+from handlers.senders.data import SenderComment, SenderForm, SnAct, SnAction
 from handlers.senders.views import back_markup, open_markup
 
 router = Router(name="senders.edit")
@@ -30,12 +32,16 @@ async def start_comment(query: CallbackQuery, callback_data: SnAct, state: FSMCo
     await ask(query, state, SenderComment.text, prompt, reply=True, id=callback_data.id)
 
 
-@router.message(SenderComment.text, NOT_COMMAND, flags=ADMIN_FLAGS)
-async def got_new_comment(
+@router.message(StateFilter(SenderForm.comment, SenderComment.text), NOT_COMMAND, flags=ADMIN_FLAGS)
+async def got_comment(
     message: Message, state: FSMContext, smsc: SmscClient, audit: AuditLog
 ) -> None:
+    """A comment for a new name (the wizard's last step) or a name's new one: checked alike."""
     comment = await take_comment(message)
     if comment is None:
+        return
+    if await state.get_state() == SenderForm.comment.state:
+        await add_sender(message, state, smsc, audit, comment)
         return
     sender_id = int((await state.get_data()).get("id", 0))
     try:
