@@ -60,20 +60,18 @@ async def figures_screen(
 
 @router.message(Command("subclients"), flags={ACCOUNT_FLAG: True})
 @router.callback_query(Menu.filter(F.action == "subclients"), flags={ACCOUNT_FLAG: True})
-async def cmd_subclients(
-    event: Message | CallbackQuery, state: FSMContext, subs: Subclients
-) -> None:
-    await state.clear()
-    await answer_or_show(event, *list_view(await subs.known_money(), 0))
-
-
 @router.callback_query(ScList.filter(), flags={ACCOUNT_FLAG: True})
-async def list_page(
-    query: CallbackQuery, callback_data: ScList, state: FSMContext, subs: Subclients
+async def cmd_subclients(
+    event: Message | CallbackQuery,
+    state: FSMContext,
+    subs: Subclients,
+    callback_data: ScList | Menu | None = None,
 ) -> None:
+    """The list: its first page (the command, home) or another (its pager)."""
     # The list leaves any wizard under way (its type step's Back leads here).
     await state.clear()
-    await show(query, *list_view(await subs.known_money(), callback_data.page))
+    page = callback_data.page if isinstance(callback_data, ScList) else 0
+    await answer_or_show(event, *list_view(await subs.known_money(), page))
 
 
 async def card_screen(login: str, row: StatRow | None) -> tuple[str, InlineKeyboardMarkup]:
