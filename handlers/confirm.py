@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, NotRequired, Protocol, TypedDict, Unpack
+from typing import Any, Final, NotRequired, Protocol, TypedDict, Unpack
 
 from aiogram import F, Router
 from aiogram.filters import Filter
@@ -19,6 +19,7 @@ from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from aiogram.utils.callback_answer import CallbackAnswer
 from aiogram.utils.i18n import gettext as _
 
+from bot.commands import N_
 from bot.errors import StaleButton, explain
 from bot.services.confirmations import CHANGE_TTL, ConfirmationService, Refusal, account_key
 from bot.smsc import SmscBadResponse, SmscClient, SmscError, SmscUnavailable
@@ -62,8 +63,22 @@ class Asked(Filter):
         return {"asked": record}
 
 
-def out_of_date_text() -> str:
-    return _("This question is out of date. Nothing was done.")
+# A refused tap's answer: by the refusal's reason, and for a question already answered by how
+# its record ended ("cancelled": No).
+REFUSALS: Final = {
+    "missing": N_("This question is out of date. Nothing was done."),
+    "expired": N_("This question was asked too long ago. Nothing was done; please start again."),
+    "account": N_(
+        "This question was asked before the chat logged in again. Nothing was done; "
+        "please start again."
+    ),
+    "done": N_("This was already confirmed and done."),
+    "failed": N_(
+        "This was already confirmed, and SMSC refused it. Nothing was changed; "
+        "start again to retry."
+    ),
+    "cancelled": N_("This was already answered with No. Nothing was done."),
+}
 
 
 def unknown_text() -> str:
@@ -74,26 +89,12 @@ def unknown_text() -> str:
 
 
 def refusal_text(refusal: Refusal) -> str:
-    record = refusal.record
     if refusal.reason == "unknown":
         return _("This was already confirmed.") + " " + unknown_text()
-    if refusal.reason == "answered" and record is not None:
-        if record.state == "done":
-            return _("This was already confirmed and done.")
-        if record.state == "failed":
-            return _(
-                "This was already confirmed, and SMSC refused it. Nothing was changed; "
-                "start again to retry."
-            )
-        return _("This was already answered with No. Nothing was done.")
-    if refusal.reason == "expired":
-        return _("This question was asked too long ago. Nothing was done; please start again.")
-    if refusal.reason == "account":
-        return _(
-            "This question was asked before the chat logged in again. Nothing was done; "
-            "please start again."
-        )
-    return out_of_date_text()
+    why: str = refusal.reason
+    if why == "answered" and refusal.record is not None:
+        why = refusal.record.state if refusal.record.state in ("done", "failed") else "cancelled"
+    return _(REFUSALS.get(why, REFUSALS["missing"]))
 
 
 async def refuse(
@@ -396,5 +397,5 @@ class DeleteFlow:
 async def no_record(query: CallbackQuery, callback_answer: CallbackAnswer) -> None:
     """An id with no record (forged, or from another bot's database) or a pre-record button."""
     log.info("confirmation button without a record in chat %s", chat_of(query))
-    callback_answer.text = out_of_date_text()
+    callback_answer.text = _(REFUSALS["missing"])
     callback_answer.show_alert = True
