@@ -14,7 +14,7 @@ from aiogram.utils.i18n import gettext as _
 from pydantic import BaseModel
 
 from bot.commands import N_
-from bot.ui import keyboard, page_of
+from bot.ui import esc, keyboard, page_of
 
 T = TypeVar("T")
 
@@ -126,17 +126,18 @@ def list_screen(
     number: int,
     *,
     title: str,
-    line: Callable[[T], str],
+    line: Callable[[T], tuple[str, str]],
     button: Callable[[T], InlineKeyboardButton],
     empty: str,
     at: Callable[[int], CallbackData],
     add: InlineKeyboardButton,
 ) -> tuple[str, InlineKeyboardMarkup]:
-    """Page ``number`` of a feature's list: ``title`` and a ``line`` an item (``empty`` for an
-    empty list), a ``button`` an item two a row, the pager (``at`` a page's button data), ``add``
-    and the way home."""
+    """Page ``number`` of a feature's list: ``title`` and a line an item, "name — detail" from
+    ``line`` (``empty`` for an empty list), a ``button`` an item two a row, the pager (``at`` a
+    page's button data), ``add`` and the way home."""
     page = page_of(items, number, LIST_PAGE)
-    text = "\n".join([title, *map(line, page.items)]) if items else empty
+    lines = [f"{esc(name)} — {esc(detail)}" for name, detail in map(line, page.items)]
+    text = "\n".join([title, *lines]) if items else empty
     markup = keyboard([button(item) for item in page.items], 2, *page.pager(at), [add], home_row())
     return text, markup
 

@@ -57,7 +57,7 @@ def list_view(senders: list[Sender], number: int) -> tuple[str, InlineKeyboardMa
             "<b>{n} sender names</b>. Tap one for its status at each operator.",
             len(senders),
         ).format(n=len(senders)),
-        line=lambda s: f"{esc(s.name)} — {esc(status_text(s.status))}",
+        line=lambda s: (s.name, status_text(s.status)),
         button=lambda s: button(
             f"{clip(s.name, 21)} {STATUS_MARKS[s.status] if s.status is not None else '•'}",
             SnCard(id=s.id),

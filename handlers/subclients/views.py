@@ -105,7 +105,7 @@ def list_view(found: dict[str, subclients.Known], number: int) -> tuple[str, Inl
         list(found),
         number,
         title=_("<b>Subclients</b>. Tap one to top it up or change it."),
-        line=lambda login: f"{esc(login)} — {esc(money_text(found[login]))}",
+        line=lambda login: (login, money_text(found[login])),
         button=lambda login: button(login, ScCard(ref=login_ref(login))),
         empty=_(
             "No subclients found. SMSC has no command that lists them, so this list shows the "

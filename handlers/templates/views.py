@@ -59,7 +59,7 @@ def list_view(templates: list[Template], number: int) -> tuple[str, InlineKeyboa
             "<b>{n} templates</b>. Tap one to see its text.",
             len(templates),
         ).format(n=len(templates)),
-        line=lambda t: f"{esc(t.name)} — {esc(label(t.message))}",
+        line=lambda t: (t.name, label(t.message)),
         button=lambda t: button(label(t.name) or str(t.id), TpCard(id=t.id)),
         empty=_("You have no message templates yet."),
         at=lambda n: TpList(page=n),
