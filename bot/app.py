@@ -38,7 +38,7 @@ from bot.middlewares import (
     RetryAfterMiddleware,
     SameUserMiddleware,
 )
-from bot.poller import NOTIFIER, ExclusiveLock, PgPollerLock, PollerLock, cancel_and_wait, lead
+from bot.poller import NOTIFIER, ExclusiveLock, PgPollerLock, PollerLock, lead
 from bot.services.blacklist import BlackLists
 from bot.services.confirmations import ConfirmationService
 from bot.services.notify import Notifier
@@ -66,6 +66,7 @@ from bot.storage.fsm_pg import PostgresStorage
 from bot.storage.notify import NotifyRepo
 from bot.storage.stats import StatFigures
 from bot.storage.updates import UpdateJournal
+from bot.tasks import cancel_and_wait
 from handlers import get_routers
 from handlers.account import LOGIN_STATES
 from handlers.notify.send import make_send

@@ -27,6 +27,7 @@ from bot.i18n import CHOSEN_LANGUAGE
 from bot.phones import region_for_site
 from bot.services.blacklist import BlackLists
 from bot.services.phonebook import PhoneBooks
+from bot.services.subclients import Subclients
 from bot.services.teams import Role
 from bot.storage.audit import ACTOR_NAME
 from bot.storage.updates import UpdateJournal
@@ -158,7 +159,8 @@ class AccountMiddleware(Gate):
 
 class AccountToolsMiddleware(Gate):
     """For handlers that were given an account: ``book`` (its contacts and groups), ``black``
-    (its black list) and ``region`` (where numbers without a country code are read)."""
+    (its black list), ``region`` (where numbers without a country code are read) and ``subs``
+    (its subclients as this chat sees them)."""
 
     def __init__(self, books: PhoneBooks, black_lists: BlackLists) -> None:
         self.books = books
@@ -170,6 +172,10 @@ class AccountToolsMiddleware(Gate):
             data["book"] = self.books.of(smsc, account)
             data["black"] = self.black_lists.of(smsc)
             data["region"] = region_for_site(account.site)
+            chat: Chat | None = data.get("event_chat")
+            user: User | None = data.get("event_from_user")
+            chat_id = chat.id if chat is not None else user.id if user is not None else 0
+            data["subs"] = Subclients(smsc, data["accounts"].repo, chat_id)
         return True
 
 

@@ -121,9 +121,15 @@ async def send_to_chat(
         await query.bot.send_message(chat_of(query), text, reply_markup=markup)
 
 
+def message_of(query: CallbackQuery) -> Message | None:
+    """The message under the button (None when it is too old for Telegram to show it)."""
+    return query.message if isinstance(query.message, Message) else None
+
+
 def markup_of(query: CallbackQuery) -> InlineKeyboardMarkup | None:
     """The keyboard of the message under the button (None when the message is too old to see)."""
-    return query.message.reply_markup if isinstance(query.message, Message) else None
+    message = message_of(query)
+    return message.reply_markup if message is not None else None
 
 
 def button(text: str, data: CallbackData | str) -> InlineKeyboardButton:

@@ -6,7 +6,7 @@ Feature packages never import each other; the few buttons that cross between the
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Final, TypeVar
 
 from aiogram.filters.callback_data import CallbackData
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
@@ -14,7 +14,9 @@ from aiogram.utils.i18n import gettext as _
 from pydantic import BaseModel
 
 from bot.commands import N_
-from bot.ui import Page, keyboard
+from bot.ui import esc, keyboard, page_of
+
+T = TypeVar("T")
 
 # Fields that recur in button data. A button takes one by inheriting it after CallbackData (which
 # gives the prefix); pydantic puts inherited fields before the class's own, the order they are
@@ -115,19 +117,29 @@ def with_home(markup: InlineKeyboardMarkup | None) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup(inline_keyboard=[*rows, home_row()])
 
 
+# Items a page of a list shown whole from memory (sender names, templates, subclients).
+LIST_PAGE: Final = 20
+
+
 def list_screen(
-    page: Page[Any],
-    lines: list[str],
-    buttons: Sequence[InlineKeyboardButton],
+    items: Sequence[T],
+    number: int,
     *,
+    title: str,
+    line: Callable[[T], tuple[str, str]],
+    button: Callable[[T], InlineKeyboardButton],
     empty: str,
     at: Callable[[int], CallbackData],
     add: InlineKeyboardButton,
 ) -> tuple[str, InlineKeyboardMarkup]:
-    """A page of a feature's list: ``lines`` (``empty`` for an empty list), the items' buttons
-    two a row, the pager (``at`` a page's button data), ``add`` and the way home."""
-    markup = keyboard(buttons, 2, *page.pager(at), [add], home_row())
-    return ("\n".join(lines) if lines else empty), markup
+    """Page ``number`` of a feature's list: ``title`` and a line an item, "name — detail" from
+    ``line`` (``empty`` for an empty list), a ``button`` an item two a row, the pager (``at`` a
+    page's button data), ``add`` and the way home."""
+    page = page_of(items, number, LIST_PAGE)
+    lines = [f"{esc(name)} — {esc(detail)}" for name, detail in map(line, page.items)]
+    text = "\n".join([title, *lines]) if items else empty
+    markup = keyboard([button(item) for item in page.items], 2, *page.pager(at), [add], home_row())
+    return text, markup
 
 
 class HiPage(CallbackData, Number, prefix="hip"):

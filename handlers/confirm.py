@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, NotRequired, TypedDict, Unpack
+from typing import Any, Final, NotRequired, Protocol, TypedDict, Unpack
 
 from aiogram import F, Router
 from aiogram.filters import Filter
@@ -19,9 +19,10 @@ from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from aiogram.utils.callback_answer import CallbackAnswer
 from aiogram.utils.i18n import gettext as _
 
+from bot.commands import N_
 from bot.errors import StaleButton, explain
 from bot.services.confirmations import CHANGE_TTL, ConfirmationService, Refusal, account_key
-from bot.smsc import SmscBadResponse, SmscError, SmscUnavailable
+from bot.smsc import SmscBadResponse, SmscClient, SmscError, SmscUnavailable
 from bot.smsc.errors import WriteRefused
 from bot.storage.accounts import Account
 from bot.storage.audit import AuditLog
@@ -62,8 +63,22 @@ class Asked(Filter):
         return {"asked": record}
 
 
-def out_of_date_text() -> str:
-    return _("This question is out of date. Nothing was done.")
+# A refused tap's answer: by the refusal's reason, and for a question already answered by how
+# its record ended ("cancelled": No).
+REFUSALS: Final = {
+    "missing": N_("This question is out of date. Nothing was done."),
+    "expired": N_("This question was asked too long ago. Nothing was done; please start again."),
+    "account": N_(
+        "This question was asked before the chat logged in again. Nothing was done; "
+        "please start again."
+    ),
+    "done": N_("This was already confirmed and done."),
+    "failed": N_(
+        "This was already confirmed, and SMSC refused it. Nothing was changed; "
+        "start again to retry."
+    ),
+    "cancelled": N_("This was already answered with No. Nothing was done."),
+}
 
 
 def unknown_text() -> str:
@@ -74,26 +89,12 @@ def unknown_text() -> str:
 
 
 def refusal_text(refusal: Refusal) -> str:
-    record = refusal.record
     if refusal.reason == "unknown":
         return _("This was already confirmed.") + " " + unknown_text()
-    if refusal.reason == "answered" and record is not None:
-        if record.state == "done":
-            return _("This was already confirmed and done.")
-        if record.state == "failed":
-            return _(
-                "This was already confirmed, and SMSC refused it. Nothing was changed; "
-                "start again to retry."
-            )
-        return _("This was already answered with No. Nothing was done.")
-    if refusal.reason == "expired":
-        return _("This question was asked too long ago. Nothing was done; please start again.")
-    if refusal.reason == "account":
-        return _(
-            "This question was asked before the chat logged in again. Nothing was done; "
-            "please start again."
-        )
-    return out_of_date_text()
+    why: str = refusal.reason
+    if why == "answered" and refusal.record is not None:
+        why = refusal.record.state if refusal.record.state in ("done", "failed") else "cancelled"
+    return _(REFUSALS.get(why, REFUSALS["missing"]))
 
 
 async def refuse(
@@ -234,28 +235,6 @@ async def ask_confirmation(
         await answer_or_show(event, question, markup)
 
 
-async def ask_delete(
-    query: CallbackQuery,
-    data: dict[str, Any],
-    *,
-    action: str,
-    payload: dict[str, str],
-    question: str,
-) -> None:
-    """Ask a deletion in place of a card, under its first line (the item's name), so what is
-    being deleted stays in plain sight."""
-    name = first_line(query)
-    await ask_confirmation(
-        query,
-        data,
-        action=action,
-        payload=payload,
-        question=f"{name}\n\n{question}" if name else question,
-        yes=_("Yes, delete"),
-        in_place=True,
-    )
-
-
 class Change(TypedDict):
     """A confirmed change as the audit log records it (``what`` to ``target``, ``detail``), and
     what a No does."""
@@ -358,10 +337,65 @@ class Tap:
             await show(self.query, done, markup)
 
 
+class HasId(Protocol):
+    """Button data naming one item by ``id``."""
+
+    id: int
+
+
+@dataclass(frozen=True)
+class DeleteFlow:
+    """Deleting an item from its card: the question asked in place of the card, under its first
+    line (the item's name), as a record ``action`` holding the id under ``key``; then the tap: No
+    shows the ``card`` again, Yes runs ``delete`` and says ``done`` under ``back``. ``question``
+    and ``done`` are msgids (``N_``); the audit log says "<key>.delete"."""
+
+    action: str
+    key: str
+    question: str
+    done: str
+    delete: Callable[[SmscClient, int], Awaitable[object]]
+    card: Callable[[CallbackQuery, SmscClient, int], Awaitable[None]]
+    back: Callable[[], InlineKeyboardMarkup]
+
+    def register(self, router: Router, button: Filter, flags: dict[str, Any]) -> None:
+        """The Delete button's handler and the taps on its question's Yes and No, in that order."""
+        router.callback_query(button, flags=flags)(self.ask)
+        router.callback_query(Cf.filter(), Asked(self.action), flags=flags)(self.confirm)
+
+    async def ask(self, query: CallbackQuery, callback_data: HasId, **data: Any) -> None:
+        name, question = first_line(query), _(self.question)
+        await ask_confirmation(
+            query,
+            data,
+            action=self.action,
+            payload={self.key: str(callback_data.id)},
+            question=f"{name}\n\n{question}" if name else question,
+            yes=_("Yes, delete"),
+            in_place=True,
+        )
+
+    async def confirm(self, query: CallbackQuery, smsc: SmscClient, **data: Any) -> None:
+        tap = Tap.of(query, data)
+        item = int(tap.asked.payload.get(self.key, "0"))
+
+        async def card_again() -> None:
+            await self.card(query, smsc, item)
+
+        await tap.change(
+            lambda: self.delete(smsc, item),
+            what=f"{self.key}.delete",
+            target=str(item),
+            markup=self.back(),
+            on_no=card_again,
+            done=_(self.done),
+        )
+
+
 @router.callback_query(Cf.filter(), flags=ANSWER_AFTER)
 @router.callback_query(F.data.startswith(OLD_PREFIX), flags=ANSWER_AFTER)
 async def no_record(query: CallbackQuery, callback_answer: CallbackAnswer) -> None:
     """An id with no record (forged, or from another bot's database) or a pre-record button."""
     log.info("confirmation button without a record in chat %s", chat_of(query))
-    callback_answer.text = out_of_date_text()
+    callback_answer.text = _(REFUSALS["missing"])
     callback_answer.show_alert = True

@@ -13,7 +13,7 @@ from aiogram.utils.i18n import gettext as _
 from bot.accounts import AccountService
 from bot.errors import RETRY_PREFIX
 from bot.services.subclients import Resellers
-from bot.ui import ANSWER_AFTER
+from bot.ui import ANSWER_AFTER, chat_of, message_of, send_to_chat
 from handlers.common import home_row
 from handlers.start import home_view
 
@@ -23,9 +23,10 @@ router = Router(name="fallback")
 @router.callback_query(F.data.startswith(RETRY_PREFIX))
 async def retry_command(query: CallbackQuery, bot: Bot, dispatcher: Dispatcher) -> None:
     """Replays the command that failed, as if the user had sent it again."""
-    if not isinstance(query.message, Message) or query.data is None:
+    message = message_of(query)
+    if message is None or query.data is None:
         return
-    replay = query.message.model_copy(
+    replay = message.model_copy(
         update={"text": query.data.removeprefix(RETRY_PREFIX), "from_user": query.from_user}
     )
     await dispatcher.feed_update(bot, Update(update_id=0, message=replay))
@@ -44,12 +45,8 @@ async def stale_button(
     callback_answer: CallbackAnswer,
 ) -> None:
     callback_answer.text = _("This menu is out of date.")
-    if isinstance(query.message, Message):
-        chat_id = query.message.chat.id
-        _home, markup = await home_view(chat_id, query.from_user.id, accounts, resellers)
-        await query.message.answer(
-            _("This menu is out of date. Here is a fresh one:"), reply_markup=markup
-        )
+    _home, markup = await home_view(chat_of(query), query.from_user.id, accounts, resellers)
+    await send_to_chat(query, _("This menu is out of date. Here is a fresh one:"), markup)
 
 
 @router.message(F.text.startswith("/"))

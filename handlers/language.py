@@ -10,7 +10,7 @@ from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
 
 from bot.i18n import LANGUAGES, LanguagePrefs
-from bot.ui import show_in_place
+from bot.ui import chat_of, show_in_place
 from handlers.common import Menu, home_row, with_home
 
 router = Router(name="language")
@@ -45,12 +45,11 @@ async def menu_lang(query: CallbackQuery) -> None:
 async def chose_language(
     query: CallbackQuery, callback_data: Lang, language_prefs: LanguagePrefs, i18n: I18n
 ) -> None:
-    if not isinstance(query.message, Message):
-        return
-    await language_prefs.set(query.message.chat.id, callback_data.code)
+    await language_prefs.set(chat_of(query), callback_data.code)
     # The rest of this update already speaks the new language.
     i18n.current_locale = callback_data.code
-    await query.message.edit_text(
+    await show_in_place(
+        query,
         _("Done: I will speak English with you."),
-        reply_markup=InlineKeyboardMarkup(inline_keyboard=[home_row()]),
+        InlineKeyboardMarkup(inline_keyboard=[home_row()]),
     )

@@ -43,6 +43,7 @@ PACKED: list[tuple[CallbackData, str]] = [
     (account.TmSwitch(account=27), "tms:27"),
     (account.TmLeave(), "tml"),
     (account.TmList(), "tmb"),
+    (account.TmGroup(), "tmg"),
     (account.AuPage(before=28), "au:28"),
     (contacts.CtAct(a="a29", p="p30"), "cta:a29:p30"),
     (contacts.CtGrp(p="p31", g=32, m=33), "ctg:p31:32:33"),

@@ -35,6 +35,7 @@ from bot.smsc import SmscClient
 from bot.smsc.errors import AuthPaused, SmscClientError, SmscError
 from bot.storage.accounts import Account
 from bot.storage.notify import Followed, NotifyRepo, Sub
+from bot.tasks import cancel_and_wait
 
 log = logging.getLogger(__name__)
 
@@ -326,9 +327,7 @@ class Notifier:
 
     async def stop(self) -> None:
         if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+            await cancel_and_wait(self._task)
             self._task = None
 
     async def run(self) -> None:

@@ -22,6 +22,8 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Any, Final, Protocol
 
+from bot.tasks import cancel_and_wait
+
 log = logging.getLogger(__name__)
 
 # Under Telegram's 30 a second: sends start 1/30 s apart, but they reach Telegram jittered by the
@@ -142,9 +144,7 @@ class Outbox:
 
     async def stop(self) -> None:
         if self._worker is not None:
-            self._worker.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._worker
+            await cancel_and_wait(self._worker)
             self._worker = None
         ahead = [task for task, _stale in self._ahead.values()]
         self._ahead.clear()

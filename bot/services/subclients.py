@@ -194,27 +194,38 @@ async def today_of(smsc: SmscClient, login: str, *, today: date | None = None) -
     return row_of(await smsc.get_stat(today, today, user=login, reseller=True), login)
 
 
-async def create(
-    smsc: SmscClient,
-    repo: AccountRepo,
-    chat_id: int,
-    login: str,
-    password: str,
-    *,
-    phone: str | None,
-    type: SubclientType,
-    use_main_senders: bool,
-) -> None:
-    """Create the subclient in SMSC and remember it: the list shows it before it has activity."""
-    await smsc.add_subclient(
-        login, password, phone=phone, type=type, use_main_senders=use_main_senders
-    )
-    await repo.add_subclient(chat_id, login)
+@dataclass(frozen=True)
+class Subclients:
+    """The subclients as one chat sees them: its account's client, the bot's records of those it
+    made, and the chat (handlers get one as ``subs`` from AccountToolsMiddleware)."""
 
+    smsc: SmscClient
+    repo: AccountRepo
+    chat_id: int
 
-async def rename(
-    smsc: SmscClient, repo: AccountRepo, chat_id: int, login: str, new_login: str
-) -> None:
-    """Give the subclient a new login in SMSC, and in the bot's record when it made it."""
-    await smsc.change_subclient(login, new_login=new_login)
-    await repo.rename_subclient(chat_id, login, new_login)
+    async def known_money(self) -> dict[str, Known]:
+        return await known_money(self.smsc, self.repo, self.chat_id)
+
+    async def resolve(self, ref: str) -> str | None:
+        return await resolve_ref(ref, self.smsc, self.repo, self.chat_id)
+
+    async def create(
+        self,
+        login: str,
+        password: str,
+        *,
+        phone: str | None,
+        type: SubclientType,
+        use_main_senders: bool,
+    ) -> None:
+        """Create the subclient in SMSC and remember it: the list shows it before it has
+        activity."""
+        await self.smsc.add_subclient(
+            login, password, phone=phone, type=type, use_main_senders=use_main_senders
+        )
+        await self.repo.add_subclient(self.chat_id, login)
+
+    async def rename(self, login: str, new_login: str) -> None:
+        """Give the subclient a new login in SMSC, and in the bot's record when it made it."""
+        await self.smsc.change_subclient(login, new_login=new_login)
+        await self.repo.rename_subclient(self.chat_id, login, new_login)

@@ -83,6 +83,17 @@ class AccountRepo:
         """What encrypts the secrets, for anything else that must not be kept in clear."""
         return self._box
 
+    def _credentials(self, account: Account, seal: int) -> tuple[object, ...]:
+        """The credential columns in table order, the secret encrypted under ``seal``."""
+        return (
+            account.site,
+            account.login,
+            account.auth_kind,
+            self._box.encrypt(account.secret, chat_id=seal),
+            _to_text(account.verified_at),
+            int(account.needs_relogin),
+        )
+
     async def save(
         self, account: Account, *, owner_id: int | None = None, new: bool = False
     ) -> Account:
@@ -96,39 +107,20 @@ class AccountRepo:
                     account, id=current.id, owner_id=current.owner_id, seal=current.seal
                 )
         if account.id:
-            secret = self._box.encrypt(account.secret, chat_id=account.seal)
             await self._conn.execute(
                 "UPDATE accounts SET site = ?, login = ?, auth_kind = ?, secret = ?,"
                 " verified_at = ?, needs_relogin = ? WHERE id = ?",
-                (
-                    account.site,
-                    account.login,
-                    account.auth_kind,
-                    secret,
-                    _to_text(account.verified_at),
-                    int(account.needs_relogin),
-                    account.id,
-                ),
+                (*self._credentials(account, account.seal), account.id),
             )
             return account
         if owner_id is None and account.chat_id > 0:
             owner_id = account.chat_id
         # Random rather than the row id, which is known only after the insert.
         seal = secrets.randbelow(2**62) + 1
-        secret = self._box.encrypt(account.secret, chat_id=seal)
         async with self._conn.execute(
             "INSERT INTO accounts (owner_id, seal, site, login, auth_kind, secret, verified_at,"
             " needs_relogin) VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
-            (
-                owner_id,
-                seal,
-                account.site,
-                account.login,
-                account.auth_kind,
-                secret,
-                _to_text(account.verified_at),
-                int(account.needs_relogin),
-            ),
+            (owner_id, seal, *self._credentials(account, seal)),
         ) as cursor:
             row = await cursor.fetchone()
         assert row is not None

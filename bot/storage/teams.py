@@ -42,6 +42,7 @@ class Invitation:
     revoked_at: float | None
 
 
+_MEMBER = "SELECT account_id, user_id, role, name, added_at FROM members"
 _INVITATION = (
     "SELECT id, account_id, role, created_by, created_at, expires_at, used_by, used_at, revoked_at"
     " FROM invitations"
@@ -57,30 +58,25 @@ class TeamRepo:
     # -- members
 
     async def member(self, account_id: int, user_id: int) -> Member | None:
-        rows = await self._conn.execute_fetchall(
-            "SELECT account_id, user_id, role, name, added_at FROM members"
-            " WHERE account_id = ? AND user_id = ?",
-            (account_id, user_id),
-        )
-        return next((Member(*row) for row in rows), None)
+        found = await self._members("account_id = ? AND user_id = ?", (account_id, user_id))
+        return next(iter(found), None)
 
     async def members(self, account_id: int) -> list[Member]:
         """The account's members, owner first, then by when they joined."""
         # No time (made by migration 7): there before teams, so first; PostgreSQL would sort
         # NULL last, SQLite first.
-        rows = await self._conn.execute_fetchall(
-            "SELECT account_id, user_id, role, name, added_at FROM members WHERE account_id = ?"
+        return await self._members(
+            "account_id = ?"
             " ORDER BY CASE role WHEN 'owner' THEN 0 ELSE 1 END, coalesce(added_at, 0), user_id",
             (account_id,),
         )
-        return [Member(*row) for row in rows]
 
     async def memberships(self, user_id: int) -> list[Member]:
-        rows = await self._conn.execute_fetchall(
-            "SELECT account_id, user_id, role, name, added_at FROM members WHERE user_id = ?"
-            " ORDER BY account_id",
-            (user_id,),
-        )
+        return await self._members("user_id = ? ORDER BY account_id", (user_id,))
+
+    async def _members(self, where: str, params: tuple[int, ...]) -> list[Member]:
+        # ``where`` is always one of the literals above; the values go as parameters.
+        rows = await self._conn.execute_fetchall(f"{_MEMBER} WHERE {where}", params)
         return [Member(*row) for row in rows]
 
     async def add_member(

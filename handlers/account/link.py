@@ -5,9 +5,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from aiogram import Router
+from aiogram import Bot, F, Router
 from aiogram.enums import ChatType
-from aiogram.filters import LEAVE_TRANSITION, ChatMemberUpdatedFilter, Command, CommandObject
+from aiogram.filters import (
+    LEAVE_TRANSITION,
+    ChatMemberUpdatedFilter,
+    Command,
+    CommandObject,
+    CommandStart,
+)
 from aiogram.types import CallbackQuery, ChatMemberUpdated, Message
 from aiogram.utils.i18n import gettext as _
 
@@ -16,11 +22,13 @@ from bot.errors import role_name
 from bot.middlewares import ADMIN_FLAGS
 from bot.services.confirmations import ConfirmationService
 from bot.services.teams import GIVEN_ROLES, Role
+from bot.storage.accounts import Account
 from bot.storage.audit import AuditLog
 from bot.storage.confirmations import Confirmation
 from bot.ui import Cf, chat_of, esc
 from bot.ui import show_in_place as show
-from handlers.account.views import account_name
+from handlers.account.data import TmGroup
+from handlers.account.views import LINK_PREFIX, account_name, group_link_view
 from handlers.confirm import Asked, Tap, ask_confirmation
 
 router = Router(name="account.link")
@@ -30,6 +38,17 @@ def group_roles() -> dict[str, Role]:
     return {role.key: role for role in GIVEN_ROLES} | {
         role_name(role).lower(): role for role in GIVEN_ROLES
     }
+
+
+async def admins_account(user_id: int, accounts: AccountService) -> Account:
+    """The account a person works with privately, where they must be the owner or an admin."""
+    link, role = await accounts.teams.role(user_id, user_id)
+    account = None if link is None else await accounts.repo.get_by_id(link.account_id)
+    if account is None or role is None:
+        raise NotLoggedIn
+    if role < Role.ADMIN:
+        raise RoleTooLow(Role.ADMIN, role)
+    return account
 
 
 @router.message(Command("link"))
@@ -45,13 +64,7 @@ async def cmd_link(
             _("Send /link in the group that should work with your team's account.")
         )
         return
-    # The account the person works with privately, where they must be the owner or an admin.
-    link, role = await accounts.teams.role(user.id, user.id)
-    account = None if link is None else await accounts.repo.get_by_id(link.account_id)
-    if account is None or role is None:
-        raise NotLoggedIn
-    if role < Role.ADMIN:
-        raise RoleTooLow(Role.ADMIN, role)
+    account = await admins_account(user.id, accounts)
     given = group_roles().get((command.args or "viewer").strip().lower())
     if given is None:
         await message.answer(
@@ -68,6 +81,32 @@ async def cmd_link(
             "{role} (team members with a higher role keep it). Only {name} can answer."
         ).format(account=account_name(account), role=role_name(given), name=esc(user.full_name)),
     )
+
+
+@router.callback_query(TmGroup.filter(), flags=ADMIN_FLAGS)
+async def choose_group_role(query: CallbackQuery, bot: Bot) -> None:
+    me = await bot.me()
+    await show(query, *group_link_view(me.username or ""))
+
+
+@router.message(
+    CommandStart(deep_link=True, magic=F.args.startswith(LINK_PREFIX)),
+    F.chat.type != ChatType.PRIVATE,
+)
+async def added_by_link(
+    message: Message, command: CommandObject, accounts: AccountService, audit: AuditLog
+) -> None:
+    """Added through the group picker of /team: the person who added the bot chose the group and
+    the role in one go, so the link is made at once (their role is checked now, not then)."""
+    user = message.from_user
+    if user is None:
+        return
+    account = await admins_account(user.id, accounts)
+    given = Role.of((command.args or "").removeprefix(LINK_PREFIX))
+    if given is None or given not in GIVEN_ROLES:
+        given = Role.VIEWER
+    await linked(message.chat.id, account, given, user.id, accounts, audit)
+    await message.answer(linked_text(account, given))
 
 
 @router.callback_query(Cf.filter(), Asked("link"))
@@ -88,15 +127,21 @@ async def confirm_link(query: CallbackQuery, accounts: AccountService, **data: A
     if record is None or account is None:
         return
     given = Role.of(record.payload["role"]) or Role.VIEWER
-    await accounts.teams.repo.link(chat_of(query), account_id, given.key, query.from_user.id)
+    await linked(chat_of(query), account, given, query.from_user.id, accounts, tap.audit)
     await tap.confirmations.finish(record.id, "done")
-    await tap.audit.record(chat_of(query), query.from_user.id, "group link", given.key, "ok")
-    await show(
-        query,
-        _("This group now works with <b>{account}</b>; its members act as {role}.").format(
-            account=account_name(account), role=role_name(given)
-        ),
-        None,
+    await show(query, linked_text(account, given), None)
+
+
+async def linked(
+    chat_id: int, account: Account, given: Role, by: int, accounts: AccountService, audit: AuditLog
+) -> None:
+    await accounts.teams.repo.link(chat_id, account.id, given.key, by)
+    await audit.record(chat_id, by, "group link", given.key, "ok")
+
+
+def linked_text(account: Account, given: Role) -> str:
+    return _("This group now works with <b>{account}</b>; its members act as {role}.").format(
+        account=account_name(account), role=role_name(given)
     )
 
 

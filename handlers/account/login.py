@@ -23,6 +23,7 @@ from bot.i18n import fmt_time
 from bot.smsc import Site, SmscBadResponse, SmscError, SmscUnavailable
 from bot.storage.audit import AuditLog
 from bot.ui import delete_secret, esc
+from bot.ui import show_in_place as show
 from handlers.account.data import BOT_COMMAND, LoginForm, LoginMethod, LoginSite
 from handlers.account.invite import start_link
 from handlers.account.views import logged_in_text, method_keyboard, not_a_login_text, sites_keyboard
@@ -200,17 +201,15 @@ async def chose_site(
 
 @router.callback_query(LoginForm.method, LoginMethod.filter())
 async def chose_method(query: CallbackQuery, callback_data: LoginMethod, state: FSMContext) -> None:
-    if not isinstance(query.message, Message):
-        return
     await state.update_data(apikey=callback_data.apikey)
     if callback_data.apikey:
         await state.set_state(LoginForm.secret)
-        await query.message.edit_text(
-            _("Send your SMSC API key. I will delete your message with it right away.")
+        await show(
+            query, _("Send your SMSC API key. I will delete your message with it right away."), None
         )
     else:
         await state.set_state(LoginForm.login)
-        await query.message.edit_text(_("Send your SMSC login."))
+        await show(query, _("Send your SMSC login."), None)
 
 
 @router.message(LoginForm.site, ~BOT_COMMAND)

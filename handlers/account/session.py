@@ -16,7 +16,7 @@ from bot.middlewares import ACCOUNT_FLAG
 from bot.services.confirmations import ConfirmationService
 from bot.services.teams import Role
 from bot.smsc import SmscClient
-from bot.ui import Cf, answer_or_show, esc, show_in_place
+from bot.ui import Cf, answer_or_show, chat_of, esc, show_in_place
 from handlers.account.team import ask_to_leave
 from handlers.common import Menu, home_row
 from handlers.confirm import Asked, Tap, ask_confirmation
@@ -66,9 +66,7 @@ async def cmd_logout(
 
 @router.callback_query(Cf.filter(), Asked("logout"))
 async def confirm_logout(query: CallbackQuery, accounts: AccountService, **data: Any) -> None:
-    if not isinstance(query.message, Message):
-        return
-    chat_id = query.message.chat.id
+    chat_id = chat_of(query)
     # Checked at the tap: only the owner disconnects the account (the one who asked, unless
     # ownership changed hands since).
     account = await accounts.repo.get(chat_id)

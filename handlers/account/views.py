@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Final
 
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 from aiogram.utils.i18n import gettext as _
@@ -23,6 +24,7 @@ from bot.ui import account_text, button, esc, keyboard, rows
 from handlers.account.data import (
     LoginMethod,
     LoginSite,
+    TmGroup,
     TmInvite,
     TmLeave,
     TmList,
@@ -90,6 +92,10 @@ def account_name(account: Account) -> str:
     return esc(account.login or _("API key"))
 
 
+# The payload of the group picker's /start: LINK_PREFIX + the role's key.
+LINK_PREFIX: Final = "link_"
+
+
 def back_keyboard() -> InlineKeyboardMarkup:
     """Back to the team."""
     return keyboard([button(_("Back"), TmList())])
@@ -127,7 +133,7 @@ async def team_view(
                 rows.append(
                     [button(_("Revoke: {role}").format(role=given), TmRevoke(id=invitation.id))]
                 )
-        rows.append([button(_("Invite"), TmInvite(role=0))])
+        rows.append([button(_("Invite"), TmInvite(role=0)), button(_("Add to a group"), TmGroup())])
     if mine is not None and mine.role != Role.OWNER.key:
         rows.append([button(_("Leave the team"), TmLeave())])
     if account.chat_id == user_id:
@@ -160,6 +166,24 @@ def member_view(member: Member, role: Role) -> tuple[str, InlineKeyboardMarkup]:
 def invite_roles_keyboard() -> InlineKeyboardMarkup:
     roles = [button(role_name(given).capitalize(), TmInvite(role=given)) for given in GIVEN_ROLES]
     return keyboard(roles, 3, [button(_("Back"), TmList())])
+
+
+def group_link_view(username: str) -> tuple[str, InlineKeyboardMarkup]:
+    """Adding the bot to a group by Telegram's group picker, the group's role chosen first."""
+    text = _(
+        "Which role do the group's members get? Then pick the group in Telegram: the bot joins it "
+        "and links it to this account (team members with a higher role keep theirs). Let the bot "
+        "delete messages there, so that it can remove a password someone types by mistake."
+    )
+    links = [
+        InlineKeyboardButton(
+            text=role_name(given).capitalize(),
+            url=f"https://t.me/{username}?startgroup={LINK_PREFIX}{given.key}"
+            "&admin=delete_messages",
+        )
+        for given in GIVEN_ROLES
+    ]
+    return text, keyboard(links, 3, [button(_("Back"), TmList())])
 
 
 def join_refused_text(result: Refused) -> str:

@@ -3,10 +3,11 @@ parameter (threshold, digest time), and the chat's time zone."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, Final
 
 from aiogram import F, Router
-from aiogram.filters import Command
+from aiogram.filters import Command, StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import I18n
@@ -232,24 +233,39 @@ async def _typed_on(
     await _changed_answer(message, notifier, account, role)
 
 
-@router.message(NotifyForm.threshold, NOT_COMMAND, flags={ACCOUNT_FLAG: True})
-async def typed_threshold(message: Message, state: FSMContext, **data: Any) -> None:
-    amount = parse_threshold(message.text or "")
-    if amount is None:
-        await message.answer(threshold_problem())
-        return
-    await _typed_on(message, state, "balance", {"param": str(amount)}, **data)
+def _threshold(text: str, data: dict[str, Any]) -> dict[str, Any] | None:
+    amount = parse_threshold(text)
+    return None if amount is None else {"param": str(amount)}
 
 
-@router.message(NotifyForm.time, NOT_COMMAND, flags={ACCOUNT_FLAG: True})
-async def typed_time(message: Message, state: FSMContext, **data: Any) -> None:
-    minute = parse_time(message.text or "")
+def _digest_time(text: str, data: dict[str, Any]) -> dict[str, Any] | None:
+    minute = parse_time(text)
     if minute is None:
-        await message.answer(time_problem())
+        return None
+    period = str(data.get("period", DAILY))
+    return {"param": period if period in (DAILY, WEEKLY) else DAILY, "at_minute": minute}
+
+
+Reader = Callable[[str, dict[str, Any]], dict[str, Any] | None]
+# A step taking a kind's parameter: the kind, how the text is read (with the step's data; None
+# when it cannot be), and the answer to a text that cannot.
+_TYPED: Final[dict[str | None, tuple[str, Reader, Callable[[], str]]]] = {
+    NotifyForm.threshold.state: ("balance", _threshold, threshold_problem),
+    NotifyForm.time.state: ("digest", _digest_time, time_problem),
+}
+
+
+@router.message(
+    StateFilter(NotifyForm.threshold, NotifyForm.time), NOT_COMMAND, flags={ACCOUNT_FLAG: True}
+)
+async def typed_parameter(message: Message, state: FSMContext, **data: Any) -> None:
+    """A threshold or a digest time typed: read, and the kind switched on with it."""
+    kind, read, problem = _TYPED[await state.get_state()]
+    params = read(message.text or "", await state.get_data())
+    if params is None:
+        await message.answer(problem())
         return
-    period = str((await state.get_data()).get("period", DAILY))
-    params = {"param": period if period in (DAILY, WEEKLY) else DAILY, "at_minute": minute}
-    await _typed_on(message, state, "digest", params, **data)
+    await _typed_on(message, state, kind, params, **data)
 
 
 @router.message(NotifyForm.zone, NOT_COMMAND, flags={ACCOUNT_FLAG: True})

@@ -54,11 +54,14 @@ def digest_trend(payload: dict[str, Any]) -> stats.Trend | None:
 
 @dataclass(frozen=True, slots=True)
 class Rendered:
-    """A notification ready to go: its text, its button, a digest's chart."""
+    """A notification ready to go: its text, its button, a digest's chart, and what it was made
+    from (a chat may change its language between a digest prepared ahead and its send)."""
 
     text: str
     markup: InlineKeyboardMarkup
     png: bytes | None
+    language: str
+    payload: dict[str, Any]
 
 
 def make_send(bot: Bot, i18n: I18n, prefs: LanguagePrefs, repo: NotifyRepo) -> tuple[Prepare, Send]:
@@ -88,19 +91,23 @@ def make_send(bot: Bot, i18n: I18n, prefs: LanguagePrefs, repo: NotifyRepo) -> t
         # Shielded: one chat's send cancelled (a stop) does not cancel the others' drawing.
         return await asyncio.shield(task)
 
-    async def prepare(chat_id: int, payload: dict[str, Any]) -> Rendered:
+    async def language_of(chat_id: int) -> str:
         language = await prefs.get(chat_id) or await repo.get_language(chat_id)
-        if language not in i18n.available_locales:
-            language = DEFAULT_LOCALE
+        return language if language in i18n.available_locales else DEFAULT_LOCALE
+
+    async def prepare(chat_id: int, payload: dict[str, Any]) -> Rendered:
+        language = await language_of(chat_id)
         png = None
         with i18n.context(), i18n.use_locale(language):
             text, markup = render(payload), open_markup()
             trend = digest_trend(payload)
             if trend is not None and utf16_len(text) <= CAPTION_LIMIT:
                 png = await chart(trend, language)
-        return Rendered(text, markup, png)
+        return Rendered(text, markup, png, language, payload)
 
     async def send(chat_id: int, rendered: Rendered) -> Result:
+        if await language_of(chat_id) != rendered.language:
+            rendered = await prepare(chat_id, rendered.payload)
         text, markup, png = rendered.text, rendered.markup, rendered.png
         try:
             if png is not None:

@@ -77,13 +77,10 @@ async def got_name(message: Message, state: FSMContext) -> None:
     )
 
 
-@router.message(SenderForm.comment, NOT_COMMAND, flags=ADMIN_FLAGS)
-async def got_comment(
-    message: Message, state: FSMContext, smsc: SmscClient, audit: AuditLog
+async def add_sender(
+    message: Message, state: FSMContext, smsc: SmscClient, audit: AuditLog, comment: str
 ) -> None:
-    comment = await take_comment(message)
-    if comment is None:
-        return
+    """Add the name the wizard holds with ``comment`` (the wizard's last step)."""
     name = str((await state.get_data()).get("name", ""))
     try:
         sender_id = await audited(

@@ -1,25 +1,26 @@
-"""Changing a sender name's comment, and deleting a name (confirmed through a record)."""
+"""Changing a sender name's comment (and taking the new name's: the same step), and deleting a
+name (confirmed through a record)."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from aiogram import F, Router
+from aiogram.filters import StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message
 from aiogram.utils.i18n import gettext as _
 
+from bot.commands import N_
 from bot.middlewares import ADMIN_FLAGS
 from bot.services.audit import audited
 from bot.smsc import SmscClient, SmscError
 from bot.storage.audit import AuditLog
-from bot.ui import NOT_COMMAND, Cf, ask, refused
+from bot.ui import NOT_COMMAND, ask, refused
 from bot.ui import show_in_place as show
 from bot.ui import user_id_of as user_id
-from handlers.confirm import Asked, Tap, ask_delete
-from handlers.senders.add import take_comment
+from handlers.confirm import DeleteFlow
+from handlers.senders.add import add_sender, take_comment
 from handlers.senders.browse import load_card
-from handlers.senders.data import SenderComment, SnAct, SnAction
+from handlers.senders.data import SenderComment, SenderForm, SnAct, SnAction
 from handlers.senders.views import back_markup, open_markup
 
 router = Router(name="senders.edit")
@@ -31,12 +32,16 @@ async def start_comment(query: CallbackQuery, callback_data: SnAct, state: FSMCo
     await ask(query, state, SenderComment.text, prompt, reply=True, id=callback_data.id)
 
 
-@router.message(SenderComment.text, NOT_COMMAND, flags=ADMIN_FLAGS)
-async def got_new_comment(
+@router.message(StateFilter(SenderForm.comment, SenderComment.text), NOT_COMMAND, flags=ADMIN_FLAGS)
+async def got_comment(
     message: Message, state: FSMContext, smsc: SmscClient, audit: AuditLog
 ) -> None:
+    """A comment for a new name (the wizard's last step) or a name's new one: checked alike."""
     comment = await take_comment(message)
     if comment is None:
+        return
+    if await state.get_state() == SenderForm.comment.state:
+        await add_sender(message, state, smsc, audit, comment)
         return
     sender_id = int((await state.get_data()).get("id", 0))
     try:
@@ -56,30 +61,16 @@ async def got_new_comment(
     await message.answer(_("Comment saved."), reply_markup=open_markup(sender_id))
 
 
-@router.callback_query(SnAct.filter(F.action == SnAction.DELETE), flags=ADMIN_FLAGS)
-async def start_delete(query: CallbackQuery, callback_data: SnAct, **data: Any) -> None:
-    await ask_delete(
-        query,
-        data,
-        action="sndel",
-        payload={"sender": str(callback_data.id)},
-        question=_("Delete this sender name? Messages can no longer be sent from it."),
-    )
+async def card_again(query: CallbackQuery, smsc: SmscClient, sender_id: int) -> None:
+    await show(query, *await load_card(smsc, sender_id))
 
 
-@router.callback_query(Cf.filter(), Asked("sndel"), flags=ADMIN_FLAGS)
-async def confirm_delete(query: CallbackQuery, smsc: SmscClient, **data: Any) -> None:
-    tap = Tap.of(query, data)
-    sender_id = int(tap.asked.payload.get("sender", "0"))
-
-    async def card_again() -> None:
-        await show(query, *await load_card(smsc, sender_id))
-
-    await tap.change(
-        lambda: smsc.delete_sender(sender_id=sender_id),
-        what="sender.delete",
-        target=str(sender_id),
-        markup=back_markup(),
-        on_no=card_again,
-        done=_("The sender name is deleted."),
-    )
+DeleteFlow(
+    action="sndel",
+    key="sender",
+    question=N_("Delete this sender name? Messages can no longer be sent from it."),
+    done=N_("The sender name is deleted."),
+    delete=lambda smsc, sender_id: smsc.delete_sender(sender_id=sender_id),
+    card=card_again,
+    back=back_markup,
+).register(router, SnAct.filter(F.action == SnAction.DELETE), ADMIN_FLAGS)

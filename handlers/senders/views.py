@@ -13,11 +13,9 @@ from bot.phones import DEFAULT_REGION, display_stored
 from bot.sender_words import operator_label, operator_status_text
 from bot.smsc.models import Sender, SenderOperators, SenderStatus
 from bot.text import clip
-from bot.ui import button, esc, keyboard, page_of
+from bot.ui import button, esc, keyboard
 from handlers.common import home_button, list_screen
 from handlers.senders.data import SnAct, SnAction, SnCard, SnList
-
-PAGE_SIZE: Final = 20
 
 STATUS_WORDS: Final = {
     SenderStatus.MODERATION: N_("awaiting moderation"),
@@ -51,28 +49,19 @@ def name_rules() -> str:
 
 
 def list_view(senders: list[Sender], number: int) -> tuple[str, InlineKeyboardMarkup]:
-    page = page_of(senders, number, PAGE_SIZE)
-    lines = []
-    if senders:
-        lines = [
-            ngettext(
-                "<b>{n} sender name</b>. Tap one for its status at each operator.",
-                "<b>{n} sender names</b>. Tap one for its status at each operator.",
-                len(senders),
-            ).format(n=len(senders))
-        ]
-        lines += [f"{esc(s.name)} — {esc(status_text(s.status))}" for s in page.items]
-    buttons = [
-        button(
+    return list_screen(
+        senders,
+        number,
+        title=ngettext(
+            "<b>{n} sender name</b>. Tap one for its status at each operator.",
+            "<b>{n} sender names</b>. Tap one for its status at each operator.",
+            len(senders),
+        ).format(n=len(senders)),
+        line=lambda s: (s.name, status_text(s.status)),
+        button=lambda s: button(
             f"{clip(s.name, 21)} {STATUS_MARKS[s.status] if s.status is not None else '•'}",
             SnCard(id=s.id),
-        )
-        for s in page.items
-    ]
-    return list_screen(
-        page,
-        lines,
-        buttons,
+        ),
         empty=_("You have no sender names yet."),
         at=lambda n: SnList(page=n),
         add=button(_("Add a name"), SnAct(action=SnAction.ADD)),

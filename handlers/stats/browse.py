@@ -18,7 +18,7 @@ from bot.middlewares import ACCOUNT_FLAG
 from bot.periods import PeriodError, PeriodProblem, Preset, parse_period, preset_period
 from bot.services.subclients import login_ref, resolve_ref
 from bot.smsc import SmscClient
-from bot.ui import StAsk, button, chat_of, esc, keyboard, not_command, show_in_place
+from bot.ui import StAsk, button, chat_of, esc, keyboard, message_of, not_command, show_in_place
 from handlers.common import Menu, home_button, with_home
 from handlers.stats.data import StatsForm, StOps, StPick, StShow, period_from
 from handlers.stats.reports import all_report, deliver, operators_report, report_for
@@ -133,7 +133,7 @@ async def picked(
         return
     await state.clear()
     period = preset_period(preset, date.today())
-    edit = query.message if isinstance(query.message, Message) else None
+    edit = message_of(query)
     await deliver(bot, chat_id, await report_for(smsc, login, period), edit)
 
 
@@ -163,7 +163,7 @@ async def another_period(
 async def show_all(query: CallbackQuery, callback_data: StShow, smsc: SmscClient, bot: Bot) -> None:
     period = period_from(callback_data.s, callback_data.e)
     chat_id = chat_of(query)
-    edit = query.message if isinstance(query.message, Message) else None
+    edit = message_of(query)
     await deliver(bot, chat_id, await all_report(smsc, period), edit)
 
 

@@ -4,23 +4,32 @@ last (deleted at once, never kept)."""
 from __future__ import annotations
 
 from aiogram import Bot, F, Router
+from aiogram.filters import StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message
 from aiogram.utils.i18n import gettext as _
 
-from bot.accounts import AccountService
 from bot.middlewares import ADMIN_FLAGS
 from bot.phones import parse_phone, parse_shared, region_for_site
 from bot.services import subclients
 from bot.services.audit import audited
-from bot.smsc import SmscClient, SmscError
+from bot.services.subclients import Subclients
+from bot.smsc import SmscError
 from bot.storage.accounts import Account
 from bot.storage.audit import AuditLog
 from bot.ui import NOT_COMMAND, ask, button, chat_of, esc, keyboard, not_command, refused
 from bot.ui import show_in_place as show
 from bot.ui import user_id_of as user_id
-from handlers.subclients.data import ScAct, ScAction, ScNew, ScType, SubclientForm, subclient_type
-from handlers.subclients.edit import ask_password, take_password
+from handlers.subclients.data import (
+    ScAct,
+    ScAction,
+    ScNew,
+    ScType,
+    SubclientEdit,
+    SubclientForm,
+    subclient_type,
+)
+from handlers.subclients.edit import ask_password, change_password, take_password
 from handlers.subclients.views import (
     login_rule,
     open_markup,
@@ -125,23 +134,23 @@ async def chose_main_senders(query: CallbackQuery, callback_data: ScNew, state: 
         await ask_password(query.message)
 
 
-@router.message(SubclientForm.password, NOT_COMMAND, flags=ADMIN_FLAGS)
+@router.message(
+    StateFilter(SubclientForm.password, SubclientEdit.password), NOT_COMMAND, flags=ADMIN_FLAGS
+)
 async def got_password(
-    message: Message,
-    state: FSMContext,
-    smsc: SmscClient,
-    accounts: AccountService,
-    audit: AuditLog,
+    message: Message, state: FSMContext, subs: Subclients, audit: AuditLog
 ) -> None:
+    """A new subclient's password (the wizard's last step) or a subclient's new one: taken and
+    checked alike, its message deleted."""
     password = await take_password(message)
     if password is None:
         return
+    if await state.get_state() == SubclientEdit.password.state:
+        await change_password(message, state, subs.smsc, audit, password)
+        return
     data = await state.get_data()
     login = str(data.get("login", ""))
-    made = subclients.create(
-        smsc,
-        accounts.repo,
-        message.chat.id,
+    made = subs.create(
         login,
         password,
         phone=str(data.get("phone", "")) or None,

@@ -12,12 +12,12 @@ from aiogram.fsm.state import State
 from aiogram.types import CallbackQuery, Message
 from aiogram.utils.i18n import gettext as _
 
-from bot.accounts import AccountService
 from bot.errors import explain
 from bot.middlewares import ADMIN_FLAGS
 from bot.services import subclients
 from bot.services.audit import audited
 from bot.services.confirmations import CHANGE_TTL
+from bot.services.subclients import Subclients
 from bot.smsc import SmscClient, SmscError
 from bot.storage.audit import AuditLog
 from bot.ui import NOT_COMMAND, Cf, ask, delete_secret, esc
@@ -67,14 +67,13 @@ async def ask_about(
     query: CallbackQuery,
     ref: str,
     state: FSMContext,
-    smsc: SmscClient,
-    accounts: AccountService,
+    subs: Subclients,
     step: State,
     question: str,
     *more: str,
 ) -> None:
     """Ask for something about the subclient behind a button; ``question`` has ``{login}``."""
-    login = await login_for(query, ref, smsc, accounts)
+    login = await login_for(query, ref, subs)
     if login is not None:
         prompt = "\n".join([question.format(login=esc(login)), *more])
         await ask(query, state, step, prompt, login=login)
@@ -118,11 +117,7 @@ async def change(
 
 @router.callback_query(ScAct.filter(F.action.in_({ScAction.PW, ScAction.LOGIN})), flags=ADMIN_FLAGS)
 async def start_password_or_login(
-    query: CallbackQuery,
-    callback_data: ScAct,
-    state: FSMContext,
-    smsc: SmscClient,
-    accounts: AccountService,
+    query: CallbackQuery, callback_data: ScAct, state: FSMContext, subs: Subclients
 ) -> None:
     """Ask for a new password or a new login: the same step, with its own question and rule."""
     if callback_data.action == ScAction.PW:
@@ -137,16 +132,12 @@ async def start_password_or_login(
     else:
         step, question = SubclientEdit.login, _("Send the new login for <b>{login}</b>.")
         more = [login_rule(), _("/cancel to stop.")]
-    await ask_about(query, callback_data.ref, state, smsc, accounts, step, question, *more)
+    await ask_about(query, callback_data.ref, state, subs, step, question, *more)
 
 
-@router.message(SubclientEdit.password, NOT_COMMAND, flags=ADMIN_FLAGS)
-async def got_new_password(
-    message: Message, state: FSMContext, smsc: SmscClient, audit: AuditLog
+async def change_password(
+    message: Message, state: FSMContext, smsc: SmscClient, audit: AuditLog, password: str
 ) -> None:
-    password = await take_password(message)
-    if password is None:
-        return
     login = str((await state.get_data()).get("login", ""))
     call = smsc.change_subclient(login, password=password)
     if not await change(message, state, audit, login, "subclient.password", call):
@@ -162,18 +153,14 @@ async def got_new_password(
 
 @router.message(SubclientEdit.login, NOT_COMMAND, flags=ADMIN_FLAGS)
 async def got_new_login(
-    message: Message,
-    state: FSMContext,
-    smsc: SmscClient,
-    accounts: AccountService,
-    audit: AuditLog,
+    message: Message, state: FSMContext, subs: Subclients, audit: AuditLog
 ) -> None:
     new_login = (message.text or "").strip()
     if not subclients.valid_login(new_login):
         await message.answer(login_rule() + "\n" + _("Send it again, or /cancel."))
         return
     login = str((await state.get_data()).get("login", ""))
-    call = subclients.rename(smsc, accounts.repo, message.chat.id, login, new_login)
+    call = subs.rename(login, new_login)
     if not await change(message, state, audit, login, "subclient.login", call, new_login=new_login):
         return
     await message.answer(
@@ -186,10 +173,8 @@ async def got_new_login(
 
 
 @router.callback_query(ScAct.filter(F.action == ScAction.TYPE), flags=ADMIN_FLAGS)
-async def start_type(
-    query: CallbackQuery, callback_data: ScAct, smsc: SmscClient, accounts: AccountService
-) -> None:
-    login = await login_for(query, callback_data.ref, smsc, accounts)
+async def start_type(query: CallbackQuery, callback_data: ScAct, subs: Subclients) -> None:
+    login = await login_for(query, callback_data.ref, subs)
     if login is None:
         return
     await show(
@@ -201,14 +186,10 @@ async def start_type(
 
 @router.callback_query(ScType.filter(F.ref != ""), flags=ADMIN_FLAGS)
 async def ask_type(
-    query: CallbackQuery,
-    callback_data: ScType,
-    smsc: SmscClient,
-    accounts: AccountService,
-    **data: Any,
+    query: CallbackQuery, callback_data: ScType, subs: Subclients, **data: Any
 ) -> None:
     kind = subclient_type(callback_data.type)
-    login = await login_for(query, callback_data.ref, smsc, accounts)
+    login = await login_for(query, callback_data.ref, subs)
     if login is None:
         return
     await ask_confirmation(
@@ -228,19 +209,17 @@ async def ask_type(
 
 
 @router.callback_query(Cf.filter(), Asked("sctype"), flags=ADMIN_FLAGS)
-async def confirm_type(
-    query: CallbackQuery, smsc: SmscClient, accounts: AccountService, **data: Any
-) -> None:
+async def confirm_type(query: CallbackQuery, subs: Subclients, **data: Any) -> None:
     tap = Tap.of(query, data)
     login = tap.asked.payload.get("login", "")
     kind = subclient_type(int(tap.asked.payload.get("type", "-1")))
 
     async def card_again() -> None:
-        await open_card(query, ScCard(ref=subclients.login_ref(login)), smsc, accounts)
+        await open_card(query, ScCard(ref=subclients.login_ref(login)), subs)
 
     done = _("<b>{login}</b> is now of type “{type}”.")
     await tap.change(
-        lambda: smsc.change_subclient(login, type=kind),
+        lambda: subs.smsc.change_subclient(login, type=kind),
         what="subclient.type",
         target=login,
         detail=str(int(kind)),

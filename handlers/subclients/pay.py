@@ -8,21 +8,22 @@ from typing import Any
 
 from aiogram import F, Router
 from aiogram.fsm.context import FSMContext
-from aiogram.types import CallbackQuery, Message
+from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import gettext as _
 
-from bot.accounts import AccountService
 from bot.errors import StaleButton
 from bot.i18n import fmt_money
 from bot.middlewares import ACCOUNT_FLAG, ADMIN_FLAGS
 from bot.services import subclients
 from bot.services.confirmations import MONEY_TTL, ConfirmationService
+from bot.services.subclients import Subclients
 from bot.smsc import SmscBadResponse, SmscClient, SmscError, SmscUnavailable
+from bot.smsc.models import StatRow
 from bot.storage.accounts import Account
 from bot.ui import NOT_COMMAND, Cf, ask, esc
 from bot.ui import show_in_place as show
 from handlers.confirm import Asked, Tap, ask_confirmation
-from handlers.subclients.browse import figures_for, login_for
+from handlers.subclients.browse import figures_screen, login_for
 from handlers.subclients.data import ScAct, ScAction, ScCheck, SubclientEdit
 from handlers.subclients.views import check_markup, open_markup
 
@@ -31,16 +32,12 @@ router = Router(name="subclients.pay")
 
 @router.callback_query(ScAct.filter(F.action == ScAction.PAY), flags=ADMIN_FLAGS)
 async def start_pay(
-    query: CallbackQuery,
-    callback_data: ScAct,
-    state: FSMContext,
-    smsc: SmscClient,
-    accounts: AccountService,
+    query: CallbackQuery, callback_data: ScAct, state: FSMContext, subs: Subclients
 ) -> None:
-    login = await login_for(query, callback_data.ref, smsc, accounts)
+    login = await login_for(query, callback_data.ref, subs)
     if login is None:
         return
-    balance = await smsc.get_balance()
+    balance = await subs.smsc.get_balance()
     prompt = (
         _("How much to move from your balance to <b>{login}</b>? You have {balance}.").format(
             login=esc(login), balance=esc(fmt_money(balance.balance, balance.currency))
@@ -102,27 +99,25 @@ async def got_amount(
 
 
 @router.callback_query(ScCheck.filter(), flags={ACCOUNT_FLAG: True})
-async def check_pay(
-    query: CallbackQuery, callback_data: ScCheck, smsc: SmscClient, accounts: AccountService
-) -> None:
+async def check_pay(query: CallbackQuery, callback_data: ScCheck, subs: Subclients) -> None:
     """Today's money credited to the subclient and the main balance, as SMSC counts them now."""
-    found = await figures_for(query, callback_data.ref, smsc, accounts, subclients.today_of)
-    if found is None:
-        return
-    login, row = found
-    balance = await smsc.get_balance()
-    credited = row.credited if row is not None else Decimal(0)
-    lines = [
-        f"<b>{esc(login)}</b>",
-        _("Credited today: {amount}.").format(
-            amount=esc(fmt_money(credited, row.currency if row else balance.currency))
-        ),
-        _("Your balance: {balance}.").format(
-            balance=esc(fmt_money(balance.balance, balance.currency))
-        ),
-        _("If the top-up is not in today's credit, it was not made: ask again."),
-    ]
-    await show(query, "\n".join(lines), check_markup(login))
+
+    async def with_balance(login: str, row: StatRow | None) -> tuple[str, InlineKeyboardMarkup]:
+        balance = await subs.smsc.get_balance()
+        credited = row.credited if row is not None else Decimal(0)
+        lines = [
+            f"<b>{esc(login)}</b>",
+            _("Credited today: {amount}.").format(
+                amount=esc(fmt_money(credited, row.currency if row else balance.currency))
+            ),
+            _("Your balance: {balance}.").format(
+                balance=esc(fmt_money(balance.balance, balance.currency))
+            ),
+            _("If the top-up is not in today's credit, it was not made: ask again."),
+        ]
+        return "\n".join(lines), check_markup(login)
+
+    await figures_screen(query, callback_data.ref, subs, subclients.today_of, with_balance)
 
 
 @router.callback_query(Cf.filter(), Asked("scpay"), flags=ADMIN_FLAGS)

@@ -12,11 +12,9 @@ from bot.i18n import fmt_money
 from bot.services import subclients
 from bot.services.subclients import login_ref
 from bot.smsc.models import SubclientType
-from bot.ui import StAsk, button, esc, keyboard, page_of
+from bot.ui import StAsk, button, esc, keyboard
 from handlers.common import home_button, list_screen
 from handlers.subclients.data import ScAct, ScAction, ScCard, ScCheck, ScList, ScType
-
-PAGE_SIZE: Final = 20
 
 TYPE_NAMES: Final = {
     SubclientType.OWN_TARIFF_OWN_BALANCE: N_("Own tariff and balance"),
@@ -103,15 +101,12 @@ def check_markup(login: str) -> InlineKeyboardMarkup:
 
 
 def list_view(found: dict[str, subclients.Known], number: int) -> tuple[str, InlineKeyboardMarkup]:
-    page = page_of(list(found), number, PAGE_SIZE)
-    lines = []
-    if found:
-        lines = [_("<b>Subclients</b>. Tap one to top it up or change it.")]
-        lines += [f"{esc(login)} — {esc(money_text(found[login]))}" for login in page.items]
     return list_screen(
-        page,
-        lines,
-        [button(login, ScCard(ref=login_ref(login))) for login in page.items],
+        list(found),
+        number,
+        title=_("<b>Subclients</b>. Tap one to top it up or change it."),
+        line=lambda login: (login, money_text(found[login])),
+        button=lambda login: button(login, ScCard(ref=login_ref(login))),
         empty=_(
             "No subclients found. SMSC has no command that lists them, so this list shows the "
             "subclients in your statistics and the ones created here."

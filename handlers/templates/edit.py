@@ -2,23 +2,22 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from aiogram import F, Router
 from aiogram.filters import StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message
 from aiogram.utils.i18n import gettext as _
 
+from bot.commands import N_
 from bot.middlewares import OPERATOR_FLAGS
 from bot.services.audit import audited
 from bot.smsc import SmscClient, SmscError
 from bot.smsc.models import Template
 from bot.storage.audit import AuditLog
-from bot.ui import NOT_COMMAND, Cf, ask, refused
+from bot.ui import NOT_COMMAND, ask, refused
 from bot.ui import show_in_place as show
 from bot.ui import user_id_of as user_id
-from handlers.confirm import Asked, Tap, ask_delete
+from handlers.confirm import DeleteFlow
 from handlers.templates.add import check_field
 from handlers.templates.browse import find, open_card, recalled, remember
 from handlers.templates.data import TemplateEdit, TpAct, TpAction, TpCard
@@ -108,30 +107,16 @@ async def got_change(
         await save_edit(message, state, smsc, audit, *typed)
 
 
-@router.callback_query(TpAct.filter(F.action == TpAction.DELETE), flags=OPERATOR_FLAGS)
-async def start_delete(query: CallbackQuery, callback_data: TpAct, **data: Any) -> None:
-    await ask_delete(
-        query,
-        data,
-        action="tpdel",
-        payload={"template": str(callback_data.id)},
-        question=_("Delete this template?"),
-    )
+async def card_again(query: CallbackQuery, smsc: SmscClient, template_id: int) -> None:
+    await open_card(query, TpCard(id=template_id), smsc)
 
 
-@router.callback_query(Cf.filter(), Asked("tpdel"), flags=OPERATOR_FLAGS)
-async def confirm_delete(query: CallbackQuery, smsc: SmscClient, **data: Any) -> None:
-    tap = Tap.of(query, data)
-    template_id = int(tap.asked.payload.get("template", "0"))
-
-    async def card_again() -> None:
-        await open_card(query, TpCard(id=template_id), smsc)
-
-    await tap.change(
-        lambda: smsc.delete_template(template_id),
-        what="template.delete",
-        target=str(template_id),
-        markup=back_markup(),
-        on_no=card_again,
-        done=_("The template is deleted."),
-    )
+DeleteFlow(
+    action="tpdel",
+    key="template",
+    question=N_("Delete this template?"),
+    done=N_("The template is deleted."),
+    delete=lambda smsc, template_id: smsc.delete_template(template_id),
+    card=card_again,
+    back=back_markup,
+).register(router, TpAct.filter(F.action == TpAction.DELETE), OPERATOR_FLAGS)

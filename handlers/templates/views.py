@@ -11,11 +11,10 @@ from aiogram.utils.i18n import ngettext
 from bot.commands import N_
 from bot.smsc.models import Template, TemplateFormat
 from bot.text import clip, sms_length
-from bot.ui import button, esc, keyboard, page_of
+from bot.ui import button, esc, keyboard
 from handlers.common import home_button, list_screen
 from handlers.templates.data import TpAct, TpAction, TpCard, TpFormat, TpList, TpSign
 
-PAGE_SIZE: Final = 20
 BUTTON_LABEL: Final = 40
 
 FORMAT_WORDS: Final = {
@@ -52,21 +51,16 @@ def open_markup(template_id: int) -> InlineKeyboardMarkup:
 
 
 def list_view(templates: list[Template], number: int) -> tuple[str, InlineKeyboardMarkup]:
-    page = page_of(templates, number, PAGE_SIZE)
-    lines = []
-    if templates:
-        lines = [
-            ngettext(
-                "<b>{n} template</b>. Tap one to see its text.",
-                "<b>{n} templates</b>. Tap one to see its text.",
-                len(templates),
-            ).format(n=len(templates))
-        ]
-        lines += [f"{esc(t.name)} — {esc(label(t.message))}" for t in page.items]
     return list_screen(
-        page,
-        lines,
-        [button(label(t.name) or str(t.id), TpCard(id=t.id)) for t in page.items],
+        templates,
+        number,
+        title=ngettext(
+            "<b>{n} template</b>. Tap one to see its text.",
+            "<b>{n} templates</b>. Tap one to see its text.",
+            len(templates),
+        ).format(n=len(templates)),
+        line=lambda t: (t.name, label(t.message)),
+        button=lambda t: button(label(t.name) or str(t.id), TpCard(id=t.id)),
         empty=_("You have no message templates yet."),
         at=lambda n: TpList(page=n),
         add=button(_("Add a template"), TpAct(action=TpAction.ADD)),

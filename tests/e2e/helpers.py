@@ -15,6 +15,8 @@ from tests.conftest import LOGIN, PASSWORD
 from tests.support.botapi import FakeUser
 from tests.support.servers import database_bytes
 
+CYRILLIC = set("абвгдеёжзийклмнопрстуфхцчшщъыьэюя")
+
 LOGGED_IN = "Logged in"
 
 
@@ -110,3 +112,8 @@ def examples(count: int) -> settings:
         suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
         print_blob=True,
     )
+
+
+def has_cyrillic(text: str) -> bool:
+    """Whether the text has Russian letters (a reply in Russian, not in English)."""
+    return bool(CYRILLIC & set(text.lower()))

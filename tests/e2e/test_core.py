@@ -8,14 +8,8 @@ import pytest
 from bot.smsc.emulator import SmscEmulator
 from tests.conftest import LOGIN, PASSWORD, closed_port
 from tests.e2e.conftest import RunningBot
-from tests.e2e.helpers import db_bytes, login
+from tests.e2e.helpers import db_bytes, has_cyrillic, login
 from tests.support.botapi import FakeTelegram
-
-CYRILLIC = set("абвгдеёжзийклмнопрстуфхцчшщъыьэюя")
-
-
-def has_cyrillic(text: str) -> bool:
-    return bool(CYRILLIC & set(text.lower()))
 
 
 async def test_start_in_english_and_russian(bot: RunningBot, fake_telegram: FakeTelegram) -> None:

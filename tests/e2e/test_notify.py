@@ -20,7 +20,7 @@ from bot.smsc.emulator import SmscEmulator
 from bot.smsc.emulator.state import LedgerEntry
 from tests.conftest import LOGIN, PASSWORD
 from tests.e2e.conftest import RunningBot
-from tests.e2e.helpers import login, seed_sender, seed_subclient
+from tests.e2e.helpers import has_cyrillic, login, seed_sender, seed_subclient
 from tests.e2e.test_teams import answer_of, invite, join, team_of
 from tests.support.botapi import FakeTelegram, FakeUser, MessageView
 
@@ -308,6 +308,26 @@ async def test_a_digest_is_prepared_ahead_and_at_its_time_only_sent(
             assert sum("Mar 4, 2026" in t for t in sent_to(fake_telegram, user.chat.id)) == 1
     finally:
         gate.set()
+
+
+async def test_a_digest_prepared_ahead_comes_in_the_language_chosen_since(
+    bot: RunningBot, fake_telegram: FakeTelegram
+) -> None:
+    with time_machine.travel(datetime(2026, 3, 4, 7, 0, tzinfo=UTC), tick=True) as clock:
+        user = await digest_at_nine(fake_telegram, "Europe/Berlin")
+        note = notifier(bot)
+        clock.move_to(datetime(2026, 3, 4, 7, 50, tzinfo=UTC))
+        await note.tick()
+        await note.outbox.ahead_ready()
+        # Prepared in English; the chat switches to Russian before it is due.
+        await user.send("/lang")
+        await user.press(await user.expect_message(), "Русский")
+        assert has_cyrillic((await user.expect_edit()).text)
+        clock.move_to(datetime(2026, 3, 4, 8, 0, 5, tzinfo=UTC))
+        await note.tick()
+        digest = await user.expect_message(timeout=5)
+        assert digest.text is not None and has_cyrillic(digest.text)
+        assert "Mar 3, 2026" not in digest.text
 
 
 async def test_a_digest_whose_photo_is_refused_comes_as_text(

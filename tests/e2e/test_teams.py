@@ -648,3 +648,36 @@ async def test_the_saved_password_typed_in_a_linked_group_is_deleted(
     assert "change" in ((await member.expect_message()).text or "")
     await fake_telegram.drained()
     assert len(smsc.requests) == requests
+
+
+async def test_an_admin_adds_the_bot_to_a_group_by_a_link_and_the_group_is_linked(
+    bot: RunningBot, fake_telegram: FakeTelegram, smsc: SmscEmulator
+) -> None:
+    owner = fake_telegram.user(9151)
+    colleague = fake_telegram.user(9152)
+    stranger = fake_telegram.user(9153)
+    await login(owner)
+    await owner.send("/team")
+    await owner.press(await owner.expect_message(), "Add to a group")
+    screen = await owner.expect_edit()
+    # Telegram's group picker, asking for the right to delete (a secret typed there).
+    assert screen.button("Operator").url == (
+        "https://t.me/smsc_test_bot?startgroup=link_operator&admin=delete_messages"
+    )
+    assert "Back" in screen.button_texts
+
+    # Someone who is no owner or admin of an account opens the same link: nothing is linked.
+    await in_group(fake_telegram, stranger).send("/start@smsc_test_bot link_operator")
+    await fake_telegram.drained()
+    assert bot.app is not None
+    assert await bot.app.accounts.teams.repo.link_of(GROUP) is None
+
+    # Telegram adds the bot and sends, from whoever added it, /start with the link's payload.
+    here = in_group(fake_telegram, owner)
+    await here.send("/start@smsc_test_bot link_operator")
+    assert "its members act as operator" in ((await here.expect_message()).text or "")
+    # A member of the group without a team role of their own now blocks numbers there.
+    member = in_group(fake_telegram, colleague)
+    await member.send("/black +79161234567")
+    await member.expect_message()
+    assert any(r.params.get("add_black") == "1" for r in smsc.requests)

@@ -77,10 +77,7 @@ async def test_a_long_or_foreign_login_travels_as_a_digest_and_resolves_back(
 async def test_create_remembers_only_what_smsc_made(
     smsc: SmscClient, repo: AccountRepo, emulator: SmscEmulator
 ) -> None:
-    await subclients.create(
-        smsc,
-        repo,
-        CHAT,
+    await subclients.Subclients(smsc, repo, CHAT).create(
         "shop-2",
         "Str0ng-Pass",
         phone=None,
@@ -92,10 +89,7 @@ async def test_create_remembers_only_what_smsc_made(
     assert await repo.list_subclients(CHAT) == ["shop-2"]
     seed_subclient(emulator.accounts[LOGIN], "taken")
     with pytest.raises(SmscError) as refused:
-        await subclients.create(
-            smsc,
-            repo,
-            CHAT,
+        await subclients.Subclients(smsc, repo, CHAT).create(
             "taken",
             "Str0ng-Pass",
             phone=None,
@@ -111,7 +105,7 @@ async def test_rename_follows_in_the_bots_record(
 ) -> None:
     seed_subclient(emulator.accounts[LOGIN], "old-name")
     await repo.add_subclient(CHAT, "old-name")
-    await subclients.rename(smsc, repo, CHAT, "old-name", "new-name")
+    await subclients.Subclients(smsc, repo, CHAT).rename("old-name", "new-name")
     assert "new-name" in emulator.accounts[LOGIN].subclients
     assert await repo.list_subclients(CHAT) == ["new-name"]
 
