@@ -15,7 +15,7 @@ from bot.services.audit import audited
 from bot.smsc import SmscClient, SmscError
 from bot.smsc.models import is_phone_name
 from bot.storage.audit import AuditLog
-from bot.text import clean
+from bot.text import clean, clip
 from bot.ui import NOT_COMMAND, ask, esc, refused
 from bot.ui import user_id_of as user_id
 from handlers.senders.data import SenderForm, SnAct, SnAction
@@ -60,7 +60,7 @@ async def got_name(message: Message, state: FSMContext) -> None:
     name = (message.text or "").strip()
     if not valid_name(name):
         await message.answer(
-            _("<b>{name}</b> cannot be a sender name.").format(name=esc(name[:40]))
+            _("<b>{name}</b> cannot be a sender name.").format(name=esc(clip(name, 40)))
             + "\n"
             + name_rules()
             + "\n"
