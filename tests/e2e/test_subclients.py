@@ -333,3 +333,15 @@ async def test_no_dead_end_after_a_subclient_is_gone_or_a_type_is_asked(
     refused = await user.expect_edit()
     assert "no subclient with this login" in (refused.text or "")
     assert refused.button_texts, "a refusal with no way on"
+
+
+async def test_a_button_for_a_subclient_no_longer_known_leads_on(
+    bot: RunningBot, fake_telegram: FakeTelegram, smsc: SmscEmulator
+) -> None:
+    """Issue 13 item 5: "Субклиента с таким логином нет." came with no button."""
+    user = fake_telegram.user(7032)
+    await login(user)
+    await user.press_data(2, "scc:#0123456789ab")  # its reference matches no subclient
+    unknown = await user.expect_edit()
+    assert "There is no subclient with this login." in (unknown.text or "")
+    assert unknown.button_texts, "a dead end"
