@@ -4,6 +4,7 @@ for their logins, passwords and top-up amounts."""
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import re
 import time
@@ -121,21 +122,28 @@ class Resellers:
     """Whether an SMSC account has subclients (home offers "Subclients" to resellers only).
 
     A yes is kept for the process, a no for ``recheck`` seconds, so showing home again and again
-    costs SMSC nothing; a subclient made through the bot is a yes without asking SMSC.
+    costs SMSC nothing; a subclient made through the bot is a yes without asking SMSC. Home waits
+    at most ``wait`` seconds for SMSC: a slower answer is still taken, for the next time.
     """
 
     def __init__(
-        self, *, recheck: float = 600.0, clock: Callable[[], float] = time.monotonic
+        self,
+        *,
+        recheck: float = 600.0,
+        wait: float = 2.0,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._recheck = recheck
+        self._wait = wait
         self._clock = clock
         self._known: dict[str, tuple[bool, float]] = {}
+        self._asking: dict[str, asyncio.Task[bool]] = {}
 
     async def has_subclients(
         self, key: str, smsc: SmscClient, repo: AccountRepo, chat_id: int
     ) -> bool:
-        """Whether the account ``key`` has subclients; True when SMSC cannot say (no way in is
-        hidden because SMSC was down)."""
+        """Whether the account ``key`` has subclients; True while SMSC has not said (no way in is
+        hidden because SMSC was slow or down)."""
         found = self._known.get(key)
         if found is not None and found[0]:
             return True
@@ -144,6 +152,23 @@ class Resellers:
             return True
         if found is not None and self._clock() - found[1] < self._recheck:
             return False
+        task = self._asking.get(key)
+        if task is None:
+            task = self._asking[key] = asyncio.create_task(self._ask(key, smsc))
+            task.add_done_callback(lambda done: self._asked(key, done))
+        try:
+            # Shielded: the home screen giving up on it does not cancel the question.
+            return await asyncio.wait_for(asyncio.shield(task), self._wait)
+        except TimeoutError:
+            return True
+
+    def _asked(self, key: str, task: asyncio.Task[bool]) -> None:
+        del self._asking[key]
+        if not task.cancelled():
+            # Retrieved here, so a failure nobody waited for (home gave up) is not logged as lost.
+            task.exception()
+
+    async def _ask(self, key: str, smsc: SmscClient) -> bool:
         today = date.today()
         try:
             # The reads known_subclients makes, so the list opened next comes from the cache.

@@ -133,3 +133,19 @@ async def test_home_offers_subclients_only_to_a_reseller(
         assert ("👥 Subclients" in screen.button_texts) is reseller
         assert "📊 Statistics" in screen.button_texts
     assert len([r for r in smsc.requests if r.params.get("get_stat")]) <= 2
+
+
+async def test_home_does_not_wait_for_a_slow_smsc_to_decide_on_subclients(
+    bot: RunningBot, fake_telegram: FakeTelegram, smsc: SmscEmulator
+) -> None:
+    user = fake_telegram.user(9223)
+    await login(user)
+    smsc.slow_seconds = 60.0
+    smsc.fault = "slow"
+    try:
+        await user.send("/start")
+        # Far sooner than SMSC answers (or the client gives up): the way in is kept while unknown.
+        screen = await user.expect_message(timeout=5)
+        assert "👥 Subclients" in screen.button_texts
+    finally:
+        smsc.fault = None
