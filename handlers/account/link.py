@@ -57,14 +57,18 @@ async def cmd_link(
     command: CommandObject,
     accounts: AccountService,
     confirmations: ConfirmationService,
+    bot: Bot,
 ) -> None:
     user = message.from_user
-    if message.chat.type == ChatType.PRIVATE or user is None:
-        await message.answer(
-            _("Send /link in the group that should work with your team's account.")
-        )
+    if user is None:
         return
     account = await admins_account(user.id, accounts)
+    if message.chat.type == ChatType.PRIVATE:
+        # Privately, the way to a group is Telegram's group picker (as Team → Add to a group).
+        me = await bot.me()
+        text, markup = group_link_view(me.username or "")
+        await message.answer(text, reply_markup=markup)
+        return
     given = group_roles().get((command.args or "viewer").strip().lower())
     if given is None:
         await message.answer(

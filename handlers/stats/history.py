@@ -17,7 +17,7 @@ from bot.phones import display_stored, parse_phone
 from bot.smsc import SmscClient
 from bot.smsc.client import HISTORY_MONTHS, months_before
 from bot.ui import button, chat_of, esc, show_in_place
-from handlers.common import HiPage, Nc, home_button
+from handlers.common import HiPage, Nc, home_button, with_home
 from handlers.stats.data import HiMore
 from handlers.stats.views import history_line
 
@@ -78,7 +78,8 @@ async def cmd_history(
     text = (command.args or "").strip()
     if not text:
         await message.answer(
-            esc(_("Send the number after the command, for example /history +7 916 123-45-67."))
+            esc(_("Send the number after the command, for example /history +7 916 123-45-67.")),
+            reply_markup=with_home(None),
         )
         return
     phone = parse_phone(text, region)
@@ -89,7 +90,8 @@ async def cmd_history(
                     "This is not a phone number. Send it with the country code, "
                     "for example +7 916 123-45-67."
                 )
-            )
+            ),
+            reply_markup=with_home(None),
         )
         return
     body, markup = await history_view(smsc, phone.digits, region, 0)

@@ -255,3 +255,16 @@ async def test_more_periods_in_words_typed_and_after_another_period(
     assert {"⬅ Menu", "⬅ Меню"} & set(picker.button_texts)  # a step with the way home
     await user.send(typed.removeprefix("/stats "))
     assert ((await user.expect_message()).text or "").startswith(title)
+
+
+async def test_history_without_a_number_or_with_a_wrong_one_says_how_and_leads_home(
+    bot: RunningBot, fake_telegram: FakeTelegram, smsc: SmscEmulator
+) -> None:
+    user = fake_telegram.user(8300)
+    await login(user)
+    for typed in ("/history", "/history abc"):
+        await user.send(typed)
+        answer = await user.expect_message()
+        assert "+7 916 123-45-67" in (answer.text or "")
+        assert "⬅ Menu" in answer.button_texts
+    assert not [r for r in smsc.requests if r.params.get("get_messages")]

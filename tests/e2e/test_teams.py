@@ -665,6 +665,11 @@ async def test_an_admin_adds_the_bot_to_a_group_by_a_link_and_the_group_is_linke
         "https://t.me/smsc_test_bot?startgroup=link_operator&admin=delete_messages"
     )
     assert "Back" in screen.button_texts
+    # /link sent privately opens the same picker.
+    await owner.send("/link")
+    assert (await owner.expect_message()).button("Admin").url == (
+        "https://t.me/smsc_test_bot?startgroup=link_admin&admin=delete_messages"
+    )
 
     # Someone who is no owner or admin of an account opens the same link: nothing is linked.
     await in_group(fake_telegram, stranger).send("/start@smsc_test_bot link_operator")
