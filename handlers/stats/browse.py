@@ -163,8 +163,8 @@ async def another_period(
 async def show_all(query: CallbackQuery, callback_data: StShow, smsc: SmscClient, bot: Bot) -> None:
     period = period_from(callback_data.s, callback_data.e)
     chat_id = chat_of(query)
-    edit = message_of(query)
-    await deliver(bot, chat_id, await all_report(smsc, period), edit)
+    # Back from a subclient's breakdown: a long table's file was sent with it the first time.
+    await deliver(bot, chat_id, await all_report(smsc, period), message_of(query), with_file=False)
 
 
 @router.callback_query(StOps.filter(), flags={ACCOUNT_FLAG: True})
@@ -180,7 +180,7 @@ async def show_operators(
     login = await subclient(bot, chat_id, callback_data.ref, smsc, accounts)
     if login is None:
         return
-    # A new message, so the whole table stays on screen to tap the next subclient.
+    # In place of the table; its "« All subclients" brings the table back in place.
     reseller = None if callback_data.r < 0 else bool(callback_data.r)
     report = await operators_report(smsc, login, period, reseller=reseller)
-    await deliver(bot, chat_id, report)
+    await deliver(bot, chat_id, report, message_of(query))

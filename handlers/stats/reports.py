@@ -221,8 +221,11 @@ async def operators_report(
     return report
 
 
-async def deliver(bot: Bot, chat_id: int, report: Report, edit: Message | None = None) -> None:
-    """The report as a new message, or in place of ``edit``; the CSV file follows when needed."""
+async def deliver(
+    bot: Bot, chat_id: int, report: Report, edit: Message | None = None, *, with_file: bool = True
+) -> None:
+    """The report as a new message, or in place of ``edit``; the CSV file follows when needed
+    (and ``with_file``)."""
     if edit is not None:
         try:
             await edit.edit_text(report.text, reply_markup=report.markup)
@@ -231,7 +234,7 @@ async def deliver(bot: Bot, chat_id: int, report: Report, edit: Message | None =
                 raise
     else:
         await bot.send_message(chat_id, report.text, reply_markup=report.markup)
-    document = report.csv_file()
+    document = report.csv_file() if with_file else None
     if document is not None:
         await bot.send_document(chat_id, document)
 

@@ -71,13 +71,17 @@ async def test_this_month_table_with_totals_and_a_breakdown(
     # Biggest spender first.
     assert table.index("alpha") < table.index("beta")
     await user.press(picker, "alpha")
-    breakdown = await user.expect_message()
+    # Issue 13 item 5: the per-operator view in place of the table, and back.
+    breakdown = await user.expect_edit()
+    assert breakdown.message_id == picker.message_id
     text = breakdown.text or ""
     assert "МТС · Отправка SMS: 10 messages, spent 21.50\xa0₽" in text
     assert "МегаФон · Отправка SMS: 5 messages, spent 11.50\xa0₽" in text
     assert "Пополнение баланса: credited 500.00\xa0₽" in text
     assert "Total: 15 messages, spent 33.00\xa0₽, credited 500.00\xa0₽" in text
     assert {"« All subclients", "Another period"} <= set(breakdown.button_texts)
+    await user.press(breakdown, "« All subclients")
+    assert "alpha: 15 messages" in ((await user.expect_edit()).text or "")
 
 
 async def test_typed_periods_refuse_what_cannot_be_and_clamp_the_future(
@@ -149,6 +153,11 @@ async def test_a_long_table_is_shortened_and_sent_as_csv(
     assert rows[1] == ["(own)", "0", "0.00", "0.00", "RUB"]
     assert rows[2] == ["client-149", "150", "150.00", "0.00", "RUB"]
     assert rows[-1] == ["TOTAL", "11325", "11325.00", "0.00", "RUB"]
+    # A subclient's breakdown and back, in place: the table's file is not sent again.
+    await user.press(table, "client-149")
+    await user.press(await user.expect_edit(), "« All subclients")
+    assert "11,325 messages" in ((await user.expect_edit()).text or "")
+    await user.assert_no_reply(timeout=1, edits=False)
 
 
 async def test_russian_number_formats(
@@ -175,9 +184,11 @@ async def test_table_buttons_work_after_a_restart(
     table = await pick(user, "/stats", "This week")
     await bot.restart()
     await user.press(table, "beta")
-    card = (await user.expect_message()).text or ""
+    card = (await user.expect_edit()).text or ""
     assert "Tele2" in card
     assert "25020" not in card  # the operator's name, never its MCC/MNC code (issue 13)
+    await user.press(table, "« All subclients")
+    table = await user.expect_edit()
     await user.press(table, "Another period")
     await user.expect_message()
     await user.send(f"{TODAY:%d.%m.%Y}")
@@ -209,7 +220,10 @@ async def test_a_subclient_with_its_own_balance_is_asked_about_with_reseller(
     table = await pick(user, "/stats", "This month")
     for login_, own in (("alpha", True), ("beta", False)):
         await user.press(table, login_)
-        breakdown = (await user.expect_message()).text or ""
+        shown = await user.expect_edit()
+        breakdown = shown.text or ""
+        await user.press(shown, "« All subclients")
+        table = await user.expect_edit()
         assert "Отправка SMS" in breakdown, breakdown
         [asked] = [r.params for r in smsc.requests if r.params.get("get_stat_all")][-1:]
         assert asked["user"] == login_ and ("reseller" in asked) is own
