@@ -103,7 +103,8 @@ def parse_time(text: str) -> int | None:
     """Minutes after midnight of ``HH:MM`` (or ``H.MM``, ``HH``), or None."""
     text = text.strip().replace(".", ":")
     hours, _, minutes = text.partition(":")
-    if not hours.isdigit() or (minutes and not minutes.isdigit()) or len(minutes) not in (0, 2):
+    # isdecimal, not isdigit: superscripts pass isdigit and then make int() raise.
+    if not hours.isdecimal() or (minutes and not minutes.isdecimal()) or len(minutes) not in (0, 2):
         return None
     h, m = int(hours), int(minutes or 0)
     if h > 23 or m > 59:

@@ -516,6 +516,31 @@ async def test_bad_input_is_explained_and_changes_nothing(
     assert "Сводка отправленного и потраченного: выключено" in (await user.expect_message()).text
 
 
+async def test_a_time_or_amount_in_odd_digits_is_explained_not_an_incident(
+    bot: RunningBot, fake_telegram: FakeTelegram
+) -> None:
+    """Superscripts and circled digits count as digits to str.isdigit but not to int()."""
+    user = fake_telegram.user(language_code="ru")
+    await login(user, expect=None)
+    await user.send("/notify")
+    card = await user.expect_message()
+    await user.press(card, "Сводка")
+    await user.press(await user.expect_edit(), "Каждый день")
+    await user.expect_edit()
+    for typed in ("²", "9:³⁰", "①⓪"):
+        await user.send(typed)
+        assert "не похоже на время" in (await user.expect_message()).text, typed
+    await user.send("/notify")
+    card = await user.expect_message()
+    assert "Сводка отправленного и потраченного: выключено" in card.text
+    await user.press(card, "Низкий баланс")
+    await user.expect_message()
+    await user.send("⁵⁰⁰")
+    assert "не похоже на сумму" in (await user.expect_message()).text
+    await user.send("1 000,50")
+    assert "Низкий баланс: ниже 1\u00a0000,50" in (await user.expect_message()).text
+
+
 async def _watch_and_subs(bot: RunningBot, chat_id: int) -> tuple[set[str], dict[str, bool]]:
     assert bot.app is not None
     account = await bot.app.accounts.repo.get(chat_id)
