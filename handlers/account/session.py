@@ -73,11 +73,13 @@ async def confirm_logout(query: CallbackQuery, accounts: AccountService, **data:
     member = None
     if account is not None:
         member = await accounts.teams.repo.member(account.id, query.from_user.id)
-    if member is None or member.role != Role.OWNER.key:
+    if account is not None and (member is None or member.role != Role.OWNER.key):
         raise RoleTooLow(Role.OWNER, (Role.of(member.role) if member else None) or Role.VIEWER)
     tap = Tap.of(query, data | {"account": account})
-    # Asked for the account the chat is on now: after a log-in to another one it is out of date.
-    record = await tap.claimed(lambda: show_in_place(query, _("You stay logged in."), None))
+    # Asked for the account the chat is on now: after a log-in to another one, or a log-out
+    # since (a second tap), the claim is refused as out of date or already done.
+    stay = _("You stay logged in.") if account is not None else _("You are not logged in.")
+    record = await tap.claimed(lambda: show_in_place(query, stay, None))
     if record is None:
         return
     await tap.audit.record(chat_id, query.from_user.id, "logout", "", "ok")

@@ -177,6 +177,27 @@ async def test_logout_asks_first_and_wipes_credentials(
     assert "not logged in" in (await user.expect_message()).text
 
 
+async def test_a_logout_tapped_again_after_it_was_done_says_so_not_a_role(
+    bot: RunningBot, fake_telegram: FakeTelegram
+) -> None:
+    """Yes tapped twice, or a second /logout question answered after the first: the chat is
+    logged out, so its role is not what stops the tap."""
+    user = fake_telegram.user(1012, language_code="ru")
+    await login(user, expect=None)
+    await user.send("/logout")
+    first = await user.expect_message()
+    await user.send("/logout")
+    second = await user.expect_message()
+    await user.press(first, "Да")
+    assert "Вы вышли" in (await user.expect_edit()).text
+    await user.press_data(first.message_id, first.buttons[0][0].callback_data)
+    assert "уже подтверждено и выполнено" in (await user.expect_edit()).text
+    await user.press(second, "Нет")
+    answer = (await user.expect_edit()).text
+    assert "Вы не вошли" in answer and "роль" not in answer
+    await user.assert_no_reply(timeout=1)
+
+
 async def test_language_choice_survives_cancel_and_restart(
     bot: RunningBot, fake_telegram: FakeTelegram
 ) -> None:
