@@ -4,6 +4,7 @@ the background does the same; the state in the database makes either one's work 
 
 from __future__ import annotations
 
+import re
 import threading
 from collections.abc import Iterator
 from dataclasses import replace
@@ -145,6 +146,30 @@ async def test_low_balance_alert_fires_once_and_rearms_after_recovery(
     await rounds(bot, clock, POLL)
     assert "90.00" in (await user.expect_message()).text
     await user.assert_no_reply(timeout=1)
+
+
+async def test_an_api_key_accounts_notifications_read_right_in_russian(
+    bot: RunningBot, fake_telegram: FakeTelegram, smsc: SmscEmulator, clock: Clock
+) -> None:
+    """An account logged in by API key has no login to name: the Russian phrase that stands for
+    it is not declined into "по аккаунту аккаунт …" or "Баланс аккаунта аккаунт …"."""
+    smsc.add_account("keyed", "Keyed-Password-1", apikey="keyed-api-key-77")
+    user = fake_telegram.user(language_code="ru")
+    await user.send("/login apikey keyed-api-key-77")
+    await user.expect_message()
+    await user.send("/notify")
+    card = await user.expect_message()
+    await user.press(card, "Низкий баланс")
+    await user.expect_message()
+    await user.send("500")
+    texts = [(await user.expect_message()).text]
+    await rounds(bot, clock, POLL)
+    await control(smsc, "balance", login="keyed", balance="100")
+    await rounds(bot, clock, POLL)
+    texts.append((await user.expect_message()).text)
+    assert "API-ключ" in texts[0] and "API-ключ" in texts[1], texts
+    for text in texts:
+        assert not re.search(r"аккаунт[а-я]* аккаунт", text), text
 
 
 async def test_sender_status_change_is_reported_once(
