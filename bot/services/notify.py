@@ -18,6 +18,7 @@ import contextlib
 import hashlib
 import json
 import logging
+import re
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
@@ -85,16 +86,24 @@ def zone(name: str) -> ZoneInfo | None:
         return None
 
 
-def parse_threshold(text: str) -> Decimal | None:
-    """A positive amount with at most two decimals (a comma or a point), or None."""
-    text = text.strip().replace(" ", "").replace("\u00a0", "").replace(",", ".")
+# Thousands grouped with commas as English writes them: 1,000 or 12,345,678.90.
+_COMMA_GROUPS: Final = re.compile(r"\d{1,3}(?:,\d{3})+(?:\.\d*)?")
+
+
+def parse_threshold(text: str, *, english: bool = False) -> Decimal | None:
+    """A positive amount with at most two decimals, or None: spaces group digits; a comma is the
+    decimal sign, except before a point ("1,000.50") and, in English, before three digits."""
+    text = "".join(text.split())
+    if _COMMA_GROUPS.fullmatch(text) and (english or "." in text):
+        text = text.replace(",", "")
     try:
-        value = Decimal(text)
+        value = Decimal(text.replace(",", "."))
     except InvalidOperation:
         return None
     if not value.is_finite() or value <= 0 or value >= Decimal(10) ** 9:
         return None
-    if value != value.quantize(Decimal("0.01")):
+    # The exponent, not the value: "1,000" read as 1.000 is not one rouble with zeros.
+    if int(value.as_tuple().exponent) < -2:
         return None
     return value.quantize(Decimal("0.01"))
 

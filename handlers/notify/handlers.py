@@ -14,6 +14,7 @@ from aiogram.utils.i18n import I18n
 
 from bot.accounts import RoleTooLow
 from bot.errors import StaleButton
+from bot.i18n import current_locale
 from bot.middlewares import ACCOUNT_FLAG
 from bot.services.notify import (
     DAILY,
@@ -234,7 +235,7 @@ async def _typed_on(
 
 
 def _threshold(text: str, data: dict[str, Any]) -> dict[str, Any] | None:
-    amount = parse_threshold(text)
+    amount = parse_threshold(text, english=current_locale() == "en")
     return None if amount is None else {"param": str(amount)}
 
 

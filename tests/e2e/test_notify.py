@@ -566,6 +566,36 @@ async def test_a_time_or_amount_in_odd_digits_is_explained_not_an_incident(
     assert "Низкий баланс: ниже 1\u00a0000,50" in (await user.expect_message()).text
 
 
+async def test_a_threshold_is_read_as_each_language_writes_amounts(
+    bot: RunningBot, fake_telegram: FakeTelegram
+) -> None:
+    """The bot shows "1,000.00" in English and "1 000,00" in Russian: typed back that way, the
+    amount is a thousand, never one; what is ambiguous in a language is asked again."""
+
+    async def typed(user: FakeUser, amount: str) -> str:
+        await user.send("/notify")
+        label = "Низкий баланс" if user.json.get("language_code") == "ru" else "Low balance"
+        await user.press(await user.expect_message(), label)
+        await user.expect_message()
+        await user.send(amount)
+        return (await user.expect_message()).text
+
+    anna = fake_telegram.user()
+    await login(anna)
+    assert "Low balance: below 1,000.00" in await typed(anna, "1,000")
+    assert "Low balance: below 1,000.50" in await typed(anna, "1,000.50")
+    assert "Low balance: below 12,500.00" in await typed(anna, "12 500")
+    ivan = fake_telegram.user(1002, "Иван", language_code="ru")
+    await login(ivan, expect=None)
+    assert "Низкий баланс: ниже 1\u00a0000,50" in await typed(ivan, "1\u202f000,50")
+    assert "Низкий баланс: ниже 1\u00a0000,50" in await typed(ivan, "1,000.50")
+    assert "не похоже на сумму" in await typed(ivan, "1,000")
+    await ivan.send("/cancel")
+    await ivan.expect_message()
+    await ivan.send("/notify")
+    assert "Низкий баланс: ниже 1\u00a0000,50" in (await ivan.expect_message()).text
+
+
 async def _watch_and_subs(bot: RunningBot, chat_id: int) -> tuple[set[str], dict[str, bool]]:
     assert bot.app is not None
     account = await bot.app.accounts.repo.get(chat_id)

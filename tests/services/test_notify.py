@@ -73,11 +73,33 @@ def test_one_slot_per_interval_at_an_accounts_own_phase() -> None:
 
 @pytest.mark.parametrize(
     ("typed", "amount"),
-    [("500", "500.00"), ("1 500,5", "1500.50"), ("0", None), ("-3", None), ("1.234", None)],
+    [
+        ("500", "500.00"),
+        ("1 500,5", "1500.50"),
+        ("1\u202f000,50", "1000.50"),
+        ("1,000.50", "1000.50"),
+        ("1,000", None),  # a comma is the decimal sign: three decimals, not one rouble
+        ("0", None),
+        ("-3", None),
+        ("1.234", None),
+    ],
 )
 def test_threshold(typed: str, amount: str | None) -> None:
     parsed = parse_threshold(typed)
     assert (str(parsed) if parsed is not None else None) == amount
+
+
+@pytest.mark.parametrize(
+    ("typed", "amount"),
+    [
+        ("1,000", "1000.00"),
+        ("12,345,678.9", "12345678.90"),
+        ("1000,50", "1000.50"),
+        ("1,5", "1.50"),
+    ],
+)
+def test_threshold_in_english(typed: str, amount: str) -> None:
+    assert str(parse_threshold(typed, english=True)) == amount
 
 
 @pytest.mark.parametrize(
