@@ -20,12 +20,23 @@ class RedactingFilter(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()
-        masked = _FIELDS.sub(r"\1=***", message)
-        for secret in self._secrets:
-            masked = masked.replace(secret, "***")
+        masked = self._mask(message)
         if masked != message:
             record.msg, record.args = masked, None
+        if record.exc_info and not record.exc_text:
+            # The formatter reuses exc_text when set: the traceback is masked once, here.
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
+        if record.exc_text:
+            record.exc_text = self._mask(record.exc_text)
+        if record.stack_info:
+            record.stack_info = self._mask(record.stack_info)
         return True
+
+    def _mask(self, text: str) -> str:
+        masked = _FIELDS.sub(r"\1=***", text)
+        for secret in self._secrets:
+            masked = masked.replace(secret, "***")
+        return masked
 
 
 def setup_logging(level: str, secrets: Iterable[str]) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import logging
 
 import pytest
@@ -38,6 +39,27 @@ def test_redacting_filter_masks_secrets_and_form_fields() -> None:
     )
     RedactingFilter(["123:SECRET"]).filter(record)
     assert record.getMessage() == "call *** psw=***"
+
+
+def test_a_traceback_is_masked_too(caplog: pytest.LogCaptureFixture) -> None:
+    """An exception's text (a library's error naming the request URL) leaks through the
+    traceback the formatter adds, not through the message the filter sees."""
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    handler.addFilter(RedactingFilter(["123:SECRET"]))
+    log = logging.getLogger("test.redaction")
+    log.addHandler(handler)
+    try:
+        try:
+            raise ValueError("bad URL https://api.telegram.org/bot123:SECRET/getMe psw=hunter2")
+        except ValueError:
+            log.exception("request failed")
+    finally:
+        log.removeHandler(handler)
+    written = stream.getvalue()
+    assert "request failed" in written and "ValueError: bad URL" in written
+    assert "123:SECRET" not in written and "hunter2" not in written
 
 
 def test_missing_token_is_one_line_about_botfather(
