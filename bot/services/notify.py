@@ -15,11 +15,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import hashlib
 import json
 import logging
 import re
 import time
+import zoneinfo
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
@@ -84,6 +86,21 @@ def zone(name: str) -> ZoneInfo | None:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):
         return None
+
+
+def zone_name(text: str) -> str | None:
+    """The IANA name of the zone typed, in its own letter case ("europe/berlin" is Europe/Berlin),
+    or None when there is none."""
+    name = text.strip()
+    if zone(name) is not None:
+        return name
+    canonical = _zone_names().get(name.casefold())
+    return canonical if canonical is not None and zone(canonical) is not None else None
+
+
+@functools.cache
+def _zone_names() -> dict[str, str]:
+    return {name.casefold(): name for name in zoneinfo.available_timezones()}
 
 
 # Thousands grouped with commas as English writes them: 1,000 or 12,345,678.90.

@@ -24,6 +24,7 @@ from bot.services.notify import (
     parse_threshold,
     parse_time,
     zone,
+    zone_name,
 )
 from bot.services.teams import Role
 from bot.storage.accounts import Account
@@ -273,8 +274,8 @@ async def typed_parameter(message: Message, state: FSMContext, **data: Any) -> N
 async def typed_zone(
     message: Message, state: FSMContext, notifier: Notifier, account: Account, role: Role
 ) -> None:
-    name = (message.text or "").strip()
-    if zone(name) is None:
+    name = zone_name(message.text or "")
+    if name is None:
         await message.answer(zone_problem())
         return
     await state.clear()

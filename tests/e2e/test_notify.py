@@ -596,6 +596,23 @@ async def test_a_threshold_is_read_as_each_language_writes_amounts(
     assert "Низкий баланс: ниже 1\u00a0000,50" in (await ivan.expect_message()).text
 
 
+async def test_a_time_zone_typed_in_lower_case_is_known(
+    bot: RunningBot, fake_telegram: FakeTelegram
+) -> None:
+    """Phones do not capitalise "europe/berlin": the bot knows that zone, and keeps its name."""
+    user = fake_telegram.user()
+    await login(user)
+    await user.send("/notify")
+    await user.press(await user.expect_message(), "Time zone")
+    await user.press(await user.expect_edit(), "Another zone")
+    await user.expect_message()
+    await user.send(" europe/berlin ")
+    assert "Time zone: Europe/Berlin" in (await user.expect_message()).text
+    await bot.restart()
+    await user.send("/notify")
+    assert "Time zone: Europe/Berlin" in (await user.expect_message()).text
+
+
 async def _watch_and_subs(bot: RunningBot, chat_id: int) -> tuple[set[str], dict[str, bool]]:
     assert bot.app is not None
     account = await bot.app.accounts.repo.get(chat_id)
