@@ -613,6 +613,28 @@ async def test_a_time_zone_typed_in_lower_case_is_known(
     assert "Time zone: Europe/Berlin" in (await user.expect_message()).text
 
 
+async def test_turning_off_low_balance_and_the_digest_stops_them(
+    bot: RunningBot, fake_telegram: FakeTelegram, smsc: SmscEmulator
+) -> None:
+    """Coverage of issue 15's "switch each kind on or off" for the two kinds whose Turn off sits
+    on their own step (no regression: it worked when checked)."""
+    with time_machine.travel(datetime(2026, 3, 4, 7, 0, tzinfo=UTC), tick=True) as clock:
+        user = await digest_at_nine(fake_telegram, "Europe/Berlin")  # 08:00 UTC
+        await set_threshold(user, "500")
+        await user.send("/notify")
+        await user.press(await user.expect_message(), "Low balance")
+        await user.press(await user.expect_message(), "Turn off")
+        assert "Low balance: off" in (await user.expect_edit()).text
+        await user.send("/notify")
+        await user.press(await user.expect_message(), "Digest")
+        await user.press(await user.expect_edit(), "Turn off")
+        assert "Digest of what was sent and spent: off" in (await user.expect_edit()).text
+        await set_balance(smsc, "100")
+        clock.move_to(datetime(2026, 3, 4, 8, 0, 5, tzinfo=UTC))
+        await rounds(bot, clock, 2 * POLL)
+        await user.assert_no_reply(timeout=1)
+
+
 async def _watch_and_subs(bot: RunningBot, chat_id: int) -> tuple[set[str], dict[str, bool]]:
     assert bot.app is not None
     account = await bot.app.accounts.repo.get(chat_id)
