@@ -18,7 +18,8 @@ from bot.storage.accounts import Account
 from bot.storage.confirmations import Confirmation
 from tests.conftest import LOGIN, PASSWORD
 from tests.e2e.conftest import RunningBot
-from tests.e2e.helpers import login, payments, seed_subclient
+from tests.e2e.helpers import login, payments, seed_contact, seed_subclient
+from tests.e2e.test_teams import answer_of, in_group, invite, join, link_group
 from tests.support.botapi import Chat, FakeTelegram, FakeUser, MessageView
 
 OUT_OF_DATE = "This question is out of date. Nothing was done."
@@ -284,3 +285,36 @@ async def test_a_top_up_that_never_reached_smsc_can_be_confirmed_again(
     await user.expect_edit()
     assert "sub got 10.00\xa0₽" in ((await user.expect_edit()).text or "")
     assert len(payments(smsc)) == 1 and sub.balance == Decimal("10.00")
+
+
+async def test_a_delete_asked_by_one_operator_is_refused_to_another_with_an_alert(
+    bot: RunningBot, fake_telegram: FakeTelegram, smsc: SmscEmulator
+) -> None:
+    """Coverage (no regression: it held when checked): in a linked group, a question belongs to
+    whoever asked it; another operator's tap is an alert in their language and sends nothing."""
+    seed_contact(smsc, "79991234567", "Bob")
+    owner = fake_telegram.user(9031, "Owner")
+    asker = fake_telegram.user(9032, "Olga", language_code="ru")
+    other = fake_telegram.user(9033, "Oleg", language_code="ru")
+    await login(owner)
+    for person in (asker, other):
+        await join(person, await invite(owner, "Operator"), expect="Вы в команде")
+    await link_group(fake_telegram, owner)
+    asking = in_group(fake_telegram, asker)
+    await asking.send("/contacts")
+    await asking.press(await asking.expect_message(), "Bob")
+    await asking.press(await asking.expect_message(), "Удалить")
+    question = await asking.expect_edit()  # the card's message becomes the question
+    yes = question.button("Да, удалить").callback_data
+    assert yes is not None
+    tapping = in_group(fake_telegram, other)
+    answer = await answer_of(
+        fake_telegram, tapping, await tapping.press_data(question.message_id, yes)
+    )
+    assert answer.show_alert and "Ответить может только тот, кто задал вопрос" in (
+        answer.text or ""
+    )
+    assert deletes(smsc) == []
+    await asking.press(question, "Да, удалить")
+    await fake_telegram.drained()
+    assert len(deletes(smsc)) == 1
