@@ -10,9 +10,11 @@ from typing import Any, Final
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.i18n import ngettext
+from babel.numbers import format_percent
 
 from bot.commands import N_
-from bot.i18n import fmt_date, fmt_money, fmt_number
+from bot.formats import babel_locale
+from bot.i18n import current_locale, fmt_date, fmt_money, fmt_number, fmt_range
 from bot.sender_words import operator_label, operator_status_text
 from bot.services.notify import DAILY, WEEKLY, ZONES
 from bot.storage.notify import Sub
@@ -244,9 +246,10 @@ def render(payload: dict[str, Any]) -> str:
 def _change(now: Decimal, before: Decimal) -> str:
     if before == 0:
         return "—" if now == 0 else "+" + fmt_number(now)
-    percent = (now - before) * 100 / before
-    sign = "+" if percent > 0 else ""
-    return f"{sign}{fmt_number(percent.quantize(Decimal(1)))} %"
+    share = ((now - before) / before).quantize(Decimal("0.01"))
+    # Babel writes per cent as the language does: "75%" in English, "75 %" in Russian.
+    sign = "+" if share > 0 else ""
+    return sign + format_percent(share, locale=babel_locale(current_locale()))
 
 
 def digest_message(payload: dict[str, Any]) -> str:
@@ -256,8 +259,8 @@ def digest_message(payload: dict[str, Any]) -> str:
     spent = Decimal(str(figures.get("spent", "0")))
     sms = int(figures.get("sms", 0))
     if payload.get("period") == WEEKLY:
-        title = _("<b>Week {start} – {end}</b>, {account}").format(
-            start=esc(fmt_date(start)), end=esc(fmt_date(end)), account=who_text(payload["login"])
+        title = _("<b>Week {period}</b>, {account}").format(
+            period=esc(fmt_range(start, end)), account=who_text(payload["login"])
         )
         against = _("Against the week before: messages {sms}, money spent {money}.")
     else:

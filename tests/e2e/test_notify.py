@@ -261,6 +261,34 @@ async def test_daily_digest_comes_at_local_time_across_dst(
         await user.assert_no_reply(timeout=1)
 
 
+async def test_a_weekly_digest_names_its_week_and_change_as_each_language_writes(
+    bot: RunningBot, fake_telegram: FakeTelegram, smsc: SmscEmulator
+) -> None:
+    """On Monday at the chosen time, last week against the one before: the week as one range
+    (the year once), and the change in per cent as English ("+75%") and Russian ("+75 %") write
+    it."""
+    account = smsc.accounts[LOGIN]
+    account.ledger.append(LedgerEntry(date(2026, 3, 4), "SMS", sms=175, credit=Decimal("420")))
+    account.ledger.append(LedgerEntry(date(2026, 2, 25), "SMS", sms=100, credit=Decimal("300")))
+    with time_machine.travel(datetime(2026, 3, 5, 12, 0, tzinfo=UTC), tick=True) as clock:
+        anna = fake_telegram.user()
+        ivan = fake_telegram.user(1002, "Иван", language_code="ru")
+        for user, labels in ((anna, ("Digest", "Weekly")), (ivan, ("Сводка", "Раз в неделю"))):
+            await login(user, expect=None)
+            await user.send("/notify")
+            await user.press(await user.expect_message(), labels[0])
+            await user.press(await user.expect_edit(), labels[1])
+            await user.press(await user.expect_edit(), "09:00")
+            await user.expect_edit()
+        clock.move_to(datetime(2026, 3, 9, 6, 0, 5, tzinfo=UTC))  # Monday, 09:00 in Moscow
+        await notifier(bot).tick()
+        english, russian = (await anna.expect_message()).text, (await ivan.expect_message()).text
+    assert english.splitlines()[0].count("2026") == 1, english
+    assert "Week Mar 2" in english and "messages +75%, money spent +40%" in english
+    assert russian.splitlines()[0].count("2026") == 1, russian
+    assert "Неделя 2" in russian and "сообщений +75\u00a0%, потрачено +40\u00a0%" in russian
+
+
 async def test_digest_due_during_a_restart_is_sent_once_and_late(
     bot: RunningBot, fake_telegram: FakeTelegram, smsc: SmscEmulator
 ) -> None:
