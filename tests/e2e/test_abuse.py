@@ -28,6 +28,7 @@ from handlers.account import LoginMethod, LoginSite
 from handlers.blacklist import BlMenu
 from handlers.contacts import CtAct, CtMenu, CtWiz
 from handlers.groups import GrAct, GrNew
+from handlers.notify.data import Nt, NtAction
 from handlers.senders.data import SnAct
 from handlers.subclients.data import ScAct, ScNew, ScType
 from handlers.templates.data import TpAct, TpFormat, TpSender
@@ -372,6 +373,9 @@ ENTRIES: dict[str, list[Step]] = {
         ("press", ScNew(step="main", value="1").pack()),
     ],
     "stats: period": [("send", "/stats")],
+    "notify: threshold": [("press", Nt(action=NtAction.BALANCE).pack())],
+    "notify: digest time": [("press", Nt(action=NtAction.DIGEST, value="daily").pack())],
+    "notify: zone": [("press", Nt(action=NtAction.ZONE_ASK).pack())],
 }
 _ADDCONTACT_GROUPS: list[Step] = [*ENTRIES["addcontact: name"], ("send", "Anna")]
 _TEMPLATE_SENDER: list[Step] = [
@@ -422,6 +426,10 @@ TYPICAL_TEXTS = (
     "Shop",
     "sub_1",
     "Str0ng-Passw0rd!",
+    "1 000,50",
+    "09:30",
+    "²",
+    "europe/berlin",
     "<b>bold</b> & <i>",
     "a" * 4096,
 )
