@@ -141,7 +141,7 @@ def back_button() -> InlineKeyboardButton:
 def threshold_prompt(enabled: bool) -> tuple[str, InlineKeyboardMarkup | None]:
     text = _(
         "Send the amount: when the balance falls below it, I will tell you once. "
-        "The next alert comes only after the balance has been 10 % above it again."
+        "The next alert comes only after the balance has been 10% above it again."
     )
     text += "\n" + _("/cancel to stop.")
     if not enabled:

@@ -610,6 +610,11 @@ async def test_a_threshold_is_read_as_each_language_writes_amounts(
 
     anna = fake_telegram.user()
     await login(anna)
+    await anna.send("/notify")
+    await anna.press(await anna.expect_message(), "Low balance")
+    assert "been 10% above it" in (await anna.expect_message()).text  # as English writes it
+    await anna.send("/cancel")
+    await anna.expect_message()
     assert "Low balance: below 1,000.00" in await typed(anna, "1,000")
     assert "Low balance: below 1,000.50" in await typed(anna, "1,000.50")
     assert "Low balance: below 12,500.00" in await typed(anna, "12 500")
