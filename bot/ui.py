@@ -269,11 +269,12 @@ async def refused(
     codes: Collection[int] = (3,),
     instead: str,
     step: State | None = None,
+    way_on: InlineKeyboardMarkup | None = None,
     **keep: Any,
 ) -> None:
-    """SMSC refused what was typed. With one of ``codes``, ``instead`` is said and the conversation
-    goes back to ``step`` keeping ``keep`` (no step: it ends); any other refusal is explained and
-    the same step waits for the answer ``again`` asks for."""
+    """SMSC refused what was typed. With one of ``codes``, ``instead`` is said (under ``way_on``)
+    and the conversation goes back to ``step`` keeping ``keep`` (no step: it ends); any other
+    refusal is explained and the same step waits for the answer ``again`` asks for."""
     if exc.code not in codes:
         await message.answer(explain(exc) + "\n" + again)
         return
@@ -283,7 +284,7 @@ async def refused(
         if keep:
             await state.update_data(**keep)
         await state.set_state(step)
-    await message.answer(instead)
+    await message.answer(instead, reply_markup=way_on)
 
 
 def first_line(query: CallbackQuery) -> str:

@@ -317,3 +317,40 @@ async def test_the_card_says_what_an_operator_replaces_the_name_with(
     assert "Beeline: replaced by ShopBee" in card
     assert "MegaFon: approved by the operator" in card
     assert "status 79001234567" not in card
+
+
+async def test_a_refused_code_or_a_name_gone_mid_step_leads_on(
+    bot: RunningBot, fake_telegram: FakeTelegram, smsc: SmscEmulator
+) -> None:
+    """Every screen has a way on: a code SMSC would not send (8, 7) and a name deleted while its
+    comment or code was being typed were answered with no button at all."""
+    account = smsc.accounts[LOGIN]
+    far = seed_sender(account, "79000000002")
+    smsc.undeliverable.add(far.name)
+    gone = seed_sender(account, "79995550105")
+    user = fake_telegram.user(5021, language_code="ru")
+    await login(user, expect=None)
+    listing = await open_senders(user)
+    await user.press_data(listing.message_id, f"sna:code:{far.id}:{far.name}")
+    undeliverable = await user.expect_message()
+    assert "не может доставить код" in (undeliverable.text or "")
+    assert "Открыть" in undeliverable.button_texts, "a refusal with no way on"
+    await user.press(undeliverable, "Открыть")
+    assert "Статус: на модерации" in ((await user.expect_edit()).text or "")
+
+    await user.press_data(listing.message_id, f"sna:code:{gone.id}:{gone.name}")
+    await user.expect_message()
+    del account.senders[gone.id]
+    await user.send("123456")
+    ended = await user.expect_message()
+    assert "больше нет" in (ended.text or "")
+    assert "« Все имена" in ended.button_texts, "the conversation ended in a dead end"
+
+    kept = seed_sender(account, "Brand", 1)
+    await user.press_data(listing.message_id, f"sna:cmt:{kept.id}:")
+    await user.expect_message()
+    del account.senders[kept.id]
+    await user.send("A comment")
+    ended = await user.expect_message()
+    assert "больше нет" in (ended.text or "")
+    assert "« Все имена" in ended.button_texts, "the conversation ended in a dead end"

@@ -345,3 +345,34 @@ async def test_a_button_for_a_subclient_no_longer_known_leads_on(
     unknown = await user.expect_edit()
     assert "There is no subclient with this login." in (unknown.text or "")
     assert unknown.button_texts, "a dead end"
+
+
+async def test_a_subclient_gone_while_its_password_or_login_is_typed_leads_on(
+    bot: RunningBot, fake_telegram: FakeTelegram, smsc: SmscEmulator
+) -> None:
+    """SMSC's error 6 (no such subclient) after a typed password or login ended the conversation
+    with no button; nothing is sent again, and the answer leads back to the list."""
+    account = smsc.accounts[LOGIN]
+    seed_subclient(account, "sub", 0)
+    seed_subclient(account, "other", 0)
+    user = fake_telegram.user(7033, language_code="ru")
+    await login(user, expect=None)
+    await user.press(await open_list(user), "sub")
+    card = await user.expect_edit()
+    await user.press(card, "Пароль")
+    await user.expect_message()
+    del account.subclients["sub"]
+    ended = await send_secret(user, "N3w-Password!")
+    assert "Субклиента с таким логином нет" in (ended.text or "")
+    assert "« Все субклиенты" in ended.button_texts, "a refusal with no way on"
+
+    # The list again would be a 4th identical get_stat this minute (the tests keep no cache).
+    await user.press_data(card.message_id, "sca:login:other")
+    await user.expect_message()
+    del account.subclients["other"]
+    await user.send("other-2")
+    ended = await user.expect_message()
+    assert "Субклиента с таким логином нет" in (ended.text or "")
+    assert "« Все субклиенты" in ended.button_texts, "a refusal with no way on"
+    await user.send("other-3")
+    assert "Субклиента с таким логином нет" not in ((await user.expect_message()).text or "")

@@ -172,7 +172,10 @@ async def test_a_deleted_template_is_explained(
     await user.expect_message()
     del account.templates[template.id]
     await user.send("Anything")
-    assert "no longer exists" in ((await user.expect_message()).text or "")
+    ended = await user.expect_message()
+    assert "no longer exists" in (ended.text or "")
+    # The conversation ends here: the answer leads back to the list, not into a dead end.
+    assert "« All templates" in ended.button_texts
 
 
 TEMPLATES_ERRORS = {
