@@ -102,9 +102,11 @@ async def chose_format(
     # finds its name without asking SMSC again.
     await state.update_data(format=fmt.value, senders={str(s.id): s.name for s in approved})
     await state.set_state(TemplateForm.sender)
+    # Three names a row fit a phone only while each is short: a digital name has up to 15 digits.
+    width = 3 if all(len(s.name) <= 13 for s in approved) else 2
     markup = keyboard(
         [button(s.name, TpSender(id=s.id)) for s in approved],
-        3,
+        width,
         [button(_("No sender name"), TpSender(id=0))],
     )
     text = _("Format: {format}.").format(format=esc(format_text(fmt.value))) + "\n"
