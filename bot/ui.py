@@ -175,6 +175,15 @@ def rows(
     return result
 
 
+# A phone shows three buttons a row only while each label is this short; longer, two.
+SHORT_LABEL: Final = 13
+
+
+def phone_width(buttons: Iterable[InlineKeyboardButton]) -> int:
+    """Three to a row when every label is short, else two (the phone-width rule)."""
+    return 3 if all(len(b.text) <= SHORT_LABEL for b in buttons) else 2
+
+
 def keyboard(
     buttons: Sequence[InlineKeyboardButton], width: int = 2, *extra_rows: list[InlineKeyboardButton]
 ) -> InlineKeyboardMarkup:
