@@ -354,3 +354,28 @@ async def test_a_refused_code_or_a_name_gone_mid_step_leads_on(
     ended = await user.expect_message()
     assert "больше нет" in (ended.text or "")
     assert "« Все имена" in ended.button_texts, "the conversation ended in a dead end"
+
+
+async def test_a_digital_name_typed_as_a_phone_number_is_taken_as_its_digits(
+    bot: RunningBot, fake_telegram: FakeTelegram, smsc: SmscEmulator
+) -> None:
+    """ "+7 (999) 555-01-06" was refused as "cannot be a sender name… or a phone number", which
+    is what it is; its digits are the name SMSC takes. A short number stays refused."""
+    user = fake_telegram.user(5022)
+    await login(user)
+    await user.press(await open_senders(user), "Add a name")
+    await user.expect_message()
+    before = len(smsc.requests)
+    # Digits of another script are no name SMSC takes.
+    for refused in ("12 34", "٧٩٩٩٥٥٥٠١٠٦"):
+        await user.send(refused)
+        assert "cannot be a sender name" in ((await user.expect_message()).text or "")
+    assert len(smsc.requests) == before
+    await user.send("+7 (999) 555-01-06")
+    assert "79995550106" in ((await user.expect_message()).text or "")
+    await user.send("Office phone")
+    added = await user.expect_message()
+    assert "Sender name 79995550106 added" in (added.text or "")
+    assert "Send a code" in added.button_texts
+    sender = smsc.accounts[LOGIN].sender_by_name("79995550106")
+    assert sender is not None and sender.comment == "Office phone"
