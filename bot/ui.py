@@ -175,6 +175,15 @@ def rows(
     return result
 
 
+# A phone shows three buttons a row only while each label is this short; longer, two.
+SHORT_LABEL: Final = 13
+
+
+def phone_width(buttons: Iterable[InlineKeyboardButton]) -> int:
+    """Three to a row when every label is short, else two (the phone-width rule)."""
+    return 3 if all(len(b.text) <= SHORT_LABEL for b in buttons) else 2
+
+
 def keyboard(
     buttons: Sequence[InlineKeyboardButton], width: int = 2, *extra_rows: list[InlineKeyboardButton]
 ) -> InlineKeyboardMarkup:
@@ -269,11 +278,12 @@ async def refused(
     codes: Collection[int] = (3,),
     instead: str,
     step: State | None = None,
+    way_on: InlineKeyboardMarkup | None = None,
     **keep: Any,
 ) -> None:
-    """SMSC refused what was typed. With one of ``codes``, ``instead`` is said and the conversation
-    goes back to ``step`` keeping ``keep`` (no step: it ends); any other refusal is explained and
-    the same step waits for the answer ``again`` asks for."""
+    """SMSC refused what was typed. With one of ``codes``, ``instead`` is said (under ``way_on``)
+    and the conversation goes back to ``step`` keeping ``keep`` (no step: it ends); any other
+    refusal is explained and the same step waits for the answer ``again`` asks for."""
     if exc.code not in codes:
         await message.answer(explain(exc) + "\n" + again)
         return
@@ -283,7 +293,7 @@ async def refused(
         if keep:
             await state.update_data(**keep)
         await state.set_state(step)
-    await message.answer(instead)
+    await message.answer(instead, reply_markup=way_on)
 
 
 def first_line(query: CallbackQuery) -> str:

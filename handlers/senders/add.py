@@ -11,6 +11,7 @@ from aiogram.types import CallbackQuery, Message
 from aiogram.utils.i18n import gettext as _
 
 from bot.middlewares import ADMIN_FLAGS
+from bot.phones import digits_of
 from bot.services.audit import audited
 from bot.smsc import SmscClient, SmscError
 from bot.smsc.models import is_phone_name
@@ -27,7 +28,17 @@ COMMENT_LIMIT: Final = 500
 # What SMSC accepts as a name: up to 11 Latin letters, digits and these signs (at least one
 # letter), or a digital name of up to 15 digits. Only 10 digits or more make a phone number.
 _ALPHA_NAME = re.compile(r"^[A-Za-z0-9 .\-_!?&']{1,11}$")
-_DIGITAL_NAME = re.compile(r"^\d{1,15}$")
+_DIGITAL_NAME = re.compile(r"^[0-9]{1,15}$")
+# A phone number as people type one: "+7 (999) 555-01-06" is the digital name 79995550106.
+_TYPED_PHONE = re.compile(r"^\+?[0-9\s()\-]+$")
+
+
+def typed_name(text: str) -> str:
+    """The name as typed, or the digits of a phone number typed with a plus, spaces or dashes."""
+    name = text.strip()
+    if _TYPED_PHONE.match(name) and is_phone_name(digits := digits_of(name)):
+        return digits
+    return name
 
 
 def valid_name(name: str) -> bool:
@@ -57,7 +68,7 @@ async def start_add(query: CallbackQuery, state: FSMContext) -> None:
 
 @router.message(SenderForm.name, NOT_COMMAND)
 async def got_name(message: Message, state: FSMContext) -> None:
-    name = (message.text or "").strip()
+    name = typed_name(message.text or "")
     if not valid_name(name):
         await message.answer(
             _("<b>{name}</b> cannot be a sender name.").format(name=esc(clip(name, 40)))

@@ -20,7 +20,13 @@ from bot.storage.audit import AuditLog
 from bot.ui import NOT_COMMAND, ask, chat_of, esc, refused
 from bot.ui import user_id_of as user_id
 from handlers.senders.data import SenderCode, SnAct, SnAction
-from handlers.senders.views import enter_code_keyboard, open_markup, phone_text, wait_text
+from handlers.senders.views import (
+    back_markup,
+    enter_code_keyboard,
+    open_markup,
+    phone_text,
+    wait_text,
+)
 
 router = Router(name="senders.code")
 
@@ -76,6 +82,8 @@ async def send_code(
             smsc.send_sender_code(name),
         )
     except SmscError as exc:
+        # A new message under the card: it leads back to the card (with "I have a code" after 10).
+        markup = open_markup(callback_data.id)
         if exc.code == 10:
             text = await code_already_sent(state, name)
             markup = enter_code_keyboard(callback_data.id, name)
@@ -85,9 +93,8 @@ async def send_code(
                 + "\n"
                 + _("Check that the number can receive SMS, or ask SMSC's support to confirm it.")
             )
-            markup = None
         else:
-            text, markup = explain(exc), None
+            text = explain(exc)
         if query.bot is not None:
             await query.bot.send_message(chat_id, text, reply_markup=markup)
         return
@@ -131,7 +138,9 @@ async def got_code(message: Message, state: FSMContext, smsc: SmscClient, audit:
     except SmscError as exc:
         # Error 11 (a wrong code) and the rest but 3: the user may simply try again.
         gone = _("This sender name no longer exists.")
-        await refused(message, state, exc, _("/cancel to stop."), instead=gone)
+        await refused(
+            message, state, exc, _("/cancel to stop."), instead=gone, way_on=back_markup()
+        )
         return
     await state.clear()
     await message.answer(

@@ -55,7 +55,8 @@ async def got_comment(
         )
     except SmscError as exc:
         again = _("Send the comment again, or /cancel.")
-        await refused(message, state, exc, again, instead=_("This sender name no longer exists."))
+        gone = _("This sender name no longer exists.")
+        await refused(message, state, exc, again, instead=gone, way_on=back_markup())
         return
     await state.clear()
     await message.answer(_("Comment saved."), reply_markup=open_markup(sender_id))

@@ -138,6 +138,6 @@ def wait_text(seconds: float) -> str:
 
 
 def enter_code_keyboard(sender_id: int, name: str) -> InlineKeyboardMarkup:
-    return keyboard(
-        [button(_("I have a code"), SnAct(action=SnAction.ENTER, id=sender_id, name=name))]
+    return open_markup(
+        sender_id, button(_("I have a code"), SnAct(action=SnAction.ENTER, id=sender_id, name=name))
     )

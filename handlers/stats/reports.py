@@ -20,7 +20,7 @@ from bot.smsc import SmscClient, SmscError
 from bot.smsc.models import StatRow
 from bot.storage.stats import Figures
 from bot.text import clip
-from bot.ui import StAsk, Totals, amounts_text, button, esc, rows
+from bot.ui import StAsk, Totals, amounts_text, button, esc, phone_width, rows
 from handlers.common import home_button
 from handlers.stats.data import StChart, StExport, StOps, StShow, StTrend
 from handlers.stats.views import (
@@ -37,14 +37,8 @@ from handlers.stats.views import (
 
 # Subclient buttons under a table; the rest stay reachable with /stats <login>.
 MAX_BUTTONS: Final = 40
-# Labels up to this long may go three to a row on a phone; none longer than BUTTON_LABEL.
-SHORT_LABEL: Final = 13
+# No label longer than this on a phone.
 BUTTON_LABEL: Final = 24
-
-
-def _width(buttons: Sequence[InlineKeyboardButton]) -> int:
-    """Three to a row when every label is short, else two (phone-width rule)."""
-    return 3 if all(len(b.text) <= SHORT_LABEL for b in buttons) else 2
 
 
 def report_keyboard(
@@ -52,7 +46,7 @@ def report_keyboard(
 ) -> list[list[InlineKeyboardButton]]:
     """Charts, exports, another period and the way home under a report."""
     start, end = encode_day(period.start), encode_day(period.end)
-    keyboard = [*rows(extra, _width(extra))] if extra else []
+    keyboard = [*rows(extra, phone_width(extra))] if extra else []
     keyboard.append(
         [
             button("📈 " + _("By month"), StTrend(sp="m")),

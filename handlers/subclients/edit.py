@@ -27,6 +27,7 @@ from handlers.confirm import Asked, Tap, ask_confirmation
 from handlers.subclients.browse import login_for, open_card
 from handlers.subclients.data import ScAct, ScAction, ScCard, ScType, SubclientEdit, subclient_type
 from handlers.subclients.views import (
+    back_markup,
     login_rule,
     open_markup,
     password_rule,
@@ -94,8 +95,9 @@ async def change(
         await audited(audit, message.chat.id, user_id(message), action, login, call)
     except SmscError as exc:
         if exc.code == 6:
+            # No such subclient: the conversation ends, and leads back to the list.
             await state.clear()
-            await message.answer(explain(exc))
+            await message.answer(explain(exc), reply_markup=back_markup())
             return False
         if exc.code == 5 and new_login:
             await message.answer(

@@ -18,7 +18,7 @@ from bot.smsc import SmscClient, SmscError
 from bot.smsc.models import TemplateFormat
 from bot.storage.audit import AuditLog
 from bot.text import clean
-from bot.ui import NOT_COMMAND, ask, button, chat_of, esc, keyboard
+from bot.ui import NOT_COMMAND, ask, button, chat_of, esc, keyboard, phone_width
 from bot.ui import show_in_place as show
 from handlers.templates.data import (
     TemplateEdit,
@@ -102,11 +102,9 @@ async def chose_format(
     # finds its name without asking SMSC again.
     await state.update_data(format=fmt.value, senders={str(s.id): s.name for s in approved})
     await state.set_state(TemplateForm.sender)
-    markup = keyboard(
-        [button(s.name, TpSender(id=s.id)) for s in approved],
-        3,
-        [button(_("No sender name"), TpSender(id=0))],
-    )
+    # A digital name has up to 15 digits: too long for three a row.
+    names = [button(s.name, TpSender(id=s.id)) for s in approved]
+    markup = keyboard(names, phone_width(names), [button(_("No sender name"), TpSender(id=0))])
     text = _("Format: {format}.").format(format=esc(format_text(fmt.value))) + "\n"
     text += (
         _("Which sender name should the template use?")

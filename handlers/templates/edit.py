@@ -88,7 +88,8 @@ async def save_edit(
         )
     except SmscError as exc:
         gone = _("This template no longer exists.")
-        await refused(message, state, exc, _("Send it again, or /cancel."), instead=gone)
+        again = _("Send it again, or /cancel.")
+        await refused(message, state, exc, again, instead=gone, way_on=back_markup())
         return
     await state.clear()
     changes = {"name": name} if name is not None else {"message": text}

@@ -9,7 +9,7 @@ import pytest
 
 import handlers.blacklist
 from bot.smsc.emulator import SmscEmulator
-from tests.conftest import LOGIN
+from tests.conftest import LOGIN, PASSWORD
 from tests.e2e.conftest import RunningBot
 from tests.e2e.helpers import black, login, phone_requests
 from tests.support.botapi import FakeTelegram, FakeUser
@@ -403,3 +403,28 @@ async def test_the_list_counts_on_across_pages_with_its_total(
     await user.press(first, "Next ▶")
     second = await user.expect_edit()
     assert "\n11. +7 999 000-00-15" in second.text and "2/3" in second.button_texts
+
+
+async def test_a_number_without_its_country_code_is_read_in_the_country_of_the_accounts_site(
+    bot: RunningBot, fake_telegram: FakeTelegram, smsc: SmscEmulator
+) -> None:
+    """Issue 4 item 1: smsc.ua → UA. The same typed number is refused on an smsc.ru account."""
+    ua = fake_telegram.user(4201)
+    await ua.send("/login")
+    await ua.press(await ua.expect_message(), "smsc.ua")
+    await ua.press(await ua.expect_edit(), "Login and password")
+    await ua.expect_edit()
+    await ua.send(LOGIN)
+    await ua.expect_message()
+    await ua.send(PASSWORD)
+    assert "smsc.ua" in ((await ua.expect_message()).text or "")
+    await ua.send("/black 050 123 45 67")
+    assert "+380 50 123 4567 is now in the black list" in ((await ua.expect_message()).text or "")
+    assert phone_requests(smsc, "add_black")[-1]["phone"] == "380501234567"
+
+    ru = fake_telegram.user(4202)
+    await login(ru)
+    sent = len(smsc.requests)
+    await ru.send("/black 050 123 45 68")
+    assert "not a valid phone number" in ((await ru.expect_message()).text or "")
+    assert len(smsc.requests) == sent

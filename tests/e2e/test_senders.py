@@ -317,3 +317,65 @@ async def test_the_card_says_what_an_operator_replaces_the_name_with(
     assert "Beeline: replaced by ShopBee" in card
     assert "MegaFon: approved by the operator" in card
     assert "status 79001234567" not in card
+
+
+async def test_a_refused_code_or_a_name_gone_mid_step_leads_on(
+    bot: RunningBot, fake_telegram: FakeTelegram, smsc: SmscEmulator
+) -> None:
+    """Every screen has a way on: a code SMSC would not send (8, 7) and a name deleted while its
+    comment or code was being typed were answered with no button at all."""
+    account = smsc.accounts[LOGIN]
+    far = seed_sender(account, "79000000002")
+    smsc.undeliverable.add(far.name)
+    gone = seed_sender(account, "79995550105")
+    user = fake_telegram.user(5021, language_code="ru")
+    await login(user, expect=None)
+    listing = await open_senders(user)
+    await user.press_data(listing.message_id, f"sna:code:{far.id}:{far.name}")
+    undeliverable = await user.expect_message()
+    assert "не может доставить код" in (undeliverable.text or "")
+    assert "Открыть" in undeliverable.button_texts, "a refusal with no way on"
+    await user.press(undeliverable, "Открыть")
+    assert "Статус: на модерации" in ((await user.expect_edit()).text or "")
+
+    await user.press_data(listing.message_id, f"sna:code:{gone.id}:{gone.name}")
+    await user.expect_message()
+    del account.senders[gone.id]
+    await user.send("123456")
+    ended = await user.expect_message()
+    assert "больше нет" in (ended.text or "")
+    assert "« Все имена" in ended.button_texts, "the conversation ended in a dead end"
+
+    kept = seed_sender(account, "Brand", 1)
+    await user.press_data(listing.message_id, f"sna:cmt:{kept.id}:")
+    await user.expect_message()
+    del account.senders[kept.id]
+    await user.send("A comment")
+    ended = await user.expect_message()
+    assert "больше нет" in (ended.text or "")
+    assert "« Все имена" in ended.button_texts, "the conversation ended in a dead end"
+
+
+async def test_a_digital_name_typed_as_a_phone_number_is_taken_as_its_digits(
+    bot: RunningBot, fake_telegram: FakeTelegram, smsc: SmscEmulator
+) -> None:
+    """ "+7 (999) 555-01-06" was refused as "cannot be a sender name… or a phone number", which
+    is what it is; its digits are the name SMSC takes. A short number stays refused."""
+    user = fake_telegram.user(5022)
+    await login(user)
+    await user.press(await open_senders(user), "Add a name")
+    await user.expect_message()
+    before = len(smsc.requests)
+    # Digits of another script are no name SMSC takes.
+    for refused in ("12 34", "٧٩٩٩٥٥٥٠١٠٦"):
+        await user.send(refused)
+        assert "cannot be a sender name" in ((await user.expect_message()).text or "")
+    assert len(smsc.requests) == before
+    await user.send("+7 (999) 555-01-06")
+    assert "79995550106" in ((await user.expect_message()).text or "")
+    await user.send("Office phone")
+    added = await user.expect_message()
+    assert "Sender name 79995550106 added" in (added.text or "")
+    assert "Send a code" in added.button_texts
+    sender = smsc.accounts[LOGIN].sender_by_name("79995550106")
+    assert sender is not None and sender.comment == "Office phone"

@@ -345,3 +345,68 @@ async def test_a_button_for_a_subclient_no_longer_known_leads_on(
     unknown = await user.expect_edit()
     assert "There is no subclient with this login." in (unknown.text or "")
     assert unknown.button_texts, "a dead end"
+
+
+async def test_a_subclient_gone_while_its_password_or_login_is_typed_leads_on(
+    bot: RunningBot, fake_telegram: FakeTelegram, smsc: SmscEmulator
+) -> None:
+    """SMSC's error 6 (no such subclient) after a typed password or login ended the conversation
+    with no button; nothing is sent again, and the answer leads back to the list."""
+    account = smsc.accounts[LOGIN]
+    seed_subclient(account, "sub", 0)
+    seed_subclient(account, "other", 0)
+    user = fake_telegram.user(7033, language_code="ru")
+    await login(user, expect=None)
+    await user.press(await open_list(user), "sub")
+    card = await user.expect_edit()
+    await user.press(card, "Пароль")
+    await user.expect_message()
+    del account.subclients["sub"]
+    ended = await send_secret(user, "N3w-Password!")
+    assert "Субклиента с таким логином нет" in (ended.text or "")
+    assert "« Все субклиенты" in ended.button_texts, "a refusal with no way on"
+
+    # The list again would be a 4th identical get_stat this minute (the tests keep no cache).
+    await user.press_data(card.message_id, "sca:login:other")
+    await user.expect_message()
+    del account.subclients["other"]
+    await user.send("other-2")
+    ended = await user.expect_message()
+    assert "Субклиента с таким логином нет" in (ended.text or "")
+    assert "« Все субклиенты" in ended.button_texts, "a refusal with no way on"
+    await user.send("other-3")
+    assert "Субклиента с таким логином нет" not in ((await user.expect_message()).text or "")
+
+
+async def test_russian_names_the_subclient_so_a_login_that_cannot_decline_reads_right(
+    bot: RunningBot, fake_telegram: FakeTelegram, smsc: SmscEmulator
+) -> None:
+    """A login cannot take a Russian case ending: "Теперь у магазин тип…", "Сменить тип магазин",
+    "на магазин" read wrong; "субклиента магазин" reads as a native speaker writes."""
+    account = smsc.accounts[LOGIN]
+    seed_subclient(account, "shop", 0)
+    user = fake_telegram.user(7034, language_code="ru")
+    await login(user, expect=None)
+    await user.press(await open_list(user), "shop")
+    card = await user.expect_edit()
+    await user.press(card, "Тип")
+    types = await user.expect_edit()
+    assert (types.text or "").startswith("Новый тип субклиента shop:")
+    await user.press(types, "Ваш тариф, свой баланс")
+    question = await user.expect_edit()
+    asked = question.text or ""
+    assert asked.startswith("Сменить тип субклиента shop на «Ваш тариф, свой баланс»?")
+    await user.press(question, "Да, сменить")
+    done = (await user.expect_edit()).text or ""
+    assert done == "Тип субклиента shop теперь «Ваш тариф, свой баланс»."
+
+    await user.press_data(card.message_id, "sca:pay:shop")
+    prompt = (await user.expect_message()).text or ""
+    assert prompt.startswith("Сколько перевести с вашего баланса субклиенту shop?")
+    await user.send("10")
+    question = await user.expect_message()
+    assert question.text == "Перевести 10,00\xa0₽ с вашего баланса субклиенту shop?"
+    await user.press(question, "Да, пополнить")
+    assert "Пополняю баланс субклиента shop" in ((await user.expect_edit()).text or "")
+    paid = (await user.expect_edit()).text or ""
+    assert paid.startswith("Готово: баланс субклиента shop пополнен на 10,00\xa0₽.")

@@ -172,7 +172,10 @@ async def test_a_deleted_template_is_explained(
     await user.expect_message()
     del account.templates[template.id]
     await user.send("Anything")
-    assert "no longer exists" in ((await user.expect_message()).text or "")
+    ended = await user.expect_message()
+    assert "no longer exists" in (ended.text or "")
+    # The conversation ends here: the answer leads back to the list, not into a dead end.
+    assert "« All templates" in ended.button_texts
 
 
 TEMPLATES_ERRORS = {
@@ -266,3 +269,32 @@ async def test_a_text_with_a_nul_character_goes_on_through_the_wizard(
     await user.send("line\x00end")
     formats = await user.expect_message()
     assert "8 characters, 1 SMS" in (formats.text or ""), formats.text
+
+
+async def test_the_sender_names_offered_fit_a_phone_when_a_digital_name_is_long(
+    bot: RunningBot, fake_telegram: FakeTelegram, smsc: SmscEmulator
+) -> None:
+    """Approved names sat three to a row whatever their length: a digital name may have 15
+    digits, and a row with a label over 13 characters holds at most 2 (issue 13)."""
+    from tests.e2e.test_widths import row_problems
+
+    account = smsc.accounts[LOGIN]
+    for name in ("Brand", "Shop", "380501234567890", "Cafe"):
+        seed_sender(account, name, 1)
+    user = fake_telegram.user(6010, language_code="ru")
+    await login(user, expect=None)
+    await user.press(await open_templates(user), "Добавить шаблон")
+    await user.expect_message()
+    await user.send("Акция")
+    await user.expect_message()
+    await user.send("Скидка 20% до воскресенья")
+    await user.press(await user.expect_message(), "SMS")
+    senders = await user.expect_edit()
+    assert set(senders.button_texts) >= {"Brand", "Shop", "380501234567890", "Cafe"}
+    problems = [p for row in senders.buttons for p in row_problems(tuple(b.text for b in row))]
+    assert not problems, problems
+    await user.press(senders, "380501234567890")
+    await user.press(await user.expect_edit(), "Сохранить")
+    assert "добавлен" in ((await user.expect_edit()).text or "")
+    (template,) = account.templates.values()
+    assert template.sender == "380501234567890"
