@@ -61,7 +61,8 @@ def _valid(number: phonenumbers.PhoneNumber) -> Phone | None:
 
 def digits_of(text: str) -> str:
     """The digits of a number as typed or stored, which is how SMSC matches numbers."""
-    return "".join(ch for ch in text if ch.isdigit())
+    # isdecimal, as \d matches: "²" and "①" pass isdigit() but are not digits of a number.
+    return "".join(ch for ch in text if ch.isdecimal())
 
 
 def _digit_count(text: str) -> int:

@@ -9,6 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from bot.phones import (
+    digits_of,
     display_stored,
     find_phones,
     parse_file,
@@ -128,3 +129,8 @@ def test_parsing_never_raises(text: str) -> None:
     pick_phone(text, "KZ")
     parse_list(text, "UA")
     split_phone_prefix(text, "RU")
+
+
+def test_digits_of_takes_the_digits_a_number_is_written_with() -> None:
+    assert digits_of("+7 (916) 123-45-67") == "79161234567"
+    assert digits_of("²916①") == "916"

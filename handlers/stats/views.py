@@ -181,9 +181,11 @@ def xlsx_file(table: list[list[str]], name: str, title: str) -> BufferedInputFil
 
 
 def _cell(value: str) -> object:
-    if value.isdigit():
+    # ASCII only: str.isdigit() is also true of "²" and "①", which int() refuses.
+    if value.isascii() and value.isdigit():
         return int(value)
-    if value.count(".") == 1 and value.replace(".", "", 1).lstrip("-").isdigit():
+    plain = value.replace(".", "", 1).lstrip("-")
+    if value.count(".") == 1 and plain.isascii() and plain.isdigit():
         return Decimal(value)
     return value
 
