@@ -500,9 +500,12 @@ class SmscClient:
         log.debug("%s answered in %.0f ms", name, (time.perf_counter() - started) * 1000)
         if code is not None:
             if code == IP_BLOCKED:
-                self._connector.cooldown.block(host)
-                if shared is not None:
-                    await shared.block(host, self._connector.settings.block_cooldown)
+                # SMSC blocked this server's IP, not one host: a block the backup host reports
+                # must pause the main host too, which is the one every call checks first.
+                for blocked in dict.fromkeys([host, *self._hosts]):
+                    self._connector.cooldown.block(blocked)
+                    if shared is not None:
+                        await shared.block(blocked, self._connector.settings.block_cooldown)
                 log.warning("%s: SMSC blocked this server's IP; pausing calls to it", name)
             if code == NO_RECORDS and listing:
                 # SMSC's way of saying "empty list"; cached like any other answer.
