@@ -17,7 +17,7 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager, nullcontext
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any, Final, TypedDict, TypeVar, Unpack
 
@@ -896,11 +896,15 @@ class SmscClient:
     ) -> list[SentMessage]:
         """Messages sent to the numbers, newest first, older than ``prev_id``; [] when none.
 
-        The page allows at most six months between ``start`` and ``end`` (absent: today, six
-        months back) and at most 1,000 messages an answer; both are refused here, not sent.
+        The page allows at most six months between ``start`` and ``end`` and at most 1,000
+        messages an answer; both are refused here, not sent. No ``end``: up to SMSC's now.
         """
         end_day = end or date.today()
         start_day = start or months_before(end_day, HISTORY_MONTHS)
+        if end is None and start is None:
+            # SMSC's date may be a day ahead of ours (a UTC server, SMSC on Moscow time): a day
+            # of margin keeps its six-month check from refusing the default period.
+            start_day += timedelta(days=1)
         if end_day < start_day:
             raise ValueError("the period ends before it starts")
         if start_day < months_before(end_day, HISTORY_MONTHS):
@@ -911,7 +915,9 @@ class SmscClient:
             get_messages=1,
             phone=_phones(phone),
             start=start_day,
-            end=end_day,
+            # Omitted, the period ends at SMSC's own now ("if omitted, data from the start date
+            # is returned"); an end from our clock would drop SMSC's today when ours lags it.
+            end=end,
             cnt=cnt,
             prev_id=prev_id,
         )

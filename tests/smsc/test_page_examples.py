@@ -7,16 +7,18 @@ The emulator answers every request with the page's body (its "garbage" fault wit
 from __future__ import annotations
 
 import json
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
 import pytest
 
 from bot.smsc import Credentials, SmscClient, SmscConnector, SmscError, SmscSettings
+from bot.smsc.client import months_before
 from bot.smsc.emulator import SmscEmulator
+from bot.smsc.emulator.get import seed_messages
 from bot.smsc.models import BlackType, SenderStatus
-from tests.conftest import ManualClock, closed_port
+from tests.conftest import LOGIN, ManualClock, closed_port
 
 
 def answer(emulator: SmscEmulator, body: Any) -> None:
@@ -224,3 +226,19 @@ async def test_error_4_from_the_backup_host_pauses_every_host(
         assert len(emulator.requests) == 1
     finally:
         await connector.aclose()
+
+
+async def test_message_history_without_an_end_runs_to_smscs_now(
+    smsc: SmscClient, emulator: SmscEmulator
+) -> None:
+    # get.php: "end ... If omitted, data from the start date is returned". An end from the bot's
+    # clock (UTC) would cut off SMSC's today (Moscow) every evening.
+    seed_messages(emulator.accounts[LOGIN], "79990001122", 2)
+    found = await smsc.get_messages("79990001122")
+    assert len(found) == 2
+    sent = emulator.requests[-1].params
+    assert "end" not in sent
+    start = datetime.strptime(sent["start"], "%d.%m.%Y").date()
+    assert start == months_before(date.today(), 6) + timedelta(days=1)
+    await smsc.get_messages("79990001122", end=date.today())
+    assert emulator.requests[-1].params["end"] == date.today().strftime("%d.%m.%Y")
