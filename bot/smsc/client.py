@@ -838,6 +838,9 @@ class SmscClient:
         """Move money from the main account to a subclient's own balance."""
         if amount <= 0:
             raise ValueError("amount must be positive")
+        if amount != amount.quantize(Decimal("0.01")):
+            # Sent as rubles and kopecks: 0.004 would go out as a top-up of 0.00.
+            raise ValueError("amount must be in whole hundredths")
         await self._ok("users", "pay", _params(pay=1, user=login, sum=f"{amount:.2f}"))
 
     async def get_stat(

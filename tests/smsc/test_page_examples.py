@@ -242,3 +242,12 @@ async def test_message_history_without_an_end_runs_to_smscs_now(
     assert start == months_before(date.today(), 6) + timedelta(days=1)
     await smsc.get_messages("79990001122", end=date.today())
     assert emulator.requests[-1].params["end"] == date.today().strftime("%d.%m.%Y")
+
+
+@pytest.mark.parametrize("amount", ["0.004", "10.005"])
+async def test_a_top_up_is_never_rounded_into_another_amount(
+    smsc: SmscClient, emulator: SmscEmulator, amount: str
+) -> None:
+    with pytest.raises(ValueError):
+        await smsc.pay_subclient("sub", Decimal(amount))
+    assert emulator.requests == []
