@@ -667,8 +667,9 @@ class SmscClient:
     # -- phones.php: groups ----------------------------------------------------------------------
 
     async def add_group(self, name: str, *, number: int | None = None) -> int:
+        """A phone-number group (type=0, the kind get_groups lists; the page names no default)."""
         return await self._create(
-            "phones", "add_group", _params(add_group=1, name=name, num=number)
+            "phones", "add_group", _params(add_group=1, name=name, num=number, type=0)
         )
 
     async def rename_group(self, group_id: int, name: str) -> None:

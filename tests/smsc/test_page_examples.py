@@ -251,3 +251,19 @@ async def test_a_top_up_is_never_rounded_into_another_amount(
     with pytest.raises(ValueError):
         await smsc.pay_subclient("sub", Decimal(amount))
     assert emulator.requests == []
+
+
+async def test_a_new_group_is_asked_for_as_a_phone_group(
+    smsc: SmscClient, emulator: SmscEmulator
+) -> None:
+    # phones.php: type "0 – group for phone numbers, 1 – ... e-mail" on add_group and get_group;
+    # get_groups asks for type 0, so a group the bot makes must be of that type too.
+    group_id = await smsc.add_group("Клиенты", number=3)
+    sent = emulator.requests[-1].params
+    assert (sent["add_group"], sent["name"], sent["num"], sent["type"]) == (
+        "1",
+        "Клиенты",
+        "3",
+        "0",
+    )
+    assert [g.id for g in await smsc.get_groups() if g.name == "Клиенты"] == [group_id]
