@@ -70,6 +70,10 @@ _OUTCOMES: Final[Mapping[int | None, Outcome]] = {
 }
 # SMSC answers error 9 at 15 concurrent requests under one login.
 SMSC_CONCURRENCY_LIMIT: Final = 15
+# phones.php, templates.php, senders.php lists: "more than three identical requests a minute".
+SMSC_IDENTICAL_LIMIT: Final = 3
+# balance.php: "more than 10 requests a minute" (NOTES.md); one below it, as for concurrency.
+SMSC_BALANCE_LIMIT: Final = 10
 MAX_PAGE: Final = 1000
 # get.php get_messages: "the maximum period ... is six months".
 HISTORY_MONTHS: Final = 6
@@ -153,6 +157,10 @@ class SmscSettings:
     def __post_init__(self) -> None:
         if not 1 <= self.max_concurrency < SMSC_CONCURRENCY_LIMIT:
             raise ValueError(f"max_concurrency must be 1..{SMSC_CONCURRENCY_LIMIT - 1}")
+        if not 1 <= self.identical_per_minute <= SMSC_IDENTICAL_LIMIT:
+            raise ValueError(f"identical_per_minute must be 1..{SMSC_IDENTICAL_LIMIT}")
+        if not 1 <= self.balance_per_minute < SMSC_BALANCE_LIMIT:
+            raise ValueError(f"balance_per_minute must be 1..{SMSC_BALANCE_LIMIT - 1}")
 
 
 # Per-minute caps SMSC sets on particular commands, beyond the identical-request rule.

@@ -267,3 +267,12 @@ async def test_a_new_group_is_asked_for_as_a_phone_group(
         "0",
     )
     assert [g.id for g in await smsc.get_groups() if g.name == "Клиенты"] == [group_id]
+
+
+@pytest.mark.parametrize(
+    "tunable", [{"identical_per_minute": 4}, {"balance_per_minute": 10}, {"balance_per_minute": 0}]
+)
+def test_settings_that_would_cross_smscs_limits_are_refused(tunable: dict[str, int]) -> None:
+    # NOTES.md: 3 identical requests a minute, 10 balance requests a minute give error 9.
+    with pytest.raises(ValueError):
+        SmscSettings(**tunable)  # type: ignore[arg-type]
