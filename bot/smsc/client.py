@@ -539,14 +539,21 @@ class SmscClient:
 
     @staticmethod
     def _decode(response: httpx.Response, name: str, write: bool) -> Any:
-        if response.status_code >= 500:
-            raise SmscUnavailable(name, f"HTTP {response.status_code}", uncertain=write)
-        if response.status_code != 200:
-            raise SmscBadResponse(name, f"HTTP {response.status_code}", uncertain=write)
         try:
-            return json.loads(response.content)
+            payload = json.loads(response.content)
         except ValueError:
-            raise SmscBadResponse(name, "not JSON", uncertain=write) from None
+            payload = None
+        if response.status_code != 200:
+            # That SMSC sends its errors with HTTP 200 is inferred: an error object under another
+            # status is still SMSC's answer (error 4 must pause calls whatever the status).
+            if isinstance(payload, dict) and "error_code" in payload:
+                return payload
+            if response.status_code >= 500:
+                raise SmscUnavailable(name, f"HTTP {response.status_code}", uncertain=write)
+            raise SmscBadResponse(name, f"HTTP {response.status_code}", uncertain=write)
+        if payload is None and response.content.strip() != b"null":
+            raise SmscBadResponse(name, "not JSON", uncertain=write)
+        return payload
 
     @staticmethod
     def _error_code(payload: Mapping[str, Any], name: str) -> int:

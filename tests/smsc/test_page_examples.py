@@ -12,6 +12,7 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from aiohttp import web
 
 from bot.smsc import Credentials, SmscClient, SmscConnector, SmscError, SmscSettings
 from bot.smsc.client import months_before
@@ -276,3 +277,38 @@ def test_settings_that_would_cross_smscs_limits_are_refused(tunable: dict[str, i
     # NOTES.md: 3 identical requests a minute, 10 balance requests a minute give error 9.
     with pytest.raises(ValueError):
         SmscSettings(**tunable)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("status", [403, 429, 503])
+async def test_an_error_object_under_another_http_status_is_still_smscs_error(
+    credentials: Credentials, clock: ManualClock, status: int
+) -> None:
+    # NOTES.md: errors come in the body "with HTTP 200 (inferred)"; should SMSC send error 4
+    # with another status, it is still the IP block and must pause calls.
+    hits: list[str] = []
+
+    async def blocked(request: web.Request) -> web.Response:
+        hits.append(request.path)
+        body = {"error": "IP address temporarily blocked", "error_code": 4}
+        return web.json_response(body, status=status)
+
+    app = web.Application()
+    app.router.add_post("/sys/{script}.php", blocked)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    connector = SmscConnector(SmscSettings(api_url=f"http://127.0.0.1:{port}"), clock=clock)
+    try:
+        smsc = connector.client(credentials)
+        with pytest.raises(SmscError) as first:
+            await smsc.get_groups()
+        assert (first.value.code, first.value.local) == (4, False)
+        with pytest.raises(SmscError) as second:
+            await smsc.get_templates()
+        assert (second.value.code, second.value.local) == (4, True)
+        assert hits == ["/sys/phones.php"]
+    finally:
+        await connector.aclose()
+        await runner.cleanup()
