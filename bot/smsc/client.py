@@ -33,7 +33,7 @@ from bot.smsc.errors import (
     SmscUnavailable,
     WriteRefused,
 )
-from bot.smsc.limits import AccountLimits, Clock, HostCooldown
+from bot.smsc.limits import AccountLimits, Clock, HostCooldown, SlidingWindow
 from bot.smsc.models import (
     AccountStat,
     Balance,
@@ -436,8 +436,11 @@ class SmscClient:
             windows.append((f"{account}\0command\0chg:{params.get('user', '')}", 3))
         return windows
 
-    def _check_caps(self, script: str, name: str, command: str, params: Mapping[str, str]) -> None:
-        """Refuse, without calling SMSC, a request SMSC would answer with error 9."""
+    def _check_caps(
+        self, script: str, name: str, command: str, params: Mapping[str, str]
+    ) -> list[tuple[SlidingWindow, float]]:
+        """Refuse, without calling SMSC, a request SMSC would answer with error 9; else the
+        places it took in the windows."""
         windows = []
         if script == "balance":
             windows.append(self._limits.balance)
@@ -452,8 +455,7 @@ class SmscClient:
             wait = window.wait_time()
             if wait:
                 raise SmscError(name, TOO_MANY, "rate limit", local=True, retry_after=wait)
-        for window in windows:
-            window.add()
+        return [(window, window.add()) for window in windows]
 
     async def _send(
         self,
@@ -481,23 +483,29 @@ class SmscClient:
             shared.gate(self._account, cap) if shared is not None else nullcontext(),
             self._lease(command=name, windows=windows) as lease,
         ):
+            taken: list[tuple[SlidingWindow, float]] = []
             if shared is None:
-                self._check_caps(script, name, command, params)
+                taken = self._check_caps(script, name, command, params)
             elif not in_budget:
                 await self._check_shared_caps(shared, script, name, command, params)
             started = time.perf_counter()
             hosts = self._hosts[:1] if write else self._hosts
-            for index, host in enumerate(hosts):
-                try:
-                    # Sent: unless an answer says otherwise, it may have failed authorisation.
-                    lease.outcome = Outcome.UNKNOWN
-                    response = await self._post(f"{host}/sys/{script}.php", form, name, write)
-                    break
-                except _Unreachable as exc:
-                    lease.outcome = Outcome.NOT_SENT
-                    if index == len(hosts) - 1:
-                        raise SmscUnavailable(name, str(exc)) from None
-                    log.warning("%s: %s unreachable, trying the backup host", name, host)
+            try:
+                for index, host in enumerate(hosts):
+                    try:
+                        # Sent: unless an answer says otherwise, it may have failed authorisation.
+                        lease.outcome = Outcome.UNKNOWN
+                        response = await self._post(f"{host}/sys/{script}.php", form, name, write)
+                        break
+                    except _Unreachable as exc:
+                        lease.outcome = Outcome.NOT_SENT
+                        if index == len(hosts) - 1:
+                            raise SmscUnavailable(name, str(exc)) from None
+                        log.warning("%s: %s unreachable, trying the backup host", name, host)
+            finally:
+                # SMSC counts a request when it arrives, which can be as late as its answer.
+                for window, stamp in taken:
+                    window.settle(stamp)
             payload = self._decode(response, name, write)
             code = (
                 self._error_code(payload, name)

@@ -8,6 +8,7 @@ Everything here is per account and shared by every client object of that account
 from __future__ import annotations
 
 import asyncio
+import bisect
 from collections import deque
 from collections.abc import Awaitable, Callable, Hashable
 from typing import Any
@@ -39,8 +40,19 @@ class SlidingWindow:
             return 0.0
         return WINDOW - (now - self._events[0])
 
-    def add(self) -> None:
-        self._events.append(self._clock())
+    def add(self) -> float:
+        """Take a place now; returns its time stamp for ``settle``."""
+        now = self._clock()
+        self._events.append(now)
+        return now
+
+    def settle(self, stamp: float) -> None:
+        """Move the place taken at ``stamp`` to now (kept in order), where it counts longer."""
+        try:
+            self._events.remove(stamp)
+        except ValueError:
+            return
+        bisect.insort(self._events, self._clock())
 
     def idle(self) -> bool:
         self._prune(self._clock())

@@ -312,3 +312,28 @@ async def test_an_error_object_under_another_http_status_is_still_smscs_error(
     finally:
         await connector.aclose()
         await runner.cleanup()
+
+
+async def test_identical_requests_are_counted_when_smsc_gets_them(
+    smsc: SmscClient, emulator: SmscEmulator, clock: ManualClock
+) -> None:
+    # "Not more than three identical requests per minute": SMSC counts what arrives. A request
+    # that reaches it 5 s after leaving counts from then, so a fourth 60.5 s after the first left
+    # would be SMSC's fourth in 55.5 s.
+    class ArrivesLate(list[Any]):
+        def append(self, request: Any) -> None:
+            super().append(request)
+            clock.advance(5)
+
+    emulator.requests = ArrivesLate()
+    await smsc.add_black("79001230000")
+    emulator.requests = list(emulator.requests)
+    await smsc.add_black("79001230000")
+    await smsc.add_black("79001230000")
+    clock.advance(55.5)
+    with pytest.raises(SmscError) as err:
+        await smsc.add_black("79001230000")
+    assert (err.value.code, err.value.local) == (9, True)
+    assert len(emulator.requests) == 3
+    clock.advance(5)
+    await smsc.add_black("79001230000")
