@@ -104,6 +104,19 @@ async def test_list_in_every_fmt(client: httpx.AsyncClient, clock: FakeClock) ->
     assert first == {"id": 501, "name": "Клиенты", "number": 1, "cnt": "6"}
 
 
+async def test_contact_lines_in_fmt_0_and_1_are_the_pages_fields(client: httpx.AsyncClient) -> None:
+    # int_id serves after_id, which the page gives for "fmt=3 format" only.
+    params = {**AUTH, "get": 1, "phone": "79161234502", "charset": "utf-8"}
+    line0 = (await client.post("phones.php", data={**params, "fmt": 0})).text
+    line1 = (await client.post("phones.php", data={**params, "fmt": 1})).text
+    assert line0 == (
+        "phone = 79161234502, name = Мария Иванова, group = 501, first_name = Мария, "
+        "last_name = Иванова, middle_name = , birthday = 03.11.1990, id = , comments = , "
+        "tags = , phone_other = "
+    )
+    assert line1 == "79161234502,Мария Иванова,501,Мария,Иванова,,03.11.1990,,,,"
+
+
 async def test_sender_list_shapes(client: httpx.AsyncClient) -> None:
     plain = await call(client, "senders", get=1)
     assert {"sender": "SMSC", "id": 3001} in plain
@@ -363,11 +376,12 @@ async def test_groups_and_move_group(client: httpx.AsyncClient) -> None:
         "result": "OK"
     }
     [contact] = await call(client, "phones", get=1, phone="79161234501")
-    assert contact["group"] == "503"
+    # The page writes one group unquoted: "group": <group>.
+    assert contact["group"] == 503
     await call(client, "phones", move_group=2, grp=501, phone="79161234501")
     await call(client, "phones", move_group=3, grp=503, phone="79161234501")
     [contact] = await call(client, "phones", get=1, search="Иван Петров")
-    assert contact["group"] == "501"
+    assert contact["group"] == 501
 
 
 async def test_black_list_newest_first_with_prev_id(client: httpx.AsyncClient) -> None:

@@ -107,11 +107,30 @@ def _del(account: Account, params: Params) -> Answer:
     return ok()
 
 
+# A contact's fields in the order of the page's fmt=0, 1 and 2 answers.
+CONTACT_FIELDS = (
+    "phone",
+    "name",
+    "group",
+    "first_name",
+    "last_name",
+    "middle_name",
+    "birthday",
+    "id",
+    "comments",
+    "tags",
+    "phone_other",
+)
+
+
 def _contact_row(contact: Contact, shapes: Shapes) -> Row:
     row: dict[str, str | int] = {
         "phone": shapes.phone_separator.join(contact.phones),
         "name": contact.name,
-        "group": ",".join(str(g) for g in contact.groups),
+        # The page's fmt=3 example writes one group as a number ("group": <group>).
+        "group": contact.groups[0]
+        if len(contact.groups) == 1
+        else ",".join(map(str, contact.groups)),
         "first_name": contact.first_name,
         "last_name": contact.last_name,
         "middle_name": contact.middle_name,
@@ -164,7 +183,9 @@ def _get(call: Call) -> Answer:
     ]
     if not found:
         raise ApiError(3)
-    return table([_contact_row(c, call.shapes) for c in found[:cnt]], "contact")
+    rows = [_contact_row(c, call.shapes) for c in found[:cnt]]
+    # int_id is for after_id, which the page gives for "fmt=3 format" only.
+    return table(rows, "contact", text_order=CONTACT_FIELDS)
 
 
 def _group_type(params: Params) -> int:
