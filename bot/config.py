@@ -11,6 +11,10 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 # What @BotFather hands out: the bot's numeric id, a colon, 35 URL-safe characters.
 _TOKEN = re.compile(r"^\d{5,}:[A-Za-z0-9_-]{30,}$")
+# What bot.storage.engine opens: a SQLite file or a PostgreSQL server.
+DATABASE_SCHEMES = ("sqlite:///", "postgresql://", "postgres://")
+# What redis-py connects to.
+REDIS_SCHEMES = ("redis://", "rediss://", "unix://")
 
 
 class Settings(BaseSettings):
@@ -52,6 +56,21 @@ class Settings(BaseSettings):
             # The value is deliberately not echoed: it is a secret even when malformed.
             raise ValueError("BOT_TOKEN does not look like a bot token")
         return SecretStr(value.get_secret_value().strip())
+
+    @field_validator("database_url")
+    @classmethod
+    def _database_scheme(cls, value: SecretStr | None) -> SecretStr | None:
+        # Caught here, so a typo is the one "Invalid settings" line rather than a traceback later.
+        if value is not None and not value.get_secret_value().startswith(DATABASE_SCHEMES):
+            raise ValueError("DATABASE_URL must start with sqlite:/// or postgresql://")
+        return value
+
+    @field_validator("redis_url")
+    @classmethod
+    def _redis_scheme(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not value.get_secret_value().startswith(REDIS_SCHEMES):
+            raise ValueError("REDIS_URL must start with redis://, rediss:// or unix://")
+        return value
 
     @field_validator("allowed_user_ids", mode="before")
     @classmethod
