@@ -4,7 +4,6 @@ with SMSC's prev_id."""
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Final
 
 from aiogram import Bot, Router
@@ -15,7 +14,6 @@ from aiogram.utils.i18n import gettext as _
 from bot.middlewares import ACCOUNT_FLAG
 from bot.phones import display_stored, parse_phone
 from bot.smsc import SmscClient
-from bot.smsc.client import HISTORY_MONTHS, months_before
 from bot.ui import button, chat_of, esc, show_in_place
 from handlers.common import HiPage, Nc, home_button, with_home
 from handlers.stats.data import HiMore
@@ -32,15 +30,9 @@ async def history_view(
 ) -> tuple[str, InlineKeyboardMarkup]:
     """One page of what was sent to ``digits`` before int_id ``before`` (0: the newest), with
     the way on: the number's card (to block it) and home."""
-    today = date.today()
-    # One more than a page: whether older messages exist, without another request.
-    found = await smsc.get_messages(
-        digits,
-        start=months_before(today, HISTORY_MONTHS),
-        end=today,
-        cnt=PAGE + 1,
-        prev_id=before or None,
-    )
+    # One more than a page: whether older messages exist, without another request. No period:
+    # the client's six months up to SMSC's own now (our clock may lag SMSC's date).
+    found = await smsc.get_messages(digits, cnt=PAGE + 1, prev_id=before or None)
     shown = display_stored(digits, region)
     # Forged button data holds no number: then only the way home.
     card = [button(shown + " ›", Nc(a="o", p=digits))] if digits.isdigit() else []

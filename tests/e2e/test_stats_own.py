@@ -160,7 +160,9 @@ async def test_history_pages_back_through_2500_messages_with_prev_id(
     ids = sorted((m.int_id for m in account.sent), reverse=True)
     assert [int(r["prev_id"]) for r in requests[1:]] == [ids[10 * n - 1] for n in range(1, 250)]
     assert all(r["phone"] == PHONE and int(r["cnt"]) <= 1000 for r in requests)
-    assert requests[0]["start"] == "02.06.2026" and requests[0]["end"] == "02.12.2026"
+    # Six months back, with a day of margin, and no end: SMSC answers up to its own now (a UTC
+    # server's date lags SMSC's Moscow date three hours every evening).
+    assert requests[0]["start"] == "03.06.2026" and "end" not in requests[0]
 
 
 async def test_a_contacts_card_opens_what_was_sent_to_it(
