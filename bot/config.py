@@ -4,17 +4,19 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Final
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 # What @BotFather hands out: the bot's numeric id, a colon, 35 URL-safe characters.
 _TOKEN = re.compile(r"^\d{5,}:[A-Za-z0-9_-]{30,}$")
-# What bot.storage.engine opens: a SQLite file or a PostgreSQL server.
-DATABASE_SCHEMES = ("sqlite:///", "postgresql://", "postgres://")
-# What redis-py connects to.
-REDIS_SCHEMES = ("redis://", "rediss://", "unix://")
+# The URLs a setting takes: what bot.storage.engine opens (a SQLite file or a PostgreSQL server)
+# and what redis-py connects to.
+URL_SCHEMES: Final = {
+    "database_url": ("sqlite:///", "postgresql://", "postgres://"),
+    "redis_url": ("redis://", "rediss://", "unix://"),
+}
 
 
 class Settings(BaseSettings):
@@ -57,19 +59,14 @@ class Settings(BaseSettings):
             raise ValueError("BOT_TOKEN does not look like a bot token")
         return SecretStr(value.get_secret_value().strip())
 
-    @field_validator("database_url")
+    @field_validator("database_url", "redis_url")
     @classmethod
-    def _database_scheme(cls, value: SecretStr | None) -> SecretStr | None:
+    def _url_scheme(cls, value: SecretStr | None, info: ValidationInfo) -> SecretStr | None:
         # Caught here, so a typo is the one "Invalid settings" line rather than a traceback later.
-        if value is not None and not value.get_secret_value().startswith(DATABASE_SCHEMES):
-            raise ValueError("DATABASE_URL must start with sqlite:/// or postgresql://")
-        return value
-
-    @field_validator("redis_url")
-    @classmethod
-    def _redis_scheme(cls, value: SecretStr | None) -> SecretStr | None:
-        if value is not None and not value.get_secret_value().startswith(REDIS_SCHEMES):
-            raise ValueError("REDIS_URL must start with redis://, rediss:// or unix://")
+        schemes = URL_SCHEMES[str(info.field_name)]
+        if value is not None and not value.get_secret_value().startswith(schemes):
+            names = ", ".join(schemes)
+            raise ValueError(f"{str(info.field_name).upper()} must start with one of: {names}")
         return value
 
     @field_validator("allowed_user_ids", mode="before")
