@@ -66,7 +66,7 @@ from bot.storage.fsm_pg import PostgresStorage
 from bot.storage.notify import NotifyRepo
 from bot.storage.stats import StatFigures
 from bot.storage.updates import UpdateJournal
-from bot.tasks import cancel_and_wait
+from bot.tasks import Background
 from handlers import get_routers
 from handlers.account import LOGIN_STATES
 from handlers.notify.send import make_send
@@ -196,25 +196,25 @@ class Leader:
         start: Callable[[], Awaitable[None]],
         stop: Callable[[], Awaitable[None]],
     ) -> None:
-        self._make_lock = make_lock
         self._start = start
         self._stop = stop
-        self._task: asyncio.Task[None] | None = None
+        self._leading = (
+            None
+            if make_lock is None
+            else Background(lambda: lead(make_lock, start, stop), "notify-lead")
+        )
         self._running = False
 
     async def start(self) -> None:
-        if self._make_lock is None:
+        if self._leading is not None:
+            self._leading.start()
+        elif not self._running:
             self._running = True
             await self._start()
-        elif self._task is None:
-            self._task = asyncio.create_task(
-                lead(self._make_lock, self._start, self._stop), name="notify-lead"
-            )
 
     async def stop(self) -> None:
-        if self._task is not None:
-            await cancel_and_wait(self._task)
-            self._task = None
+        if self._leading is not None:
+            await self._leading.stop()
         elif self._running:
             self._running = False
             await self._stop()

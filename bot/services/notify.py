@@ -38,7 +38,7 @@ from bot.smsc import SmscClient
 from bot.smsc.errors import AuthPaused, SmscClientError, SmscError
 from bot.storage.accounts import Account
 from bot.storage.notify import Followed, NotifyRepo, Sub
-from bot.tasks import cancel_and_wait
+from bot.tasks import Background
 
 log = logging.getLogger(__name__)
 
@@ -285,7 +285,7 @@ class Notifier:
         self._figures_retry: dict[str, float] = {}
         # Digests prepared ahead (chat, account, period key) and when each is due.
         self._ahead: dict[tuple[int, str, str], float] = {}
-        self._task: asyncio.Task[None] | None = None
+        self._loop = Background(self.run, "notify")
 
     # -- settings --------------------------------------------------------------------------------
 
@@ -349,13 +349,10 @@ class Notifier:
     # -- the loop --------------------------------------------------------------------------------
 
     def start(self) -> None:
-        if self._task is None:
-            self._task = asyncio.create_task(self.run(), name="notify")
+        self._loop.start()
 
     async def stop(self) -> None:
-        if self._task is not None:
-            await cancel_and_wait(self._task)
-            self._task = None
+        await self._loop.stop()
 
     async def run(self) -> None:
         while True:

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Any, Final, Protocol
 
-from bot.tasks import cancel_and_wait
+from bot.tasks import Background
 
 log = logging.getLogger(__name__)
 
@@ -121,7 +121,7 @@ class Outbox:
         self._idle.set()
         self._busy = 0
         self._blocked: set[int] = set()
-        self._worker: asyncio.Task[None] | None = None
+        self._worker = Background(self._run, "notify-outbox")
         self._tasks: set[asyncio.Task[None]] = set()
         # Prepared ahead, by chat and payload: the preparation and when it goes stale (wall).
         self._ahead: dict[tuple[int, str], tuple[asyncio.Task[Any], float]] = {}
@@ -139,13 +139,10 @@ class Outbox:
         for message_id, chat_id, payload in await self._store.outbox():
             if message_id not in known:
                 self._add(_Item(message_id, chat_id, json.loads(payload)))
-        if self._worker is None:
-            self._worker = asyncio.create_task(self._run(), name="notify-outbox")
+        self._worker.start()
 
     async def stop(self) -> None:
-        if self._worker is not None:
-            await cancel_and_wait(self._worker)
-            self._worker = None
+        await self._worker.stop()
         ahead = [task for task, _stale in self._ahead.values()]
         self._ahead.clear()
         for task in [*self._tasks, *ahead]:
