@@ -198,6 +198,16 @@ async def test_sender_status_change_is_reported_once(
     await user.assert_no_reply(timeout=1)
 
 
+async def daily_digest_asked(user: FakeUser) -> MessageView:
+    """In Russian, /notify → Сводка → Каждый день: the settings card, the time asked next."""
+    await user.send("/notify")
+    card = await user.expect_message()
+    await user.press(card, "Сводка")
+    await user.press(await user.expect_edit(), "Каждый день")
+    await user.expect_edit()
+    return card
+
+
 async def digest_at_nine(telegram: FakeTelegram, zone: str) -> FakeUser:
     """A logged-in user with a daily digest at 09:00 in ``zone``."""
     user = telegram.user()
@@ -557,12 +567,8 @@ async def test_bad_input_is_explained_and_changes_nothing(
     assert "не знаю" in (await user.expect_message()).text
     await user.send("/cancel")
     await user.expect_message()
-    await user.send("/notify")
-    card = await user.expect_message()
+    card = await daily_digest_asked(user)
     assert "Часовой пояс: Москва" in card.text
-    await user.press(card, "Сводка")
-    await user.press(await user.expect_edit(), "Каждый день")
-    await user.expect_edit()
     await user.send("25:00")
     assert "не похоже на время" in (await user.expect_message()).text
     await user.send("/notify")
@@ -575,11 +581,7 @@ async def test_a_time_or_amount_in_odd_digits_is_explained_not_an_incident(
     """Superscripts and circled digits count as digits to str.isdigit but not to int()."""
     user = fake_telegram.user(language_code="ru")
     await login(user, expect=None)
-    await user.send("/notify")
-    card = await user.expect_message()
-    await user.press(card, "Сводка")
-    await user.press(await user.expect_edit(), "Каждый день")
-    await user.expect_edit()
+    await daily_digest_asked(user)
     for typed in ("²", "9:³⁰", "①⓪"):
         await user.send(typed)
         assert "не похоже на время" in (await user.expect_message()).text, typed

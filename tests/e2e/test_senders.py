@@ -338,22 +338,19 @@ async def test_a_refused_code_or_a_name_gone_mid_step_leads_on(
     await user.press(undeliverable, "Открыть")
     assert "Статус: на модерации" in ((await user.expect_edit()).text or "")
 
-    await user.press_data(listing.message_id, f"sna:code:{gone.id}:{gone.name}")
-    await user.expect_message()
-    del account.senders[gone.id]
-    await user.send("123456")
-    ended = await user.expect_message()
-    assert "больше нет" in (ended.text or "")
-    assert "« Все имена" in ended.button_texts, "the conversation ended in a dead end"
-
     kept = seed_sender(account, "Brand", 1)
-    await user.press_data(listing.message_id, f"sna:cmt:{kept.id}:")
-    await user.expect_message()
-    del account.senders[kept.id]
-    await user.send("A comment")
-    ended = await user.expect_message()
-    assert "больше нет" in (ended.text or "")
-    assert "« Все имена" in ended.button_texts, "the conversation ended in a dead end"
+    # The name deleted while its code, then another's comment, is typed.
+    for step, typed in (
+        (f"sna:code:{gone.id}:{gone.name}", "123456"),
+        (f"sna:cmt:{kept.id}:", "A comment"),
+    ):
+        await user.press_data(listing.message_id, step)
+        await user.expect_message()
+        del account.senders[int(step.split(":")[2])]
+        await user.send(typed)
+        ended = await user.expect_message()
+        assert "больше нет" in (ended.text or "")
+        assert "« Все имена" in ended.button_texts, "the conversation ended in a dead end"
 
 
 async def test_a_digital_name_typed_as_a_phone_number_is_taken_as_its_digits(
