@@ -34,6 +34,9 @@ SITES: Final = tuple(site.value for site in Site)
 # another alphabet) may well be a password, and is never sent to SMSC as a login.
 LOGIN_SHAPE: Final = re.compile(r"[A-Za-z0-9_.@-]{1,64}")
 
+# A saved secret is looked for in messages only from this length on.
+SECRET_SEARCHED: Final = 6
+
 
 def looks_like_login(text: str) -> bool:
     """Whether ``text`` could be an SMSC login (see LOGIN_SHAPE)."""
@@ -163,6 +166,18 @@ class AccountService:
         if account is None or account.needs_relogin or account.site == DEMO_SITE:
             return False
         return self._refused_at(account) is None
+
+    async def holds_saved_secret(self, chat_id: int, text: str) -> bool:
+        """Whether ``text`` contains the password or key saved for the chat's account (one of
+        ``SECRET_SEARCHED`` characters or more: shorter ones are in too many ordinary words)."""
+        if len(text) < SECRET_SEARCHED:
+            return False
+        account = await self.repo.get(chat_id)
+        return (
+            account is not None
+            and len(account.secret) >= SECRET_SEARCHED
+            and account.secret in text
+        )
 
     def identity(self, account: Account) -> str:
         """A stable key of the SMSC account behind ``account``, whoever saved it and in which chat.

@@ -13,7 +13,7 @@ from aiogram.utils.i18n import gettext as _
 from bot.accounts import AccountService
 from bot.errors import RETRY_PREFIX
 from bot.services.subclients import Resellers
-from bot.ui import ANSWER_AFTER, chat_of, message_of, send_to_chat
+from bot.ui import ANSWER_AFTER, chat_of, delete_secret, message_of, send_to_chat
 from handlers.common import home_row
 from handlers.start import home_view
 
@@ -58,7 +58,18 @@ async def unknown_command(message: Message, accounts: AccountService) -> None:
 
 
 @router.message()
-async def stray_message(message: Message) -> None:
+async def stray_message(message: Message, accounts: AccountService) -> None:
+    # Only here, where no step took the message: a step may take the same text on purpose.
+    if await accounts.holds_saved_secret(message.chat.id, message.text or message.caption or ""):
+        if await delete_secret(message):
+            await message.answer(
+                _(
+                    "I deleted your message: it held your saved SMSC password or API key. "
+                    "Nothing was sent to SMSC."
+                ),
+                reply_markup=InlineKeyboardMarkup(inline_keyboard=[home_row()]),
+            )
+        return
     await message.answer(
         _("Send a command to begin: /help lists them."),
         reply_markup=InlineKeyboardMarkup(inline_keyboard=[home_row()]),

@@ -84,20 +84,12 @@ async def ask_site(message: Message, state: FSMContext, accounts: AccountService
     )
 
 
-# Shorter saved secrets are not looked for: too many ordinary messages would contain them.
-MIN_SECRET_SEARCHED = 6
-
-
 async def carries_saved_secret(message: Message, accounts: AccountService) -> bool:
-    """A group's message holding the saved password or key of the account the group works with."""
+    """A group's message holding the saved password or key of the account the group works with
+    (in a private chat, only a message no step took is looked at: handlers/fallback.py)."""
     text = message.text or message.caption or ""
-    if message.chat.type == ChatType.PRIVATE or len(text) < MIN_SECRET_SEARCHED:
-        return False
-    account = await accounts.repo.get(message.chat.id)
-    return (
-        account is not None
-        and len(account.secret) >= MIN_SECRET_SEARCHED
-        and account.secret in text
+    return message.chat.type != ChatType.PRIVATE and await accounts.holds_saved_secret(
+        message.chat.id, text
     )
 
 

@@ -15,7 +15,7 @@ from bot.app import DB_NAME
 from bot.smsc.emulator import SmscEmulator
 from tests.conftest import LOGIN, PASSWORD
 from tests.e2e.conftest import BotProcess, RunningBot
-from tests.e2e.helpers import db_bytes
+from tests.e2e.helpers import db_bytes, login
 from tests.support.botapi import FakeTelegram, FakeUser
 
 
@@ -209,3 +209,20 @@ async def test_a_one_line_login_with_three_words_gets_the_usage(
     reply = await send_deleted(user, f"/login {LOGIN} {PASSWORD} extra")
     assert "/login <login> <password>" in reply
     assert not smsc.requests
+
+
+async def test_the_saved_password_sent_as_a_plain_message_is_deleted_in_a_private_chat(
+    bot: RunningBot, fake_telegram: FakeTelegram, smsc: SmscEmulator
+) -> None:
+    user = fake_telegram.user(6301, language_code="ru")
+    await login(user, expect=None)
+    before = len(smsc.requests)
+    sent = await user.send(f"мой пароль {PASSWORD}")
+    await user.expect_deleted(sent["message_id"])
+    answer = await user.expect_message()
+    assert "удалил" in (answer.text or "") and PASSWORD not in (answer.text or "")
+    assert answer.button_texts == ["⬅ Меню"]
+    # Anything else no step takes is still just answered.
+    await user.send("привет")
+    assert "/help" in ((await user.expect_message()).text or "")
+    assert len(smsc.requests) == before
