@@ -345,11 +345,11 @@ async def build_app(settings: Settings, *, clock: Callable[[], float] = time.tim
 
     heartbeat = Heartbeat(settings.data_dir)
     bot = make_bot(settings, heartbeat)
-    prepare, send = make_send(bot, i18n, prefs, notify_repo)
+    prepare, send, fresh = make_send(bot, i18n, prefs, notify_repo)
     notifier = Notifier(
         notify_repo,
         accounts,
-        Outbox(notify_repo, send, prepare=prepare),
+        Outbox(notify_repo, send, prepare=prepare, fresh=fresh),
         poll_seconds=settings.notify_poll_seconds,
         trends=trends,
         clock=clock,

@@ -56,13 +56,20 @@ class Result:
 
 # What the app wires in: ``Prepare`` renders the payload in the chat's language (a digest's
 # chart drawn), ``Send`` sends what it made. Only the send is paced: the time a preparation
-# takes (a database read, a chart) varies, and would bunch requests up at Telegram.
+# takes (a database read, a chart) varies, and would bunch requests up at Telegram. ``Fresh``
+# says whether what was prepared ahead still holds at the send (the chat's language may have
+# changed since); if not, it is prepared again.
 Prepare = Callable[[int, dict[str, Any]], Awaitable[Any]]
 Send = Callable[[int, Any], Awaitable[Result]]
+Fresh = Callable[[int, Any], Awaitable[bool]]
 
 
 async def _as_is(chat_id: int, payload: dict[str, Any]) -> Any:
     return payload
+
+
+async def _still_fresh(chat_id: int, prepared: Any) -> bool:
+    return True
 
 
 class Store(Protocol):
@@ -98,6 +105,7 @@ class Outbox:
         send: Send,
         *,
         prepare: Prepare = _as_is,
+        fresh: Fresh = _still_fresh,
         rate: float = RATE,
         per_chat: float = PER_CHAT,
         in_flight: int = IN_FLIGHT,
@@ -107,6 +115,7 @@ class Outbox:
         self._store = store
         self._send = send
         self._prepare = prepare
+        self._fresh = fresh
         self._pace = asyncio.Lock()
         self._interval = 1.0 / rate
         self._per_chat = per_chat
@@ -185,8 +194,9 @@ class Outbox:
             except Exception:
                 log.warning("a notification prepared ahead failed; prepared again")
             else:
-                self.prepared_ahead += 1
-                return prepared
+                if await self._fresh(item.chat_id, prepared):
+                    self.prepared_ahead += 1
+                    return prepared
         return await self._prepare(item.chat_id, item.payload)
 
     async def put(self, chat_id: int, payload: dict[str, Any]) -> None:

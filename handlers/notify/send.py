@@ -27,7 +27,7 @@ from aiogram.utils.i18n import gettext as _
 
 from bot.i18n import DEFAULT_LOCALE, LanguagePrefs
 from bot.services import stats
-from bot.services.outbox import Delivery, Prepare, Result, Send
+from bot.services.outbox import Delivery, Fresh, Prepare, Result, Send
 from bot.storage.notify import NotifyRepo
 from bot.text import CAPTION_LIMIT, utf16_len
 from handlers.notify.views import open_markup, render
@@ -54,18 +54,20 @@ def digest_trend(payload: dict[str, Any]) -> stats.Trend | None:
 
 @dataclass(frozen=True, slots=True)
 class Rendered:
-    """A notification ready to go: its text, its button, a digest's chart, and what it was made
-    from (a chat may change its language between a digest prepared ahead and its send)."""
+    """A notification ready to go: its text, its button, a digest's chart, and the language it is
+    in (a chat may change it between a digest prepared ahead and its send)."""
 
     text: str
     markup: InlineKeyboardMarkup
     png: bytes | None
     language: str
-    payload: dict[str, Any]
 
 
-def make_send(bot: Bot, i18n: I18n, prefs: LanguagePrefs, repo: NotifyRepo) -> tuple[Prepare, Send]:
-    """The outbox's two steps: render (not paced) and send (paced)."""
+def make_send(
+    bot: Bot, i18n: I18n, prefs: LanguagePrefs, repo: NotifyRepo
+) -> tuple[Prepare, Send, Fresh]:
+    """The outbox's steps: render (not paced), send (paced), and whether a rendering made ahead
+    still holds."""
     # Every chat following one account gets the same chart: drawn once per language (one chart
     # takes the charts thread ~85 ms, docs/benchmarks.md), also when its chats' sends are in
     # flight together, so what is kept is the drawing, finished or not.
@@ -103,11 +105,12 @@ def make_send(bot: Bot, i18n: I18n, prefs: LanguagePrefs, repo: NotifyRepo) -> t
             trend = digest_trend(payload)
             if trend is not None and utf16_len(text) <= CAPTION_LIMIT:
                 png = await chart(trend, language)
-        return Rendered(text, markup, png, language, payload)
+        return Rendered(text, markup, png, language)
+
+    async def fresh(chat_id: int, rendered: Rendered) -> bool:
+        return rendered.language == await language_of(chat_id)
 
     async def send(chat_id: int, rendered: Rendered) -> Result:
-        if await language_of(chat_id) != rendered.language:
-            rendered = await prepare(chat_id, rendered.payload)
         text, markup, png = rendered.text, rendered.markup, rendered.png
         try:
             if png is not None:
@@ -137,4 +140,4 @@ def make_send(bot: Bot, i18n: I18n, prefs: LanguagePrefs, repo: NotifyRepo) -> t
             return Result(Delivery.RETRY)
         return Result(Delivery.SENT)
 
-    return prepare, send
+    return prepare, send, fresh
